@@ -1,0 +1,27 @@
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Vivim.Protocol.Json;
+
+/// <summary>
+/// RFC 8785 JSON Canonicalization Scheme: no whitespace, object keys sorted by UTF-16 code units, strings escaped as
+/// ECMAScript does, numbers in ECMAScript form. Refuses lone surrogates and non-finite numbers.
+/// </summary>
+public static class Jcs
+{
+    public static byte[] Canonicalize(JsonNode? value, JsonLimits? limits = null) =>
+        JsonTextWriter.Canonical(value, limits ?? JsonLimits.Default).WrittenSpan.ToArray();
+
+    public static string CanonicalizeToString(JsonNode? value, JsonLimits? limits = null) =>
+        Encoding.UTF8.GetString(JsonTextWriter.Canonical(value, limits ?? JsonLimits.Default).WrittenSpan);
+
+    /// <summary>Writes <paramref name="prefix"/> then the canonical form into one buffer, as the v2 signing input needs.</summary>
+    internal static byte[] CanonicalizeWithPrefix(ReadOnlySpan<byte> prefix, JsonObject value, IReadOnlyCollection<string> excludedTopLevelKeys, JsonLimits limits)
+    {
+        var body = JsonTextWriter.Canonical(value, limits, excludedTopLevelKeys: excludedTopLevelKeys).WrittenSpan;
+        var result = new byte[prefix.Length + body.Length];
+        prefix.CopyTo(result);
+        body.CopyTo(result.AsSpan(prefix.Length));
+        return result;
+    }
+}

@@ -1,0 +1,90 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using Vivim.Protocol.Json;
+
+namespace Vivim.Protocol.Model;
+
+/// <summary>
+/// Maps protocol records to and from the SDK's JSON. Reading is strict: unknown members, missing required members,
+/// nulls in non-nullable members, wrong types and numeric enums are refused with a <see cref="ProtocolModelException"/>.
+/// </summary>
+public static class ProtocolModel
+{
+    public static JsonSerializerOptions Options { get; } = CreateOptions();
+
+    public static JsonObject ToJsonObject<T>(T value)
+        where T : class =>
+        JsonSerializer.SerializeToNode(value, Options) as JsonObject
+        ?? throw new InvalidOperationException($"{typeof(T).Name} did not serialize to a JSON object.");
+
+    /// <summary>The record as <c>JSON.stringify</c> would write it (declaration order is the SDK's field order).</summary>
+    public static string ToJson<T>(T value)
+        where T : class => JavaScriptJson.Stringify(ToJsonObject(value));
+
+    public static T FromJsonObject<T>(JsonObject json)
+        where T : class
+    {
+        try
+        {
+            return json.Deserialize<T>(Options)
+                ?? throw new ProtocolModelException($"A {typeof(T).Name} cannot be null.");
+        }
+        catch (JsonException e)
+        {
+            var where = string.IsNullOrEmpty(e.Path) ? string.Empty : $" at {e.Path}";
+            throw new ProtocolModelException($"Not a valid {typeof(T).Name}{where}: {FirstSentence(e.Message)}", e);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ProtocolModelException($"Not a valid {typeof(T).Name}: {FirstSentence(e.Message)}", e);
+        }
+    }
+
+    /// <summary>Parses protocol JSON (strict rules, limits) into a record.</summary>
+    public static T Parse<T>(ReadOnlySpan<byte> utf8, JsonLimits? limits = null)
+        where T : class => FromJsonObject<T>(ProtocolJson.ParseObject(utf8, limits));
+
+    private static JsonSerializerOptions CreateOptions()
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
+        {
+            PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+            UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+            RespectNullableAnnotations = true,
+            TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { RequireNonOptionalMembers } },
+            NumberHandling = JsonNumberHandling.Strict,
+            AllowDuplicateProperties = false,
+            MaxDepth = JsonLimits.Default.MaxDepth,
+        };
+        options.Converters.Add(new ExactEnumConverterFactory());
+        options.MakeReadOnly(populateMissingResolver: true);
+        return options;
+    }
+
+    /// <summary>
+    /// A constructor parameter is required unless it is nullable or has a default: the SDK's optional members
+    /// (<c>parentId?</c>) may be absent wherever they stand in the field order, the others may not.
+    /// </summary>
+    private static void RequireNonOptionalMembers(JsonTypeInfo typeInfo)
+    {
+        foreach (var property in typeInfo.Properties)
+        {
+            if (property.AssociatedParameter is { } parameter)
+            {
+                property.IsRequired = !parameter.HasDefaultValue && !parameter.IsNullable;
+            }
+        }
+    }
+
+    private static string FirstSentence(string message)
+    {
+        var end = message.IndexOf(". ", StringComparison.Ordinal);
+        return end < 0 ? message : message[..(end + 1)];
+    }
+}
+
+/// <summary>JSON that is well formed but is not the shape of the protocol object it should be.</summary>
+public sealed class ProtocolModelException(string message, Exception? inner = null) : ProtocolException("invalid-shape", message, inner);

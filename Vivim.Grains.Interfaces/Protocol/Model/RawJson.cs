@@ -1,0 +1,34 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Vivim.Protocol.Json;
+
+namespace Vivim.Protocol.Model;
+
+/// <summary>
+/// A free-form JSON value (a document, an update's <c>data</c>, a snapshot's <c>state</c>) kept as its text in
+/// <c>JSON.stringify</c> form, so that no serializer reorders or reformats it between silos and storage.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("vivim.RawJson")]
+[JsonConverter(typeof(RawJsonConverter))]
+public readonly record struct RawJson([property: Id(0)] string Text)
+{
+    public static RawJson Null { get; } = new("null");
+
+    public static RawJson From(JsonNode? value, JsonLimits? limits = null) => new(JavaScriptJson.Stringify(value, limits));
+
+    public JsonNode? Parse(JsonLimits? limits = null) => ProtocolJson.Parse(Text ?? "null", limits);
+
+    public override string ToString() => Text ?? "null";
+}
+
+internal sealed class RawJsonConverter : JsonConverter<RawJson>
+{
+    public override bool HandleNull => true;
+
+    public override RawJson Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        RawJson.From(JsonNode.Parse(ref reader));
+
+    public override void Write(Utf8JsonWriter writer, RawJson value, JsonSerializerOptions options) =>
+        writer.WriteRawValue(value.Text ?? "null", skipInputValidation: false);
+}
