@@ -1,0 +1,3 @@
+using Vivim.Gateway.Hosting;
+
+await GatewayApp.Create(args).RunAsync();
