@@ -644,13 +644,11 @@ public sealed class SparseMerkleTree
         }
 
         int m = a;
-        int left = 0;
-        int right = 0;
+        int left;
+        int right;
         if (parallelLevels > 0 && hi - lo > 8192)
         {
-            Parallel.Invoke(
-                () => left = BuildRange(lo, m, d + 1, parallelLevels - 1),
-                () => right = BuildRange(m, hi, d + 1, parallelLevels - 1));
+            (left, right) = BuildHalvesInParallel(lo, m, hi, d + 1, parallelLevels - 1);
         }
         else
         {
@@ -665,6 +663,17 @@ public sealed class SparseMerkleTree
         b.Depth = d;
         RecomputeBranch(index, slot, _leaves[lo].Key);
         return index;
+    }
+
+    // Separate from BuildRange so that the lambdas' closure is allocated only here, not on every recursive call.
+    private (int Left, int Right) BuildHalvesInParallel(int lo, int m, int hi, int slot, int parallelLevels)
+    {
+        int left = 0;
+        int right = 0;
+        Parallel.Invoke(
+            () => left = BuildRange(lo, m, slot, parallelLevels),
+            () => right = BuildRange(m, hi, slot, parallelLevels));
+        return (left, right);
     }
 
     private struct Leaf
