@@ -90,8 +90,23 @@ public static class MerkleHashes
         buffer[0] = tag;
         a.CopyTo(buffer[1..]);
         b.CopyTo(buffer[(1 + Size)..]);
-        SHA256.HashData(buffer, destination);
+        Hash65(buffer, destination);
     }
+
+    /// <summary>SHA-256 of a 65-byte tagged preimage.</summary>
+    /// <remarks>
+    /// Reuses one hash context per thread: the one-shot <see cref="SHA256.HashData(ReadOnlySpan{byte}, Span{byte})"/>
+    /// sets up a fresh native context per call, which costs more than hashing 65 bytes.
+    /// </remarks>
+    internal static void Hash65(ReadOnlySpan<byte> preimage, Span<byte> destination)
+    {
+        var hasher = t_hasher ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hasher.AppendData(preimage);
+        hasher.GetHashAndReset(destination);
+    }
+
+    [ThreadStatic]
+    private static IncrementalHash? t_hasher;
 
     internal static void CheckSize(ReadOnlySpan<byte> span, string name)
     {

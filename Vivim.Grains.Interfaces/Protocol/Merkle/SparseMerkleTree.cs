@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Security.Cryptography;
 
 namespace Vivim.Protocol.Merkle;
 
@@ -485,7 +484,7 @@ public sealed class SparseMerkleTree
         buffer[0] = MerkleHashes.NodeTag;
         ChildHash(b.Left, buffer.Slice(1, Size));
         ChildHash(b.Right, buffer.Slice(1 + Size, Size));
-        SHA256.HashData(buffer, destination);
+        MerkleHashes.Hash65(buffer, destination);
         for (int j = b.Depth - 1; j >= slot; j--)
         {
             if (prefixKey.Bit(j) == 0)
@@ -509,7 +508,7 @@ public sealed class SparseMerkleTree
             buffer[0] = MerkleHashes.LeafTag;
             leaf.Key.Write(buffer.Slice(1, Size));
             ((ReadOnlySpan<byte>)leaf.Value).CopyTo(buffer[(1 + Size)..]);
-            SHA256.HashData(buffer, destination);
+            MerkleHashes.Hash65(buffer, destination);
         }
         else
         {
