@@ -216,6 +216,35 @@ public class MerkleTreeTests
     }
 
     [Fact]
+    public void Large_bulk_build_uses_the_parallel_path_and_matches_incremental_inserts()
+    {
+        const int n = 40_000;
+        var random = new Random(7);
+        var keys = new byte[n * 32];
+        var values = new byte[n * 32];
+        random.NextBytes(keys);
+        random.NextBytes(values);
+        var built = SparseMerkleTree.Build(keys, values);
+        var incremental = new SparseMerkleTree();
+        for (int i = n - 1; i >= 0; i--)
+        {
+            incremental.Set(keys.AsSpan(i * 32, 32), values.AsSpan(i * 32, 32));
+        }
+
+        Assert.Equal(n, built.Count);
+        Assert.Equal(incremental.GetRoot(), built.GetRoot());
+        for (int i = 0; i < n; i += 997)
+        {
+            var key = keys.AsSpan(i * 32, 32);
+            Assert.True(built.GetProof(key).VerifyInclusion(built.Root, key, values.AsSpan(i * 32, 32)));
+            Assert.True(built.Remove(key));
+            Assert.True(incremental.Remove(key));
+        }
+
+        Assert.Equal(incremental.GetRoot(), built.GetRoot());
+    }
+
+    [Fact]
     public void Bulk_build_rejects_duplicate_keys_and_bad_lengths()
     {
         Assert.Throws<ArgumentException>(() => SparseMerkleTree.Build([new(KeyTop, KeyTop), new(KeyTop, KeyZero)]));
