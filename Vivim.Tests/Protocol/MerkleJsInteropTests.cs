@@ -93,6 +93,50 @@ public class MerkleJsInteropTests
                 json.WriteEndObject();
             }
 
+            // Raw keys sharing long prefixes: deep single-child runs that hashed paths almost never produce.
+            foreach (int size in new[] { 2, 5, 30, 120 })
+            {
+                var leaves = new Dictionary<string, byte[]>();
+                for (int i = 0; i < size; i++)
+                {
+                    leaves[Convert.ToHexStringLower(ClusteredKey(random))] = RandomBytes(random);
+                }
+
+                var tree = SparseMerkleTree.Build(leaves.Select(e => new KeyValuePair<byte[], byte[]>(Convert.FromHexString(e.Key), e.Value)));
+                roots.Add(tree.RootHex);
+                json.WriteStartObject();
+                json.WriteStartObject("leaves");
+                foreach (var (key, value) in leaves)
+                {
+                    json.WriteString(key, Convert.ToHexStringLower(value));
+                }
+
+                json.WriteEndObject();
+                json.WriteString("root", tree.RootHex);
+                json.WriteStartArray("proofs");
+                var probes = leaves.Keys.Take(30).Concat(Enumerable.Range(0, 15).Select(_ => Convert.ToHexStringLower(ClusteredKey(random))));
+                foreach (string keyHex in probes)
+                {
+                    byte[] key = Convert.FromHexString(keyHex);
+                    json.WriteStartObject();
+                    json.WriteString("key", keyHex);
+                    if (tree.TryGetValue(key, out var value))
+                    {
+                        json.WriteString("value", Convert.ToHexStringLower(value));
+                    }
+                    else
+                    {
+                        json.WriteNull("value");
+                    }
+
+                    json.WriteString("proof", tree.GetProof(key).ToBase64Url());
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+
             json.WriteEndArray();
             json.WriteEndObject();
         }
@@ -111,6 +155,21 @@ public class MerkleJsInteropTests
 
     private static string Category(Random random) =>
         new[] { "identity", "nodes", "apps", "contentManifest", "socialGraph", "memoryIndex" }[random.Next(6)];
+
+    // Copies a fixed base up to a random bit, then random bits.
+    private static byte[] ClusteredKey(Random random)
+    {
+        byte[] key = RandomBytes(random);
+        byte[] baseKey = random.Next(2) == 0 ? new byte[32] : Enumerable.Repeat((byte)0xA7, 32).ToArray();
+        int shared = random.Next(257);
+        for (int i = 0; i < shared; i++)
+        {
+            byte mask = (byte)(0x80 >> (i & 7));
+            key[i >> 3] = (byte)((key[i >> 3] & ~mask) | (baseKey[i >> 3] & mask));
+        }
+
+        return key;
+    }
 
     private static byte[] RandomBytes(Random random)
     {

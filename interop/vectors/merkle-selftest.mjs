@@ -2,11 +2,13 @@
 // Without an argument: checks the worked example of docs/protocol-merkle.md.
 // With a file {"cases":[{"documents":{path:valueHex},"root":hex,"proofs":[{"path","value":hex|null,"proof"}]}]}
 // (written by the C# test MerkleJsInteropTests): recomputes every root and proof independently, requires them to
-// be identical, verifies each proof, and checks that altered claims and altered proofs are rejected.
+// be identical, verifies each proof, and checks that altered claims and altered proofs are rejected. A case may
+// give "leaves":{keyHex:valueHex} and proofs with "key" instead of documents/paths, to force deep shared prefixes.
 import { readFileSync } from 'node:fs';
 import { sha256 } from '@noble/hashes/sha2.js';
 import {
-  EMPTY, base64urlDecode, base64urlEncode, merkleProof, merkleRoot, toHex, verifyProof, MerkleProofFormatError,
+  EMPTY, base64urlDecode, base64urlEncode, merkleProof, merkleProofForKey, merkleRoot, merkleRootOfKeys, toHex,
+  verifyProof, verifyProofForKey, MerkleProofFormatError,
 } from './merkle.mjs';
 
 const failures = [];
@@ -14,9 +16,9 @@ const check = (ok, what) => {
   if (!ok) failures.push(what);
 };
 
-function rejects(rootHex, path, value, proof) {
+function rejects(verify, rootHex, subject, value, proof) {
   try {
-    return verifyProof(rootHex, path, value, proof) === false;
+    return verify(rootHex, subject, value, proof) === false;
   } catch (e) {
     return e instanceof MerkleProofFormatError;
   }
@@ -45,26 +47,32 @@ function workedExample() {
 const cases = process.argv[2] ? JSON.parse(readFileSync(process.argv[2], 'utf8')).cases : workedExample();
 let proofCount = 0;
 cases.forEach((c, ci) => {
-  const root = merkleRoot(new Map(Object.entries(c.documents)));
+  // Either documents by path or raw leaves by key; the rules are the same below the key.
+  const byKey = c.leaves !== undefined;
+  const set = new Map(Object.entries(byKey ? c.leaves : c.documents));
+  const root = byKey ? merkleRootOfKeys(set) : merkleRoot(set);
+  const prove = byKey ? merkleProofForKey : merkleProof;
+  const verify = byKey ? verifyProofForKey : verifyProof;
   check(root === c.root, `case ${ci}: root ${root} != ${c.root}`);
   for (const p of c.proofs) {
     proofCount++;
-    const where = `case ${ci} ${p.path}`;
-    const expectedValue = c.documents[p.path] ?? null;
-    check(p.value === expectedValue, `${where}: claimed value disagrees with the documents`);
-    const mine = merkleProof(new Map(Object.entries(c.documents)), p.path);
+    const subject = byKey ? p.key : p.path;
+    const where = `case ${ci} ${subject}`;
+    const expectedValue = set.get(subject) ?? null;
+    check(p.value === expectedValue, `${where}: claimed value disagrees with the set`);
+    const mine = prove(set, subject);
     check(mine === p.proof, `${where}: proof differs\n  js: ${mine}\n  c#: ${p.proof}`);
-    check(verifyProof(c.root, p.path, p.value, p.proof) === true, `${where}: proof does not verify`);
+    check(verify(c.root, subject, p.value, p.proof) === true, `${where}: proof does not verify`);
     // The opposite claim must fail.
     const opposite = p.value === null ? toHex(EMPTY) : null;
-    check(rejects(c.root, p.path, opposite, p.proof), `${where}: opposite claim accepted`);
+    check(rejects(verify, c.root, subject, opposite, p.proof), `${where}: opposite claim accepted`);
     // Any single flipped bit in the proof must fail (sampled positions keep this fast).
     const bytes = base64urlDecode(p.proof);
     for (let k = 0; k < Math.min(64, bytes.length * 8); k++) {
       const bitIndex = (k * 7919 + ci) % (bytes.length * 8);
       const altered = bytes.slice();
       altered[bitIndex >> 3] ^= 0x80 >> (bitIndex & 7);
-      check(rejects(c.root, p.path, p.value, base64urlEncode(altered)), `${where}: flipped bit ${bitIndex} accepted`);
+      check(rejects(verify, c.root, subject, p.value, base64urlEncode(altered)), `${where}: flipped bit ${bitIndex} accepted`);
     }
   }
 });

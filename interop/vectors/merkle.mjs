@@ -68,6 +68,12 @@ function entriesOf(documents) {
   return pairs.map(([path, value]) => ({ key: keyOf(path), value: bytes32(value, `value of ${path}`) }));
 }
 
+// leaves: Map or plain object, key hex -> value hash; lets tests force keys with long shared prefixes.
+function entriesOfKeys(leaves) {
+  const pairs = leaves instanceof Map ? [...leaves] : Object.entries(leaves);
+  return pairs.map(([key, value]) => ({ key: bytes32(key, 'key'), value: bytes32(value, `value of ${key}`) }));
+}
+
 // hash(prefix) = EMPTY for no key, leaf for exactly one, else node(hash(prefix‖0), hash(prefix‖1)).
 function subtreeHash(entries, depth) {
   if (entries.length === 0) return EMPTY;
@@ -78,15 +84,28 @@ function subtreeHash(entries, depth) {
   return nodeHash(subtreeHash(zero, depth + 1), subtreeHash(one, depth + 1));
 }
 
-/** The root of a set of documents, as lowercase hex. */
+/** The root of a set of documents (Map path -> value hash), as lowercase hex. */
 export function merkleRoot(documents) {
   return toHex(subtreeHash(entriesOf(documents), 0));
 }
 
+/** The root of a set of raw leaves (Map key hex -> value hash), as lowercase hex. */
+export function merkleRootOfKeys(leaves) {
+  return toHex(subtreeHash(entriesOfKeys(leaves), 0));
+}
+
 /** The canonical proof (inclusion if present, else non-inclusion) for `path`, as unpadded base64url. */
 export function merkleProof(documents, path) {
-  const key = keyOf(path);
-  let set = entriesOf(documents);
+  return proofFor(entriesOf(documents), keyOf(path));
+}
+
+/** The canonical proof for a raw key (hex or bytes) among raw leaves (Map key hex -> value hash). */
+export function merkleProofForKey(leaves, key) {
+  return proofFor(entriesOfKeys(leaves), bytes32(key, 'key'));
+}
+
+function proofFor(entries, key) {
+  let set = entries;
   const siblings = []; // null = empty subtree
   let kind;
   let other = null;
@@ -183,8 +202,13 @@ export function decodeProof(bytes) {
  * for a malformed one.
  */
 export function verifyProof(rootHex, path, valueHashOrNull, proofBase64url) {
+  return verifyProofForKey(rootHex, keyOf(path), valueHashOrNull, proofBase64url);
+}
+
+/** As verifyProof, for a raw 32-byte key (hex or bytes). */
+export function verifyProofForKey(rootHex, keyOrHex, valueHashOrNull, proofBase64url) {
   const root = bytes32(rootHex, 'root');
-  const key = keyOf(path);
+  const key = bytes32(keyOrHex, 'key');
   const proof = decodeProof(base64urlDecode(proofBase64url));
   const n = proof.siblings.length;
   let h;
