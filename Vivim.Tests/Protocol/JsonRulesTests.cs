@@ -74,6 +74,17 @@ public sealed class JsonRulesTests
     }
 
     [Fact]
+    public void Lone_surrogates_can_be_read_only_when_asked_as_JavaScript_reads_them()
+    {
+        var text = "{\"k\\udbff\":[\"a\\ud800b\",\"\\udc00\\n\\u00e9\\ud83d\\ude00\"]}"u8.ToArray();
+        Assert.Throws<JsonFormatException>(() => ProtocolJson.Parse(text));
+        var value = ProtocolJson.Parse(text, null, allowLoneSurrogates: true);
+        Assert.Equal("a\ud800b", value!["k\udbff"]![0]!.GetValue<string>());
+        Assert.Equal("\udc00\né😀", value["k\udbff"]![1]!.GetValue<string>());
+        Assert.Equal("{\"k\\udbff\":[\"a\\ud800b\",\"\\udc00\\né😀\"]}", JavaScriptJson.Stringify(value));
+    }
+
+    [Fact]
     public void Stringify_puts_array_index_keys_first_then_insertion_order()
     {
         var value = ProtocolJson.Parse("""{"b":1,"2":2,"a":3,"1":4,"01":5,"4294967295":6,"4294967294":7,"-1":8}""");

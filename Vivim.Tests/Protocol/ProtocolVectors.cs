@@ -188,7 +188,7 @@ internal static class ProtocolVectors
         """{"\u20ac":"Euro Sign","\r":"Carriage Return","\ufb33":"Hebrew Letter Dalet With Dagesh","1":"One","\ud83d\ude00":"Emoji: Grinning Face","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis","10":"Ten","2":"Two"}""",
         """[1e21,1e20,0.1,-0,5e-7,0.000001,1e-7,9007199254740993,12345678901234567890,1.7976931348623157e308,5e-324,-1.5,123e-20,100,1e15,0.30000000000000004]""",
         """{"b":{},"a":[],"c":[{},[],[[{}]]],"":{"":""}}""",
-        """"\u0000\u0001\b\t\n\u000b\f\r\u001f\u007f\u2028\u2029 /<>&'\"\\"""",
+        "\"\\u0000\\u0001\\b\\t\\n\\u000b\\f\\r\\u001f\\u007f\\u2028\\u2029 /<>&'\\\"\\\\\"",
         """{"z":{"y":{"x":{"w":[1,{"v":"deep"}]}}},"a":"é😀中文"}""",
         HardDocumentText,
         "-0",

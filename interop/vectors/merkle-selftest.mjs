@@ -1,5 +1,5 @@
 // Usage: node merkle-selftest.mjs [cases.json]
-// Without an argument: checks the worked example of docs/protocol-merkle.md.
+// Without an argument: checks the worked example of docs/protocol.md §6.
 // With a file {"cases":[{"documents":{path:valueHex},"root":hex,"proofs":[{"path","value":hex|null,"proof"}]}]}
 // (written by the C# test MerkleJsInteropTests): recomputes every root and proof independently, requires them to
 // be identical, verifies each proof, and checks that altered claims and altered proofs are rejected. A case may

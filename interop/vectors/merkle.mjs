@@ -1,5 +1,5 @@
 // Independent JavaScript implementation of the Vivim v2 state tree (compacted sparse Merkle tree) and its proofs,
-// written from docs/protocol-merkle.md. It follows the recursive definition literally (one step per bit level, no
+// written from docs/protocol.md §6. It follows the recursive definition literally (one step per bit level, no
 // compaction tricks) so that it shares no shortcuts with the C# tree it checks.
 import { sha256 } from '@noble/hashes/sha2.js';
 

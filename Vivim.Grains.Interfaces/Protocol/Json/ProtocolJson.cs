@@ -12,7 +12,14 @@ namespace Vivim.Protocol.Json;
 /// </summary>
 public static class ProtocolJson
 {
-    public static JsonNode? Parse(ReadOnlySpan<byte> utf8, JsonLimits? limits = null)
+    public static JsonNode? Parse(ReadOnlySpan<byte> utf8, JsonLimits? limits = null) => Parse(utf8, limits, allowLoneSurrogates: false);
+
+    /// <summary>
+    /// Parses like <see cref="Parse(ReadOnlySpan{byte}, JsonLimits?)"/>; with <paramref name="allowLoneSurrogates"/> an
+    /// escaped lone surrogate (<c>"\ud800"</c>) is read as JavaScript reads it. Only for reproducing
+    /// <c>JSON.stringify</c> inputs (the test vectors); protocol input never allows them.
+    /// </summary>
+    public static JsonNode? Parse(ReadOnlySpan<byte> utf8, JsonLimits? limits, bool allowLoneSurrogates)
     {
         limits ??= JsonLimits.Default;
         if (utf8.Length > limits.MaxBytes)
@@ -41,7 +48,7 @@ public static class ProtocolJson
                 throw new JsonFormatException(JsonFormatException.Malformed, "JSON text is empty.");
             }
 
-            var root = ReadValue(ref reader, limits, 1);
+            var root = ReadValue(ref reader, limits, 1, allowLoneSurrogates);
             if (reader.Read())
             {
                 throw new JsonFormatException(JsonFormatException.Malformed, $"Unexpected data after the JSON value at byte {reader.TokenStartIndex}.");
@@ -64,16 +71,16 @@ public static class ProtocolJson
 
     public static JsonObject ParseObject(string json, JsonLimits? limits = null) => ParseObject(Encoding.UTF8.GetBytes(json), limits);
 
-    private static JsonNode? ReadValue(ref Utf8JsonReader reader, JsonLimits limits, int depth)
+    private static JsonNode? ReadValue(ref Utf8JsonReader reader, JsonLimits limits, int depth, bool allowLoneSurrogates)
     {
         switch (reader.TokenType)
         {
             case JsonTokenType.StartObject:
-                return ReadObject(ref reader, limits, depth);
+                return ReadObject(ref reader, limits, depth, allowLoneSurrogates);
             case JsonTokenType.StartArray:
-                return ReadArray(ref reader, limits, depth);
+                return ReadArray(ref reader, limits, depth, allowLoneSurrogates);
             case JsonTokenType.String:
-                return JsonValue.Create(ReadString(ref reader));
+                return JsonValue.Create(ReadString(ref reader, allowLoneSurrogates));
             case JsonTokenType.Number:
                 if (!reader.TryGetDouble(out var number) || !double.IsFinite(number))
                 {
@@ -92,48 +99,86 @@ public static class ProtocolJson
         }
     }
 
-    private static JsonObject ReadObject(ref Utf8JsonReader reader, JsonLimits limits, int depth)
+    private static JsonObject ReadObject(ref Utf8JsonReader reader, JsonLimits limits, int depth, bool allowLoneSurrogates)
     {
         CheckDepth(depth, limits);
         var obj = new JsonObject();
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var key = ReadString(ref reader);
+            var key = ReadString(ref reader, allowLoneSurrogates);
             if (obj.ContainsKey(key))
             {
                 throw new JsonFormatException(JsonFormatException.DuplicateKey, $"Duplicate key \"{Truncate(key)}\" at byte {reader.TokenStartIndex}.");
             }
 
             reader.Read();
-            obj.Add(key, ReadValue(ref reader, limits, depth + 1));
+            obj.Add(key, ReadValue(ref reader, limits, depth + 1, allowLoneSurrogates));
         }
 
         return obj;
     }
 
-    private static JsonArray ReadArray(ref Utf8JsonReader reader, JsonLimits limits, int depth)
+    private static JsonArray ReadArray(ref Utf8JsonReader reader, JsonLimits limits, int depth, bool allowLoneSurrogates)
     {
         CheckDepth(depth, limits);
         var array = new JsonArray();
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
-            array.Add(ReadValue(ref reader, limits, depth + 1));
+            array.Add(ReadValue(ref reader, limits, depth + 1, allowLoneSurrogates));
         }
 
         return array;
     }
 
-    private static string ReadString(ref Utf8JsonReader reader)
+    private static string ReadString(ref Utf8JsonReader reader, bool allowLoneSurrogates)
     {
         try
         {
             return reader.GetString()!;
+        }
+        catch (InvalidOperationException) when (allowLoneSurrogates && !reader.HasValueSequence)
+        {
+            return UnescapeAllowingLoneSurrogates(reader.ValueSpan);
         }
         catch (InvalidOperationException e)
         {
             // The reader refuses escaped lone surrogates ("\ud800") when it decodes the string.
             throw new JsonFormatException(JsonFormatException.LoneSurrogate, $"String at byte {reader.TokenStartIndex} is not well-formed UTF-16: {e.Message}", e);
         }
+    }
+
+    /// <summary>JSON string unescaping that, like JavaScript, keeps <c>\uXXXX</c> surrogates that have no partner.</summary>
+    private static string UnescapeAllowingLoneSurrogates(ReadOnlySpan<byte> raw)
+    {
+        var sb = new StringBuilder(raw.Length);
+        var runStart = 0;
+        for (var i = 0; i < raw.Length; i++)
+        {
+            if (raw[i] != (byte)'\\')
+            {
+                continue;
+            }
+
+            sb.Append(Encoding.UTF8.GetString(raw[runStart..i]));
+            var escape = (char)raw[++i];
+            switch (escape)
+            {
+                case 'u':
+                    sb.Append((char)int.Parse(Encoding.ASCII.GetString(raw.Slice(i + 1, 4)), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture));
+                    i += 4;
+                    break;
+                case 'b': sb.Append('\b'); break;
+                case 'f': sb.Append('\f'); break;
+                case 'n': sb.Append('\n'); break;
+                case 'r': sb.Append('\r'); break;
+                case 't': sb.Append('\t'); break;
+                default: sb.Append(escape); break; // \" \\ \/ (the reader has validated the escape)
+            }
+
+            runStart = i + 1;
+        }
+
+        return sb.Append(Encoding.UTF8.GetString(raw[runStart..])).ToString();
     }
 
     private static void CheckDepth(int depth, JsonLimits limits)
