@@ -1,8 +1,9 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Vivim.Protocol.Merkle;
+
+using Vivim.Tests.Support;
 
 namespace Vivim.Tests.Protocol;
 
@@ -31,12 +32,7 @@ public class MerkleJsInteropTests
     [Fact]
     public async Task Node_recomputes_the_same_roots_and_byte_identical_proofs()
     {
-        string repo = FindRepoRoot();
-        string vectors = Path.Combine(repo, "interop", "vectors");
-        if (!File.Exists(Path.Combine(vectors, "node_modules", "@noble", "hashes", "package.json")))
-        {
-            Assert.Fail($"interop/vectors/node_modules is missing: run `npm ci` in {vectors} first.");
-        }
+        string vectors = Repository.PathOf("interop", "vectors");
 
         var random = new Random(20261124);
         string file = Path.Combine(Path.GetTempPath(), $"vivim-merkle-{Guid.NewGuid():N}.json");
@@ -143,7 +139,7 @@ public class MerkleJsInteropTests
 
         try
         {
-            var (exit, stdout, stderr) = await RunNodeAsync(vectors, "merkle-selftest.mjs", file);
+            var (exit, stdout, stderr) = await NodeScript.RunAsync(vectors, "merkle-selftest.mjs", [file], TimeSpan.FromMinutes(2));
             Assert.True(exit == 0, $"node merkle-selftest.mjs failed ({exit}):\n{stdout}\n{stderr}");
             Assert.Contains($"ok cases={roots.Count} ", stdout, StringComparison.Ordinal);
         }
@@ -176,49 +172,5 @@ public class MerkleJsInteropTests
         var bytes = new byte[32];
         random.NextBytes(bytes);
         return bytes;
-    }
-
-    private static async Task<(int Exit, string Stdout, string Stderr)> RunNodeAsync(string workingDirectory, params string[] args)
-    {
-        var start = new ProcessStartInfo("node")
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start node");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail("node merkle-selftest.mjs timed out");
-        }
-
-        return (process.ExitCode, await stdout, await stderr);
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Vivim.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Vivim.sln not found above " + AppContext.BaseDirectory);
     }
 }
