@@ -1,0 +1,42 @@
+using Vivim.Protocol.Model;
+
+namespace Vivim.Anchors;
+
+/// <summary>
+/// The canonical state of one DID (grain key: the DID): orders signed updates into gapless seqs, keeps the state
+/// tree, signs commits with the parent node's key, appends to the update log before acknowledging, and publishes
+/// every commit on the DID's stream.
+/// </summary>
+[Alias("vivim.IAnchorStateGrain")]
+public interface IAnchorStateGrain : IGrainWithStringKey
+{
+    /// <summary>Binds the anchor to its parent node's key (sealed under the key-encryption key). Idempotent for the same key.</summary>
+    [Alias("Initialize")]
+    Task InitializeAsync(AnchorSetup setup);
+
+    /// <summary>
+    /// Commits a batch of updates given as the JSON text each author signed, in order and atomically: all of them
+    /// or none. A retried update (same <c>updateId</c>, same content) gets its original receipt.
+    /// </summary>
+    [Alias("Submit")]
+    Task<SubmitResult> SubmitAsync(IReadOnlyList<string> updatesJson);
+
+    [Alias("GetHead")]
+    Task<AnchorHead> GetHeadAsync();
+
+    /// <summary>Updates with seq &gt; <paramref name="afterSeq"/> (at most <paramref name="limit"/>) and every commit that overlaps them.</summary>
+    [Alias("GetUpdates")]
+    Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit);
+
+    /// <summary>A signed snapshot of the whole state at the current head (v1 root for SDK clients, v2 root and seq for ours).</summary>
+    [Alias("GetSnapshot")]
+    Task<StateSnapshot> GetSnapshotAsync();
+
+    /// <summary>One document with its inclusion proof under the current root, or null (with nothing to prove) when absent.</summary>
+    [Alias("GetDocument")]
+    Task<DocumentProof?> GetDocumentAsync(string path);
+
+    /// <summary>Grants or revokes a clone's right to write (the exit node calls this on approval, trust changes, suspension and removal).</summary>
+    [Alias("SetWriter")]
+    Task SetWriterAsync(WriterGrant grant);
+}

@@ -1,0 +1,26 @@
+using Vivim.Protocol.Model;
+
+namespace Vivim.Clones;
+
+[GenerateSerializer, Immutable, Alias("vivim.CloneRegistration")]
+public sealed record CloneRegistration(
+    string CloneId,
+    string CloneDid,
+    string ParentDid,
+    TrustLevel TrustLevel,
+    IReadOnlyList<string> Permissions,
+    MigrationType MigrationType,
+    long RegisteredAt,
+    long InitialSeq);
+
+/// <summary>SDK <see cref="SyncStatus"/> plus the cursor and the anchor's head.</summary>
+[GenerateSerializer, Immutable, Alias("vivim.CloneStatus")]
+public sealed record CloneStatus(SyncStatus Status, long Cursor, long HeadSeq, TrustLevel TrustLevel);
+
+/// <summary>What a newly attached session needs: where to start, and how many unacknowledged batches it may have.</summary>
+[GenerateSerializer, Immutable, Alias("vivim.SessionGrant")]
+public sealed record SessionGrant(string ParentDid, long Cursor, SyncConfig Config, int MaxInFlightBatches);
+
+/// <summary>The clone may not do this (suspended, removed, no write permission): HTTP 403.</summary>
+[GenerateSerializer, Alias("vivim.CloneAccessDeniedException")]
+public sealed class CloneAccessDeniedException(string message) : Exception(message);

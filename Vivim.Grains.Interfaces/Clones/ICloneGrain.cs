@@ -1,0 +1,61 @@
+using Vivim.Anchors;
+using Vivim.Protocol.Model;
+
+namespace Vivim.Clones;
+
+/// <summary>
+/// One registered clone (grain key: its cloneId): registration record, trust, sync config, cursor and status. Every
+/// read and write a clone makes goes through here, so a suspension takes effect at once.
+/// </summary>
+[Alias("vivim.ICloneGrain")]
+public interface ICloneGrain : IGrainWithStringKey
+{
+    /// <summary>Records an approved registration (called by the exit node).</summary>
+    [Alias("Initialize")]
+    Task InitializeAsync(CloneRegistration registration);
+
+    [Alias("GetRegistration")]
+    Task<CloneRegistration> GetRegistrationAsync();
+
+    /// <summary>Trust or permissions changed (called by the exit node).</summary>
+    [Alias("SetTrust")]
+    Task SetTrustAsync(TrustLevel trustLevel, IReadOnlyList<string> permissions);
+
+    [Alias("GetConfig")]
+    Task<SyncConfig> GetConfigAsync();
+
+    [Alias("SetConfig")]
+    Task SetConfigAsync(SyncConfig config);
+
+    [Alias("GetSnapshot")]
+    Task<StateSnapshot> GetSnapshotAsync();
+
+    [Alias("GetUpdates")]
+    Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit);
+
+    /// <summary>Submits updates the clone signed; refused unless its trust is secondary or higher, not suspended, with the write permission.</summary>
+    [Alias("Submit")]
+    Task<SubmitResult> SubmitAsync(IReadOnlyList<string> updatesJson);
+
+    /// <summary>The clone applied everything up to <paramref name="seq"/>; the cursor is persisted in batches.</summary>
+    [Alias("Acknowledge")]
+    Task AcknowledgeAsync(long seq, string stateHash);
+
+    [Alias("GetStatus")]
+    Task<CloneStatus> GetStatusAsync();
+
+    /// <summary>A live session opened (on some hub); the clone counts as connected while any is attached.</summary>
+    [Alias("AttachSession")]
+    Task<SessionGrant> AttachSessionAsync(string sessionId);
+
+    [Alias("DetachSession")]
+    Task DetachSessionAsync(string sessionId);
+
+    /// <summary>The clone leaves: it is removed from its exit node and its sessions close.</summary>
+    [Alias("Deregister")]
+    Task DeregisterAsync();
+
+    /// <summary>The exit node removed this clone (owner removal): the record is marked removed and access ends.</summary>
+    [Alias("Remove")]
+    Task RemoveAsync(string reason);
+}

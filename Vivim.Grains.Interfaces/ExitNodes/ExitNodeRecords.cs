@@ -1,0 +1,69 @@
+using Vivim.Keys;
+using Vivim.Protocol.Model;
+
+namespace Vivim.ExitNodes;
+
+/// <summary>Creating a node: its key and, optionally, what to advertise (defaults are the SDK's).</summary>
+[GenerateSerializer, Immutable, Alias("vivim.ExitNodeSetup")]
+public sealed record ExitNodeSetup(
+    SecretSeed Seed,
+    string TenantId,
+    IReadOnlyList<string>? Capabilities = null,
+    ExitNodePolicy? Policy = null,
+    ExitNodeEndpoints? Endpoints = null,
+    IReadOnlyList<string>? DefaultPermissions = null);
+
+[GenerateSerializer, Immutable, Alias("vivim.AdvertisementChange")]
+public sealed record AdvertisementChange(
+    IReadOnlyList<string>? Capabilities = null,
+    ExitNodePolicy? Policy = null,
+    ExitNodeEndpoints? Endpoints = null);
+
+[GenerateSerializer, Immutable, Alias("vivim.ExitNodeInfo")]
+public sealed record ExitNodeInfo(string Did, string TenantId, long HeadSeq, string Root, int CloneCount);
+
+/// <summary>An owner's update before signing: the node fills in id (when absent), timestamp, source and signatures.</summary>
+[GenerateSerializer, Immutable, Alias("vivim.OwnerUpdate")]
+public sealed record OwnerUpdate(UpdateType Type, UpdateOperation Operation, string Path, RawJson Data, string? UpdateId = null, long? BaseSeq = null);
+
+[GenerateSerializer, Immutable, Alias("vivim.CloneSummary")]
+public sealed record CloneSummary(
+    string CloneId,
+    string Did,
+    TrustLevel TrustLevel,
+    IReadOnlyList<string> Permissions,
+    MigrationType MigrationType,
+    long Cursor,
+    bool Connected,
+    long? LastSyncAt,
+    long PendingUpdates);
+
+[GenerateSerializer, Immutable, Alias("vivim.ClonePage")]
+public sealed record ClonePage(IReadOnlyList<CloneSummary> Items, string? NextCursor);
+
+/// <summary>The DID is already hosted (HTTP 409).</summary>
+[GenerateSerializer, Alias("vivim.ExitNodeConflictException")]
+public sealed class ExitNodeConflictException(string message) : Exception(message);
+
+/// <summary>No such exit node or clone here (HTTP 404).</summary>
+[GenerateSerializer, Alias("vivim.NotHostedException")]
+public sealed class NotHostedException(string message) : Exception(message);
+
+/// <summary>The SDK's registration denial strings, verbatim.</summary>
+public static class DenialReasons
+{
+    public const string RateLimitExceeded = "Rate limit exceeded";
+    public const string InvalidTimestamp = "Invalid timestamp";
+    public const string NonceAlreadyUsed = "Nonce already used";
+    public const string ChallengeRequired = "Challenge required";
+    public const string InvalidIdentityProof = "Invalid identity proof";
+    public const string CapacityExceeded = "Capacity exceeded";
+    public const string MigrationNotAllowed = "Migration not allowed";
+}
+
+/// <summary>Clone permissions carried in TrustProofs.</summary>
+public static class Permissions
+{
+    public const string Read = "read";
+    public const string Write = "write";
+}

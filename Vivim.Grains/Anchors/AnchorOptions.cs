@@ -1,0 +1,23 @@
+namespace Vivim.Anchors;
+
+/// <summary>Configuration section <c>Vivim:Anchors</c>: limits and retention of the anchors.</summary>
+public sealed class AnchorOptions
+{
+    public const string Section = "Vivim:Anchors";
+
+    /// <summary>Largest document (the update's <c>data</c>), in UTF-8 bytes.</summary>
+    public int MaxDocumentBytes { get; set; } = 256 * 1024;
+
+    /// <summary>Largest update JSON as received, in UTF-8 bytes (the document plus its envelope).</summary>
+    public int MaxUpdateBytes { get; set; } = (256 * 1024) + (16 * 1024);
+
+    public int MaxBatchUpdates { get; set; } = 1000;
+
+    public int MaxPageUpdates { get; set; } = 1000;
+
+    /// <summary>How far in the future an update's timestamp may be.</summary>
+    public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long the log keeps updates (and so how old an accepted timestamp may be, since updateIds are remembered that long).</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
+}

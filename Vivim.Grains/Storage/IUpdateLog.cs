@@ -1,0 +1,51 @@
+namespace Vivim.Storage;
+
+/// <summary>
+/// The durable source of truth of every DID: the append-only update log keyed (did, seq), the commits, and the
+/// current documents keyed (did, path). An append is atomic — its updates, commit and document changes become
+/// durable together or not at all — and it is refused unless it continues the log exactly.
+/// </summary>
+public interface IUpdateLog
+{
+    /// <summary>Appends a committed batch. Throws <see cref="UpdateLogConflictException"/> unless its first seq is the log's last seq + 1.</summary>
+    Task AppendAsync(string did, LogAppend append, CancellationToken cancellationToken = default);
+
+    /// <summary>Updates with seq &gt; <paramref name="afterSeq"/> (at most <paramref name="limit"/>), and every commit overlapping them.</summary>
+    Task<LogPage> ReadAsync(string did, long afterSeq, int limit, CancellationToken cancellationToken = default);
+
+    Task<LogBounds> GetBoundsAsync(string did, CancellationToken cancellationToken = default);
+
+    /// <summary>Drops updates up to <paramref name="throughSeq"/> (and the commits they end); documents stay.</summary>
+    Task TruncateAsync(string did, long throughSeq, CancellationToken cancellationToken = default);
+
+    /// <summary>The retained update with this id, for idempotent retries.</summary>
+    Task<LoggedUpdate?> FindUpdateAsync(string did, string updateId, CancellationToken cancellationToken = default);
+
+    Task<StoredDocument?> ReadDocumentAsync(string did, string path, CancellationToken cancellationToken = default);
+
+    /// <summary>Every current document of a DID, in no particular order (to rebuild the tree or build a snapshot).</summary>
+    IAsyncEnumerable<StoredDocument> ReadDocumentsAsync(string did, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes everything of a DID.</summary>
+    Task DeleteAsync(string did, CancellationToken cancellationToken = default);
+}
+
+/// <summary>One committed update: its JSON as stored (with seq and merkleProof filled in) and its update hash.</summary>
+public sealed record LoggedUpdate(long Seq, string UpdateId, string UpdateHash, string Json);
+
+public sealed record LoggedCommit(long FromSeq, long ToSeq, string Json);
+
+/// <summary>The document at <see cref="Path"/> after update <see cref="Seq"/>: its JSON text and tree value, or deleted (both null).</summary>
+public sealed record DocumentChange(string Path, string? Json, byte[]? Value, long Seq);
+
+public sealed record LogAppend(IReadOnlyList<LoggedUpdate> Updates, LoggedCommit Commit, IReadOnlyList<DocumentChange> Documents);
+
+public sealed record LogPage(IReadOnlyList<LoggedUpdate> Updates, IReadOnlyList<LoggedCommit> Commits);
+
+/// <summary>The log holds seqs <see cref="FirstRetainedSeq"/>…<see cref="LastSeq"/> (empty when first &gt; last).</summary>
+public sealed record LogBounds(long FirstRetainedSeq, long LastSeq);
+
+public sealed record StoredDocument(string Path, string Json, byte[] Value, long Seq);
+
+/// <summary>An append that does not continue the log (another activation appended first): nothing was written.</summary>
+public sealed class UpdateLogConflictException(string message) : Exception(message);

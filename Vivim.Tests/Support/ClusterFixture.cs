@@ -1,0 +1,67 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using Orleans.Serialization;
+using Orleans.Storage;
+using Orleans.TestingHost;
+using Vivim.Anchors;
+using Vivim.Hosting;
+using Vivim.Storage;
+
+namespace Vivim.Tests.Support;
+
+/// <summary>
+/// One in-process Orleans cluster of two silos shared by a test collection, with memory streams, memory grain
+/// state and one in-memory update log shared by both silos (the durable logs are tested on their own).
+/// </summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    /// <summary>A fixed key-encryption key for tests.</summary>
+    public static readonly string TestKek = Convert.ToBase64String(SHA256.HashData("vivim test kek"u8));
+
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    public InMemoryUpdateLog Log { get; } = new();
+
+    public SharedMemoryGrainStorage State { get; } = new();
+
+    public IClusterClient Client => Cluster.Client;
+
+    public async Task InitializeAsync()
+    {
+        var builder = new InProcessTestClusterBuilder(2);
+        builder.ConfigureSilo((_, silo) => ConfigureSilo(silo, Log, State));
+        builder.ConfigureClient(client => client.AddMemoryStreams(AnchorStreams.Provider));
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+
+    public static void ConfigureSilo(ISiloBuilder silo, IUpdateLog log, SharedMemoryGrainStorage state)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Vivim:KeyEncryption:ActiveKeyId"] = "test",
+            ["Vivim:KeyEncryption:Keys:test"] = TestKek,
+        }).Build();
+        silo.AddVivimGrains(configuration);
+        silo.Services.AddKeyedSingleton<IGrainStorage>(VivimProviders.GrainState, (sp, _) => state.For(sp.GetRequiredService<Serializer>()));
+        silo.AddMemoryGrainStorage("PubSubStore");
+        silo.Services.AddSingleton(log);
+        silo.Configure<ClusterMembershipOptions>(o =>
+        {
+            o.ProbeTimeout = TimeSpan.FromSeconds(1);
+            o.NumMissedProbesLimit = 2;
+            o.NumVotesForDeathDeclaration = 1;
+        });
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "cluster";
+}
