@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Hosting;
 using Vivim.Anchors;
+using Vivim.ExitNodes;
 using Vivim.Keys;
 
 namespace Vivim.Hosting;
@@ -13,6 +14,7 @@ public static class GrainHostingExtensions
     {
         silo.Services.AddOptions<KeyVaultOptions>().Bind(configuration.GetSection(KeyVaultOptions.Section));
         silo.Services.AddOptions<AnchorOptions>().Bind(configuration.GetSection(AnchorOptions.Section));
+        silo.Services.AddOptions<ExitNodeOptions>().Bind(configuration.GetSection(ExitNodeOptions.Section));
         silo.Services.AddSingleton<KeyVault>();
         silo.Services.AddSingleton(TimeProvider.System);
         silo.AddMemoryStreams(AnchorStreams.Provider);
