@@ -1,0 +1,48 @@
+using System.Net;
+using System.Net.Sockets;
+using Vivim.Libp2p.Core;
+
+namespace Vivim.Libp2p.Transport.Tcp;
+
+/// <summary>Raw TCP: dial and listen on /ip4|ip6/.../tcp/... multiaddrs. Nagle is disabled.</summary>
+public static class TcpTransport
+{
+    public static bool CanDial(Multiaddr addr) => addr.ToTcpEndPoint() is not null;
+
+    public static async Task<Socket> DialAsync(Multiaddr addr, CancellationToken ct)
+    {
+        var ep = addr.ToTcpEndPoint() ?? throw new ArgumentException($"not a TCP multiaddr: {addr}", nameof(addr));
+        var s = new Socket(ep.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await s.ConnectAsync(ep, ct).ConfigureAwait(false);
+            return s;
+        }
+        catch
+        {
+            s.Dispose();
+            throw;
+        }
+    }
+
+    public static Socket Listen(Multiaddr addr, int backlog = 512)
+    {
+        var ep = addr.ToTcpEndPoint() ?? throw new ArgumentException($"not a TCP multiaddr: {addr}", nameof(addr));
+        var s = new Socket(ep.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            s.Bind(ep);
+            s.Listen(backlog);
+            return s;
+        }
+        catch
+        {
+            s.Dispose();
+            throw;
+        }
+    }
+
+    public static Multiaddr LocalAddress(Socket s) => Multiaddr.FromTcpEndPoint((IPEndPoint)s.LocalEndPoint!);
+
+    public static Multiaddr RemoteAddress(Socket s) => Multiaddr.FromTcpEndPoint((IPEndPoint)s.RemoteEndPoint!);
+}
