@@ -22,7 +22,7 @@ export async function createPeer (opts = {}) {
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionManager: { maxConnections: 1000 },
+    connectionManager: { maxConnections: 10000, inboundConnectionThreshold: 100000, maxIncomingPendingConnections: 1000, maxParallelDials: 100 },
     nodeInfo: { userAgent: 'vivim-interop-js/1.0.0' },
     services: { identify: identify(), identifyPush: identifyPush(), ping: ping() }
   }

@@ -88,7 +88,55 @@ public sealed class YamuxSession : IAsyncDisposable
         }
     }
 
-    internal void EnqueueData(uint streamId, YamuxFlags flags, ReadOnlySpan<byte> payload)
+    /// <summary>Session-wide cap on data bytes queued for the writer; stream writers wait above it (backpressure).</summary>
+    private const long MaxQueuedDataBytes = 2 * 1024 * 1024;
+    private long _queuedBytes;
+    private TaskCompletionSource? _drained;
+    private readonly object _drainGate = new();
+
+    internal async ValueTask EnqueueDataAsync(uint streamId, YamuxFlags flags, ReadOnlyMemory<byte> payload, CancellationToken ct)
+    {
+        while (Volatile.Read(ref _queuedBytes) > MaxQueuedDataBytes)
+        {
+            Task wait;
+            lock (_drainGate)
+            {
+                if (Volatile.Read(ref _queuedBytes) <= MaxQueuedDataBytes)
+                {
+                    break;
+                }
+                _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                wait = _drained.Task;
+            }
+            await wait.WaitAsync(ct).ConfigureAwait(false);
+            if (IsClosed)
+            {
+                throw new StreamResetException("session closed");
+            }
+        }
+        Interlocked.Add(ref _queuedBytes, payload.Length);
+        EnqueueData(streamId, flags, payload.Span);
+    }
+
+    private void OnDataWritten(long bytes)
+    {
+        if (bytes == 0)
+        {
+            return;
+        }
+        if (Interlocked.Add(ref _queuedBytes, -bytes) <= MaxQueuedDataBytes / 2)
+        {
+            TaskCompletionSource? t;
+            lock (_drainGate)
+            {
+                t = _drained;
+                _drained = null;
+            }
+            t?.TrySetResult();
+        }
+    }
+
+    private void EnqueueData(uint streamId, YamuxFlags flags, ReadOnlySpan<byte> payload)
     {
         var buf = ArrayPool<byte>.Shared.Rent(YamuxHeader.Size + payload.Length);
         new YamuxHeader(YamuxFrameType.Data, flags, streamId, (uint)payload.Length).Write(buf);
@@ -109,7 +157,7 @@ public sealed class YamuxSession : IAsyncDisposable
 
     private async Task WriteLoopAsync()
     {
-        var batch = new byte[256 * 1024];
+        var batch = new byte[512 * 1024];
         var reader = _out.Reader;
         var pendingFlush = new List<TaskCompletionSource>();
         try
@@ -117,6 +165,7 @@ public sealed class YamuxSession : IAsyncDisposable
             while (await reader.WaitToReadAsync(_cts.Token).ConfigureAwait(false))
             {
                 var used = 0;
+                long dataBytes = 0;
                 while (reader.TryRead(out var f))
                 {
                     if (f.Flushed is not null)
@@ -128,6 +177,12 @@ public sealed class YamuxSession : IAsyncDisposable
                     {
                         await _transport.WriteAsync(batch.AsMemory(0, used), _cts.Token).ConfigureAwait(false);
                         used = 0;
+                        OnDataWritten(dataBytes);
+                        dataBytes = 0;
+                    }
+                    if (f.Buffer.Length > 1 && f.Buffer[1] == (byte)YamuxFrameType.Data)
+                    {
+                        dataBytes += f.Length - YamuxHeader.Size;
                     }
                     if (f.Length > batch.Length)
                     {
@@ -147,6 +202,7 @@ public sealed class YamuxSession : IAsyncDisposable
                 {
                     await _transport.WriteAsync(batch.AsMemory(0, used), _cts.Token).ConfigureAwait(false);
                 }
+                OnDataWritten(dataBytes);
                 await _transport.FlushAsync(_cts.Token).ConfigureAwait(false);
                 foreach (var t in pendingFlush)
                 {
@@ -521,6 +577,11 @@ public sealed class YamuxSession : IAsyncDisposable
             Shutdown();
         }
         _accept.Writer.TryComplete();
+        lock (_drainGate)
+        {
+            _drained?.TrySetResult();
+            _drained = null;
+        }
         foreach (var s in _streams.Values)
         {
             s.OnSessionClosed(reason);

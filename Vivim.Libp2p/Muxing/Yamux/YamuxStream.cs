@@ -243,7 +243,7 @@ public sealed class YamuxStream : Stream
                 await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
                 continue;
             }
-            _session.EnqueueData(Id, YamuxFlags.None, buffer.Span[..chunk]);
+            await _session.EnqueueDataAsync(Id, YamuxFlags.None, buffer[..chunk], cancellationToken).ConfigureAwait(false);
             buffer = buffer[chunk..];
         }
     }

