@@ -297,7 +297,8 @@ public class RobustnessTests
     public async Task Host_GarbageTcpPeerIsClosed_OthersStillServed(string kind)
     {
         using var cts = TestUtil.Timeout(30);
-        await using var host = TestUtil.NewHost();
+        var logs = new ListLoggerFactory();
+        await using var host = TestUtil.NewHost(b => b.WithLogging(logs));
         await host.StartAsync(cts.Token);
         var ep = host.ListenAddresses[0].ToTcpEndPoint()!;
         using var raw = new TcpClient();
@@ -316,6 +317,63 @@ public class RobustnessTests
         await using var other = TestUtil.NewHost();
         await other.DialAsync(host.ListenAddresses[0].WithPeerId(host.PeerId), cts.Token);
         Assert.True(await other.PingAsync(host.PeerId, cts.Token) < TimeSpan.FromSeconds(5));
+        Assert.Contains(logs.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains("failed during upgrade", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Host_GarbageOnAStream_ResetsOnlyThatStream()
+    {
+        using var cts = TestUtil.Timeout(30);
+        await using var a = TestUtil.NewHost();
+        await using var b = TestUtil.NewHost();
+        await b.StartAsync(cts.Token);
+        var conn = await a.DialAsync(b.ListenAddresses[0].WithPeerId(b.PeerId), cts.Token);
+        var raw = await conn.Session.OpenStreamAsync(cts.Token);
+        await raw.WriteAsync(RandomNumberGenerator.GetBytes(2000), cts.Token);
+        await Assert.ThrowsAsync<StreamResetException>(async () =>
+        {
+            var buf = new byte[4096];
+            while (await raw.ReadAsync(buf, cts.Token) > 0)
+            {
+            }
+        });
+        Assert.False(conn.IsClosed);
+        Assert.True(await a.PingAsync(b.PeerId, cts.Token) < TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Host_MalformedIdentifyFromRemote_IsRejected_ConnectionSurvives()
+    {
+        using var cts = TestUtil.Timeout(30);
+        await using var a = TestUtil.NewHost(h => h.WithAutoIdentify(false));
+        await using var b = TestUtil.NewHost(h => h.WithAutoIdentify(false));
+        await b.StartAsync(cts.Token);
+        using var impostor = Ed25519Identity.Generate();
+        // b answers identify with another peer's key, then with garbage
+        b.SetStreamHandler("/ipfs/id/1.0.0", async (s, ct) =>
+        {
+            var m = new Vivim.Libp2p.Protocols.Identify.IdentifyMessage { PublicKey = impostor.PublicKey.ToProtobuf() };
+            await Varint.WriteLengthPrefixedAsync(s, m.Encode(), ct);
+            await s.CloseWriteAsync();
+        });
+        var conn = await a.DialAsync(b.ListenAddresses[0].WithPeerId(b.PeerId), cts.Token);
+        await Assert.ThrowsAsync<MalformedDataException>(() => a.IdentifyAsync(conn, cts.Token));
+        b.SetStreamHandler("/ipfs/id/1.0.0", async (s, ct) =>
+        {
+            await s.WriteAsync(new byte[] { 0x05, 0xff, 0xff, 0xff, 0xff, 0xff }, ct);
+            await s.CloseWriteAsync();
+        });
+        await Assert.ThrowsAsync<MalformedDataException>(() => a.IdentifyAsync(conn, cts.Token));
+        b.SetStreamHandler("/ipfs/id/1.0.0", async (s, ct) =>
+        {
+            await s.WriteAsync(new byte[] { 0xff, 0xff, 0x7f }, ct); // 2 MiB length prefix
+            await s.CloseWriteAsync();
+        });
+        await Assert.ThrowsAsync<LimitExceededException>(() => a.IdentifyAsync(conn, cts.Token));
+        // (b's genuine identify pushes may have been stored; the impostor key never is)
+        Assert.True(a.GetPeerInfo(b.PeerId) is null || a.GetPeerInfo(b.PeerId)!.PublicKey.Equals(b.Identity.PublicKey));
+        Assert.False(conn.IsClosed);
+        Assert.True(await a.PingAsync(b.PeerId, cts.Token) < TimeSpan.FromSeconds(5));
     }
 
     [Fact]
