@@ -228,6 +228,20 @@ public sealed class Multiaddr : IEquatable<Multiaddr>
         }
     }
 
+    public static bool TryParseBytes(ReadOnlySpan<byte> bytes, out Multiaddr? result)
+    {
+        try
+        {
+            result = FromBytes(bytes);
+            return true;
+        }
+        catch (MalformedDataException)
+        {
+            result = null;
+            return false;
+        }
+    }
+
     private static byte[] TextToValue(int code, string s)
     {
         switch (code)

@@ -9,6 +9,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, identifyPush } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -25,6 +26,9 @@ export async function createPeer (opts = {}) {
     connectionManager: { maxConnections: 10000, inboundConnectionThreshold: 100000, maxIncomingPendingConnections: 1000, maxParallelDials: 100 },
     nodeInfo: { userAgent: 'vivim-interop-js/1.0.0' },
     services: { identify: identify(), identifyPush: identifyPush(), ping: ping() }
+  }
+  if (opts.dht) {
+    options.services.dht = kadDHT({ protocol: '/ipfs/kad/1.0.0', clientMode: false, peerInfoMapper: passthroughMapper, allowQueryWithZeroPeers: true })
   }
   if (opts.seed != null) options.privateKey = await generateKeyPairFromSeed('Ed25519', Buffer.from(opts.seed, 'hex'))
   const node = await createLibp2p(options)
@@ -111,6 +115,27 @@ async function handle (node, cmd) {
       }))
       return { results }
     }
+    case 'dhtTable': {
+      const rt = node.services.dht.routingTable
+      const peers = cmd.peers ?? []
+      const present = []
+      for (const p of peers) if ((await rt.find(peerIdFromString(p))) != null) present.push(p)
+      return { size: rt.size, present }
+    }
+    case 'dhtFindPeer': {
+      const info = await node.peerRouting.findPeer(peerIdFromString(cmd.peer), { signal: AbortSignal.timeout(20000) })
+      return { peer: info.id.toString(), addrs: info.multiaddrs.map(a => a.toString()) }
+    }
+    case 'dhtClosest': {
+      const key = cmd.peer != null ? peerIdFromString(cmd.peer).toMultihash().bytes : Buffer.from(cmd.key, 'hex')
+      const peers = []
+      const queried = []
+      for await (const e of node.services.dht.getClosestPeers(key, { signal: AbortSignal.timeout(20000) })) {
+        if (e.name === 'FINAL_PEER') peers.push(e.peer.id.toString())
+        if (e.name === 'PEER_RESPONSE') queried.push({ from: e.from.toString(), closer: e.closer.map(p => p.id.toString()) })
+      }
+      return { peers, queried }
+    }
     case 'connections': {
       return { connections: node.getConnections().map(c => ({ peer: c.remotePeer.toString(), addr: c.remoteAddr.toString(), status: c.status })) }
     }
@@ -130,7 +155,7 @@ async function handle (node, cmd) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const seed = process.argv.find(a => a.startsWith('--seed='))?.slice(7)
-  const node = await createPeer({ seed })
+  const node = await createPeer({ seed, dht: process.argv.includes('--dht') })
   const out = (o) => process.stdout.write(JSON.stringify(o) + '\n')
   node.addEventListener('peer:identify', (e) => {
     out({ event: 'identify', peer: e.detail.peerId.toString(), protocols: e.detail.protocols, agentVersion: e.detail.agentVersion })
