@@ -25,6 +25,11 @@ public sealed class Connection
 
     internal Libp2pHost Host { get; }
 
+    /// <summary>The identify exchange in flight on this connection (js accepts one inbound identify stream at a time).</summary>
+    internal Task<Protocols.Identify.IdentifyInfo>? IdentifyInFlight { get; set; }
+
+    internal object Gate { get; } = new();
+
     public YamuxSession Session { get; }
 
     public PeerId RemotePeer { get; }

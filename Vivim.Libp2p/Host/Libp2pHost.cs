@@ -570,9 +570,33 @@ public sealed class Libp2pHost : IAsyncDisposable
         return info;
     }
 
-    /// <summary>Runs identify on a connection and stores the result (see <see cref="GetPeerInfo"/>).</summary>
-    public async Task<IdentifyInfo> IdentifyAsync(Connection conn, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Runs identify on a connection and stores the result (see <see cref="GetPeerInfo"/>). Concurrent calls on the
+    /// same connection share one exchange (js-libp2p refuses a second concurrent identify stream).
+    /// </summary>
+    public Task<IdentifyInfo> IdentifyAsync(Connection conn, CancellationToken cancellationToken = default)
     {
+        Task<IdentifyInfo> task;
+        lock (conn.Gate)
+        {
+            if (conn.IdentifyInFlight is { IsCompleted: false } running)
+            {
+                task = running;
+            }
+            else
+            {
+                task = IdentifyOnceAsync(conn, _cts.Token);
+                conn.IdentifyInFlight = task;
+            }
+        }
+        return task.WaitAsync(cancellationToken);
+    }
+
+    private async Task<IdentifyInfo> IdentifyOnceAsync(Connection conn, CancellationToken hostToken)
+    {
+        using var t = CancellationTokenSource.CreateLinkedTokenSource(hostToken);
+        t.CancelAfter(TimeSpan.FromSeconds(30));
+        var cancellationToken = t.Token;
         await using var s = await OpenStreamOnAsync(conn, [IdentifyMessage.ProtocolId], cancellationToken).ConfigureAwait(false);
         await s.CloseWriteAsync().ConfigureAwait(false);
         var msg = await ReadIdentifyAsync(s, cancellationToken).ConfigureAwait(false);
