@@ -72,9 +72,29 @@ public sealed class Libp2pHost : IAsyncDisposable
 
     public IReadOnlyList<Connection> Connections => [.. _connections.Values.SelectMany(l => l.Items)];
 
+    /// <summary>Raised when the first connection to a peer is established.</summary>
     public event EventHandler<PeerEventArgs>? PeerConnected;
 
+    /// <summary>Raised when the last connection to a peer has closed.</summary>
     public event EventHandler<PeerEventArgs>? PeerDisconnected;
+
+    /// <summary>Raised for every upgraded connection.</summary>
+    public event EventHandler<PeerEventArgs>? ConnectionOpened;
+
+    /// <summary>Raised for every closed connection.</summary>
+    public event EventHandler<PeerEventArgs>? ConnectionClosed;
+
+    private void RaiseSafely(EventHandler<PeerEventArgs>? handler, Connection conn, string name)
+    {
+        try
+        {
+            handler?.Invoke(this, new PeerEventArgs(conn.RemotePeer, conn));
+        }
+        catch (Exception e)
+        {
+            _log.LogError(e, "{Event} handler threw", name);
+        }
+    }
 
     public event EventHandler<PeerIdentifiedEventArgs>? PeerIdentified;
 
@@ -93,7 +113,7 @@ public sealed class Libp2pHost : IAsyncDisposable
             lock (_listenAddrs)
             {
                 _listeners.Add(sock);
-                _listenAddrs.Add(actual);
+                _listenAddrs.AddRange(TcpTransport.ExpandUnspecified(actual));
             }
             _log.LogInformation("listening on {Addr}/p2p/{Peer}", actual, PeerId);
             _acceptLoops.Add(Task.Run(() => AcceptLoopAsync(sock)));
@@ -394,18 +414,16 @@ public sealed class Libp2pHost : IAsyncDisposable
 
     private void Register(Connection conn)
     {
-        _connections.AddOrUpdate(conn.RemotePeer, _ => new ImmutableConnList([conn]), (_, l) => new ImmutableConnList([.. l.Items, conn]));
+        var list = _connections.AddOrUpdate(conn.RemotePeer, _ => new ImmutableConnList([conn]), (_, l) => new ImmutableConnList([.. l.Items, conn]));
+        var first = list.Items.Length == 1;
         conn.Session.Start();
         _log.LogInformation("connected {Conn}", conn);
         _ = Task.Run(() => StreamAcceptLoopAsync(conn));
         _ = conn.Session.Completion.ContinueWith(_ => OnConnectionClosed(conn), TaskScheduler.Default);
-        try
+        RaiseSafely(ConnectionOpened, conn, nameof(ConnectionOpened));
+        if (first)
         {
-            PeerConnected?.Invoke(this, new PeerEventArgs(conn.RemotePeer, conn));
-        }
-        catch (Exception e)
-        {
-            _log.LogError(e, "PeerConnected handler threw");
+            RaiseSafely(PeerConnected, conn, nameof(PeerConnected));
         }
         if (_options.AutoIdentify)
         {
@@ -446,15 +464,11 @@ public sealed class Libp2pHost : IAsyncDisposable
             }
         }
         _log.LogInformation("disconnected {Conn} ({Reason})", conn, conn.Session.CloseReason?.Message ?? "closed");
-        try
+        RaiseSafely(ConnectionClosed, conn, nameof(ConnectionClosed));
+        if (removedLast)
         {
-            PeerDisconnected?.Invoke(this, new PeerEventArgs(conn.RemotePeer, conn));
+            RaiseSafely(PeerDisconnected, conn, nameof(PeerDisconnected));
         }
-        catch (Exception e)
-        {
-            _log.LogError(e, "PeerDisconnected handler threw");
-        }
-        _ = removedLast;
     }
 
     // ------------------------------------------------------------------ inbound streams

@@ -440,4 +440,54 @@ public class RobustnessTests
         }
         Assert.False(conn.IsClosed);
     }
+
+    [Fact]
+    public async Task Yamux_DisposedStreamWithoutRemoteFin_IsResetAfterCloseTimeout()
+    {
+        using var cts = TestUtil.Timeout(20);
+        var (a, b) = await SocketPairAsync();
+        await using var session = new YamuxSession(a, isClient: true, new YamuxOptions { KeepAliveInterval = null, StreamCloseTimeout = TimeSpan.FromMilliseconds(200) });
+        session.Start();
+        var s = await session.OpenStreamAsync(cts.Token);
+        await s.DisposeAsync();
+        Assert.Equal(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Syn, 1, (uint)(session.Options.ReceiveWindow - YamuxOptions.DefaultWindow)), await ReadHeaderAsync(b, cts.Token));
+        Assert.Equal(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Fin, 1, 0), await ReadHeaderAsync(b, cts.Token));
+        Assert.Equal(1, session.StreamCount);
+        // the remote never FINs: RST after the timeout, slot freed
+        Assert.Equal(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, 1, 0), await ReadHeaderAsync(b, cts.Token));
+        Assert.Equal(0, session.StreamCount);
+    }
+
+    [Fact]
+    public async Task Host_PeerEventsFireOncePerPeer_ConnectionEventsPerConnection()
+    {
+        using var cts = TestUtil.Timeout(30);
+        await using var a = TestUtil.NewHost();
+        await using var b = TestUtil.NewHost();
+        await b.StartAsync(cts.Token);
+        int peerUp = 0, peerDown = 0, connUp = 0, connDown = 0;
+        b.PeerConnected += (_, _) => Interlocked.Increment(ref peerUp);
+        b.PeerDisconnected += (_, _) => Interlocked.Increment(ref peerDown);
+        b.ConnectionOpened += (_, _) => Interlocked.Increment(ref connUp);
+        b.ConnectionClosed += (_, _) => Interlocked.Increment(ref connDown);
+        var c1 = await a.DialAsync(b.ListenAddresses[0], cts.Token); // no /p2p/: a second, separate connection
+        var c2 = await a.DialAsync(b.ListenAddresses[0], cts.Token);
+        while (Volatile.Read(ref connUp) < 2)
+        {
+            await Task.Delay(10, cts.Token);
+        }
+        Assert.Equal(1, peerUp);
+        await c1.CloseAsync();
+        while (Volatile.Read(ref connDown) < 1)
+        {
+            await Task.Delay(10, cts.Token);
+        }
+        Assert.Equal(0, peerDown);
+        await c2.CloseAsync();
+        while (Volatile.Read(ref peerDown) < 1)
+        {
+            await Task.Delay(10, cts.Token);
+        }
+        Assert.Equal(2, connDown);
+    }
 }

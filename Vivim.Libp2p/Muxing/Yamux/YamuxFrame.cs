@@ -93,4 +93,7 @@ public sealed class YamuxOptions
 
     /// <summary>Keepalive ping interval; null disables. A ping unanswered by the next tick closes the session.</summary>
     public TimeSpan? KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>After a local Dispose, how long to wait for the remote's FIN before resetting the stream.</summary>
+    public TimeSpan StreamCloseTimeout { get; init; } = TimeSpan.FromMinutes(1);
 }

@@ -290,11 +290,30 @@ public sealed class YamuxStream : Stream
     {
         if (disposing)
         {
+            bool waitForRemote;
             lock (_gate)
             {
                 _readClosed = true;
+                waitForRemote = !_remoteFin && !_reset;
             }
             _ = CloseWriteAsync();
+            if (waitForRemote)
+            {
+                // the remote must FIN within the timeout, or the stream is reset so its slot is freed
+                _ = Task.Delay(_session.Options.StreamCloseTimeout).ContinueWith(static (_, o) =>
+                {
+                    var s = (YamuxStream)o!;
+                    bool stale;
+                    lock (s._gate)
+                    {
+                        stale = !s._remoteFin && !s._reset;
+                    }
+                    if (stale)
+                    {
+                        s.Reset();
+                    }
+                }, this, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            }
             ReturnCurrent();
             while (_incoming.Reader.TryRead(out var seg))
             {

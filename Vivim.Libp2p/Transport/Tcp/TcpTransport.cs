@@ -42,6 +42,32 @@ public static class TcpTransport
         }
     }
 
+    /// <summary>For 0.0.0.0 / :: listeners: the concrete interface addresses of that family (what identify advertises).</summary>
+    public static IReadOnlyList<Multiaddr> ExpandUnspecified(Multiaddr listen)
+    {
+        var ep = listen.ToTcpEndPoint();
+        if (ep is null || !(ep.Address.Equals(IPAddress.Any) || ep.Address.Equals(IPAddress.IPv6Any)))
+        {
+            return [listen];
+        }
+        var result = new List<Multiaddr>();
+        foreach (var nic in System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces())
+        {
+            if (nic.OperationalStatus != System.Net.NetworkInformation.OperationalStatus.Up)
+            {
+                continue;
+            }
+            foreach (var ua in nic.GetIPProperties().UnicastAddresses)
+            {
+                if (ua.Address.AddressFamily == ep.AddressFamily && !ua.Address.IsIPv6LinkLocal)
+                {
+                    result.Add(Multiaddr.FromTcpEndPoint(new IPEndPoint(ua.Address, ep.Port)));
+                }
+            }
+        }
+        return result.Count > 0 ? result : [listen];
+    }
+
     public static Multiaddr LocalAddress(Socket s) => Multiaddr.FromTcpEndPoint((IPEndPoint)s.LocalEndPoint!);
 
     public static Multiaddr RemoteAddress(Socket s) => Multiaddr.FromTcpEndPoint((IPEndPoint)s.RemoteEndPoint!);
