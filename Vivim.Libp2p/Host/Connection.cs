@@ -30,6 +30,8 @@ public sealed class Connection
 
     internal object Gate { get; } = new();
 
+    internal System.Collections.Concurrent.ConcurrentDictionary<string, int> InboundPerProtocol { get; } = new(StringComparer.Ordinal);
+
     public YamuxSession Session { get; }
 
     public PeerId RemotePeer { get; }

@@ -21,7 +21,10 @@ public sealed class Libp2pHost : IAsyncDisposable
     private readonly Libp2pHostOptions _options;
     private readonly ILogger _log;
     private readonly ILogger _yamuxLog;
-    private readonly ConcurrentDictionary<string, StreamHandler> _handlers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (StreamHandler Handler, int MaxInbound)> _handlers = new(StringComparer.Ordinal);
+
+    /// <summary>Default cap on concurrent inbound streams of one protocol on one connection.</summary>
+    public const int DefaultMaxInboundStreamsPerProtocol = 128;
     private readonly ConcurrentDictionary<PeerId, ImmutableConnList> _connections = new();
     private readonly ConcurrentDictionary<PeerId, IdentifyInfo> _peerInfo = new();
     private readonly ConcurrentDictionary<PeerId, HashSet<Multiaddr>> _addressBook = new();
@@ -43,9 +46,9 @@ public sealed class Libp2pHost : IAsyncDisposable
         _log = lf.CreateLogger("Vivim.Libp2p.Host");
         _yamuxLog = lf.CreateLogger("Vivim.Libp2p.Yamux");
         _pendingInbound = new SemaphoreSlim(options.MaxPendingInbound, options.MaxPendingInbound);
-        _handlers[IdentifyMessage.ProtocolId] = HandleIdentifyAsync;
-        _handlers[IdentifyMessage.PushProtocolId] = HandleIdentifyPushAsync;
-        _handlers[PingProtocol.ProtocolId] = (s, ct) => PingProtocol.HandleAsync(s, ct);
+        _handlers[IdentifyMessage.ProtocolId] = (HandleIdentifyAsync, 2);
+        _handlers[IdentifyMessage.PushProtocolId] = (HandleIdentifyPushAsync, 2);
+        _handlers[PingProtocol.ProtocolId] = ((s, ct) => PingProtocol.HandleAsync(s, ct), 2); // like js/go: ≤ 2 inbound ping streams
     }
 
     public PeerId PeerId => _options.Identity.PeerId;
@@ -144,16 +147,20 @@ public sealed class Libp2pHost : IAsyncDisposable
     }
 
     // ------------------------------------------------------------------ handlers
-    /// <summary>Registers (or replaces) the handler for a protocol id; connected peers get an identify push.</summary>
-    public void SetStreamHandler(string protocolId, StreamHandler handler)
+    /// <summary>
+    /// Registers (or replaces) the handler for a protocol id; connected peers get an identify push. Inbound streams beyond
+    /// <paramref name="maxInboundStreamsPerConnection"/> concurrent ones of this protocol on one connection are reset.
+    /// </summary>
+    public void SetStreamHandler(string protocolId, StreamHandler handler, int maxInboundStreamsPerConnection = DefaultMaxInboundStreamsPerProtocol)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxInboundStreamsPerConnection);
         ArgumentException.ThrowIfNullOrEmpty(protocolId);
         ArgumentNullException.ThrowIfNull(handler);
         if (System.Text.Encoding.UTF8.GetByteCount(protocolId) >= MultistreamSelect.MaxMessageLength)
         {
             throw new ArgumentException("protocol id too long", nameof(protocolId));
         }
-        _handlers[protocolId] = handler;
+        _handlers[protocolId] = (handler, maxInboundStreamsPerConnection);
         PushIdentifyInBackground();
     }
 
@@ -504,15 +511,22 @@ public sealed class Libp2pHost : IAsyncDisposable
             ys.Reset();
             return;
         }
-        if (!_handlers.TryGetValue(proto, out var handler))
+        if (!_handlers.TryGetValue(proto, out var reg))
         {
+            ys.Reset();
+            return;
+        }
+        if (conn.InboundPerProtocol.AddOrUpdate(proto, 1, (_, n) => n + 1) > reg.MaxInbound)
+        {
+            conn.InboundPerProtocol.AddOrUpdate(proto, 0, (_, n) => n - 1);
+            _log.LogDebug("resetting inbound {Protocol} stream from {Peer}: limit {Limit} per connection", proto, conn.RemotePeer, reg.MaxInbound);
             ys.Reset();
             return;
         }
         var stream = new Libp2pStream(ys, proto, conn);
         try
         {
-            await handler(stream, _cts.Token).ConfigureAwait(false);
+            await reg.Handler(stream, _cts.Token).ConfigureAwait(false);
             await stream.DisposeAsync().ConfigureAwait(false);
         }
         catch (Exception e)
@@ -520,6 +534,10 @@ public sealed class Libp2pHost : IAsyncDisposable
             _log.LogDebug("handler for {Protocol} from {Peer} failed: {Reason}", proto, conn.RemotePeer, e.Message);
             stream.Reset();
             await stream.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            conn.InboundPerProtocol.AddOrUpdate(proto, 0, (_, n) => n - 1);
         }
     }
 

@@ -30,7 +30,7 @@ public sealed class Libp2pHostBuilder
 {
     private Ed25519Identity? _identity;
     private readonly List<Multiaddr> _listen = [];
-    private readonly List<(string Protocol, StreamHandler Handler)> _handlers = [];
+    private readonly List<(string Protocol, StreamHandler Handler, int MaxInbound)> _handlers = [];
     private string _agent = "vivim-libp2p/0.1.0";
     private int _maxConnections = 256;
     private int _maxPending = 64;
@@ -66,9 +66,9 @@ public sealed class Libp2pHostBuilder
         return this;
     }
 
-    public Libp2pHostBuilder WithStreamHandler(string protocol, StreamHandler handler)
+    public Libp2pHostBuilder WithStreamHandler(string protocol, StreamHandler handler, int maxInboundStreamsPerConnection = Libp2pHost.DefaultMaxInboundStreamsPerProtocol)
     {
-        _handlers.Add((protocol, handler));
+        _handlers.Add((protocol, handler, maxInboundStreamsPerConnection));
         return this;
     }
 
@@ -117,9 +117,9 @@ public sealed class Libp2pHostBuilder
             LoggerFactory = _loggerFactory,
             AutoIdentify = _autoIdentify,
         });
-        foreach (var (p, h) in _handlers)
+        foreach (var (p, h, max) in _handlers)
         {
-            host.SetStreamHandler(p, h);
+            host.SetStreamHandler(p, h, max);
         }
         return host;
     }

@@ -490,4 +490,44 @@ public class RobustnessTests
         }
         Assert.Equal(2, connDown);
     }
+
+    [Fact]
+    public async Task Host_PerProtocolInboundLimit_ResetsExtraStreams()
+    {
+        using var cts = TestUtil.Timeout(30);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var running = 0;
+        await using var server = TestUtil.NewHost(b => b.WithStreamHandler("/hold/1", async (s, ct) =>
+        {
+            Interlocked.Increment(ref running);
+            await release.Task.WaitAsync(ct);
+        }, maxInboundStreamsPerConnection: 3));
+        await server.StartAsync(cts.Token);
+        await using var client = TestUtil.NewHost();
+        var conn = await client.DialAsync(server.ListenAddresses[0].WithPeerId(server.PeerId), cts.Token);
+        var held = new List<Libp2pStream>();
+        for (var i = 0; i < 3; i++)
+        {
+            held.Add(await conn.NewStreamAsync(["/hold/1"], cts.Token));
+        }
+        while (Volatile.Read(ref running) < 3)
+        {
+            await Task.Delay(10, cts.Token);
+        }
+        // negotiation succeeds, then the 4th stream is reset by the limit
+        var fourth = await conn.NewStreamAsync(["/hold/1"], cts.Token);
+        await Assert.ThrowsAsync<StreamResetException>(async () => await fourth.ReadAtLeastAsync(new byte[1], 1, throwOnEndOfStream: false, cts.Token));
+        Assert.Equal(3, Volatile.Read(ref running));
+        release.TrySetResult();
+        foreach (var h in held)
+        {
+            Assert.Equal(0, await h.ReadAsync(new byte[1], cts.Token)); // handler finished: FIN
+            await h.DisposeAsync();
+        }
+        // slots are free again
+        release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        release.TrySetResult();
+        await using var again = await conn.NewStreamAsync(["/hold/1"], cts.Token);
+        Assert.Equal(0, await again.ReadAsync(new byte[1], cts.Token));
+    }
 }
