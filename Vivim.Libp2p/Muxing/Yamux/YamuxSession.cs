@@ -405,6 +405,13 @@ public sealed class YamuxSession : IAsyncDisposable
                 reason = e;
             }
         }
+        catch (Exception e)
+        {
+            // a bug on our side: never let it escape the read loop; tell the remote and close
+            _log.LogError(e, "yamux internal error, closing session");
+            reason = e;
+            Close(e, sendGoAway: true, YamuxGoAwayCode.InternalError);
+        }
         finally
         {
             Close(reason, sendGoAway: false);
