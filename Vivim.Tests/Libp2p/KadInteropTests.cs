@@ -90,4 +90,85 @@ public class KadInteropTests
         Assert.NotEmpty(fromX); // js queried our server
         Assert.Contains(c["peers"]!.AsArray(), p => p!.GetValue<string>() == x.PeerId.ToString());
     }
+
+    private static byte[] RandomMultihash() => [0x12, 0x20, .. System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)];
+
+    [Fact]
+    public async Task Providers_CSharpProvidesToJs_JsAndAnotherCSharpPeerFindIt()
+    {
+        using var cts = TestUtil.Timeout(60);
+        await using var js1 = await JsPeer.StartAsync(cts.Token, "peer.mjs", "--dht");
+        await using var js2 = await JsPeer.StartAsync(cts.Token, "peer.mjs", "--dht");
+        await js2.CommandAsync(new JsonObject { ["cmd"] = "dial", ["addr"] = js1.Addrs[0] }, cts.Token);
+        await WaitInJsTableAsync(js2, js1.PeerId, cts.Token);
+
+        await using var x = TestUtil.NewHost();
+        using var xDht = new KadDht(x);
+        await x.StartAsync(cts.Token);
+        await x.DialAsync(js1.Addrs[0], cts.Token);
+        await WaitInJsTableAsync(js1, x.PeerId.ToString(), cts.Token);
+        while (xDht.RoutingTable.Find(PeerId.Parse(js1.PeerId)) is null)
+        {
+            await Task.Delay(20, cts.Token);
+        }
+
+        var mh = RandomMultihash();
+        Assert.True(await xDht.ProvideAsync(mh, cts.Token) >= 1); // ADD_PROVIDER reached js1 at least
+
+        // js2 only knows js1: its lookup must get our record from js1
+        var r = await js2.CommandAsync(new JsonObject { ["cmd"] = "dhtFindProviders", ["mh"] = Convert.ToHexStringLower(mh) }, cts.Token);
+        var prov = Assert.Single(r["providers"]!.AsArray());
+        Assert.Equal(x.PeerId.ToString(), prov!["peer"]!.GetValue<string>());
+        Assert.Contains(x.ListenAddresses[0].ToString(), prov["addrs"]!.AsArray().Select(a => a!.GetValue<string>().Split("/p2p/")[0]));
+
+        // a second C# node that only knows js1 finds x through GET_PROVIDERS, and can dial it
+        await using var y = TestUtil.NewHost();
+        using var yDht = new KadDht(y);
+        await y.StartAsync(cts.Token);
+        await y.DialAsync(js1.Addrs[0], cts.Token);
+        while (yDht.RoutingTable.Find(PeerId.Parse(js1.PeerId)) is null)
+        {
+            await Task.Delay(20, cts.Token);
+        }
+        var found = await yDht.FindProvidersAsync(mh, 5, cts.Token);
+        Assert.Contains(found, p => p.Peer == x.PeerId);
+        Assert.True(await y.PingAsync(x.PeerId, cts.Token) < TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Providers_JsProvides_CSharpServerStoresAndServesTheRecord()
+    {
+        using var cts = TestUtil.Timeout(60);
+        await using var x = TestUtil.NewHost();
+        using var xDht = new KadDht(x);
+        await x.StartAsync(cts.Token);
+        await using var js = await JsPeer.StartAsync(cts.Token, "peer.mjs", "--dht");
+        await js.CommandAsync(new JsonObject { ["cmd"] = "dial", ["addr"] = x.ListenAddresses[0].WithPeerId(x.PeerId).ToString() }, cts.Token);
+        await WaitInJsTableAsync(js, x.PeerId.ToString(), cts.Token);
+
+        var mh = RandomMultihash();
+        var p = await js.CommandAsync(new JsonObject { ["cmd"] = "dhtProvide", ["mh"] = Convert.ToHexStringLower(mh) }, cts.Token);
+        var jsId = PeerId.Parse(js.PeerId);
+        // our server stored js as provider (ADD_PROVIDER handler)
+        while (xDht.Providers.Get(mh).Count == 0)
+        {
+            await Task.Delay(20, cts.Token);
+        }
+        var rec = Assert.Single(xDht.Providers.Get(mh));
+        Assert.Equal(jsId, rec.Peer);
+        Assert.Contains(rec.Addresses, a => a.WithPeerId(jsId).ToString() == js.Addrs[0]);
+
+        // another C# peer that only knows x gets the record from x over GET_PROVIDERS
+        await using var y = TestUtil.NewHost();
+        using var yDht = new KadDht(y);
+        await y.DialAsync(x.ListenAddresses[0].WithPeerId(x.PeerId), cts.Token);
+        while (yDht.RoutingTable.Find(x.PeerId) is null)
+        {
+            await Task.Delay(20, cts.Token);
+        }
+        var found = await yDht.FindProvidersAsync(mh, 5, cts.Token);
+        Assert.Contains(found, f => f.Peer == jsId);
+        // js's provide query went through our FIND_NODE server
+        Assert.Contains(p["told"]!.AsArray(), t => t!.GetValue<string>() == x.PeerId.ToString());
+    }
 }

@@ -71,4 +71,38 @@ public class KadTests
             i.Dispose();
         }
     }
+
+    private sealed class ManualTime : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = DateTimeOffset.UnixEpoch;
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    [Fact]
+    public void ProviderStore_ExpiresAndCapsAndValidatesKeys()
+    {
+        var time = new ManualTime();
+        var store = new KadProviderStore(time, TimeSpan.FromHours(1), maxKeys: 2, maxProvidersPerKey: 2);
+        byte[] k1 = [0x12, 0x20, .. new byte[32]];
+        byte[] k2 = [0x12, 0x20, .. Enumerable.Repeat((byte)1, 32)];
+        byte[] k3 = [0x12, 0x20, .. Enumerable.Repeat((byte)2, 32)];
+        var ids = Enumerable.Range(0, 3).Select(_ => Ed25519Identity.Generate()).ToList();
+        Assert.True(store.Add(k1, ids[0].PeerId, []));
+        Assert.True(store.Add(k1, ids[1].PeerId, []));
+        Assert.False(store.Add(k1, ids[2].PeerId, []));   // per-key cap
+        Assert.True(store.Add(k2, ids[0].PeerId, []));
+        Assert.False(store.Add(k3, ids[0].PeerId, []));   // key cap
+        Assert.Equal(2, store.Get(k1).Count);
+        time.Now += TimeSpan.FromMinutes(61);
+        Assert.Empty(store.Get(k1));                       // expired
+        Assert.True(store.Add(k1, ids[2].PeerId, []));
+        KadProviderStore.ValidateMultihash(k1);
+        Assert.Throws<MalformedDataException>(() => KadProviderStore.ValidateMultihash([0x12, 0x20, 1, 2]));
+        Assert.Throws<MalformedDataException>(() => KadProviderStore.ValidateMultihash([]));
+        foreach (var i in ids)
+        {
+            i.Dispose();
+        }
+    }
 }

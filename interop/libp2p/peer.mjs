@@ -13,6 +13,8 @@ import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
 
 export const ECHO = '/vivim/echo/1.0.0'
 const STREAM_LIMITS = { maxInboundStreams: 1024, maxOutboundStreams: 1024 }
@@ -135,6 +137,23 @@ async function handle (node, cmd) {
         if (e.name === 'PEER_RESPONSE') queried.push({ from: e.from.toString(), closer: e.closer.map(p => p.id.toString()) })
       }
       return { peers, queried }
+    }
+    case 'dhtProvide': {
+      const cid = CID.createV1(0x55, Digest.decode(Buffer.from(cmd.mh, 'hex')))
+      const told = []
+      for await (const e of node.services.dht.provide(cid, { signal: AbortSignal.timeout(20000) })) {
+        if (e?.name === 'PEER_RESPONSE') told.push(e.from.toString())
+      }
+      return { told }
+    }
+    case 'dhtFindProviders': {
+      const cid = CID.createV1(0x55, Digest.decode(Buffer.from(cmd.mh, 'hex')))
+      const providers = []
+      for await (const p of node.contentRouting.findProviders(cid, { signal: AbortSignal.timeout(20000) })) {
+        providers.push({ peer: p.id.toString(), addrs: p.multiaddrs.map(a => a.toString()) })
+        if (providers.length >= (cmd.max ?? 1)) break
+      }
+      return { providers }
     }
     case 'connections': {
       return { connections: node.getConnections().map(c => ({ peer: c.remotePeer.toString(), addr: c.remoteAddr.toString(), status: c.status })) }

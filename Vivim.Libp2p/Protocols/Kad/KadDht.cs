@@ -21,8 +21,9 @@ public sealed class KadOptions
 }
 
 /// <summary>
-/// Kademlia DHT ("/ipfs/kad/1.0.0") — this stage: routing table, FIND_NODE client and server, iterative closest-peers
-/// lookup and FindPeer. GET_VALUE/GET_PROVIDERS are answered with closer peers only; PUT_VALUE is refused (reset).
+/// Kademlia DHT ("/ipfs/kad/1.0.0"): routing table, FIND_NODE client and server, iterative closest-peers lookup,
+/// FindPeer, provider records (ADD_PROVIDER / GET_PROVIDERS both roles). GET_VALUE is answered with closer peers only;
+/// PUT_VALUE is refused (stream reset). No republish or bucket refresh yet.
 /// </summary>
 public sealed class KadDht : IDisposable
 {
@@ -35,6 +36,7 @@ public sealed class KadDht : IDisposable
         Options = options ?? new KadOptions();
         _log = host.Options.LoggerFactory?.CreateLogger("Vivim.Libp2p.Kad") ?? NullLogger.Instance;
         RoutingTable = new KadRoutingTable(host.PeerId, Options.K);
+        Providers = new KadProviderStore();
         host.PeerIdentified += OnPeerIdentified;
         if (Options.ServerMode)
         {
@@ -45,6 +47,9 @@ public sealed class KadDht : IDisposable
     public KadOptions Options { get; }
 
     public KadRoutingTable RoutingTable { get; }
+
+    /// <summary>Provider records this node stores (as a DHT server, and its own).</summary>
+    public KadProviderStore Providers { get; }
 
     private void OnPeerIdentified(object? sender, PeerIdentifiedEventArgs e)
     {
@@ -80,12 +85,36 @@ public sealed class KadDht : IDisposable
                 {
                     resp.CloserPeers.Add(ToWire(p));
                 }
+                if (req.Type == KadMessageType.GetProviders)
+                {
+                    KadProviderStore.ValidateMultihash(key);
+                    foreach (var p in Providers.Get(key).Where(p => p.Addresses.Count > 0))
+                    {
+                        resp.ProviderPeers.Add(ToWire(p));
+                    }
+                }
                 return resp;
             }
             case KadMessageType.Ping:
                 return new KadMessage { Type = KadMessageType.Ping };
             case KadMessageType.AddProvider:
-                return null; // not stored yet; no response per protocol
+            {
+                var key = req.Key ?? throw new MalformedDataException("ADD_PROVIDER without key");
+                KadProviderStore.ValidateMultihash(key);
+                // only the sender may announce itself, and only with addresses (as js and go do)
+                foreach (var p in req.ProviderPeers)
+                {
+                    if (p.TryParse() is { } parsed && parsed.Peer == from && parsed.Addrs.Count > 0)
+                    {
+                        Providers.Add(key, from, parsed.Addrs);
+                        foreach (var a in parsed.Addrs.Where(TcpTransport.CanDial))
+                        {
+                            _host.AddAddress(from, a);
+                        }
+                    }
+                }
+                return null; // no response, per protocol
+            }
             default:
                 throw new NotSupportedException($"kad {req.Type} is not supported yet");
         }
@@ -164,6 +193,128 @@ public sealed class KadDht : IDisposable
         var known = _host.GetPeerInfo(remote)?.ListenAddresses ?? [];
         RoutingTable.AddOrUpdate(new KadPeerInfo(remote, known));
         return result;
+    }
+
+    private async Task<KadMessage?> RpcAsync(PeerId remote, KadMessage req, bool expectResponse, CancellationToken cancellationToken)
+    {
+        using var t = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        t.CancelAfter(Options.RequestTimeout);
+        await using var s = await _host.NewStreamAsync(remote, [KadMessage.ProtocolId], t.Token).ConfigureAwait(false);
+        await Varint.WriteLengthPrefixedAsync(s, req.Encode(), t.Token).ConfigureAwait(false);
+        if (!expectResponse)
+        {
+            await s.CloseWriteAsync().ConfigureAwait(false);
+            return null;
+        }
+        var bytes = await Varint.ReadLengthPrefixedAsync(s, KadMessage.MaxMessageLength, t.Token).ConfigureAwait(false)
+            ?? throw new MalformedDataException("kad stream closed without a response");
+        await s.CloseWriteAsync().ConfigureAwait(false);
+        var resp = KadMessage.Decode(bytes);
+        if (resp.Type != req.Type)
+        {
+            throw new MalformedDataException($"kad response type {resp.Type} to {req.Type}");
+        }
+        return resp;
+    }
+
+    private List<KadPeerInfo> Remember(IEnumerable<KadPeer> peers)
+    {
+        var result = new List<KadPeerInfo>();
+        foreach (var p in peers)
+        {
+            if (p.TryParse() is not { } parsed || parsed.Peer == _host.PeerId)
+            {
+                continue;
+            }
+            foreach (var a in parsed.Addrs.Where(TcpTransport.CanDial))
+            {
+                _host.AddAddress(parsed.Peer, a);
+            }
+            var i = result.FindIndex(r => r.Peer == parsed.Peer);
+            if (i >= 0)
+            {
+                result[i] = result[i] with { Addresses = [.. result[i].Addresses.Union(parsed.Addrs)] };
+            }
+            else
+            {
+                result.Add(new KadPeerInfo(parsed.Peer, parsed.Addrs));
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Announces this node as a provider of <paramref name="multihash"/> to the K closest peers; returns how many were told.</summary>
+    public async Task<int> ProvideAsync(byte[] multihash, CancellationToken cancellationToken = default)
+    {
+        KadProviderStore.ValidateMultihash(multihash);
+        var self = _host.ListenAddresses;
+        Providers.Add(multihash, _host.PeerId, self);
+        var req = new KadMessage { Type = KadMessageType.AddProvider, Key = multihash };
+        req.ProviderPeers.Add(new KadPeer(_host.PeerId.ToByteArray(), [.. self.Select(a => a.ToBytes())], KadConnectionType.Connected));
+        var closest = await GetClosestPeersAsync(multihash, cancellationToken).ConfigureAwait(false);
+        var told = 0;
+        await Task.WhenAll(closest.Select(async p =>
+        {
+            try
+            {
+                await RpcAsync(p.Peer, req, expectResponse: false, cancellationToken).ConfigureAwait(false);
+                Interlocked.Increment(ref told);
+            }
+            catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException or System.Net.Sockets.SocketException && !cancellationToken.IsCancellationRequested)
+            {
+                _log.LogDebug("kad: ADD_PROVIDER to {Peer} failed: {Reason}", p.Peer, e.Message);
+            }
+        })).ConfigureAwait(false);
+        return told;
+    }
+
+    /// <summary>Finds providers of <paramref name="multihash"/>: local records, then GET_PROVIDERS towards the key.</summary>
+    public async Task<IReadOnlyList<KadPeerInfo>> FindProvidersAsync(byte[] multihash, int max = 20, CancellationToken cancellationToken = default)
+    {
+        KadProviderStore.ValidateMultihash(multihash);
+        var found = Providers.Get(multihash).Where(p => p.Peer != _host.PeerId).ToDictionary(p => p.Peer);
+        var target = KadRoutingTable.KeyOf(multihash);
+        var cmp = Comparer<byte[]>.Create((a, b) => KadRoutingTable.CompareDistance(target, a, b));
+        var queried = new HashSet<PeerId>();
+        var candidates = RoutingTable.Nearest(multihash, Options.K).ToDictionary(p => p.Peer);
+        while (found.Count < max)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var batch = candidates.Values.Where(p => !queried.Contains(p.Peer))
+                .OrderBy(p => KadRoutingTable.KeyOf(p.Peer.Bytes), cmp).Take(Options.Alpha).ToList();
+            if (batch.Count == 0)
+            {
+                break;
+            }
+            foreach (var p in batch)
+            {
+                queried.Add(p.Peer);
+            }
+            var responses = await Task.WhenAll(batch.Select(async p =>
+            {
+                try
+                {
+                    return await RpcAsync(p.Peer, new KadMessage { Type = KadMessageType.GetProviders, Key = multihash }, true, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException or System.Net.Sockets.SocketException && !cancellationToken.IsCancellationRequested)
+                {
+                    _log.LogDebug("kad: GET_PROVIDERS to {Peer} failed: {Reason}", p.Peer, e.Message);
+                    return null;
+                }
+            })).ConfigureAwait(false);
+            foreach (var r in responses.OfType<KadMessage>())
+            {
+                foreach (var prov in Remember(r.ProviderPeers))
+                {
+                    found.TryAdd(prov.Peer, prov);
+                }
+                foreach (var c in Remember(r.CloserPeers))
+                {
+                    candidates.TryAdd(c.Peer, c);
+                }
+            }
+        }
+        return [.. found.Values.Take(max)];
     }
 
     /// <summary>Iterative lookup: the K closest responsive peers to <paramref name="key"/>.</summary>
