@@ -173,16 +173,28 @@ public sealed class Libp2pHost : IAsyncDisposable
     }
 
     // ------------------------------------------------------------------ peers / address book
+    /// <summary>Address book caps: peers remembered, and addresses per peer.</summary>
+    public const int MaxAddressBookPeers = 10_000;
+    public const int MaxAddressesPerPeer = 32;
+
+    /// <summary>Remembers a dialable address for a peer (bounded; extra peers/addresses are dropped).</summary>
     public void AddAddress(PeerId peer, Multiaddr addr)
     {
+        if (!_addressBook.ContainsKey(peer) && _addressBook.Count >= MaxAddressBookPeers)
+        {
+            return;
+        }
         var set = _addressBook.GetOrAdd(peer, _ => []);
         lock (set)
         {
-            set.Add(addr.WithoutPeerId());
+            if (set.Count < MaxAddressesPerPeer)
+            {
+                set.Add(addr.WithoutPeerId());
+            }
         }
     }
 
-    /// <summary>What identify told us about a peer, if anything.</summary>
+    /// <summary>What identify told us about a connected peer (dropped when its last connection closes).</summary>
     public IdentifyInfo? GetPeerInfo(PeerId peer) => _peerInfo.TryGetValue(peer, out var i) ? i : null;
 
     public Connection? GetConnection(PeerId peer) =>
@@ -474,6 +486,7 @@ public sealed class Libp2pHost : IAsyncDisposable
         RaiseSafely(ConnectionClosed, conn, nameof(ConnectionClosed));
         if (removedLast)
         {
+            _peerInfo.TryRemove(conn.RemotePeer, out _); // identify data lives while connected; addresses stay in the address book
             RaiseSafely(PeerDisconnected, conn, nameof(PeerDisconnected));
         }
     }
@@ -590,7 +603,14 @@ public sealed class Libp2pHost : IAsyncDisposable
     {
         _peerInfo.TryGetValue(conn.RemotePeer, out var previous);
         var info = IdentifyInfo.FromMessage(msg, conn.RemotePeer, previous);
-        _peerInfo[conn.RemotePeer] = info;
+        if (!conn.IsClosed)
+        {
+            _peerInfo[conn.RemotePeer] = info;
+        }
+        foreach (var a in info.ListenAddresses.Where(TcpTransport.CanDial))
+        {
+            AddAddress(conn.RemotePeer, a);
+        }
         try
         {
             PeerIdentified?.Invoke(this, new PeerIdentifiedEventArgs(info, conn));

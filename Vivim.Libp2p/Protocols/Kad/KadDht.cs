@@ -351,6 +351,7 @@ public sealed class KadDht : IDisposable
                 catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException or System.Net.Sockets.SocketException && !cancellationToken.IsCancellationRequested)
                 {
                     _log.LogDebug("kad: FIND_NODE to {Peer} failed: {Reason}", p.Peer, e.Message);
+                    RoutingTable.Remove(p.Peer); // unresponsive: make room for live peers
                     return (p.Peer, Peers: (IReadOnlyList<KadPeerInfo>?)null);
                 }
             })).ConfigureAwait(false);
