@@ -530,4 +530,39 @@ public class RobustnessTests
         await using var again = await conn.NewStreamAsync(["/hold/1"], cts.Token);
         Assert.Equal(0, await again.ReadAsync(new byte[1], cts.Token));
     }
+
+    [Fact]
+    public async Task Host_PendingHandshakeLimit_ExtraSilentConnectionsClosedAtOnce_ThenServiceResumes()
+    {
+        using var cts = TestUtil.Timeout(30);
+        await using var host = TestUtil.NewHost(b => b.WithConnectionLimits(100, maxPendingInbound: 4).WithHandshakeTimeout(TimeSpan.FromSeconds(2)));
+        await host.StartAsync(cts.Token);
+        var ep = host.ListenAddresses[0].ToTcpEndPoint()!;
+        var silent = new List<TcpClient>();
+        for (var i = 0; i < 4; i++)
+        {
+            var c = new TcpClient();
+            await c.ConnectAsync(ep, cts.Token);
+            silent.Add(c);
+        }
+        while (host.ConnectionCount < 4)
+        {
+            await Task.Delay(10, cts.Token); // all four are in the handshake
+        }
+        // the fifth is closed immediately, long before the 2 s handshake timeout
+        using var extra = new TcpClient();
+        await extra.ConnectAsync(ep, cts.Token);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        Assert.True(await ClosedByRemoteAsync(extra.GetStream(), cts.Token));
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(1.5), $"closed after {sw.Elapsed}");
+        // the silent ones time out, and real peers are served again
+        foreach (var c in silent)
+        {
+            Assert.True(await ClosedByRemoteAsync(c.GetStream(), cts.Token));
+            c.Dispose();
+        }
+        await using var peer = TestUtil.NewHost();
+        await peer.DialAsync(host.ListenAddresses[0].WithPeerId(host.PeerId), cts.Token);
+        Assert.True(await peer.PingAsync(host.PeerId, cts.Token) < TimeSpan.FromSeconds(5));
+    }
 }
