@@ -29,6 +29,9 @@ public sealed class CloneGrain(
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private bool _cursorDirty;
 
+    // The anchor's head only grows, so an ack at or below the last head seen needs no call to the anchor.
+    private long _knownHead;
+
     private string CloneId => this.GetPrimaryKeyString();
 
     private CloneState Clone => state.State;
@@ -49,7 +52,6 @@ public sealed class CloneGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         await FlushCursorAsync(cancellationToken);
-        _writeGate.Dispose();
     }
 
     public async Task InitializeAsync(CloneRegistration registration)
@@ -167,9 +169,13 @@ public sealed class CloneGrain(
     {
         ArgumentOutOfRangeException.ThrowIfNegative(seq);
         RequireSync();
-        var head = await Anchor.GetHeadAsync();
+        if (seq > _knownHead)
+        {
+            _knownHead = Math.Max(_knownHead, (await Anchor.GetHeadAsync()).Seq);
+        }
+
         // An ack beyond the head is a client bug; the cursor never passes what the anchor committed.
-        var acknowledged = Math.Min(seq, head.Seq);
+        var acknowledged = Math.Min(seq, _knownHead);
         if (acknowledged > Clone.Cursor)
         {
             Clone.Cursor = acknowledged;
@@ -187,6 +193,7 @@ public sealed class CloneGrain(
     {
         var registration = Registration;
         var head = await Anchor.GetHeadAsync();
+        _knownHead = Math.Max(_knownHead, head.Seq);
         var status = new SyncStatus(
             _sessions.Count > 0,
             registration.ParentDid,

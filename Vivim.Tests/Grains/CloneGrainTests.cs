@@ -1,10 +1,13 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Vivim.Anchors;
 using Vivim.Clones;
 using Vivim.ExitNodes;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
+using Vivim.Sessions;
 using Vivim.Tests.Support;
 using static Vivim.Tests.Grains.ExitNodeTestKit;
 
@@ -24,7 +27,7 @@ public sealed class CloneGrainTests(ClusterFixture fixture)
         var grain = Grains.GetGrain<ICloneGrain>(cloneId);
         await grain.AttachSessionAsync("session-1");
         Assert.Equal(SubmitOutcome.Committed, (await grain.SubmitAsync([SignedUpdate(clone, cloneId, "memoryIndex/1", JsonValue.Create(1))])).Outcome);
-        var revoked = await new ExitNodeGrainTests(fixture).ListenForRevocationAsync(key.Did.Value);
+        var revoked = await ListenForRevocationAsync(fixture.Client, key.Did.Value);
 
         var proof = await node.SuspendCloneAsync(cloneId, "abuse");
 
@@ -149,7 +152,7 @@ public sealed class CloneGrainTests(ClusterFixture fixture)
         using var clone = SigningKey.Generate();
         var cloneId = await RegisterApprovedAsync(node, clone);
         var grain = Grains.GetGrain<ICloneGrain>(cloneId);
-        var revoked = await new ExitNodeGrainTests(fixture).ListenForRevocationAsync(key.Did.Value);
+        var revoked = await ListenForRevocationAsync(fixture.Client, key.Did.Value);
 
         await grain.DeregisterAsync();
 
@@ -189,10 +192,45 @@ public sealed class CloneGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_live_session_delivers_owner_writes_and_closes_when_the_clone_is_suspended()
+    {
+        var (_, node, _) = await CreateNodeAsync(Grains);
+        using var clone = SigningKey.Generate();
+        var cloneId = await RegisterApprovedAsync(node, clone);
+        await using var hub = new SessionHub(fixture.Client, Options.Create(new SessionHubOptions()), NullLogger<SessionHub>.Instance);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+
+        await using var session = await hub.OpenAsync(cloneId, cancellationToken: timeout.Token);
+        await node.WriteAsOwnerAsync([new OwnerUpdate(UpdateType.Memory, UpdateOperation.Create, "memoryIndex/live", RawJson.From(JsonValue.Create(1)))]);
+        var batch = await NextAsync<SessionBatch>(session, timeout.Token);
+        Assert.Equal(1, batch.LastSeq);
+        await session.AcknowledgeAsync(batch.LastSeq, string.Empty);
+        Assert.True((await Grains.GetGrain<ICloneGrain>(cloneId).GetStatusAsync()).Status.Connected);
+
+        await node.SuspendCloneAsync(cloneId, "test");
+        await NextAsync<SessionClosed>(session, timeout.Token);
+        await Assert.ThrowsAsync<CloneAccessDeniedException>(() => hub.OpenAsync(cloneId, cancellationToken: timeout.Token));
+    }
+
+    [Fact]
     public async Task An_unknown_clone_is_not_hosted()
     {
         var grain = Grains.GetGrain<ICloneGrain>("did:key:z6MkNone-0-unknown" + Guid.NewGuid().ToString("N"));
         await Assert.ThrowsAsync<NotHostedException>(() => grain.GetSnapshotAsync());
         await Assert.ThrowsAsync<NotHostedException>(() => grain.GetStatusAsync());
+    }
+
+    private static async Task<T> NextAsync<T>(CloneSession session, CancellationToken cancellationToken)
+        where T : SessionMessage
+    {
+        await foreach (var message in session.Outgoing.ReadAllAsync(cancellationToken))
+        {
+            if (message is T wanted)
+            {
+                return wanted;
+            }
+        }
+
+        throw new InvalidOperationException($"The session ended without a {typeof(T).Name}.");
     }
 }

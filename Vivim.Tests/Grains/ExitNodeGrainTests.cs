@@ -380,7 +380,7 @@ public sealed class ExitNodeGrainTests(ClusterFixture fixture)
         var (key, node, _) = await CreateNodeAsync(Grains);
         using var clone = SigningKey.Generate();
         var cloneId = await RegisterApprovedAsync(node, clone);
-        var revoked = await ListenForRevocationAsync(key.Did.Value);
+        var revoked = await ListenForRevocationAsync(fixture.Client, key.Did.Value);
 
         await node.RemoveCloneAsync(cloneId);
 
@@ -456,34 +456,5 @@ public sealed class ExitNodeGrainTests(ClusterFixture fixture)
         });
         Assert.False(late.Approved);
         Assert.Equal(DenialReasons.InvalidIdentityProof, late.DenialReason);
-    }
-
-    internal async Task<Task<CloneAccessRevoked>> ListenForRevocationAsync(string did)
-    {
-        var received = new TaskCompletionSource<CloneAccessRevoked>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var stream = fixture.Client.GetStreamProvider(AnchorStreams.Provider)
-            .GetStream<AnchorEvent>(StreamId.Create(AnchorStreams.Namespace, did));
-        var handle = await stream.SubscribeAsync((e, _) =>
-        {
-            if (e is CloneAccessRevoked revoked)
-            {
-                received.TrySetResult(revoked);
-            }
-
-            return Task.CompletedTask;
-        });
-        return Unsubscribe();
-
-        async Task<CloneAccessRevoked> Unsubscribe()
-        {
-            try
-            {
-                return await received.Task;
-            }
-            finally
-            {
-                await handle.UnsubscribeAsync();
-            }
-        }
     }
 }

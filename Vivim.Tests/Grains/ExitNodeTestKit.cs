@@ -1,4 +1,7 @@
 using System.Text.Json.Nodes;
+using Orleans.Runtime;
+using Orleans.Streams;
+using Vivim.Anchors;
 using Vivim.ExitNodes;
 using Vivim.Keys;
 using Vivim.Protocol.Identity;
@@ -63,5 +66,35 @@ internal static class ExitNodeTestKit
         SignatureV1.SignInPlace(author, SignedKind.StateUpdate, json);
         SignatureV2.SignInPlace(author, SignedKind.StateUpdate, json);
         return ProtocolModel.ToJson(ProtocolModel.FromJsonObject<StateUpdate>(json));
+    }
+
+    /// <summary>Subscribes to the DID's stream; the task completes with the first <see cref="CloneAccessRevoked"/>.</summary>
+    public static async Task<Task<CloneAccessRevoked>> ListenForRevocationAsync(IClusterClient client, string did)
+    {
+        var received = new TaskCompletionSource<CloneAccessRevoked>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var stream = client.GetStreamProvider(AnchorStreams.Provider)
+            .GetStream<AnchorEvent>(StreamId.Create(AnchorStreams.Namespace, did));
+        var handle = await stream.SubscribeAsync((e, _) =>
+        {
+            if (e is CloneAccessRevoked revoked)
+            {
+                received.TrySetResult(revoked);
+            }
+
+            return Task.CompletedTask;
+        });
+        return Unsubscribe();
+
+        async Task<CloneAccessRevoked> Unsubscribe()
+        {
+            try
+            {
+                return await received.Task;
+            }
+            finally
+            {
+                await handle.UnsubscribeAsync();
+            }
+        }
     }
 }
