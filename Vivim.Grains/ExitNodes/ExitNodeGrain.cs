@@ -167,7 +167,8 @@ public sealed partial class ExitNodeGrain(
             return Deny(request, DenialReasons.RateLimitExceeded);
         }
 
-        if (Math.Abs(now - request.Timestamp) > TimestampWindowMs)
+        // Compared without subtracting from the request's value, which may be any long.
+        if (request.Timestamp < now - TimestampWindowMs || request.Timestamp > now + TimestampWindowMs)
         {
             return Deny(request, DenialReasons.InvalidTimestamp);
         }

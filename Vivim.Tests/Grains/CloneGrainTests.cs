@@ -117,9 +117,12 @@ public sealed class CloneGrainTests(ClusterFixture fixture)
         await grain.AcknowledgeAsync(99, "beyond");
         Assert.Equal(2, (await grain.GetStatusAsync()).Cursor);
 
-        // Written on deactivation (and by the flush timer), not per ack.
+        // Written on deactivation (and by the flush timer), not per ack. Sessions are in memory, so a dropped
+        // session shows the activation really went away.
+        await grain.AttachSessionAsync("before-deactivation");
         await fixture.Cluster.DeactivateAsync(grain.GetGrainId());
         var reloaded = await grain.GetStatusAsync();
+        Assert.False(reloaded.Status.Connected);
         Assert.Equal(2, reloaded.Cursor);
         Assert.Equal(0, reloaded.Status.PendingUpdates);
         Assert.Equal((await grain.AttachSessionAsync("s")).Cursor, reloaded.Cursor);

@@ -117,6 +117,9 @@ public sealed class ExitNodeGrainTests(ClusterFixture fixture)
         Assert.False(response.Approved);
         Assert.Equal(DenialReasons.InvalidTimestamp, response.DenialReason);
 
+        var extreme = await node.RegisterAsync(Request(clone, NewNonce(), offset > 0 ? long.MaxValue : long.MinValue));
+        Assert.Equal(DenialReasons.InvalidTimestamp, extreme.DenialReason);
+
         var within = await node.RegisterAsync(Request(clone, NewNonce(), Now + (offset > 0 ? 290_000 : -290_000)));
         Assert.Equal(DenialReasons.ChallengeRequired, within.DenialReason);
     }
@@ -171,6 +174,12 @@ public sealed class ExitNodeGrainTests(ClusterFixture fixture)
         var wrong = await node.RegisterAsync(Request(clone, denied) with { ChallengeResponse = Guid.NewGuid().ToString(), IdentityProof = IdentityProof(clone, issued.Challenge, denied) });
         Assert.Equal(DenialReasons.InvalidIdentityProof, wrong.DenialReason);
         Assert.Equal(DenialReasons.NonceAlreadyUsed, (await node.RegisterAsync(Request(clone, denied))).DenialReason);
+
+        // Spent nonces are durable: a new activation (which unseals the key again) still refuses them.
+        await fixture.Cluster.DeactivateAsync(node.GetGrainId());
+        Assert.Equal(DenialReasons.NonceAlreadyUsed, (await node.RegisterAsync(Request(clone, nonce))).DenialReason);
+        using var next = SigningKey.Generate();
+        Assert.True((await RegisterAsync(node, next)).Approved);
     }
 
     [Fact]
