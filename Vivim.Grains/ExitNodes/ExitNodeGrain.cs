@@ -374,6 +374,7 @@ public sealed partial class ExitNodeGrain(
     {
         var snapshot = await Anchor.GetSnapshotAsync();
         var forkSeq = snapshot.Seq ?? 0;
+        // A relay is registered like a mirror: re-serving updates to others is the gateway's business, not the anchor's.
         var cloneId = NewCloneId(request.Did, now);
         // A fork leaves with what it has: it reads once and never writes back, so it is read-only whatever the default.
         var permissions = migration == MigrationType.Fork ? [Permissions.Read] : Node.DefaultPermissions.ToList();
@@ -490,6 +491,8 @@ public sealed partial class ExitNodeGrain(
             _challenges.Remove(expired);
         }
 
+        // Asking again under the same unspent nonce replaces its challenge. Challenges live 30 s and each DID is rate
+        // limited, so this map stays small; the gateway limits per peer and IP in front of it.
         // crypto.randomUUID() in the SDK; Guid.NewGuid is a random (v4) UUID from the OS CSPRNG.
         var challenge = new RegistrationChallenge(Guid.NewGuid().ToString(), nonce, now + (long)_options.ChallengeTimeout.TotalMilliseconds);
         _challenges[nonce] = new PendingChallenge(did, challenge.Challenge, challenge.ExpiresAt);
