@@ -8,6 +8,9 @@ switch (args.FirstOrDefault())
     case "ingest":
         await IngestLoad.RunAsync(args);
         return 0;
+    case "fanout":
+        await FanoutLoad.RunAsync(args);
+        return 0;
     case "libp2p":
         return await Libp2pLoad.RunAsync(args[1..]);
     default:
