@@ -44,6 +44,7 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
         Replica = replica ?? new CloneReplica();
         var key = DidKey.ResolvePublicKey(_options.ParentPublicKey ?? parentDid);
         _verifier = new ChainVerifier(parentDid, key, _options.VerifyAuthorSignatures);
+        _lastStatus = GetStatus();
     }
 
     public event EventHandler<SyncStartedEventArgs>? SyncStarted;
