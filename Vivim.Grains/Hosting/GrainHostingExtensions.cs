@@ -1,8 +1,10 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
 using Orleans.Hosting;
 using Vivim.Anchors;
 using Vivim.Keys;
+using Vivim.Sessions;
 
 namespace Vivim.Hosting;
 
@@ -15,8 +17,21 @@ public static class GrainHostingExtensions
         silo.Services.AddOptions<AnchorOptions>().Bind(configuration.GetSection(AnchorOptions.Section));
         silo.Services.AddSingleton<KeyVault>();
         silo.Services.AddSingleton(TimeProvider.System);
-        silo.AddMemoryStreams(AnchorStreams.Provider);
+        // Memory streams poll their queues; the default 100 ms period alone would eat the delivery latency budget.
+        silo.AddMemoryStreams(AnchorStreams.Provider, streams =>
+        {
+            streams.ConfigurePartitioning(8);
+            streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(10)));
+        });
         return silo;
+    }
+
+    /// <summary>The live-session hub of a process that serves clones (a gateway): one per process.</summary>
+    public static IServiceCollection AddVivimSessionHub(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<SessionHubOptions>().Bind(configuration.GetSection(SessionHubOptions.Section));
+        services.AddSingleton<SessionHub>();
+        return services;
     }
 }
 

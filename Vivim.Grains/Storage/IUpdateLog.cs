@@ -18,8 +18,8 @@ public interface IUpdateLog
     /// <summary>Drops updates up to <paramref name="throughSeq"/> (and the commits they end); documents stay.</summary>
     Task TruncateAsync(string did, long throughSeq, CancellationToken cancellationToken = default);
 
-    /// <summary>The retained update with this id, for idempotent retries.</summary>
-    Task<LoggedUpdate?> FindUpdateAsync(string did, string updateId, CancellationToken cancellationToken = default);
+    /// <summary>The retained updates among these ids (one round trip per batch), for idempotent retries.</summary>
+    Task<IReadOnlyDictionary<string, LoggedUpdate>> FindUpdatesAsync(string did, IReadOnlyCollection<string> updateIds, CancellationToken cancellationToken = default);
 
     Task<StoredDocument?> ReadDocumentAsync(string did, string path, CancellationToken cancellationToken = default);
 
@@ -30,8 +30,8 @@ public interface IUpdateLog
     Task DeleteAsync(string did, CancellationToken cancellationToken = default);
 }
 
-/// <summary>One committed update: its JSON as stored (with seq and merkleProof filled in) and its update hash.</summary>
-public sealed record LoggedUpdate(long Seq, string UpdateId, string UpdateHash, string Json);
+/// <summary>One committed update: its JSON as stored (with seq and merkleProof filled in), its update hash, and the root right after it.</summary>
+public sealed record LoggedUpdate(long Seq, string UpdateId, string UpdateHash, string Root, string Json);
 
 public sealed record LoggedCommit(long FromSeq, long ToSeq, string Json);
 

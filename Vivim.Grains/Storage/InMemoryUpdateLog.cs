@@ -117,17 +117,24 @@ public sealed class InMemoryUpdateLog : IUpdateLog
         return Task.CompletedTask;
     }
 
-    public Task<LoggedUpdate?> FindUpdateAsync(string did, string updateId, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyDictionary<string, LoggedUpdate>> FindUpdatesAsync(string did, IReadOnlyCollection<string> updateIds, CancellationToken cancellationToken = default)
     {
-        if (!_logs.TryGetValue(did, out var log))
+        var found = new Dictionary<string, LoggedUpdate>(StringComparer.Ordinal);
+        if (_logs.TryGetValue(did, out var log))
         {
-            return Task.FromResult<LoggedUpdate?>(null);
+            lock (log)
+            {
+                foreach (var id in updateIds)
+                {
+                    if (log.ByUpdateId.TryGetValue(id, out var update))
+                    {
+                        found[id] = update;
+                    }
+                }
+            }
         }
 
-        lock (log)
-        {
-            return Task.FromResult(log.ByUpdateId.GetValueOrDefault(updateId));
-        }
+        return Task.FromResult<IReadOnlyDictionary<string, LoggedUpdate>>(found);
     }
 
     public Task<StoredDocument?> ReadDocumentAsync(string did, string path, CancellationToken cancellationToken = default)

@@ -1,3 +1,16 @@
 using BenchmarkDotNet.Running;
+using Vivim.Benchmarks;
+using Vivim.Benchmarks.Cluster;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// Load generators run by name; everything else goes to BenchmarkDotNet.
+switch (args.FirstOrDefault())
+{
+    case "ingest":
+        await IngestLoad.RunAsync(args);
+        return 0;
+    case "libp2p":
+        return await Libp2pLoad.RunAsync(args[1..]);
+    default:
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+}

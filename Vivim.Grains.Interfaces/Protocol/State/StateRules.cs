@@ -13,6 +13,9 @@ public static class StateRules
 {
     public const int MaxPathBytes = 512;
 
+    /// <summary>The six state categories, in the SDK's order.</summary>
+    public static IReadOnlyList<string> Categories => SnapshotRootV1.Categories;
+
     /// <summary>The category a type writes into: node→nodes, app→apps, content→contentManifest, social→socialGraph, memory→memoryIndex, identity→identity.</summary>
     public static string CategoryOf(UpdateType type) => type switch
     {

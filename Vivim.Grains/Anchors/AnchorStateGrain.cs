@@ -1,0 +1,444 @@
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using Orleans.Runtime;
+using Orleans.Streams;
+using Vivim.ExitNodes;
+using Vivim.Hosting;
+using Vivim.Keys;
+using Vivim.Protocol;
+using Vivim.Protocol.Identity;
+using Vivim.Protocol.Json;
+using Vivim.Protocol.Merkle;
+using Vivim.Protocol.Model;
+using Vivim.Protocol.Signatures;
+using Vivim.Protocol.State;
+using Vivim.Storage;
+
+namespace Vivim.Anchors;
+
+/// <summary>
+/// The canonical state of one DID. Reentrant so that reads and the (CPU-heavy) signature checks of concurrent
+/// batches interleave; everything that orders or reads a consistent state runs under <see cref="_commitLock"/>.
+/// Only the parent key and the writer registry are grain state: the head and the tree are rebuilt from the update
+/// log, which is the source of truth, so no second write can disagree with it.
+/// </summary>
+[Reentrant]
+public sealed class AnchorStateGrain(
+    [PersistentState("anchor", VivimProviders.GrainState)] IPersistentState<AnchorStateGrain.Record> state,
+    IUpdateLog log,
+    KeyVault vault,
+    IOptions<AnchorOptions> options,
+    TimeProvider time,
+    ILogger<AnchorStateGrain> logger) : Grain, IAnchorStateGrain
+{
+    private readonly SemaphoreSlim _commitLock = new(1, 1);
+    private readonly AnchorOptions _options = options.Value;
+    private string _did = string.Empty;
+    private SigningKey? _key;
+    private SparseMerkleTree _tree = new();
+    private long _headSeq;
+    private long _retainedFromSeq = 1;
+    private IAsyncStream<AnchorEvent>? _stream;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _did = this.GetPrimaryKeyString();
+        if (state.State.ParentKey is { } sealedKey)
+        {
+            _key = vault.Unseal(sealedKey, _did);
+        }
+
+        var bounds = await log.GetBoundsAsync(_did, cancellationToken);
+        _headSeq = bounds.LastSeq;
+        _retainedFromSeq = bounds.FirstRetainedSeq;
+        var documents = new List<KeyValuePair<string, byte[]>>();
+        await foreach (var document in log.ReadDocumentsAsync(_did, cancellationToken))
+        {
+            documents.Add(KeyValuePair.Create(document.Path, document.Value));
+        }
+
+        _tree = SparseMerkleTree.BuildFromPaths(documents);
+        _stream = this.GetStreamProvider(AnchorStreams.Provider).GetStream<AnchorEvent>(StreamId.Create(AnchorStreams.Namespace, _did));
+        logger.LogDebug("Anchor {Did} activated at seq {Seq} with {Documents} documents", _did, _headSeq, documents.Count);
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _key?.Dispose();
+        _key = null;
+        return Task.CompletedTask;
+    }
+
+    public async Task InitializeAsync(AnchorSetup setup)
+    {
+        if (state.State.ParentKey is { } existing)
+        {
+            using var current = vault.Unseal(existing, _did);
+            using var offered = vault.Unseal(setup.ParentKey, _did);
+            if (!current.PublicKey.AsSpan().SequenceEqual(offered.PublicKey))
+            {
+                throw new InvalidOperationException($"Anchor {_did} is already bound to another key.");
+            }
+
+            return;
+        }
+
+        var key = vault.Unseal(setup.ParentKey, _did);
+        if (!string.Equals(key.Did.Value, _did, StringComparison.Ordinal))
+        {
+            key.Dispose();
+            throw new ArgumentException("The parent key's DID is not this anchor's DID.", nameof(setup));
+        }
+
+        state.State.ParentKey = setup.ParentKey;
+        await state.WriteStateAsync();
+        _key = key;
+    }
+
+    public async Task SetWriterAsync(WriterGrant grant)
+    {
+        state.State.Writers[grant.CloneId] = grant;
+        await state.WriteStateAsync();
+    }
+
+    public async Task<SubmitResult> SubmitAsync(IReadOnlyList<string> updatesJson)
+    {
+        var key = _key ?? throw new NotHostedException($"{_did} is not hosted here.");
+        if (updatesJson.Count == 0)
+        {
+            return new SubmitResult(SubmitOutcome.Committed, [], []);
+        }
+
+        if (updatesJson.Count > _options.MaxBatchUpdates)
+        {
+            return Refused(SubmitOutcome.Rejected, [new UpdateRejection(0, null, RejectionCodes.TooLarge, $"A batch holds at most {_options.MaxBatchUpdates} updates.")]);
+        }
+
+        // Signature checks dominate the cost: run them on the thread pool, in parallel, before taking the lock.
+        var now = time.GetUtcNow();
+        var candidates = await Task.Run(() =>
+        {
+            var checkedUpdates = new UpdateCandidate[updatesJson.Count];
+            Parallel.For(0, updatesJson.Count, i => checkedUpdates[i] = UpdateCandidate.Check(i, updatesJson[i], _did, _options, now));
+            return checkedUpdates;
+        });
+
+        var rejections = candidates.Where(c => c.Rejection is not null).Select(c => c.Rejection!).ToList();
+        var duplicateIds = candidates.Where(c => c.Update is not null).GroupBy(c => c.Update!.UpdateId, StringComparer.Ordinal).Where(g => g.Count() > 1);
+        foreach (var group in duplicateIds)
+        {
+            rejections.AddRange(group.Skip(1).Select(c => new UpdateRejection(c.Index, c.Update!.UpdateId, RejectionCodes.DuplicateUpdateId, "The batch repeats this updateId.")));
+        }
+
+        if (rejections.Count > 0)
+        {
+            return Refused(SubmitOutcome.Rejected, rejections);
+        }
+
+        await _commitLock.WaitAsync();
+        try
+        {
+            return await CommitAsync(key, candidates);
+        }
+        finally
+        {
+            _commitLock.Release();
+        }
+    }
+
+    private async Task<SubmitResult> CommitAsync(SigningKey key, UpdateCandidate[] candidates)
+    {
+        // Authors are checked under the lock: a suspension that landed while signatures were checked counts.
+        var rejections = new List<UpdateRejection>();
+        foreach (var candidate in candidates)
+        {
+            if (UpdateCandidate.CheckAuthor(candidate.Index, candidate.Update!, _did, state.State.Writers) is { } rejection)
+            {
+                rejections.Add(rejection);
+            }
+        }
+
+        if (rejections.Count > 0)
+        {
+            return Refused(SubmitOutcome.Forbidden, rejections);
+        }
+
+        // Retries: an updateId already in the log with the same content gets its original receipt.
+        var receipts = new UpdateReceipt?[candidates.Length];
+        var known = await log.FindUpdatesAsync(_did, candidates.Select(c => c.Update!.UpdateId).ToList());
+        var fresh = new List<UpdateCandidate>(candidates.Length);
+        foreach (var candidate in candidates)
+        {
+            if (known.TryGetValue(candidate.Update!.UpdateId, out var logged))
+            {
+                if (!string.Equals(logged.UpdateHash, candidate.UpdateHash, StringComparison.Ordinal))
+                {
+                    rejections.Add(new UpdateRejection(candidate.Index, candidate.Update.UpdateId, RejectionCodes.DuplicateUpdateId, "This updateId was already committed with other content."));
+                }
+
+                receipts[candidate.Index] = new UpdateReceipt(logged.UpdateId, logged.Seq, logged.Root);
+            }
+            else
+            {
+                fresh.Add(candidate);
+            }
+        }
+
+        if (rejections.Count > 0)
+        {
+            return Refused(SubmitOutcome.Rejected, rejections);
+        }
+
+        if (fresh.Count > 0)
+        {
+            var outcome = await CommitFreshAsync(key, fresh, receipts);
+            if (outcome is not null)
+            {
+                return outcome;
+            }
+        }
+
+        return new SubmitResult(SubmitOutcome.Committed, receipts.Select(r => r!).ToList(), []);
+    }
+
+    /// <summary>Orders, applies, signs, appends and publishes; null on success, or the refusal (with the tree unchanged).</summary>
+    private async Task<SubmitResult?> CommitFreshAsync(SigningKey key, List<UpdateCandidate> fresh, UpdateReceipt?[] receipts)
+    {
+        var rejections = await CheckPreconditionsAsync(fresh);
+        if (rejections.Count > 0)
+        {
+            var outcome = rejections.Any(r => r.Code == RejectionCodes.Conflict) ? SubmitOutcome.Conflict : SubmitOutcome.Rejected;
+            return Refused(outcome, rejections);
+        }
+
+        var prevRoot = _tree.RootHex;
+        var undo = new List<(string Path, byte[]? Previous)>(fresh.Count);
+        var logged = new List<LoggedUpdate>(fresh.Count);
+        var committed = new List<StateUpdate>(fresh.Count);
+        var documents = new List<DocumentChange>(fresh.Count);
+        var roots = new List<string>(fresh.Count);
+        try
+        {
+            for (var i = 0; i < fresh.Count; i++)
+            {
+                var candidate = fresh[i];
+                var update = candidate.Update!;
+                var seq = _headSeq + 1 + i;
+                undo.Add((update.Path, _tree.TryGetValue(update.Path, out var previous) ? previous : null));
+                if (update.Operation == UpdateOperation.Delete)
+                {
+                    _tree.Remove(update.Path);
+                    documents.Add(new DocumentChange(update.Path, null, null, seq));
+                }
+                else
+                {
+                    _tree.Set(update.Path, candidate.DocumentValue!);
+                    documents.Add(new DocumentChange(update.Path, update.Data.Text, candidate.DocumentValue, seq));
+                }
+
+                var root = _tree.RootHex;
+                var proof = _tree.GetProof(update.Path).ToBase64Url();
+                var stored = candidate.Json!.DeepClone().AsObject();
+                stored["seq"] = seq;
+                stored["merkleProof"] = proof;
+                logged.Add(new LoggedUpdate(seq, update.UpdateId, candidate.UpdateHash!, root, JavaScriptJson.Stringify(stored)));
+                committed.Add(update with { Seq = seq, MerkleProof = proof });
+                roots.Add(root);
+                receipts[candidate.Index] = new UpdateReceipt(update.UpdateId, seq, root);
+            }
+
+            var commit = SignCommit(key, new Commit(_did, _headSeq + 1, _headSeq + fresh.Count, prevRoot, roots, roots[^1], fresh.Select(c => c.UpdateHash!).ToList(), time.GetUtcNow().ToUnixTimeMilliseconds()));
+            await log.AppendAsync(_did, new LogAppend(logged, new LoggedCommit(commit.FromSeq, commit.ToSeq, ProtocolModel.ToJson(commit)), documents));
+            _headSeq = commit.ToSeq;
+            await PublishAsync(new CommittedBatch(_did, commit, committed));
+            return null;
+        }
+        catch (Exception e)
+        {
+            // Nothing was acknowledged: put the tree back as it was before this batch.
+            for (var i = undo.Count - 1; i >= 0; i--)
+            {
+                if (undo[i].Previous is { } previous)
+                {
+                    _tree.Set(undo[i].Path, previous);
+                }
+                else
+                {
+                    _tree.Remove(undo[i].Path);
+                }
+            }
+
+            if (e is UpdateLogConflictException)
+            {
+                // Another activation wrote to this log: this one's view is stale, so let the next call rebuild it.
+                logger.LogWarning("Anchor {Did} lost an append race at seq {Seq}; deactivating to reload", _did, _headSeq + 1);
+                this.DeactivateOnIdle();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>create needs an absent document, update and delete a present one, baseSeq an unchanged one — counting earlier updates of the same batch.</summary>
+    private async Task<List<UpdateRejection>> CheckPreconditionsAsync(List<UpdateCandidate> fresh)
+    {
+        var rejections = new List<UpdateRejection>();
+        var batchWrites = new Dictionary<string, (bool Exists, long Seq)>(StringComparer.Ordinal);
+        for (var i = 0; i < fresh.Count; i++)
+        {
+            var update = fresh[i].Update!;
+            bool exists;
+            long? lastSeq = null;
+            if (batchWrites.TryGetValue(update.Path, out var written))
+            {
+                exists = written.Exists;
+                lastSeq = written.Seq;
+            }
+            else
+            {
+                exists = _tree.ContainsKey(MerkleHashes.KeyOf(update.Path));
+            }
+
+            if (update.BaseSeq is { } baseSeq)
+            {
+                lastSeq ??= exists ? (await log.ReadDocumentAsync(_did, update.Path))?.Seq ?? 0 : 0;
+                if (lastSeq > baseSeq)
+                {
+                    rejections.Add(new UpdateRejection(fresh[i].Index, update.UpdateId, RejectionCodes.Conflict, $"The document changed at seq {lastSeq}, after baseSeq {baseSeq}."));
+                    continue;
+                }
+            }
+
+            switch (update.Operation)
+            {
+                case UpdateOperation.Create when exists:
+                    rejections.Add(new UpdateRejection(fresh[i].Index, update.UpdateId, RejectionCodes.AlreadyExists, $"{update.Path} already exists."));
+                    break;
+                case UpdateOperation.Update or UpdateOperation.Delete when !exists:
+                    rejections.Add(new UpdateRejection(fresh[i].Index, update.UpdateId, RejectionCodes.NotFound, $"{update.Path} does not exist."));
+                    break;
+            }
+
+            batchWrites[update.Path] = (update.Operation != UpdateOperation.Delete, _headSeq + 1 + i);
+        }
+
+        return rejections;
+    }
+
+    private Commit SignCommit(SigningKey key, Commit commit)
+    {
+        var json = ProtocolModel.ToJsonObject(commit);
+        SignatureV2.SignInPlace(key, SignedKind.Commit, json);
+        return ProtocolModel.FromJsonObject<Commit>(json);
+    }
+
+    private async Task PublishAsync(AnchorEvent anchorEvent)
+    {
+        try
+        {
+            await _stream!.OnNextAsync(anchorEvent);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The stream is a hint: consumers reconcile with the head and fill gaps from the log.
+            logger.LogWarning(e, "Anchor {Did} could not publish seq {Seq}", _did, _headSeq);
+        }
+    }
+
+    public Task<AnchorHead> GetHeadAsync() => Task.FromResult(new AnchorHead(_did, _headSeq, _tree.RootHex, _retainedFromSeq));
+
+    public async Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit)
+    {
+        var head = _headSeq;
+        if (afterSeq < _retainedFromSeq - 1)
+        {
+            return new UpdatePage([], [], head, ResyncRequired: true);
+        }
+
+        var page = await log.ReadAsync(_did, Math.Max(afterSeq, 0), Math.Clamp(limit, 1, _options.MaxPageUpdates));
+        return new UpdatePage(
+            page.Updates.Select(u => ProtocolModel.Parse<StateUpdate>(System.Text.Encoding.UTF8.GetBytes(u.Json), JsonLimits.Snapshot)).ToList(),
+            page.Commits.Select(c => ProtocolModel.Parse<Commit>(System.Text.Encoding.UTF8.GetBytes(c.Json), JsonLimits.Snapshot)).ToList(),
+            head);
+    }
+
+    public async Task<DocumentProof?> GetDocumentAsync(string path)
+    {
+        await _commitLock.WaitAsync();
+        try
+        {
+            var document = await log.ReadDocumentAsync(_did, path);
+            return document is null
+                ? null
+                : new DocumentProof(path, new RawJson(document.Json), document.Seq, _tree.RootHex, _tree.GetProof(path).ToBase64Url());
+        }
+        finally
+        {
+            _commitLock.Release();
+        }
+    }
+
+    public async Task<StateSnapshot> GetSnapshotAsync()
+    {
+        var key = _key ?? throw new NotHostedException($"{_did} is not hosted here.");
+        await _commitLock.WaitAsync();
+        try
+        {
+            var categories = StateRules.Categories.ToDictionary(c => c, _ => new SortedDictionary<string, JsonNode?>(StringComparer.Ordinal), StringComparer.Ordinal);
+            await foreach (var document in log.ReadDocumentsAsync(_did))
+            {
+                var slash = document.Path.IndexOf('/', StringComparison.Ordinal);
+                categories[document.Path[..slash]][document.Path[(slash + 1)..]] = ProtocolJson.Parse(document.Json, JsonLimits.Snapshot);
+            }
+
+            JsonObject Collection(string category) => new(categories[category]);
+            var identity = categories["identity"];
+            var profile = identity.GetValueOrDefault("profile");
+            identity.Remove("profile");
+            var stateJson = SnapshotRootV1.BuildState(_did, key.PublicKeyHex, profile, Collection("nodes"), Collection("apps"), Collection("contentManifest"), Collection("socialGraph"), Collection("memoryIndex"));
+            var identityJson = stateJson["identity"]!.AsObject();
+            foreach (var (name, value) in identity)
+            {
+                identityJson[name] = value;
+            }
+
+            var stateText = JavaScriptJson.StringifyToUtf8(stateJson, JsonLimits.Snapshot);
+            var snapshot = ProtocolModel.ToJsonObject(new StateSnapshot(
+                SnapshotId: $"{_headSeq}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}",
+                CreatedAt: time.GetUtcNow().ToUnixTimeMilliseconds(),
+                SourceDid: _did,
+                SourceCloneId: string.Empty,
+                SdkVersion: "1.0.0",
+                SchemaVersion: "1.0.0",
+                MerkleRoot: SnapshotRootV1.Compute(stateText),
+                State: new RawJson(System.Text.Encoding.UTF8.GetString(stateText)),
+                Signature: string.Empty,
+                Seq: _headSeq,
+                RootV2: _tree.RootHex));
+            SignatureV1.SignInPlace(key, SignedKind.StateSnapshot, snapshot);
+            SignatureV2.SignInPlace(key, SignedKind.StateSnapshot, snapshot, JsonLimits.Snapshot);
+            return ProtocolModel.FromJsonObject<StateSnapshot>(snapshot);
+        }
+        finally
+        {
+            _commitLock.Release();
+        }
+    }
+
+    private static SubmitResult Refused(SubmitOutcome outcome, IReadOnlyList<UpdateRejection> rejections) =>
+        new(outcome, [], rejections.OrderBy(r => r.Index).ToList());
+
+    /// <summary>What the anchor persists besides the log: its parent key (sealed) and who may write.</summary>
+    [GenerateSerializer, Alias("vivim.AnchorStateGrain.Record")]
+    public sealed class Record
+    {
+        [Id(0)]
+        public SealedKey? ParentKey { get; set; }
+
+        [Id(1)]
+        public Dictionary<string, WriterGrant> Writers { get; set; } = new(StringComparer.Ordinal);
+    }
+}

@@ -1,0 +1,158 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Vivim.Protocol;
+using Vivim.Protocol.Identity;
+using Vivim.Protocol.Json;
+using Vivim.Protocol.Model;
+using Vivim.Protocol.Signatures;
+using Vivim.Protocol.State;
+
+namespace Vivim.Anchors;
+
+/// <summary>
+/// One submitted update after the checks that need no anchor state: size, JSON, shape, path, timestamps and both
+/// signatures by the claimed author. Runs off the grain's turn, in parallel, before the anchor orders anything.
+/// </summary>
+internal sealed class UpdateCandidate
+{
+    private UpdateCandidate(int index, JsonObject? json, StateUpdate? update, string? hash, byte[]? value, UpdateRejection? rejection)
+    {
+        Index = index;
+        Json = json;
+        Update = update;
+        UpdateHash = hash;
+        DocumentValue = value;
+        Rejection = rejection;
+    }
+
+    public int Index { get; }
+
+    /// <summary>The update as received (unknown members would have been refused by the shape check).</summary>
+    public JsonObject? Json { get; }
+
+    public StateUpdate? Update { get; }
+
+    /// <summary>SHA-256 of the v2 signing bytes, which the commit lists.</summary>
+    public string? UpdateHash { get; }
+
+    /// <summary>The document's tree value (null for deletes).</summary>
+    public byte[]? DocumentValue { get; }
+
+    public UpdateRejection? Rejection { get; }
+
+    /// <summary>Validates one update's text against everything but the anchor's current state and writer registry.</summary>
+    public static UpdateCandidate Check(int index, string text, string anchorDid, AnchorOptions options, DateTimeOffset now)
+    {
+        UpdateCandidate Reject(string code, string reason, string? updateId = null) =>
+            new(index, null, null, null, null, new UpdateRejection(index, updateId, code, reason));
+
+        var bytes = Encoding.UTF8.GetBytes(text);
+        if (bytes.Length > options.MaxUpdateBytes)
+        {
+            return Reject(RejectionCodes.TooLarge, $"The update is {bytes.Length} bytes; the limit is {options.MaxUpdateBytes}.");
+        }
+
+        JsonObject json;
+        StateUpdate update;
+        try
+        {
+            json = ProtocolJson.ParseObject(bytes, new JsonLimits(options.MaxUpdateBytes, JsonLimits.Default.MaxDepth));
+        }
+        catch (JsonFormatException e)
+        {
+            return Reject(RejectionCodes.InvalidJson, e.Message);
+        }
+
+        try
+        {
+            update = ProtocolModel.FromJsonObject<StateUpdate>(json);
+        }
+        catch (ProtocolModelException e)
+        {
+            return Reject(RejectionCodes.InvalidShape, e.Message, (json["updateId"] as JsonValue)?.ToString());
+        }
+
+        if (string.IsNullOrWhiteSpace(update.UpdateId) || update.UpdateId.Length > 128)
+        {
+            return Reject(RejectionCodes.InvalidShape, "updateId must be 1 to 128 characters.", update.UpdateId);
+        }
+
+        if (StateRules.PathProblem(update.Path, update.Type) is { } pathProblem)
+        {
+            return Reject(RejectionCodes.InvalidPath, pathProblem, update.UpdateId);
+        }
+
+        if (update.Path is "identity/did" or "identity/publicKey")
+        {
+            return Reject(RejectionCodes.InvalidPath, "identity/did and identity/publicKey are fixed by the DID itself.", update.UpdateId);
+        }
+
+        var timestamp = update.Timestamp;
+        if (timestamp > (now + options.MaxClockSkew).ToUnixTimeMilliseconds())
+        {
+            return Reject(RejectionCodes.TimestampInFuture, $"The timestamp is more than {options.MaxClockSkew.TotalMinutes:0} minutes in the future.", update.UpdateId);
+        }
+
+        if (timestamp < (now - options.Retention).ToUnixTimeMilliseconds())
+        {
+            return Reject(RejectionCodes.TimestampExpired, "The timestamp is older than the log's retention, so a replay could not be told apart.", update.UpdateId);
+        }
+
+        byte[]? value = null;
+        if (update.Operation != UpdateOperation.Delete)
+        {
+            var documentBytes = StateRules.DocumentBytes(update.Data);
+            if (documentBytes > options.MaxDocumentBytes)
+            {
+                return Reject(RejectionCodes.TooLarge, $"The document is {documentBytes} bytes; the limit is {options.MaxDocumentBytes}.", update.UpdateId);
+            }
+
+            if (update.Data.Text is null or "null")
+            {
+                return Reject(RejectionCodes.InvalidShape, "create and update need a document in data.", update.UpdateId);
+            }
+
+            value = StateRules.DocumentValue(update.Data);
+        }
+
+        if (!DidKey.TryParse(update.SourceDid, out var author))
+        {
+            return Reject(RejectionCodes.InvalidShape, "sourceDid is not a did:key.", update.UpdateId);
+        }
+
+        try
+        {
+            // Both rules must hold: v2 is what protects the data; a valid v1 keeps SDK 1.x readers able to check it.
+            if (!SignatureV2.Verify(SignedKind.StateUpdate, json, author.PublicKey)
+                || !SignatureV1.Verify(SignedKind.StateUpdate, json, author.PublicKey))
+            {
+                return Reject(RejectionCodes.InvalidSignature, "The signature does not verify with sourceDid's key.", update.UpdateId);
+            }
+        }
+        catch (SignatureFormatException e)
+        {
+            return Reject(RejectionCodes.InvalidSignature, e.Message, update.UpdateId);
+        }
+
+        var hash = SignatureV2.ContentHash(SignedKind.StateUpdate, json);
+        return new UpdateCandidate(index, json, update, hash, value, null);
+    }
+
+    /// <summary>Whether <paramref name="update"/>'s author may write into <paramref name="anchorDid"/>: the parent itself, or a granted clone.</summary>
+    public static UpdateRejection? CheckAuthor(int index, StateUpdate update, string anchorDid, IReadOnlyDictionary<string, WriterGrant> writers)
+    {
+        if (string.Equals(update.SourceDid, anchorDid, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        if (!writers.TryGetValue(update.SourceCloneId, out var grant) || !string.Equals(grant.CloneDid, update.SourceDid, StringComparison.Ordinal))
+        {
+            return new UpdateRejection(index, update.UpdateId, RejectionCodes.UnknownAuthor, "The author is neither the parent nor a registered clone of it.");
+        }
+
+        return grant.CanWrite
+            ? null
+            : new UpdateRejection(index, update.UpdateId, RejectionCodes.WriteForbidden, "The clone may not write (suspended, removed, or read-only).");
+    }
+}

@@ -1,0 +1,228 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Runtime;
+using Orleans.Streams;
+using Vivim.Anchors;
+using Vivim.Clones;
+
+namespace Vivim.Sessions;
+
+/// <summary>
+/// Live delivery to the clones connected to this process: one stream subscription per DID however many sessions
+/// that DID has here (never one per connection), fanned out in memory to each session. The stream is a hint:
+/// sessions fill gaps from the log, and the hub reconciles every DID with its anchor's head periodically.
+/// </summary>
+public sealed class SessionHub : IAsyncDisposable
+{
+    private readonly IClusterClient _client;
+    private readonly SessionHubOptions _options;
+    private readonly ILogger<SessionHub> _logger;
+    private readonly ConcurrentDictionary<string, DidFeed> _feeds = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _reconciler;
+
+    public SessionHub(IClusterClient client, IOptions<SessionHubOptions> options, ILogger<SessionHub> logger)
+    {
+        _client = client;
+        _options = options.Value;
+        _logger = logger;
+        _reconciler = Task.Run(ReconcileLoopAsync);
+    }
+
+    /// <summary>Sessions attached here, over all DIDs.</summary>
+    public int SessionCount => _feeds.Values.Sum(f => f.Sessions.Count);
+
+    /// <summary>DIDs this hub is subscribed to.</summary>
+    public int SubscribedDids => _feeds.Count;
+
+    /// <summary>
+    /// Attaches a live session for <paramref name="cloneId"/>: backlog from <paramref name="cursor"/> (or the clone's
+    /// persisted cursor), in batches of at most <paramref name="maxBatchSize"/>, then live commits. Throws
+    /// <see cref="CloneAccessDeniedException"/> when the clone may not read.
+    /// </summary>
+    public async Task<CloneSession> OpenAsync(string cloneId, long? cursor = null, int? maxBatchSize = null, CancellationToken cancellationToken = default)
+    {
+        var clone = _client.GetGrain<ICloneGrain>(cloneId);
+        var sessionId = Guid.NewGuid().ToString("N");
+        var grant = await clone.AttachSessionAsync(sessionId).WaitAsync(cancellationToken);
+        var batchSize = Math.Clamp(maxBatchSize ?? grant.Config.MaxBatchSize, 1, 1000);
+        var maxInFlight = Math.Max(1, Math.Min(grant.MaxInFlightBatches, _options.MaxInFlightBatches));
+
+        var feed = await AcquireFeedAsync(grant.ParentDid);
+        var session = new CloneSession(this, clone, cloneId, sessionId, grant.ParentDid, cursor ?? grant.Cursor, batchSize, maxInFlight, _options, _logger);
+        feed.Sessions[sessionId] = session;
+        session.OfferHead(feed.KnownHead);
+        session.Start();
+        return session;
+    }
+
+    internal async Task ReleaseAsync(CloneSession session)
+    {
+        if (_feeds.TryGetValue(session.ParentDid, out var feed) && feed.Sessions.TryRemove(session.SessionId, out _))
+        {
+            await ReleaseFeedAsync(feed);
+        }
+    }
+
+    private async Task<DidFeed> AcquireFeedAsync(string did)
+    {
+        while (true)
+        {
+            var feed = _feeds.GetOrAdd(did, d => new DidFeed(d));
+            await feed.Gate.WaitAsync();
+            try
+            {
+                if (feed.Removed)
+                {
+                    continue; // lost a race with the last session leaving; take the new feed
+                }
+
+                if (feed.Subscription is null)
+                {
+                    var stream = _client.GetStreamProvider(AnchorStreams.Provider).GetStream<AnchorEvent>(StreamId.Create(AnchorStreams.Namespace, did));
+                    feed.Subscription = await stream.SubscribeAsync((e, _) => DeliverAsync(feed, e));
+                    feed.RaiseKnownHead((await _client.GetGrain<IAnchorStateGrain>(did).GetHeadAsync()).Seq);
+                }
+
+                feed.Users++;
+                return feed;
+            }
+            finally
+            {
+                feed.Gate.Release();
+            }
+        }
+    }
+
+    private async Task ReleaseFeedAsync(DidFeed feed)
+    {
+        await feed.Gate.WaitAsync();
+        try
+        {
+            if (--feed.Users > 0)
+            {
+                return;
+            }
+
+            feed.Removed = true;
+            _feeds.TryRemove(KeyValuePair.Create(feed.Did, feed));
+            if (feed.Subscription is { } subscription)
+            {
+                await subscription.UnsubscribeAsync();
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _logger.LogWarning(e, "Unsubscribing from {Did} failed", feed.Did);
+        }
+        finally
+        {
+            feed.Gate.Release();
+        }
+    }
+
+    private Task DeliverAsync(DidFeed feed, AnchorEvent anchorEvent)
+    {
+        switch (anchorEvent)
+        {
+            case CommittedBatch batch:
+                feed.RaiseKnownHead(batch.Commit.ToSeq);
+                foreach (var session in feed.Sessions.Values)
+                {
+                    session.OfferLive(batch);
+                }
+
+                break;
+            case CloneAccessRevoked revoked:
+                foreach (var session in feed.Sessions.Values.Where(s => string.Equals(s.CloneId, revoked.CloneId, StringComparison.Ordinal)))
+                {
+                    session.Revoke(revoked.Reason);
+                }
+
+                break;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task ReconcileLoopAsync()
+    {
+        using var timer = new PeriodicTimer(_options.ReconcileInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            {
+                foreach (var feed in _feeds.Values)
+                {
+                    try
+                    {
+                        var head = await _client.GetGrain<IAnchorStateGrain>(feed.Did).GetHeadAsync().WaitAsync(_stopping.Token);
+                        feed.RaiseKnownHead(head.Seq);
+                        foreach (var session in feed.Sessions.Values)
+                        {
+                            session.OfferHead(head.Seq);
+                        }
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+                    {
+                        _logger.LogWarning(e, "Reconciling {Did} with its anchor failed", feed.Did);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        await _reconciler;
+        foreach (var feed in _feeds.Values)
+        {
+            foreach (var session in feed.Sessions.Values)
+            {
+                await session.DisposeAsync();
+            }
+        }
+
+        _stopping.Dispose();
+    }
+
+    private sealed class DidFeed(string did)
+    {
+        public string Did { get; } = did;
+
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        public ConcurrentDictionary<string, CloneSession> Sessions { get; } = new(StringComparer.Ordinal);
+
+        public StreamSubscriptionHandle<AnchorEvent>? Subscription { get; set; }
+
+        public int Users { get; set; }
+
+        public bool Removed { get; set; }
+
+        private long _knownHead;
+
+        public long KnownHead => Interlocked.Read(ref _knownHead);
+
+        /// <summary>Heads only move forward, whichever of a stream event or a reconciliation reports first.</summary>
+        public void RaiseKnownHead(long seq)
+        {
+            var current = Interlocked.Read(ref _knownHead);
+            while (seq > current)
+            {
+                var seen = Interlocked.CompareExchange(ref _knownHead, seq, current);
+                if (seen == current)
+                {
+                    return;
+                }
+
+                current = seen;
+            }
+        }
+    }
+}

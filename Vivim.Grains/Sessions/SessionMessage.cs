@@ -1,0 +1,21 @@
+using Vivim.Protocol.Model;
+
+namespace Vivim.Sessions;
+
+/// <summary>What a live clone session sends to its clone, in order.</summary>
+public abstract record SessionMessage;
+
+/// <summary>Updates in seq order (never more than the session's batch size) with every commit that overlaps them.</summary>
+public sealed record SessionBatch(IReadOnlyList<StateUpdate> Updates, IReadOnlyList<Commit> Commits, long HeadSeq) : SessionMessage
+{
+    public long LastSeq => Updates[^1].Seq!.Value;
+}
+
+/// <summary>Sent when nothing else was for a while, so a clone notices it is behind even if an event was lost.</summary>
+public sealed record SessionHead(long HeadSeq) : SessionMessage;
+
+/// <summary>The cursor is behind the retained log: take a new snapshot. The session ends.</summary>
+public sealed record SessionResync(string Reason) : SessionMessage;
+
+/// <summary>The session ended (access revoked, clone removed, hub stopping).</summary>
+public sealed record SessionClosed(string Reason) : SessionMessage;

@@ -1,0 +1,425 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Vivim.Libp2p.Core;
+using Vivim.Libp2p.Host;
+using Vivim.Libp2p.Transport.Tcp;
+
+namespace Vivim.Libp2p.Protocols.Kad;
+
+public sealed class KadOptions
+{
+    /// <summary>Server mode: answer /ipfs/kad/1.0.0 and advertise it in identify (only servers enter routing tables).</summary>
+    public bool ServerMode { get; init; } = true;
+    public int K { get; init; } = 20;
+    /// <summary>Lookup concurrency (spec default 10; we use 3 like the Kademlia paper by default).</summary>
+    public int Alpha { get; init; } = 3;
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Inbound streams idle longer than this are closed (js uses 10 s).</summary>
+    public TimeSpan InboundIdleTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Requests served per inbound stream before it is closed.</summary>
+    public int MaxRequestsPerStream { get; init; } = 64;
+}
+
+/// <summary>
+/// Kademlia DHT ("/ipfs/kad/1.0.0"): routing table, FIND_NODE client and server, iterative closest-peers lookup,
+/// FindPeer, provider records (ADD_PROVIDER / GET_PROVIDERS both roles). GET_VALUE is answered with closer peers only;
+/// PUT_VALUE is refused (stream reset). No republish or bucket refresh yet.
+/// </summary>
+public sealed class KadDht : IDisposable
+{
+    private readonly Libp2pHost _host;
+    private readonly ILogger _log;
+
+    public KadDht(Libp2pHost host, KadOptions? options = null)
+    {
+        _host = host;
+        Options = options ?? new KadOptions();
+        _log = host.Options.LoggerFactory?.CreateLogger("Vivim.Libp2p.Kad") ?? NullLogger.Instance;
+        RoutingTable = new KadRoutingTable(host.PeerId, Options.K);
+        Providers = new KadProviderStore();
+        host.PeerIdentified += OnPeerIdentified;
+        if (Options.ServerMode)
+        {
+            host.SetStreamHandler(KadMessage.ProtocolId, HandleStreamAsync);
+        }
+    }
+
+    public KadOptions Options { get; }
+
+    public KadRoutingTable RoutingTable { get; }
+
+    /// <summary>Provider records this node stores (as a DHT server, and its own).</summary>
+    public KadProviderStore Providers { get; }
+
+    private void OnPeerIdentified(object? sender, PeerIdentifiedEventArgs e)
+    {
+        if (e.Info.Protocols.Contains(KadMessage.ProtocolId))
+        {
+            var addrs = e.Info.ListenAddresses.Count > 0 ? e.Info.ListenAddresses : [e.Connection.RemoteAddress];
+            if (RoutingTable.AddOrUpdate(new KadPeerInfo(e.Info.PeerId, addrs)))
+            {
+                _log.LogDebug("kad: added {Peer} to the routing table", e.Info.PeerId);
+            }
+        }
+        else
+        {
+            RoutingTable.Remove(e.Info.PeerId);
+        }
+    }
+
+    // ------------------------------------------------------------------ server
+    private KadPeer ToWire(KadPeerInfo p) => new(p.Peer.ToByteArray(), [.. p.Addresses.Select(a => a.WithoutPeerId().ToBytes())],
+        _host.GetConnection(p.Peer) is not null ? KadConnectionType.Connected : KadConnectionType.NotConnected);
+
+    internal KadMessage? Respond(KadMessage req, PeerId from)
+    {
+        switch (req.Type)
+        {
+            case KadMessageType.FindNode:
+            case KadMessageType.GetValue:
+            case KadMessageType.GetProviders:
+            {
+                var key = req.Key ?? throw new MalformedDataException("kad request without key");
+                var resp = new KadMessage { Type = req.Type, Key = key, ClusterLevelRaw = req.ClusterLevelRaw };
+                foreach (var p in RoutingTable.Nearest(key, Options.K, exclude: from))
+                {
+                    resp.CloserPeers.Add(ToWire(p));
+                }
+                if (req.Type == KadMessageType.GetProviders)
+                {
+                    KadProviderStore.ValidateMultihash(key);
+                    foreach (var p in Providers.Get(key).Where(p => p.Addresses.Count > 0))
+                    {
+                        resp.ProviderPeers.Add(ToWire(p));
+                    }
+                }
+                return resp;
+            }
+            case KadMessageType.Ping:
+                return new KadMessage { Type = KadMessageType.Ping };
+            case KadMessageType.AddProvider:
+            {
+                var key = req.Key ?? throw new MalformedDataException("ADD_PROVIDER without key");
+                KadProviderStore.ValidateMultihash(key);
+                // only the sender may announce itself, and only with addresses (as js and go do)
+                foreach (var p in req.ProviderPeers)
+                {
+                    if (p.TryParse() is { } parsed && parsed.Peer == from && parsed.Addrs.Count > 0)
+                    {
+                        Providers.Add(key, from, parsed.Addrs);
+                        foreach (var a in parsed.Addrs.Where(TcpTransport.CanDial))
+                        {
+                            _host.AddAddress(from, a);
+                        }
+                    }
+                }
+                return null; // no response, per protocol
+            }
+            default:
+                throw new NotSupportedException($"kad {req.Type} is not supported yet");
+        }
+    }
+
+    private async Task HandleStreamAsync(Libp2pStream stream, CancellationToken ct)
+    {
+        for (var i = 0; i < Options.MaxRequestsPerStream; i++)
+        {
+            byte[]? bytes;
+            using (var idle = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            {
+                idle.CancelAfter(Options.InboundIdleTimeout);
+                try
+                {
+                    bytes = await Varint.ReadLengthPrefixedAsync(stream, KadMessage.MaxMessageLength, idle.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    return; // idle: close
+                }
+            }
+            if (bytes is null)
+            {
+                return;
+            }
+            var req = KadMessage.Decode(bytes);
+            var resp = Respond(req, stream.RemotePeer);
+            if (resp is not null)
+            {
+                await Varint.WriteLengthPrefixedAsync(stream, resp.Encode(), ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ client
+    /// <summary>One FIND_NODE RPC to <paramref name="remote"/>; returns the closer peers it reported (their addresses are remembered).</summary>
+    public async Task<IReadOnlyList<KadPeerInfo>> FindNodeAsync(PeerId remote, byte[] key, CancellationToken cancellationToken = default)
+    {
+        using var t = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        t.CancelAfter(Options.RequestTimeout);
+        await using var s = await _host.NewStreamAsync(remote, [KadMessage.ProtocolId], t.Token).ConfigureAwait(false);
+        var req = new KadMessage { Type = KadMessageType.FindNode, Key = key };
+        await Varint.WriteLengthPrefixedAsync(s, req.Encode(), t.Token).ConfigureAwait(false);
+        var bytes = await Varint.ReadLengthPrefixedAsync(s, KadMessage.MaxMessageLength, t.Token).ConfigureAwait(false)
+            ?? throw new MalformedDataException("kad stream closed without a response");
+        await s.CloseWriteAsync().ConfigureAwait(false);
+        var resp = KadMessage.Decode(bytes);
+        if (resp.Type != KadMessageType.FindNode)
+        {
+            throw new MalformedDataException($"kad response type {resp.Type} to FIND_NODE");
+        }
+        var result = new List<KadPeerInfo>();
+        foreach (var p in resp.CloserPeers)
+        {
+            if (p.TryParse() is not { } parsed || parsed.Peer == _host.PeerId)
+            {
+                continue;
+            }
+            var addrs = parsed.Addrs.Where(TcpTransport.CanDial).ToList();
+            foreach (var a in addrs)
+            {
+                _host.AddAddress(parsed.Peer, a);
+            }
+            var i = result.FindIndex(r => r.Peer == parsed.Peer);
+            if (i >= 0)
+            {
+                result[i] = result[i] with { Addresses = [.. result[i].Addresses.Union(parsed.Addrs)] }; // js may list a peer twice
+            }
+            else
+            {
+                result.Add(new KadPeerInfo(parsed.Peer, parsed.Addrs));
+            }
+        }
+        // the remote answered the kad protocol, so it is a server
+        var known = _host.GetPeerInfo(remote)?.ListenAddresses ?? [];
+        RoutingTable.AddOrUpdate(new KadPeerInfo(remote, known));
+        return result;
+    }
+
+    private async Task<KadMessage?> RpcAsync(PeerId remote, KadMessage req, bool expectResponse, CancellationToken cancellationToken)
+    {
+        using var t = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        t.CancelAfter(Options.RequestTimeout);
+        await using var s = await _host.NewStreamAsync(remote, [KadMessage.ProtocolId], t.Token).ConfigureAwait(false);
+        await Varint.WriteLengthPrefixedAsync(s, req.Encode(), t.Token).ConfigureAwait(false);
+        if (!expectResponse)
+        {
+            await s.CloseWriteAsync().ConfigureAwait(false);
+            return null;
+        }
+        var bytes = await Varint.ReadLengthPrefixedAsync(s, KadMessage.MaxMessageLength, t.Token).ConfigureAwait(false)
+            ?? throw new MalformedDataException("kad stream closed without a response");
+        await s.CloseWriteAsync().ConfigureAwait(false);
+        var resp = KadMessage.Decode(bytes);
+        if (resp.Type != req.Type)
+        {
+            throw new MalformedDataException($"kad response type {resp.Type} to {req.Type}");
+        }
+        return resp;
+    }
+
+    private List<KadPeerInfo> Remember(IEnumerable<KadPeer> peers)
+    {
+        var result = new List<KadPeerInfo>();
+        foreach (var p in peers)
+        {
+            if (p.TryParse() is not { } parsed || parsed.Peer == _host.PeerId)
+            {
+                continue;
+            }
+            foreach (var a in parsed.Addrs.Where(TcpTransport.CanDial))
+            {
+                _host.AddAddress(parsed.Peer, a);
+            }
+            var i = result.FindIndex(r => r.Peer == parsed.Peer);
+            if (i >= 0)
+            {
+                result[i] = result[i] with { Addresses = [.. result[i].Addresses.Union(parsed.Addrs)] };
+            }
+            else
+            {
+                result.Add(new KadPeerInfo(parsed.Peer, parsed.Addrs));
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Announces this node as a provider of <paramref name="multihash"/> to the K closest peers; returns how many were told.</summary>
+    public async Task<int> ProvideAsync(byte[] multihash, CancellationToken cancellationToken = default)
+    {
+        KadProviderStore.ValidateMultihash(multihash);
+        var self = _host.ListenAddresses;
+        Providers.Add(multihash, _host.PeerId, self);
+        var req = new KadMessage { Type = KadMessageType.AddProvider, Key = multihash };
+        req.ProviderPeers.Add(new KadPeer(_host.PeerId.ToByteArray(), [.. self.Select(a => a.ToBytes())], KadConnectionType.Connected));
+        var closest = await GetClosestPeersAsync(multihash, cancellationToken).ConfigureAwait(false);
+        var told = 0;
+        await Task.WhenAll(closest.Select(async p =>
+        {
+            try
+            {
+                await RpcAsync(p.Peer, req, expectResponse: false, cancellationToken).ConfigureAwait(false);
+                Interlocked.Increment(ref told);
+            }
+            catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException or System.Net.Sockets.SocketException && !cancellationToken.IsCancellationRequested)
+            {
+                _log.LogDebug("kad: ADD_PROVIDER to {Peer} failed: {Reason}", p.Peer, e.Message);
+            }
+        })).ConfigureAwait(false);
+        return told;
+    }
+
+    /// <summary>Finds providers of <paramref name="multihash"/>: local records, then GET_PROVIDERS towards the key.</summary>
+    public async Task<IReadOnlyList<KadPeerInfo>> FindProvidersAsync(byte[] multihash, int max = 20, CancellationToken cancellationToken = default)
+    {
+        KadProviderStore.ValidateMultihash(multihash);
+        var found = Providers.Get(multihash).Where(p => p.Peer != _host.PeerId).ToDictionary(p => p.Peer);
+        var target = KadRoutingTable.KeyOf(multihash);
+        var cmp = Comparer<byte[]>.Create((a, b) => KadRoutingTable.CompareDistance(target, a, b));
+        var queried = new HashSet<PeerId>();
+        var candidates = RoutingTable.Nearest(multihash, Options.K).ToDictionary(p => p.Peer);
+        while (found.Count < max)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var batch = candidates.Values.Where(p => !queried.Contains(p.Peer))
+                .OrderBy(p => KadRoutingTable.KeyOf(p.Peer.Bytes), cmp).Take(Options.Alpha).ToList();
+            if (batch.Count == 0)
+            {
+                break;
+            }
+            foreach (var p in batch)
+            {
+                queried.Add(p.Peer);
+            }
+            var responses = await Task.WhenAll(batch.Select(async p =>
+            {
+                try
+                {
+                    return await RpcAsync(p.Peer, new KadMessage { Type = KadMessageType.GetProviders, Key = multihash }, true, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException or System.Net.Sockets.SocketException && !cancellationToken.IsCancellationRequested)
+                {
+                    _log.LogDebug("kad: GET_PROVIDERS to {Peer} failed: {Reason}", p.Peer, e.Message);
+                    return null;
+                }
+            })).ConfigureAwait(false);
+            foreach (var r in responses.OfType<KadMessage>())
+            {
+                foreach (var prov in Remember(r.ProviderPeers))
+                {
+                    found.TryAdd(prov.Peer, prov);
+                }
+                foreach (var c in Remember(r.CloserPeers))
+                {
+                    candidates.TryAdd(c.Peer, c);
+                }
+            }
+        }
+        return [.. found.Values.Take(max)];
+    }
+
+    /// <summary>Iterative lookup: the K closest responsive peers to <paramref name="key"/>.</summary>
+    public async Task<IReadOnlyList<KadPeerInfo>> GetClosestPeersAsync(byte[] key, CancellationToken cancellationToken = default)
+    {
+        var target = KadRoutingTable.KeyOf(key);
+        var candidates = new Dictionary<PeerId, KadPeerInfo>();
+        foreach (var p in RoutingTable.Nearest(key, Options.K))
+        {
+            candidates[p.Peer] = p;
+        }
+        var queried = new HashSet<PeerId>();
+        var responded = new HashSet<PeerId>();
+        byte[] Kd(PeerId p) => KadRoutingTable.KeyOf(p.Bytes);
+        List<KadPeerInfo> Closest() => [.. candidates.Values.OrderBy(p => Kd(p.Peer), Comparer<byte[]>.Create((a, b) => KadRoutingTable.CompareDistance(target, a, b))).Take(Options.K)];
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var batch = Closest().Where(p => !queried.Contains(p.Peer)).Take(Options.Alpha).ToList();
+            if (batch.Count == 0)
+            {
+                break;
+            }
+            foreach (var p in batch)
+            {
+                queried.Add(p.Peer);
+            }
+            var results = await Task.WhenAll(batch.Select(async p =>
+            {
+                try
+                {
+                    return (p.Peer, Peers: await FindNodeAsync(p.Peer, key, cancellationToken).ConfigureAwait(false));
+                }
+                catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException or System.Net.Sockets.SocketException && !cancellationToken.IsCancellationRequested)
+                {
+                    _log.LogDebug("kad: FIND_NODE to {Peer} failed: {Reason}", p.Peer, e.Message);
+                    RoutingTable.Remove(p.Peer); // unresponsive: make room for live peers
+                    return (p.Peer, Peers: (IReadOnlyList<KadPeerInfo>?)null);
+                }
+            })).ConfigureAwait(false);
+            foreach (var (peer, peers) in results)
+            {
+                if (peers is null)
+                {
+                    candidates.Remove(peer);
+                    continue;
+                }
+                responded.Add(peer);
+                foreach (var np in peers)
+                {
+                    if (!candidates.ContainsKey(np.Peer) && !queried.Contains(np.Peer))
+                    {
+                        candidates[np.Peer] = np;
+                    }
+                }
+            }
+        }
+        return [.. Closest().Where(p => responded.Contains(p.Peer))];
+    }
+
+    /// <summary>Finds a peer's addresses: connected peers directly, otherwise via a lookup for its id.</summary>
+    public async Task<KadPeerInfo?> FindPeerAsync(PeerId peer, CancellationToken cancellationToken = default)
+    {
+        if (_host.GetConnection(peer) is { } c)
+        {
+            return new KadPeerInfo(peer, _host.GetPeerInfo(peer)?.ListenAddresses ?? [c.RemoteAddress]);
+        }
+        if (RoutingTable.Find(peer) is { Addresses.Count: > 0 } known)
+        {
+            return known;
+        }
+        KadPeerInfo? found = null;
+        var key = peer.ToByteArray();
+        var target = KadRoutingTable.KeyOf(key);
+        var seen = new HashSet<PeerId>();
+        var frontier = new List<KadPeerInfo>(RoutingTable.Nearest(key, Options.K));
+        while (found is null && frontier.Count > 0)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var next = new List<KadPeerInfo>();
+            foreach (var q in frontier.Where(q => seen.Add(q.Peer)).Take(Options.Alpha * 2))
+            {
+                IReadOnlyList<KadPeerInfo> peers;
+                try
+                {
+                    peers = await FindNodeAsync(q.Peer, key, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is Libp2pException or IOException or System.Net.Sockets.SocketException)
+                {
+                    continue;
+                }
+                found ??= peers.FirstOrDefault(p => p.Peer == peer && p.Addresses.Count > 0);
+                next.AddRange(peers.Where(p => !seen.Contains(p.Peer)));
+            }
+            frontier = [.. next.DistinctBy(p => p.Peer).OrderBy(p => KadRoutingTable.KeyOf(p.Peer.Bytes), Comparer<byte[]>.Create((a, b) => KadRoutingTable.CompareDistance(target, a, b))).Take(Options.K)];
+        }
+        return found;
+    }
+
+    public void Dispose()
+    {
+        _host.PeerIdentified -= OnPeerIdentified;
+        if (Options.ServerMode)
+        {
+            _host.RemoveStreamHandler(KadMessage.ProtocolId);
+        }
+    }
+}

@@ -1,0 +1,134 @@
+using System.Security.Cryptography;
+using Vivim.Libp2p.Core;
+
+namespace Vivim.Libp2p.Protocols.Kad;
+
+/// <summary>A known DHT server peer and its addresses.</summary>
+public sealed record KadPeerInfo(PeerId Peer, IReadOnlyList<Multiaddr> Addresses);
+
+/// <summary>
+/// Kademlia routing table: 256 k-buckets by common-prefix length of SHA-256(peer id bytes) with our own key.
+/// A full bucket keeps its existing (older, proven) entries and drops newcomers. Thread-safe.
+/// </summary>
+public sealed class KadRoutingTable
+{
+    private readonly byte[] _self;
+    private readonly List<KadPeerInfo>[] _buckets = new List<KadPeerInfo>[257];
+    private readonly object _gate = new();
+
+    public KadRoutingTable(PeerId self, int k = 20)
+    {
+        _self = KeyOf(self.Bytes);
+        K = k;
+        for (var i = 0; i < _buckets.Length; i++)
+        {
+            _buckets[i] = [];
+        }
+    }
+
+    public int K { get; }
+
+    public static byte[] KeyOf(ReadOnlySpan<byte> key) => SHA256.HashData(key);
+
+    public static int CommonPrefixLength(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    {
+        for (var i = 0; i < a.Length; i++)
+        {
+            var x = a[i] ^ b[i];
+            if (x != 0)
+            {
+                return (i * 8) + System.Numerics.BitOperations.LeadingZeroCount((uint)x) - 24;
+            }
+        }
+        return a.Length * 8;
+    }
+
+    /// <summary>Compares XOR distances of a and b to target: negative when a is closer.</summary>
+    public static int CompareDistance(ReadOnlySpan<byte> target, ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    {
+        for (var i = 0; i < target.Length; i++)
+        {
+            var da = a[i] ^ target[i];
+            var db = b[i] ^ target[i];
+            if (da != db)
+            {
+                return da < db ? -1 : 1;
+            }
+        }
+        return 0;
+    }
+
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _buckets.Sum(b => b.Count);
+            }
+        }
+    }
+
+    /// <summary>Adds or refreshes a peer (moves it to the bucket tail). Returns false when its bucket is full or it is us.</summary>
+    public bool AddOrUpdate(KadPeerInfo peer)
+    {
+        var key = KeyOf(peer.Peer.Bytes);
+        var cpl = CommonPrefixLength(_self, key);
+        if (cpl == 256)
+        {
+            return false;
+        }
+        lock (_gate)
+        {
+            var bucket = _buckets[cpl];
+            var idx = bucket.FindIndex(p => p.Peer == peer.Peer);
+            if (idx >= 0)
+            {
+                var merged = peer.Addresses.Count > 0 ? peer : bucket[idx];
+                bucket.RemoveAt(idx);
+                bucket.Add(merged);
+                return true;
+            }
+            if (bucket.Count >= K)
+            {
+                return false;
+            }
+            bucket.Add(peer);
+            return true;
+        }
+    }
+
+    public bool Remove(PeerId peer)
+    {
+        var cpl = CommonPrefixLength(_self, KeyOf(peer.Bytes));
+        if (cpl == 256)
+        {
+            return false;
+        }
+        lock (_gate)
+        {
+            return _buckets[cpl].RemoveAll(p => p.Peer == peer) > 0;
+        }
+    }
+
+    public KadPeerInfo? Find(PeerId peer)
+    {
+        lock (_gate)
+        {
+            return _buckets.SelectMany(b => b).FirstOrDefault(p => p.Peer == peer);
+        }
+    }
+
+    /// <summary>The <paramref name="count"/> peers closest to SHA-256(<paramref name="key"/>).</summary>
+    public IReadOnlyList<KadPeerInfo> Nearest(ReadOnlySpan<byte> key, int count, PeerId? exclude = null)
+    {
+        var target = KeyOf(key);
+        List<(KadPeerInfo P, byte[] K)> all;
+        lock (_gate)
+        {
+            all = [.. _buckets.SelectMany(b => b).Where(p => p.Peer != exclude).Select(p => (p, KeyOf(p.Peer.Bytes)))];
+        }
+        all.Sort((x, y) => CompareDistance(target, x.K, y.K));
+        return [.. all.Take(count).Select(x => x.P)];
+    }
+}

@@ -1,0 +1,53 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Hosting;
+using Orleans.TestingHost;
+using Vivim.Anchors;
+using Vivim.Hosting;
+using Vivim.Keys;
+using Vivim.Storage;
+
+namespace Vivim.Benchmarks.Cluster;
+
+/// <summary>An in-process cluster configured as the grains run in production, with the in-memory update log standing in for the durable one.</summary>
+internal sealed class BenchCluster : IAsyncDisposable
+{
+    private static readonly string Kek = Convert.ToBase64String(SHA256.HashData("vivim bench kek"u8));
+
+    private BenchCluster(InProcessTestCluster cluster) => Cluster = cluster;
+
+    public InProcessTestCluster Cluster { get; }
+
+    public IClusterClient Client => Cluster.Client;
+
+    public static KeyVault Vault { get; } = new(Options.Create(new KeyVaultOptions { ActiveKeyId = "bench", Keys = { ["bench"] = Kek } }));
+
+    public static async Task<BenchCluster> StartAsync(short silos = 1)
+    {
+        var log = new InMemoryUpdateLog();
+        var builder = new InProcessTestClusterBuilder(silos);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Vivim:KeyEncryption:ActiveKeyId"] = "bench",
+                ["Vivim:KeyEncryption:Keys:bench"] = Kek,
+            }).Build();
+            silo.AddVivimGrains(configuration);
+            silo.AddMemoryGrainStorage(VivimProviders.GrainState);
+            silo.AddMemoryGrainStorage("PubSubStore");
+            silo.Services.AddSingleton<IUpdateLog>(log);
+            silo.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
+        });
+        builder.ConfigureClient(client => client.AddMemoryStreams(AnchorStreams.Provider));
+        builder.ConfigureHost(host => host.Logging.SetMinimumLevel(LogLevel.Warning));
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return new BenchCluster(cluster);
+    }
+
+    public async ValueTask DisposeAsync() => await Cluster.DisposeAsync();
+}
