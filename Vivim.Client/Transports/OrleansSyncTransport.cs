@@ -48,14 +48,7 @@ public sealed class OrleansSyncTransport : ISyncTransport
         var grant = await Revocable(_clone.AttachSessionAsync(sessionId)).WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var stream = _client.GetStreamProvider(AnchorStreams.Provider)
-                .GetStream<AnchorEvent>(StreamId.Create(AnchorStreams.Namespace, grant.ParentDid));
-            var handle = await stream.SubscribeAsync((item, _) => item switch
-            {
-                CommittedBatch batch => observer.OnBatchAsync(batch).AsTask(),
-                CloneAccessRevoked revoked when string.Equals(revoked.CloneId, CloneId, StringComparison.Ordinal) => observer.OnRevokedAsync(revoked.Reason).AsTask(),
-                _ => Task.CompletedTask,
-            }).WaitAsync(cancellationToken).ConfigureAwait(false);
+            var handle = await AnchorStreamListener.SubscribeAsync(_client, grant.ParentDid, CloneId, observer).WaitAsync(cancellationToken).ConfigureAwait(false);
             return new Subscription(this, handle, sessionId, grant.MaxInFlightBatches);
         }
         catch
