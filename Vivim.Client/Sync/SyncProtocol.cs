@@ -391,6 +391,7 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
             await LoadSnapshotAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        var resyncs = 0;
         while (true)
         {
             var limit = _config.MaxBatchSize;
@@ -402,6 +403,11 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
 
             if (page.ResyncRequired)
             {
+                if (++resyncs > 1)
+                {
+                    throw new SyncVerificationException(VerificationCodes.NoProgress, "The parent asks for a resync again right after a new snapshot.");
+                }
+
                 await LoadSnapshotAsync(cancellationToken).ConfigureAwait(false);
                 continue;
             }
@@ -532,8 +538,22 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
     private void Raise<T>(T args, EventHandler<T>? handler)
         where T : SyncEventArgs
     {
-        handler?.Invoke(this, args);
-        EventRaised?.Invoke(this, args);
+        // A listener's exception must not turn an applied batch into a failed sync; it is reported as an error instead.
+        Invoke(handler, args);
+        Invoke(EventRaised, args);
+    }
+
+    private void Invoke<T>(EventHandler<T>? handler, T args)
+        where T : SyncEventArgs
+    {
+        try
+        {
+            handler?.Invoke(this, args);
+        }
+        catch (Exception e) when (args is not SyncErrorEventArgs && e is not OutOfMemoryException)
+        {
+            Raise(new SyncErrorEventArgs(e), Error);
+        }
     }
 
     private static void InterlockedMax(ref long target, long value)

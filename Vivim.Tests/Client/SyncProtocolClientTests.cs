@@ -543,5 +543,19 @@ public sealed class SyncProtocolClientTests : IDisposable
         Assert.Null(state["nodes"]!["laptop"]);
     }
 
+    [Fact]
+    public async Task A_throwing_listener_does_not_fail_an_applied_sync()
+    {
+        await using var protocol = Protocol();
+        var log = new EventLog(protocol);
+        protocol.UpdateApplied += (_, _) => throw new InvalidOperationException("listener bug");
+
+        Assert.Equal(3, await protocol.SyncNowAsync());
+        AssertMatchesAnchor(protocol.Replica);
+        Assert.Equal(3, log.All<SyncErrorEventArgs>().Count(e => e.Error.Message == "listener bug"));
+        Assert.Equal(SyncEventNames.SyncCompleted, log.Names[^1]);
+        Assert.Equal(3, log.All<UpdateAppliedEventArgs>().Count(e => e.Success)); // other listeners still see every event
+    }
+
     private static string Flip(string hex) => (hex[0] == '0' ? "1" : "0") + hex[1..];
 }
