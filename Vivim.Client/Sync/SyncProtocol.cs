@@ -162,6 +162,28 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
         }
     }
 
+    /// <summary>
+    /// Verifies and loads a snapshot received out of band (a registration's <c>initialState</c>), replacing the
+    /// replica; the next sync continues from its seq.
+    /// </summary>
+    /// <exception cref="SyncVerificationException">The snapshot does not verify; the replica is unchanged.</exception>
+    public async Task LoadSnapshotAsync(StateSnapshot snapshot, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _verifier.LoadSnapshot(Replica, snapshot);
+            InterlockedMax(ref _knownHead, Replica.Cursor);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        PublishStatus();
+    }
+
     public SyncStatus GetStatus()
     {
         var cursor = Replica.Cursor;

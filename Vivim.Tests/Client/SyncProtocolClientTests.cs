@@ -557,5 +557,21 @@ public sealed class SyncProtocolClientTests : IDisposable
         Assert.Equal(3, log.All<UpdateAppliedEventArgs>().Count(e => e.Success)); // other listeners still see every event
     }
 
+    [Fact]
+    public async Task A_registration_snapshot_is_verified_before_it_is_used()
+    {
+        await using var protocol = Protocol();
+        var tampered = _transport.SnapshotOverride! with { Seq = 1 }; // seq is covered by the v2 proof
+        var error = await Assert.ThrowsAsync<SyncVerificationException>(() => protocol.LoadSnapshotAsync(tampered));
+        Assert.Equal(VerificationCodes.SnapshotSignature, error.Code);
+        Assert.False(protocol.Replica.IsInitialized);
+
+        await protocol.LoadSnapshotAsync(_transport.SnapshotOverride!);
+        _transport.SnapshotOverride = null; // a second snapshot would be a bug: the sync continues from seq 2
+        Assert.Equal(3, await protocol.SyncNowAsync());
+        Assert.Equal([2L], _transport.PageRequests.Select(r => r.AfterSeq));
+        AssertMatchesAnchor(protocol.Replica);
+    }
+
     private static string Flip(string hex) => (hex[0] == '0' ? "1" : "0") + hex[1..];
 }
