@@ -132,10 +132,11 @@ public sealed class ChainVerifier
             return fresh;
         }
 
+        var checks = CheckAll(fresh, bySeq);
         using var batch = replica.Begin();
-        foreach (var update in fresh)
+        for (var i = 0; i < fresh.Count; i++)
         {
-            ApplyOne(batch, update, bySeq);
+            ApplyOne(batch, fresh[i], checks[i], bySeq);
         }
 
         var last = fresh[^1].Seq!.Value;
@@ -149,7 +150,86 @@ public sealed class ChainVerifier
         return fresh;
     }
 
-    private void ApplyOne(CloneReplica.ReplicaBatch batch, StateUpdate update, Dictionary<long, Commit> bySeq)
+    /// <summary>What can be checked without the tree, computed in parallel for long batches (each update is independent).</summary>
+    private readonly record struct Checked(byte[]? Value, SyncVerificationException? Error, SyncVerificationException? ProofError);
+
+    private Checked[] CheckAll(List<StateUpdate> updates, Dictionary<long, Commit> bySeq)
+    {
+        var results = new Checked[updates.Count];
+        if (updates.Count >= ParallelThreshold)
+        {
+            Parallel.For(0, updates.Count, i => results[i] = Check(updates[i], bySeq));
+        }
+        else
+        {
+            for (var i = 0; i < updates.Count; i++)
+            {
+                results[i] = Check(updates[i], bySeq);
+            }
+        }
+
+        return results;
+    }
+
+    private const int ParallelThreshold = 64;
+
+    private Checked Check(StateUpdate update, Dictionary<long, Commit> bySeq)
+    {
+        var seq = update.Seq!.Value;
+        if (!bySeq.TryGetValue(seq, out var commit))
+        {
+            return default; // reported in order by the sequential pass
+        }
+
+        var i = checked((int)(seq - commit.FromSeq));
+        try
+        {
+            JsonObject json;
+            try
+            {
+                json = ProtocolModel.ToJsonObject(update);
+            }
+            catch (Exception e) when (e is ProtocolException or InvalidOperationException)
+            {
+                throw new SyncVerificationException(VerificationCodes.InvalidUpdate, e.Message, e) { Update = update };
+            }
+
+            var hash = Guard(VerificationCodes.UpdateHash, () => SignatureV2.ContentHash(SignedKind.StateUpdate, json), update);
+            if (!string.Equals(hash, commit.UpdateHashes[i], StringComparison.Ordinal))
+            {
+                throw new SyncVerificationException(VerificationCodes.UpdateHash, $"Update {seq} is not the one its commit signed.") { Update = update };
+            }
+
+            if (StateRules.PathProblem(update.Path, update.Type) is { } problem)
+            {
+                throw new SyncVerificationException(VerificationCodes.InvalidUpdate, problem) { Update = update };
+            }
+
+            if (_verifyAuthors && !Guard(VerificationCodes.AuthorSignature, () => SignatureV2.Verify(SignedKind.StateUpdate, json, DidKey.ResolvePublicKey(update.SourceDid)), update))
+            {
+                throw new SyncVerificationException(VerificationCodes.AuthorSignature, $"Update {seq}'s author signature does not verify.") { Update = update };
+            }
+
+            var value = update.Operation == UpdateOperation.Delete
+                ? null
+                : Guard(VerificationCodes.InvalidUpdate, () => StateRules.DocumentValue(update.Data), update);
+
+            // The proof is against the commit's root; the sequential pass checks that root is the local one.
+            SyncVerificationException? proofError = null;
+            if (!Guard(VerificationCodes.MerkleProof, () => MerkleVerifier.Verify(commit.Roots[i], update.Path, value, update.MerkleProof), update))
+            {
+                proofError = new SyncVerificationException(VerificationCodes.MerkleProof, $"Update {seq}'s merkle proof does not verify against its root.") { Update = update };
+            }
+
+            return new Checked(value, null, proofError);
+        }
+        catch (SyncVerificationException e)
+        {
+            return new Checked(null, e, null);
+        }
+    }
+
+    private static void ApplyOne(CloneReplica.ReplicaBatch batch, StateUpdate update, Checked check, Dictionary<long, Commit> bySeq)
     {
         var seq = update.Seq!.Value;
         if (!bySeq.TryGetValue(seq, out var commit))
@@ -164,52 +244,28 @@ public sealed class ChainVerifier
             throw new SyncVerificationException(i == 0 ? VerificationCodes.PrevRoot : VerificationCodes.Root, $"The local root before seq {seq} is not the commit's.") { Update = update };
         }
 
-        JsonObject json;
-        try
+        if (check.Error is { } error)
         {
-            json = ProtocolModel.ToJsonObject(update);
-        }
-        catch (Exception e) when (e is ProtocolException or InvalidOperationException)
-        {
-            throw new SyncVerificationException(VerificationCodes.InvalidUpdate, e.Message, e) { Update = update };
+            throw error;
         }
 
-        var hash = Guard(VerificationCodes.UpdateHash, () => SignatureV2.ContentHash(SignedKind.StateUpdate, json), update);
-        if (!string.Equals(hash, commit.UpdateHashes[i], StringComparison.Ordinal))
+        if (check.Value is { } value)
         {
-            throw new SyncVerificationException(VerificationCodes.UpdateHash, $"Update {seq} is not the one its commit signed.") { Update = update };
-        }
-
-        if (StateRules.PathProblem(update.Path, update.Type) is { } problem)
-        {
-            throw new SyncVerificationException(VerificationCodes.InvalidUpdate, problem) { Update = update };
-        }
-
-        if (_verifyAuthors && !Guard(VerificationCodes.AuthorSignature, () => SignatureV2.Verify(SignedKind.StateUpdate, json, DidKey.ResolvePublicKey(update.SourceDid)), update))
-        {
-            throw new SyncVerificationException(VerificationCodes.AuthorSignature, $"Update {seq}'s author signature does not verify.") { Update = update };
-        }
-
-        byte[]? value = null;
-        if (update.Operation == UpdateOperation.Delete)
-        {
-            batch.Remove(update.Path);
+            batch.Set(update.Path, update.Data, value);
         }
         else
         {
-            value = Guard(VerificationCodes.InvalidUpdate, () => StateRules.DocumentValue(update.Data), update);
-            batch.Set(update.Path, update.Data, value);
+            batch.Remove(update.Path);
         }
 
-        var after = commit.Roots[i];
-        if (!string.Equals(batch.RootHex, after, StringComparison.Ordinal))
+        if (!string.Equals(batch.RootHex, commit.Roots[i], StringComparison.Ordinal))
         {
             throw new SyncVerificationException(VerificationCodes.Root, $"Applying seq {seq} does not reproduce the committed root.") { Update = update };
         }
 
-        if (!Guard(VerificationCodes.MerkleProof, () => MerkleVerifier.Verify(after, update.Path, value, update.MerkleProof), update))
+        if (check.ProofError is { } proofError)
         {
-            throw new SyncVerificationException(VerificationCodes.MerkleProof, $"Update {seq}'s merkle proof does not verify against its root.") { Update = update };
+            throw proofError;
         }
     }
 
