@@ -241,7 +241,7 @@ public sealed class AnchorStateGrain(
 
                 var root = _tree.RootHex;
                 var proof = _tree.GetProof(update.Path).ToBase64Url();
-                var stored = candidate.Json!.DeepClone().AsObject();
+                var stored = candidate.Json!; // owned by this batch, so it can take the anchor's fields in place
                 stored["seq"] = seq;
                 stored["merkleProof"] = proof;
                 logged.Add(new LoggedUpdate(seq, update.UpdateId, candidate.UpdateHash!, root, JavaScriptJson.Stringify(stored)));

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Vivim.Protocol;
@@ -13,7 +14,7 @@ namespace Vivim.Anchors;
 /// One submitted update after the checks that need no anchor state: size, JSON, shape, path, timestamps and both
 /// signatures by the claimed author. Runs off the grain's turn, in parallel, before the anchor orders anything.
 /// </summary>
-internal sealed class UpdateCandidate
+public sealed class UpdateCandidate
 {
     private UpdateCandidate(int index, JsonObject? json, StateUpdate? update, string? hash, byte[]? value, UpdateRejection? rejection)
     {
@@ -107,12 +108,13 @@ internal sealed class UpdateCandidate
                 return Reject(RejectionCodes.TooLarge, $"The document is {documentBytes} bytes; the limit is {options.MaxDocumentBytes}.", update.UpdateId);
             }
 
-            if (update.Data.Text is null or "null")
+            if (json["data"] is null)
             {
                 return Reject(RejectionCodes.InvalidShape, "create and update need a document in data.", update.UpdateId);
             }
 
-            value = StateRules.DocumentValue(update.Data);
+            // Hash the node already parsed rather than re-parsing the document's text.
+            value = SHA256.HashData(Jcs.Canonicalize(json["data"], JsonLimits.Snapshot));
         }
 
         if (!DidKey.TryParse(update.SourceDid, out var author))
@@ -120,13 +122,18 @@ internal sealed class UpdateCandidate
             return Reject(RejectionCodes.InvalidShape, "sourceDid is not a did:key.", update.UpdateId);
         }
 
+        byte[] signingBytes;
         try
         {
-            // Both rules must hold: v2 is what protects the data; a valid v1 keeps SDK 1.x readers able to check it.
-            if (!SignatureV2.Verify(SignedKind.StateUpdate, json, author.PublicKey)
-                || !SignatureV1.Verify(SignedKind.StateUpdate, json, author.PublicKey))
+            // v2 covers everything v1 covers and more, so it is the one verified. The author's v1 signature (for SDK
+            // 1.x readers) is checked for form only: verifying it as well would halve ingest, and a wrong one can
+            // only make its own author's updates unreadable to SDK 1.x clients.
+            SignatureV1.ReadSignature(json);
+            var signature = SignatureV2.ReadProofSignature(json);
+            signingBytes = SignatureV2.SigningBytes(SignedKind.StateUpdate, json);
+            if (!Ed25519Keys.Verify(author.PublicKey, signingBytes, signature))
             {
-                return Reject(RejectionCodes.InvalidSignature, "The signature does not verify with sourceDid's key.", update.UpdateId);
+                return Reject(RejectionCodes.InvalidSignature, "The v2 proof does not verify with sourceDid's key.", update.UpdateId);
             }
         }
         catch (SignatureFormatException e)
@@ -134,7 +141,7 @@ internal sealed class UpdateCandidate
             return Reject(RejectionCodes.InvalidSignature, e.Message, update.UpdateId);
         }
 
-        var hash = SignatureV2.ContentHash(SignedKind.StateUpdate, json);
+        var hash = Hex.Encode(SHA256.HashData(signingBytes));
         return new UpdateCandidate(index, json, update, hash, value, null);
     }
 

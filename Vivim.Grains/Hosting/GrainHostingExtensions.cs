@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Vivim.Anchors;
+using Vivim.ExitNodes;
 using Vivim.Keys;
 using Vivim.Sessions;
 
@@ -15,6 +16,7 @@ public static class GrainHostingExtensions
     {
         silo.Services.AddOptions<KeyVaultOptions>().Bind(configuration.GetSection(KeyVaultOptions.Section));
         silo.Services.AddOptions<AnchorOptions>().Bind(configuration.GetSection(AnchorOptions.Section));
+        silo.Services.AddOptions<ExitNodeOptions>().Bind(configuration.GetSection(ExitNodeOptions.Section));
         silo.Services.AddSingleton<KeyVault>();
         silo.Services.AddSingleton(TimeProvider.System);
         // Memory streams poll their queues; the default 100 ms period alone would eat the delivery latency budget.

@@ -11,7 +11,10 @@ public sealed record TrustProof(
     TrustProofPayload Payload,
     V2Proof? Proof = null);
 
-/// <summary>The SDK's payload fields plus ours: <see cref="Permissions"/> (<c>read</c>, <c>write</c>) and a <see cref="Reason"/> for suspensions.</summary>
+/// <summary>
+/// The SDK's payload fields plus ours: <see cref="Permissions"/> (<c>read</c>, <c>write</c>), a <see cref="Reason"/> for
+/// suspensions, and for a fork (a <c>migration</c> proof) the fork point: the anchor's seq and v2 root the clone left at.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("vivim.TrustProofPayload")]
 public sealed record TrustProofPayload(
     TrustLevel? TrustLevel = null,
@@ -19,4 +22,6 @@ public sealed record TrustProofPayload(
     string? ParentCloneId = null,
     MigrationType? MigrationType = null,
     IReadOnlyList<string>? Permissions = null,
-    string? Reason = null);
+    string? Reason = null,
+    long? ForkSeq = null,
+    string? ForkRoot = null);

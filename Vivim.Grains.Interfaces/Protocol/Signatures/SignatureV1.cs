@@ -63,6 +63,9 @@ public static class SignatureV1
     public static bool Verify(SignedKind kind, JsonObject obj, ReadOnlySpan<byte> publicKey) =>
         Verify(obj, FieldsOf(kind), ReadSignatureMember(obj), publicKey);
 
+    /// <summary>The 64 bytes of the object's <c>signature</c> member; a <see cref="SignatureFormatException"/> when it is missing or not 128 hex characters.</summary>
+    public static byte[] ReadSignature(JsonObject obj) => DecodeSignature(ReadSignatureMember(obj));
+
     internal static byte[] DecodeSignature(string? signatureHex)
     {
         try

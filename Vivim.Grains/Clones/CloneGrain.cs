@@ -1,0 +1,306 @@
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using Vivim.Anchors;
+using Vivim.ExitNodes;
+using Vivim.Hosting;
+using Vivim.Protocol.Model;
+
+namespace Vivim.Clones;
+
+/// <summary>
+/// One registered clone. Every read and write it makes passes the access check here before reaching the anchor.
+/// <para>
+/// Reentrant because its exit node calls it (trust changes, removal, status for listings) while a deregistration here
+/// may be waiting on that same exit node; non-reentrant, the two would wait on each other until the call timeout.
+/// Interleaving is safe: checks and state changes run between awaits, and writes of the state go through one gate.
+/// </para>
+/// </summary>
+[Reentrant]
+public sealed class CloneGrain(
+    [PersistentState("clone", VivimProviders.GrainState)] IPersistentState<CloneState> state,
+    TimeProvider time,
+    IOptions<ExitNodeOptions> options) : Grain, ICloneGrain
+{
+    private const int MaxInFlightBatches = 4;
+    private const int MaxBatchSize = 1000;
+    private const int MaxSessionIdLength = 256;
+
+    private readonly HashSet<string> _sessions = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private bool _cursorDirty;
+
+    // The anchor's head only grows, so an ack at or below the last head seen needs no call to the anchor.
+    private long _knownHead;
+
+    private string CloneId => this.GetPrimaryKeyString();
+
+    private CloneState Clone => state.State;
+
+    private CloneRegistration Registration =>
+        Clone.Registration ?? throw new NotHostedException($"No clone {CloneId} is registered.");
+
+    private IAnchorStateGrain Anchor => GrainFactory.GetGrain<IAnchorStateGrain>(Registration.ParentDid);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Acks move the cursor in memory; this timer writes it when it changed, instead of one write per ack.
+        var interval = options.Value.CursorFlushInterval;
+        this.RegisterGrainTimer(FlushCursorAsync, new GrainTimerCreationOptions(interval, interval));
+        return Task.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        await FlushCursorAsync(cancellationToken);
+    }
+
+    public async Task InitializeAsync(CloneRegistration registration)
+    {
+        ArgumentNullException.ThrowIfNull(registration);
+        if (!string.Equals(registration.CloneId, CloneId, StringComparison.Ordinal))
+        {
+            throw new ArgumentException("The registration is for another clone.", nameof(registration));
+        }
+
+        if (Clone.Registration is { } existing)
+        {
+            // The exit node may retry an approval; anything else is a second registration under the same id.
+            if (string.Equals(existing.CloneDid, registration.CloneDid, StringComparison.Ordinal)
+                && string.Equals(existing.ParentDid, registration.ParentDid, StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            throw new InvalidOperationException($"Clone {CloneId} is already registered.");
+        }
+
+        Clone.Registration = registration;
+        Clone.Status = registration.TrustLevel == TrustLevel.Suspended ? CloneLifecycle.Suspended : CloneLifecycle.Active;
+        Clone.Cursor = registration.InitialSeq;
+        Clone.Config = new SyncConfig();
+        await PersistAsync();
+    }
+
+    public Task<CloneRegistration> GetRegistrationAsync() => Task.FromResult(Registration);
+
+    public async Task SetTrustAsync(TrustLevel trustLevel, IReadOnlyList<string> permissions)
+    {
+        var normalized = TrustRules.Normalize(permissions);
+        Clone.Registration = Registration with { TrustLevel = trustLevel, Permissions = normalized };
+        if (Clone.Status != CloneLifecycle.Removed)
+        {
+            Clone.Status = trustLevel == TrustLevel.Suspended ? CloneLifecycle.Suspended : CloneLifecycle.Active;
+        }
+
+        if (Clone.Status != CloneLifecycle.Active)
+        {
+            _sessions.Clear();
+        }
+
+        await PersistAsync();
+    }
+
+    public Task<SyncConfig> GetConfigAsync()
+    {
+        _ = Registration;
+        return Task.FromResult(Clone.Config);
+    }
+
+    public async Task SetConfigAsync(SyncConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        RequireAccess();
+        if (config.SyncInterval <= 0 || config.SyncTimeout <= 0 || config.MaxBatchSize is <= 0 or > MaxBatchSize)
+        {
+            throw new ArgumentException($"syncInterval and syncTimeout must be positive and maxBatchSize within 1..{MaxBatchSize}.", nameof(config));
+        }
+
+        Clone.Config = config;
+        await PersistAsync();
+    }
+
+    public async Task<StateSnapshot> GetSnapshotAsync()
+    {
+        var registration = RequireAccess();
+        if (registration.MigrationType != MigrationType.Fork)
+        {
+            return await Anchor.GetSnapshotAsync();
+        }
+
+        // A fork may take the state it left with once; after that it is on its own.
+        if (Clone.ForkSnapshotTaken)
+        {
+            throw new CloneAccessDeniedException("A fork reads its parent's snapshot only once.");
+        }
+
+        var snapshot = await Anchor.GetSnapshotAsync();
+        if ((snapshot.Seq ?? 0) != registration.InitialSeq)
+        {
+            throw new CloneAccessDeniedException("The parent moved past the fork point; the registration's initialState is the fork's state.");
+        }
+
+        Clone.ForkSnapshotTaken = true;
+        await PersistAsync();
+        return snapshot;
+    }
+
+    public async Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit)
+    {
+        RequireSync();
+        ArgumentOutOfRangeException.ThrowIfNegative(afterSeq);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return await Anchor.GetUpdatesAsync(afterSeq, limit);
+    }
+
+    public async Task<SubmitResult> SubmitAsync(IReadOnlyList<string> updatesJson)
+    {
+        ArgumentNullException.ThrowIfNull(updatesJson);
+        var registration = RequireSync();
+        // The anchor checks the writer grant again; this refuses before any parsing.
+        if (!TrustRules.MayWrite(registration.TrustLevel, [.. registration.Permissions], registration.MigrationType))
+        {
+            throw new CloneAccessDeniedException($"Clone {CloneId} may not write.");
+        }
+
+        return await Anchor.SubmitAsync(updatesJson);
+    }
+
+    public async Task AcknowledgeAsync(long seq, string stateHash)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(seq);
+        RequireSync();
+        if (seq > _knownHead)
+        {
+            _knownHead = Math.Max(_knownHead, (await Anchor.GetHeadAsync()).Seq);
+        }
+
+        // An ack beyond the head is a client bug; the cursor never passes what the anchor committed.
+        var acknowledged = Math.Min(seq, _knownHead);
+        if (acknowledged > Clone.Cursor)
+        {
+            Clone.Cursor = acknowledged;
+            if (acknowledged == seq)
+            {
+                Clone.StateHash = stateHash ?? string.Empty;
+            }
+        }
+
+        Clone.LastSyncAt = time.GetUtcNow().ToUnixTimeMilliseconds();
+        _cursorDirty = true;
+    }
+
+    public async Task<CloneStatus> GetStatusAsync()
+    {
+        var registration = Registration;
+        var head = await Anchor.GetHeadAsync();
+        _knownHead = Math.Max(_knownHead, head.Seq);
+        var status = new SyncStatus(
+            _sessions.Count > 0,
+            registration.ParentDid,
+            Clone.LastSyncAt,
+            Math.Max(0, head.Seq - Clone.Cursor),
+            Clone.StateHash);
+        return new CloneStatus(status, Clone.Cursor, head.Seq, registration.TrustLevel);
+    }
+
+    public Task<SessionGrant> AttachSessionAsync(string sessionId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sessionId);
+        if (sessionId.Length > MaxSessionIdLength)
+        {
+            throw new ArgumentException($"A session id is at most {MaxSessionIdLength} characters.", nameof(sessionId));
+        }
+
+        var registration = RequireSync();
+        _sessions.Add(sessionId);
+        return Task.FromResult(new SessionGrant(registration.ParentDid, Clone.Cursor, Clone.Config, MaxInFlightBatches));
+    }
+
+    public Task DetachSessionAsync(string sessionId)
+    {
+        _sessions.Remove(sessionId ?? string.Empty);
+        return Task.CompletedTask;
+    }
+
+    public async Task DeregisterAsync()
+    {
+        var registration = Registration;
+        if (Clone.Status != CloneLifecycle.Removed)
+        {
+            // Refuse everything from now on, before telling anyone.
+            Clone.Status = CloneLifecycle.Removed;
+            _sessions.Clear();
+            await PersistAsync();
+        }
+
+        // Also when already removed here: a deregistration whose exit-node call failed completes on retry. The exit node
+        // revokes the anchor's writer grant and publishes CloneAccessRevoked, once, for every way a clone ends.
+        await GrainFactory.GetGrain<IExitNodeGrain>(registration.ParentDid).DeregisterCloneAsync(CloneId);
+    }
+
+    public async Task RemoveAsync(string reason)
+    {
+        if (Clone.Registration is null || Clone.Status == CloneLifecycle.Removed)
+        {
+            return;
+        }
+
+        Clone.Status = CloneLifecycle.Removed;
+        _sessions.Clear();
+        await PersistAsync();
+    }
+
+    /// <summary>The registration, if the clone is neither suspended nor removed.</summary>
+    private CloneRegistration RequireAccess()
+    {
+        var registration = Registration;
+        return Clone.Status switch
+        {
+            CloneLifecycle.Removed => throw new CloneAccessDeniedException($"Clone {CloneId} was removed."),
+            CloneLifecycle.Suspended => throw new CloneAccessDeniedException($"Clone {CloneId} is suspended."),
+            _ when registration.TrustLevel == TrustLevel.Suspended => throw new CloneAccessDeniedException($"Clone {CloneId} is suspended."),
+            _ => registration,
+        };
+    }
+
+    /// <summary><see cref="RequireAccess"/>, and not a fork: a fork no longer syncs with its former parent.</summary>
+    private CloneRegistration RequireSync()
+    {
+        var registration = RequireAccess();
+        return registration.MigrationType == MigrationType.Fork
+            ? throw new CloneAccessDeniedException($"Clone {CloneId} is a fork and no longer syncs.")
+            : registration;
+    }
+
+    private async Task FlushCursorAsync(CancellationToken cancellationToken)
+    {
+        if (_cursorDirty && Clone.Registration is not null)
+        {
+            await PersistAsync();
+        }
+    }
+
+    /// <summary>One state write at a time: interleaved turns would otherwise race on the ETag.</summary>
+    private async Task PersistAsync()
+    {
+        await _writeGate.WaitAsync();
+        try
+        {
+            var wasDirty = _cursorDirty;
+            _cursorDirty = false;
+            try
+            {
+                await state.WriteStateAsync();
+            }
+            catch
+            {
+                _cursorDirty |= wasDirty;
+                throw;
+            }
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+}

@@ -1,0 +1,628 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Runtime;
+using Orleans.Streams;
+using Vivim.Anchors;
+using Vivim.Clones;
+using Vivim.Hosting;
+using Vivim.Keys;
+using Vivim.Protocol;
+using Vivim.Protocol.Identity;
+using Vivim.Protocol.Model;
+using Vivim.Protocol.Signatures;
+
+namespace Vivim.ExitNodes;
+
+/// <summary>
+/// A hosted parent node. Not reentrant: registration checks (capacity, nonces) and trust changes must not interleave.
+/// It calls its anchor and its clones, and the only call back is a clone's deregistration, which cannot deadlock
+/// because <see cref="CloneGrain"/> is reentrant (see there).
+/// </summary>
+public sealed partial class ExitNodeGrain(
+    [PersistentState("exitNode", VivimProviders.GrainState)] IPersistentState<ExitNodeState> state,
+    KeyVault vault,
+    TimeProvider time,
+    IOptions<ExitNodeOptions> options,
+    ILogger<ExitNodeGrain> logger) : Grain, IExitNodeGrain
+{
+    private const long TimestampWindowMs = 300_000;
+    private const int MaxNonceLength = 256;
+    private const int MaxListLimit = 500;
+    private const string Base36 = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+    private static readonly string[] SdkCapabilities = ["identity", "storage", "content", "social", "ai-chat", "memory"];
+    private static readonly string[] SdkCloneVersions = ["1.0.0"];
+    private const string AnchorStateVersion = "1.0.0";
+
+    // Our libp2p protocol ids until the gateway configures real addresses.
+    private static readonly ExitNodeEndpoints DefaultEndpoints = new("/vivim/clone/1.0.0", "/vivim/sync/1.0.0", string.Empty);
+
+    private readonly ExitNodeOptions _options = options.Value;
+    private readonly Dictionary<string, PendingChallenge> _challenges = new(StringComparer.Ordinal);
+    private readonly RegistrationRateLimiter _rateLimiter = new(options.Value.RegistrationsPerMinute);
+    private SigningKey? _key;
+
+    private string Did => this.GetPrimaryKeyString();
+
+    private ExitNodeState Node => state.State;
+
+    private long NowMs => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private IAnchorStateGrain Anchor => GrainFactory.GetGrain<IAnchorStateGrain>(Did);
+
+    private int CloneCount => Node.Clones.Values.Count(c => c.Status != CloneLifecycle.Removed);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // The seed lives unsealed only in this activation's memory.
+        if (Node.Created && Node.Key is not null)
+        {
+            _key = vault.Unseal(Node.Key, Did);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _key?.Dispose();
+        _key = null;
+        return Task.CompletedTask;
+    }
+
+    public async Task<ExitNodeAdvertisement> CreateAsync(ExitNodeSetup setup)
+    {
+        ArgumentNullException.ThrowIfNull(setup);
+        ArgumentNullException.ThrowIfNull(setup.Seed);
+        using (var candidate = KeyFromSeed(setup.Seed))
+        {
+            if (!string.Equals(candidate.Did.Value, Did, StringComparison.Ordinal))
+            {
+                throw new ArgumentException("The seed's DID is not this exit node's DID.", nameof(setup));
+            }
+        }
+
+        if (Node.Created)
+        {
+            throw new ExitNodeConflictException($"{Did} is already hosted.");
+        }
+
+        ArgumentException.ThrowIfNullOrWhiteSpace(setup.TenantId, nameof(setup));
+        var policy = ValidatePolicy(setup.Policy ?? new ExitNodePolicy());
+        var permissions = TrustRules.Normalize(setup.DefaultPermissions ?? [Permissions.Read]);
+
+        // A create that failed after this point is retried with the same sealed blob, so the anchor sees the same key.
+        Node.Key ??= vault.Seal(setup.Seed.Bytes, Did);
+        Node.TenantId = setup.TenantId;
+        Node.Policy = policy;
+        Node.DefaultPermissions = permissions;
+        Node.Capabilities = ValidateList(setup.Capabilities ?? SdkCapabilities, nameof(setup.Capabilities));
+        Node.SupportedCloneVersions = [.. SdkCloneVersions];
+        Node.Endpoints = setup.Endpoints ?? DefaultEndpoints;
+        await state.WriteStateAsync();
+
+        await Anchor.InitializeAsync(new AnchorSetup(Node.Key));
+        _key?.Dispose();
+        _key = vault.Unseal(Node.Key, Did);
+        Node.Advertisement = await SignAdvertisementAsync(_key);
+        Node.Created = true;
+        await state.WriteStateAsync();
+        LogCreated(logger, Did, Node.TenantId);
+        return Node.Advertisement;
+    }
+
+    public async Task<ExitNodeInfo> GetInfoAsync()
+    {
+        RequireKey();
+        var head = await Anchor.GetHeadAsync();
+        return new ExitNodeInfo(Did, Node.TenantId, head.Seq, head.Root, CloneCount);
+    }
+
+    public Task<ExitNodeAdvertisement> GetAdvertisementAsync()
+    {
+        RequireKey();
+        return Task.FromResult(Node.Advertisement!);
+    }
+
+    public async Task<ExitNodeAdvertisement> UpdateAdvertisementAsync(AdvertisementChange change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        var key = RequireKey();
+        var capabilities = change.Capabilities is null ? Node.Capabilities : ValidateList(change.Capabilities, nameof(change.Capabilities));
+        var policy = change.Policy is null ? Node.Policy : ValidatePolicy(change.Policy);
+        Node.Capabilities = capabilities;
+        Node.Policy = policy;
+        Node.Endpoints = change.Endpoints ?? Node.Endpoints;
+        Node.Advertisement = await SignAdvertisementAsync(key);
+        await state.WriteStateAsync();
+        return Node.Advertisement;
+    }
+
+    public Task<RegistrationChallenge> IssueChallengeAsync(string cloneDid, string nonce)
+    {
+        RequireKey();
+        ArgumentException.ThrowIfNullOrEmpty(cloneDid);
+        ValidateNonce(nonce);
+        if (Node.SpentNonces.ContainsKey(nonce))
+        {
+            throw new ArgumentException(DenialReasons.NonceAlreadyUsed, nameof(nonce));
+        }
+
+        return Task.FromResult(Issue(cloneDid, nonce, NowMs));
+    }
+
+    public async Task<CloneRegistrationResponse> RegisterAsync(CloneRegistrationRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var key = RequireKey();
+        var now = NowMs;
+        var did = request.Did ?? string.Empty;
+
+        // The SDK's order, step by step.
+        if (!_rateLimiter.TryAcquire(did, now))
+        {
+            return Deny(request, DenialReasons.RateLimitExceeded);
+        }
+
+        // Compared without subtracting from the request's value, which may be any long.
+        if (request.Timestamp < now - TimestampWindowMs || request.Timestamp > now + TimestampWindowMs)
+        {
+            return Deny(request, DenialReasons.InvalidTimestamp);
+        }
+
+        if (string.IsNullOrEmpty(request.Nonce) || request.Nonce.Length > MaxNonceLength)
+        {
+            return Deny(request, DenialReasons.InvalidIdentityProof);
+        }
+
+        if (Node.SpentNonces.ContainsKey(request.Nonce))
+        {
+            return Deny(request, DenialReasons.NonceAlreadyUsed);
+        }
+
+        if (request.ChallengeResponse is null)
+        {
+            if (Node.Policy.RequireVerification)
+            {
+                // The first half of the round trip: the nonce stays unspent until the answer comes.
+                return Deny(request, DenialReasons.ChallengeRequired) with { Challenge = Issue(did, request.Nonce, now) };
+            }
+        }
+        else
+        {
+            var proven = ProvesIdentity(request, now);
+            _challenges.Remove(request.Nonce); // single-use, whatever the outcome
+            if (!proven)
+            {
+                return await DenyConcludedAsync(request, DenialReasons.InvalidIdentityProof, now);
+            }
+        }
+
+        // From here the registration concludes, so its nonce is spent whatever the answer.
+        if (!IsDidKey(did))
+        {
+            return await DenyConcludedAsync(request, DenialReasons.InvalidIdentityProof, now);
+        }
+
+        if (CloneCount >= Node.Policy.MaxClones)
+        {
+            return await DenyConcludedAsync(request, DenialReasons.CapacityExceeded, now);
+        }
+
+        // No migrationType (every SDK 1.x client) means mirror. SDK 1.x itself labels every clone a fork and so refuses
+        // all registrations when migration is off; we only refuse what actually migrates (relay, fork).
+        var migration = request.MigrationType ?? MigrationType.Mirror;
+        if (!Node.Policy.AllowMigration && migration != MigrationType.Mirror)
+        {
+            return await DenyConcludedAsync(request, DenialReasons.MigrationNotAllowed, now);
+        }
+
+        return await ApproveAsync(key, request, migration, now);
+    }
+
+    public async Task<TrustProof> DelegateTrustAsync(string cloneId, TrustLevel trustLevel, IReadOnlyList<string> permissions)
+    {
+        var key = RequireKey();
+        var clone = Registered(cloneId);
+        if (trustLevel == TrustLevel.Suspended)
+        {
+            return await SuspendCloneAsync(cloneId, null);
+        }
+
+        if (trustLevel == TrustLevel.Genesis)
+        {
+            throw new ArgumentException("Only the exit node itself is genesis.", nameof(trustLevel));
+        }
+
+        var normalized = TrustRules.Normalize(permissions);
+        clone.TrustLevel = trustLevel;
+        clone.Permissions = normalized;
+        clone.Status = CloneLifecycle.Active;
+        clone.TrustBeforeSuspension = null;
+        await ApplyTrustAsync(clone);
+
+        var proof = ProtocolSigner.TrustProof(key, TrustProofType.Attestation, clone.Did, NowMs, Payload(clone));
+        clone.LastProof = proof;
+        await state.WriteStateAsync();
+        return proof;
+    }
+
+    public async Task<TrustProof> SuspendCloneAsync(string cloneId, string? reason)
+    {
+        var key = RequireKey();
+        var clone = Registered(cloneId);
+        if (clone.Status != CloneLifecycle.Suspended)
+        {
+            clone.TrustBeforeSuspension = clone.TrustLevel;
+        }
+
+        clone.TrustLevel = TrustLevel.Suspended;
+        clone.Status = CloneLifecycle.Suspended;
+        // The anchor first: the write path is closed even if telling the clone grain fails.
+        await Anchor.SetWriterAsync(new WriterGrant(clone.CloneId, clone.Did, false));
+        await Clone(clone.CloneId).SetTrustAsync(TrustLevel.Suspended, clone.Permissions);
+
+        var proof = ProtocolSigner.TrustProof(key, TrustProofType.Attestation, clone.Did, NowMs, Payload(clone) with { Reason = reason });
+        clone.LastProof = proof;
+        clone.SuspensionProof = proof;
+        await state.WriteStateAsync();
+        await PublishRevokedAsync(clone.CloneId, reason is null ? "suspended" : "suspended: " + reason);
+        LogSuspended(logger, Did, clone.CloneId);
+        return proof;
+    }
+
+    public async Task<TrustProof> ReinstateCloneAsync(string cloneId, string? reason)
+    {
+        var key = RequireKey();
+        var clone = Registered(cloneId);
+        if (clone.Status != CloneLifecycle.Suspended)
+        {
+            throw new InvalidOperationException($"Clone {cloneId} is not suspended.");
+        }
+
+        clone.TrustLevel = clone.TrustBeforeSuspension ?? TrustLevel.Secondary;
+        clone.TrustBeforeSuspension = null;
+        clone.Status = CloneLifecycle.Active;
+        await ApplyTrustAsync(clone);
+
+        var proof = ProtocolSigner.TrustProof(key, TrustProofType.Attestation, clone.Did, NowMs, Payload(clone) with { Reason = reason });
+        clone.LastProof = proof;
+        await state.WriteStateAsync();
+        return proof;
+    }
+
+    public async Task<ClonePage> ListClonesAsync(string? afterCloneId, int limit)
+    {
+        RequireKey();
+        limit = Math.Clamp(limit, 1, MaxListLimit);
+        var page = Node.Clones.Values
+            .Where(c => c.Status != CloneLifecycle.Removed
+                && (afterCloneId is null || string.CompareOrdinal(c.CloneId, afterCloneId) > 0))
+            .OrderBy(c => c.CloneId, StringComparer.Ordinal)
+            .Take(limit + 1)
+            .ToList();
+        var items = page.Take(limit).ToList();
+
+        // Clone grains are reentrant, so asking them while this grain is busy cannot deadlock.
+        var statuses = await Task.WhenAll(items.Select(c => Clone(c.CloneId).GetStatusAsync()));
+        var summaries = items.Select((c, i) => new CloneSummary(
+            c.CloneId,
+            c.Did,
+            c.TrustLevel,
+            [.. c.Permissions],
+            c.MigrationType,
+            statuses[i].Cursor,
+            statuses[i].Status.Connected,
+            statuses[i].Status.LastSyncAt,
+            statuses[i].Status.PendingUpdates)).ToList();
+        return new ClonePage(summaries, page.Count > limit ? items[^1].CloneId : null);
+    }
+
+    public async Task RemoveCloneAsync(string cloneId)
+    {
+        RequireKey();
+        if (!Node.Clones.TryGetValue(cloneId ?? string.Empty, out var clone))
+        {
+            throw new NotHostedException($"No clone {cloneId} at {Did}.");
+        }
+
+        if (clone.Status != CloneLifecycle.Removed)
+        {
+            await EndAsync(clone, "removed by owner", tellClone: true);
+        }
+    }
+
+    public async Task DeregisterCloneAsync(string cloneId)
+    {
+        RequireKey();
+        if (Node.Clones.TryGetValue(cloneId ?? string.Empty, out var clone) && clone.Status != CloneLifecycle.Removed)
+        {
+            // The clone grain is the caller and has already marked itself removed.
+            await EndAsync(clone, "deregistered", tellClone: false);
+        }
+    }
+
+    public async Task<SubmitResult> WriteAsOwnerAsync(IReadOnlyList<OwnerUpdate> updates)
+    {
+        ArgumentNullException.ThrowIfNull(updates);
+        var key = RequireKey();
+        var now = NowMs;
+        var signed = updates.Select(u =>
+        {
+            ArgumentNullException.ThrowIfNull(u);
+            var update = new StateUpdate(
+                u.UpdateId ?? Guid.NewGuid().ToString(),
+                u.Type,
+                now,
+                Did,
+                SourceCloneId: string.Empty,
+                u.Operation,
+                u.Path,
+                u.Data,
+                MerkleProof: string.Empty,
+                Signature: string.Empty,
+                BaseSeq: u.BaseSeq);
+            return ProtocolSigner.StateUpdateJson(key, update);
+        }).ToList();
+        return await Anchor.SubmitAsync(signed);
+    }
+
+    private async Task<CloneRegistrationResponse> ApproveAsync(SigningKey key, CloneRegistrationRequest request, MigrationType migration, long now)
+    {
+        var snapshot = await Anchor.GetSnapshotAsync();
+        var forkSeq = snapshot.Seq ?? 0;
+        // A relay is registered like a mirror: re-serving updates to others is the gateway's business, not the anchor's.
+        var cloneId = NewCloneId(request.Did, now);
+        // A fork leaves with what it has: it reads once and never writes back, so it is read-only whatever the default.
+        var permissions = migration == MigrationType.Fork ? [Permissions.Read] : Node.DefaultPermissions.ToList();
+        var clone = new RegisteredClone
+        {
+            CloneId = cloneId,
+            Did = request.Did,
+            TrustLevel = TrustLevel.Secondary,
+            Permissions = permissions,
+            MigrationType = migration,
+            RegisteredAt = now,
+            Status = CloneLifecycle.Active,
+        };
+
+        await Clone(cloneId).InitializeAsync(new CloneRegistration(
+            cloneId, request.Did, Did, clone.TrustLevel, [.. permissions], migration, now, forkSeq));
+        if (TrustRules.MayWrite(clone.TrustLevel, permissions, migration))
+        {
+            await Anchor.SetWriterAsync(new WriterGrant(cloneId, request.Did, true));
+        }
+
+        // A fork gets a migration proof naming the point it left at (the initial snapshot's seq and v2 root).
+        var proof = migration == MigrationType.Fork
+            ? ProtocolSigner.TrustProof(key, TrustProofType.Migration, request.Did, now, Payload(clone) with { ForkSeq = forkSeq, ForkRoot = snapshot.RootV2 ?? string.Empty })
+            : ProtocolSigner.TrustProof(key, TrustProofType.Attestation, request.Did, now, Payload(clone));
+        clone.LastProof = proof;
+        Node.Clones[cloneId] = clone;
+        SpendNonce(request.Nonce, now);
+        await state.WriteStateAsync();
+        LogApproved(logger, Did, cloneId, migration);
+
+        var endpoints = Node.Endpoints ?? DefaultEndpoints;
+        return new CloneRegistrationResponse(
+            Approved: true,
+            CloneId: cloneId,
+            Endpoints: new CloneEndpoints(endpoints.CloneEndpoint, endpoints.Sync, string.IsNullOrEmpty(endpoints.Relay) ? null : endpoints.Relay),
+            TrustProof: proof,
+            InitialState: snapshot);
+    }
+
+    private async Task<ExitNodeAdvertisement> SignAdvertisementAsync(SigningKey key)
+    {
+        var snapshot = await Anchor.GetSnapshotAsync();
+        // merkleRoot is the snapshot's v1 root: the root SDK clients know and compare with the snapshots they receive.
+        // The node is the root of its tree, so it has no cloneId and no parent.
+        var anchorState = ProtocolSigner.SignBoth(key, SignedKind.AnchorState, new AnchorState(
+            Did,
+            CloneId: string.Empty,
+            ParentId: null,
+            TrustLevel.Genesis,
+            snapshot.MerkleRoot,
+            StateCid.FromV1Root(snapshot.MerkleRoot),
+            NowMs,
+            AnchorStateVersion,
+            [.. Node.Capabilities],
+            Signature: string.Empty));
+
+        // No libp2p host exists yet, so there is no peer id or address to advertise: empty, not invented.
+        var advertisement = new ExitNodeAdvertisement(
+            Did,
+            PeerId: string.Empty,
+            Multiaddrs: [],
+            [.. Node.Capabilities],
+            [.. Node.SupportedCloneVersions],
+            TrustLevel.Genesis,
+            ProtocolModel.FromJsonObject<AnchorState>(anchorState),
+            Node.Endpoints ?? DefaultEndpoints,
+            Node.Policy);
+        var json = ProtocolModel.ToJsonObject(advertisement);
+        json["anchorState"] = anchorState; // nested exactly as signed
+        SignatureV2.SignInPlace(key, SignedKind.ExitNodeAdvertisement, json);
+        return ProtocolModel.FromJsonObject<ExitNodeAdvertisement>(json);
+    }
+
+    private async Task ApplyTrustAsync(RegisteredClone clone)
+    {
+        var mayWrite = TrustRules.MayWrite(clone.TrustLevel, clone.Permissions, clone.MigrationType);
+        var grant = new WriterGrant(clone.CloneId, clone.Did, mayWrite);
+        // Revocations close the anchor first; grants open it last, once the clone grain agrees.
+        if (!mayWrite)
+        {
+            await Anchor.SetWriterAsync(grant);
+        }
+
+        await Clone(clone.CloneId).SetTrustAsync(clone.TrustLevel, [.. clone.Permissions]);
+        if (mayWrite)
+        {
+            await Anchor.SetWriterAsync(grant);
+        }
+    }
+
+    private async Task EndAsync(RegisteredClone clone, string reason, bool tellClone)
+    {
+        clone.Status = CloneLifecycle.Removed;
+        await Anchor.SetWriterAsync(new WriterGrant(clone.CloneId, clone.Did, false));
+        if (tellClone)
+        {
+            await Clone(clone.CloneId).RemoveAsync(reason);
+        }
+
+        await state.WriteStateAsync();
+        await PublishRevokedAsync(clone.CloneId, reason);
+    }
+
+    private Task PublishRevokedAsync(string cloneId, string reason) =>
+        this.GetStreamProvider(AnchorStreams.Provider)
+            .GetStream<AnchorEvent>(StreamId.Create(AnchorStreams.Namespace, Did))
+            .OnNextAsync(new CloneAccessRevoked(Did, cloneId, reason));
+
+    private RegistrationChallenge Issue(string did, string nonce, long now)
+    {
+        foreach (var expired in _challenges.Where(p => p.Value.ExpiresAt < now).Select(p => p.Key).ToList())
+        {
+            _challenges.Remove(expired);
+        }
+
+        // Asking again under the same unspent nonce replaces its challenge. Challenges live 30 s and each DID is rate
+        // limited, so this map stays small; the gateway limits per peer and IP in front of it.
+        // crypto.randomUUID() in the SDK; Guid.NewGuid is a random (v4) UUID from the OS CSPRNG.
+        var challenge = new RegistrationChallenge(Guid.NewGuid().ToString(), nonce, now + (long)_options.ChallengeTimeout.TotalMilliseconds);
+        _challenges[nonce] = new PendingChallenge(did, challenge.Challenge, challenge.ExpiresAt);
+        return challenge;
+    }
+
+    private bool ProvesIdentity(CloneRegistrationRequest request, long now)
+    {
+        if (!_challenges.TryGetValue(request.Nonce, out var pending)
+            || now > pending.ExpiresAt
+            || !string.Equals(pending.Did, request.Did, StringComparison.Ordinal)
+            || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(pending.Challenge), Encoding.UTF8.GetBytes(request.ChallengeResponse ?? string.Empty)))
+        {
+            return false;
+        }
+
+        try
+        {
+            var signed = new JsonObject { ["challenge"] = pending.Challenge, ["nonce"] = request.Nonce };
+            return SignatureV1.Verify(signed, SignatureV1.IdentityProofFields, request.IdentityProof, DidKey.Parse(request.Did).PublicKey);
+        }
+        catch (ProtocolException)
+        {
+            // A malformed DID or signature is a failed proof, never an error.
+            return false;
+        }
+    }
+
+    private async Task<CloneRegistrationResponse> DenyConcludedAsync(CloneRegistrationRequest request, string reason, long now)
+    {
+        SpendNonce(request.Nonce, now);
+        await state.WriteStateAsync();
+        return Deny(request, reason);
+    }
+
+    private CloneRegistrationResponse Deny(CloneRegistrationRequest request, string reason)
+    {
+        LogDenied(logger, Did, request.Did, reason);
+        return new CloneRegistrationResponse(Approved: false, CloneId: string.Empty, DenialReason: reason);
+    }
+
+    private void SpendNonce(string nonce, long now)
+    {
+        var horizon = now - (long)_options.NonceRetention.TotalMilliseconds;
+        foreach (var old in Node.SpentNonces.Where(p => p.Value < horizon).Select(p => p.Key).ToList())
+        {
+            Node.SpentNonces.Remove(old);
+        }
+
+        Node.SpentNonces[nonce] = now;
+    }
+
+    private SigningKey RequireKey() =>
+        Node.Created && _key is not null ? _key : throw new NotHostedException($"No exit node {Did} is hosted here.");
+
+    private RegisteredClone Registered(string cloneId) =>
+        cloneId is not null && Node.Clones.TryGetValue(cloneId, out var clone) && clone.Status != CloneLifecycle.Removed
+            ? clone
+            : throw new NotHostedException($"No clone {cloneId} at {Did}.");
+
+    private ICloneGrain Clone(string cloneId) => GrainFactory.GetGrain<ICloneGrain>(cloneId);
+
+    private TrustProofPayload Payload(RegisteredClone clone) =>
+        new(clone.TrustLevel, Did, ParentCloneId: string.Empty, clone.MigrationType, [.. clone.Permissions]);
+
+    /// <summary>The SDK's form: <c>did.substring(0,16) + "-" + Date.now() + "-" + 8 random base36 characters</c>.</summary>
+    private static string NewCloneId(string did, long now)
+    {
+        var suffix = new char[8];
+        for (var i = 0; i < suffix.Length; i++)
+        {
+            suffix[i] = Base36[RandomNumberGenerator.GetInt32(Base36.Length)];
+        }
+
+        return $"{did[..16]}-{now}-{new string(suffix)}";
+    }
+
+    private static bool IsDidKey(string did)
+    {
+        try
+        {
+            DidKey.Parse(did);
+            return true;
+        }
+        catch (ProtocolException)
+        {
+            return false;
+        }
+    }
+
+    private static SigningKey KeyFromSeed(SecretSeed seed)
+    {
+        try
+        {
+            return SigningKey.FromSeed(seed.Bytes);
+        }
+        catch (KeyFormatException e)
+        {
+            throw new ArgumentException(e.Message, nameof(seed), e);
+        }
+    }
+
+    private static void ValidateNonce(string nonce)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(nonce);
+        if (nonce.Length > MaxNonceLength)
+        {
+            throw new ArgumentException($"A nonce is at most {MaxNonceLength} characters.", nameof(nonce));
+        }
+    }
+
+    private static ExitNodePolicy ValidatePolicy(ExitNodePolicy policy) =>
+        policy.MaxClones >= 0 ? policy : throw new ArgumentException("maxClones cannot be negative.", nameof(policy));
+
+    private static List<string> ValidateList(IReadOnlyList<string> values, string name) =>
+        values.Any(string.IsNullOrWhiteSpace)
+            ? throw new ArgumentException("Entries cannot be empty.", name)
+            : [.. values.Distinct(StringComparer.Ordinal)];
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Exit node {Did} created for tenant {TenantId}")]
+    private static partial void LogCreated(ILogger logger, string did, string tenantId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Exit node {Did} approved clone {CloneId} ({Migration})")]
+    private static partial void LogApproved(ILogger logger, string did, string cloneId, MigrationType migration);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Exit node {Did} denied registration of {CloneDid}: {Reason}")]
+    private static partial void LogDenied(ILogger logger, string did, string? cloneDid, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Exit node {Did} suspended clone {CloneId}")]
+    private static partial void LogSuspended(ILogger logger, string did, string cloneId);
+
+    private sealed record PendingChallenge(string Did, string Challenge, long ExpiresAt);
+}

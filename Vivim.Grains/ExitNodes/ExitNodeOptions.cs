@@ -1,0 +1,22 @@
+namespace Vivim.ExitNodes;
+
+/// <summary>Configuration section <c>Vivim:ExitNodes</c>: the registration flow's timings and limits (SDK defaults).</summary>
+public sealed class ExitNodeOptions
+{
+    public const string Section = "Vivim:ExitNodes";
+
+    /// <summary>How long an issued challenge may be answered (the SDK's <c>challengeTimeout</c>).</summary>
+    public TimeSpan ChallengeTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Registration requests per requesting DID per minute before <c>Rate limit exceeded</c>.</summary>
+    public int RegistrationsPerMinute { get; set; } = 10;
+
+    /// <summary>
+    /// How long spent nonces are remembered. A request is only accepted within ±5 min of its timestamp, so twice that
+    /// covers every request that could still carry a remembered nonce.
+    /// </summary>
+    public TimeSpan NonceRetention { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How often a clone grain writes its acknowledged cursor when it changed (acks are not written one by one).</summary>
+    public TimeSpan CursorFlushInterval { get; set; } = TimeSpan.FromSeconds(2);
+}
