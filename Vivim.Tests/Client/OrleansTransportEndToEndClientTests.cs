@@ -19,7 +19,7 @@ namespace Vivim.Tests.Client;
 [Collection(ClusterCollection.Name)]
 public sealed class OrleansTransportEndToEndClientTests(ClusterFixture fixture)
 {
-    [Fact(Skip = "Needs the exit node and clone grains (not yet on main).")]
+    [Fact]
     public async Task A_registered_clone_syncs_live_writes_back_and_stops_when_suspended()
     {
         using var parent = SigningKey.Generate();
