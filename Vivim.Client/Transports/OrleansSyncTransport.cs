@@ -1,0 +1,116 @@
+using Orleans.Streams;
+using Vivim.Anchors;
+using Vivim.Clones;
+using Vivim.Protocol.Model;
+
+namespace Vivim.Client.Transports;
+
+/// <summary>
+/// A clone inside the cluster (tests, operator tools, gateway hubs): reads and writes through its
+/// <see cref="ICloneGrain"/>, so trust and suspension apply, and listens on the DID's anchor stream while a
+/// session is attached.
+/// </summary>
+public sealed class OrleansSyncTransport : ISyncTransport
+{
+    private readonly IClusterClient _client;
+    private readonly ICloneGrain _clone;
+
+    public OrleansSyncTransport(IClusterClient client, string cloneId)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentException.ThrowIfNullOrEmpty(cloneId);
+        _client = client;
+        CloneId = cloneId;
+        _clone = client.GetGrain<ICloneGrain>(cloneId);
+    }
+
+    public string CloneId { get; }
+
+    public Task<StateSnapshot> GetSnapshotAsync(CancellationToken cancellationToken) =>
+        Revocable(_clone.GetSnapshotAsync()).WaitAsync(cancellationToken);
+
+    public Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit, CancellationToken cancellationToken) =>
+        Revocable(_clone.GetUpdatesAsync(afterSeq, limit)).WaitAsync(cancellationToken);
+
+    public async Task<long> GetHeadSeqAsync(CancellationToken cancellationToken) =>
+        (await Revocable(_clone.GetStatusAsync()).WaitAsync(cancellationToken).ConfigureAwait(false)).HeadSeq;
+
+    public Task AcknowledgeAsync(long seq, string stateHash, CancellationToken cancellationToken) =>
+        Revocable(_clone.AcknowledgeAsync(seq, stateHash)).WaitAsync(cancellationToken);
+
+    public Task<SubmitResult> SubmitAsync(IReadOnlyList<string> updatesJson, CancellationToken cancellationToken) =>
+        Revocable(_clone.SubmitAsync(updatesJson)).WaitAsync(cancellationToken);
+
+    public async Task<ILiveSubscription> SubscribeAsync(ILiveSyncObserver observer, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        var sessionId = Guid.NewGuid().ToString("N");
+        var grant = await Revocable(_clone.AttachSessionAsync(sessionId)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var handle = await AnchorStreamListener.SubscribeAsync(_client, grant.ParentDid, CloneId, observer).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return new Subscription(this, handle, sessionId, grant.MaxInFlightBatches);
+        }
+        catch
+        {
+            await _clone.DetachSessionAsync(sessionId).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    // A suspended or removed clone is refused by its grain; surface that as the revocation it is.
+    private static async Task<T> Revocable<T>(Task<T> call)
+    {
+        try
+        {
+            return await call.ConfigureAwait(false);
+        }
+        catch (CloneAccessDeniedException e)
+        {
+            throw new CloneRevokedException(e.Message, e);
+        }
+    }
+
+    private static async Task Revocable(Task call)
+    {
+        try
+        {
+            await call.ConfigureAwait(false);
+        }
+        catch (CloneAccessDeniedException e)
+        {
+            throw new CloneRevokedException(e.Message, e);
+        }
+    }
+
+    private sealed class Subscription(OrleansSyncTransport owner, StreamSubscriptionHandle<AnchorEvent> handle, string sessionId, int maxInFlight) : ILiveSubscription
+    {
+        private int _disposed;
+
+        public int MaxInFlightBatches { get; } = maxInFlight;
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            {
+                return;
+            }
+
+            try
+            {
+                await handle.UnsubscribeAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                // A revoked clone may be refused here too; the session is gone either way.
+                try
+                {
+                    await owner._clone.DetachSessionAsync(sessionId).ConfigureAwait(false);
+                }
+                catch (CloneAccessDeniedException)
+                {
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using Vivim.Anchors;
+using Vivim.Client.Transports;
+using Vivim.Protocol.Model;
+
+namespace Vivim.Tests.Client;
+
+/// <summary>Serves a <see cref="TestAnchor"/> to a clone, with hooks to tamper with what it serves.</summary>
+internal sealed class FakeTransport(TestAnchor anchor) : ISyncTransport
+{
+    private ILiveSyncObserver? _observer;
+
+    public StateSnapshot? SnapshotOverride { get; set; }
+
+    public Func<UpdatePage, UpdatePage>? PageFilter { get; set; }
+
+    public List<(long Seq, string StateHash)> Acks { get; } = [];
+
+    public List<(long AfterSeq, int Limit)> PageRequests { get; } = [];
+
+    public List<IReadOnlyList<string>> Submitted { get; } = [];
+
+    public bool Subscribed => _observer is not null;
+
+    public Task<StateSnapshot> GetSnapshotAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(SnapshotOverride ?? anchor.Snapshot());
+
+    public Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit, CancellationToken cancellationToken)
+    {
+        lock (PageRequests)
+        {
+            PageRequests.Add((afterSeq, limit));
+        }
+
+        var page = anchor.Page(afterSeq, limit);
+        return Task.FromResult(PageFilter is null ? page : PageFilter(page));
+    }
+
+    public Task<long> GetHeadSeqAsync(CancellationToken cancellationToken) => Task.FromResult(anchor.Head);
+
+    public Task AcknowledgeAsync(long seq, string stateHash, CancellationToken cancellationToken)
+    {
+        lock (Acks)
+        {
+            Acks.Add((seq, stateHash));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<SubmitResult> SubmitAsync(IReadOnlyList<string> updatesJson, CancellationToken cancellationToken)
+    {
+        Submitted.Add(updatesJson);
+        var batch = anchor.CommitJson(updatesJson);
+        var receipts = batch.Updates.Select((u, i) => new UpdateReceipt(u.UpdateId, u.Seq!.Value, batch.Commit.Roots[i])).ToList();
+        return Task.FromResult(new SubmitResult(SubmitOutcome.Committed, receipts, []));
+    }
+
+    public Task<ILiveSubscription> SubscribeAsync(ILiveSyncObserver observer, CancellationToken cancellationToken)
+    {
+        _observer = observer;
+        return Task.FromResult<ILiveSubscription>(new Subscription(this));
+    }
+
+    public ValueTask PushAsync(CommittedBatch batch) => _observer?.OnBatchAsync(batch) ?? ValueTask.CompletedTask;
+
+    public ValueTask RevokeAsync(string reason) => _observer?.OnRevokedAsync(reason) ?? ValueTask.CompletedTask;
+
+    private sealed class Subscription(FakeTransport owner) : ILiveSubscription
+    {
+        public int MaxInFlightBatches => 4;
+
+        public ValueTask DisposeAsync()
+        {
+            owner._observer = null;
+            return ValueTask.CompletedTask;
+        }
+    }
+}
