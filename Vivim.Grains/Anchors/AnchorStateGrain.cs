@@ -42,6 +42,7 @@ public sealed class AnchorStateGrain(
     private long _headSeq;
     private long _retainedFromSeq = 1;
     private IAsyncStream<AnchorEvent>? _stream;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DidKey> _authors = new(StringComparer.Ordinal);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -122,7 +123,7 @@ public sealed class AnchorStateGrain(
         var candidates = await Task.Run(() =>
         {
             var checkedUpdates = new UpdateCandidate[updatesJson.Count];
-            Parallel.For(0, updatesJson.Count, i => checkedUpdates[i] = UpdateCandidate.Check(i, updatesJson[i], _did, _options, now));
+            Parallel.For(0, updatesJson.Count, i => checkedUpdates[i] = UpdateCandidate.Check(i, updatesJson[i], _options, now, _authors));
             return checkedUpdates;
         });
 

@@ -26,6 +26,9 @@ public sealed class UpdateCandidate
         Rejection = rejection;
     }
 
+    /// <summary>An anchor has its parent and its clones as authors; past this many, DIDs are simply parsed each time.</summary>
+    public const int MaxCachedAuthors = 4096;
+
     public int Index { get; }
 
     /// <summary>The update as received (unknown members would have been refused by the shape check).</summary>
@@ -42,7 +45,8 @@ public sealed class UpdateCandidate
     public UpdateRejection? Rejection { get; }
 
     /// <summary>Validates one update's text against everything but the anchor's current state and writer registry.</summary>
-    public static UpdateCandidate Check(int index, string text, string anchorDid, AnchorOptions options, DateTimeOffset now)
+    /// <param name="authors">Parsed author DIDs seen before (the parent and its clones), so base58 is decoded once per author, not per update.</param>
+    public static UpdateCandidate Check(int index, string text, AnchorOptions options, DateTimeOffset now, System.Collections.Concurrent.ConcurrentDictionary<string, DidKey> authors)
     {
         UpdateCandidate Reject(string code, string reason, string? updateId = null) =>
             new(index, null, null, null, null, new UpdateRejection(index, updateId, code, reason));
@@ -66,7 +70,7 @@ public sealed class UpdateCandidate
 
         try
         {
-            update = ProtocolModel.FromJsonObject<StateUpdate>(json);
+            update = StateUpdateReader.Read(json);
         }
         catch (ProtocolModelException e)
         {
@@ -117,9 +121,17 @@ public sealed class UpdateCandidate
             value = SHA256.HashData(Jcs.Canonicalize(json["data"], JsonLimits.Snapshot));
         }
 
-        if (!DidKey.TryParse(update.SourceDid, out var author))
+        if (!authors.TryGetValue(update.SourceDid, out var author))
         {
-            return Reject(RejectionCodes.InvalidShape, "sourceDid is not a did:key.", update.UpdateId);
+            if (!DidKey.TryParse(update.SourceDid, out author))
+            {
+                return Reject(RejectionCodes.InvalidShape, "sourceDid is not a did:key.", update.UpdateId);
+            }
+
+            if (authors.Count < MaxCachedAuthors)
+            {
+                authors.TryAdd(update.SourceDid, author);
+            }
         }
 
         byte[] signingBytes;

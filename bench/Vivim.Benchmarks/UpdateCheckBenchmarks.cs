@@ -17,6 +17,7 @@ public class UpdateCheckBenchmarks
     private byte[] _digest = null!;
     private byte[] _signature = null!;
     private readonly AnchorOptions _options = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DidKey> _authors = new(StringComparer.Ordinal);
 
     [GlobalSetup]
     public void Setup()
@@ -37,5 +38,5 @@ public class UpdateCheckBenchmarks
     public bool Ed25519Verify() => Ed25519Keys.Verify(_key.PublicKey, _digest, _signature);
 
     [Benchmark]
-    public UpdateCandidate Check() => UpdateCandidate.Check(0, _update, _key.Did.Value, _options, DateTimeOffset.UtcNow);
+    public UpdateCandidate Check() => UpdateCandidate.Check(0, _update, _options, DateTimeOffset.UtcNow, _authors);
 }

@@ -60,6 +60,8 @@ public static class ProtocolModel
             MaxDepth = JsonLimits.Default.MaxDepth,
         };
         options.Converters.Add(new ExactEnumConverterFactory());
+        options.Converters.Add(new SafeIntegerConverter());
+        options.Converters.Add(new SafeInt32Converter());
         options.MakeReadOnly(populateMissingResolver: true);
         return options;
     }

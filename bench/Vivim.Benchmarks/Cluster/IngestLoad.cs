@@ -17,7 +17,7 @@ internal static class IngestLoad
     public static async Task RunAsync(string[] args)
     {
         var dids = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 64;
-        var perDid = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 500;
+        var perDid = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1000;
         var batchSize = args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 50;
 
         var bound = MeasureVerifyBound(TimeSpan.FromSeconds(3));
@@ -31,8 +31,11 @@ internal static class IngestLoad
             await cluster.Client.GetGrain<IAnchorStateGrain>(w.Key.Did.Value).InitializeAsync(new AnchorSetup(BenchCluster.Vault.Seal(w.Key.ExportSeed(), w.Key.Did.Value)));
         }
 
-        // Warm up the code paths and the grains on a separate DID set.
-        await RunAsync(cluster, Enumerable.Range(0, 4).Select(_ => Workload.Create(100, batchSize)).ToList(), init: true);
+        // Warm up on a separate DID set until the JIT has settled (tiered compilation recompiles hot paths).
+        for (var round = 0; round < 3; round++)
+        {
+            await RunAsync(cluster, Enumerable.Range(0, 16).Select(_ => Workload.Create(500, batchSize)).ToList(), init: true);
+        }
 
         var many = await RunAsync(cluster, workloads, init: false);
         Report($"{dids} DIDs, batches of {batchSize}", many, bound);
