@@ -21,7 +21,7 @@ public sealed class CloneSession : IAsyncDisposable
     private readonly SessionHubOptions _options;
     private readonly ILogger _logger;
     private readonly Channel<SessionMessage> _outgoing;
-    private readonly ConcurrentQueue<CommittedBatch> _live = new();
+    private readonly ConcurrentQueue<SessionBatch> _live = new();
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private readonly CancellationTokenSource _closing = new();
     private readonly Queue<long> _unacknowledged = new();
@@ -30,6 +30,11 @@ public sealed class CloneSession : IAsyncDisposable
     private long _knownHead;
     private long _sent;
     private string? _revokedReason;
+    private string _cursorStateHash = string.Empty;
+    private long _flushedCursor;
+    private long _lastSentTicks;
+    private bool _pumpSending;
+    private DateTime _flushedAt;
 
     internal CloneSession(SessionHub hub, ICloneGrain clone, string cloneId, string sessionId, string parentDid, long cursor, int maxBatchSize, int maxInFlightBatches, SessionHubOptions options, ILogger logger)
     {
@@ -40,6 +45,7 @@ public sealed class CloneSession : IAsyncDisposable
         ParentDid = parentDid;
         _sent = cursor;
         Cursor = cursor;
+        _flushedCursor = cursor;
         MaxBatchSize = maxBatchSize;
         MaxInFlightBatches = maxInFlightBatches;
         _options = options;
@@ -65,14 +71,18 @@ public sealed class CloneSession : IAsyncDisposable
     /// <summary>What to send to the clone, in order; completes when the session ends.</summary>
     public ChannelReader<SessionMessage> Outgoing => _outgoing.Reader;
 
-    /// <summary>The clone applied everything up to <paramref name="seq"/>: frees in-flight room and records the cursor.</summary>
-    public async Task AcknowledgeAsync(long seq, string stateHash)
+    /// <summary>
+    /// The clone applied everything up to <paramref name="seq"/>: frees in-flight room at once; the cursor reaches the
+    /// Clone grain at most once per <see cref="SessionHubOptions.CursorFlushInterval"/> (and when the session ends), so a
+    /// thousand acknowledging clones do not make a thousand grain calls per commit.
+    /// </summary>
+    public Task AcknowledgeAsync(long seq, string stateHash)
     {
         lock (_ackLock)
         {
             if (seq <= Cursor)
             {
-                return;
+                return Task.CompletedTask;
             }
 
             if (seq > _sent)
@@ -81,6 +91,7 @@ public sealed class CloneSession : IAsyncDisposable
             }
 
             Cursor = seq;
+            _cursorStateHash = stateHash;
             while (_unacknowledged.Count > 0 && _unacknowledged.Peek() <= seq)
             {
                 _unacknowledged.Dequeue();
@@ -88,12 +99,59 @@ public sealed class CloneSession : IAsyncDisposable
         }
 
         _wake.Release();
-        await _clone.AcknowledgeAsync(seq, stateHash);
+        return Task.CompletedTask;
+    }
+
+    private async Task FlushCursorAsync(bool force)
+    {
+        long cursor;
+        string stateHash;
+        lock (_ackLock)
+        {
+            if (Cursor <= _flushedCursor || (!force && DateTime.UtcNow - _flushedAt < _options.CursorFlushInterval))
+            {
+                return;
+            }
+
+            (cursor, stateHash) = (Cursor, _cursorStateHash);
+        }
+
+        await _clone.AcknowledgeAsync(cursor, stateHash);
+        lock (_ackLock)
+        {
+            _flushedCursor = Math.Max(_flushedCursor, cursor);
+            _flushedAt = DateTime.UtcNow;
+        }
     }
 
     internal void Start() => _pump = Task.Run(PumpAsync);
 
-    internal void OfferLive(CommittedBatch batch)
+    /// <summary>
+    /// The fast path for a caught-up session: the hub hands the shared batch straight to the outgoing channel, with no
+    /// wake-up of the pump, when it continues exactly what was sent, fits, and the in-flight bound allows it.
+    /// </summary>
+    internal bool TryDeliverLive(SessionBatch batch)
+    {
+        lock (_ackLock)
+        {
+            if (_pumpSending || !_live.IsEmpty || _revokedReason is not null || _closing.IsCancellationRequested
+                || batch.Updates[0].Seq != _sent + 1 || batch.Updates.Count > MaxBatchSize
+                || _unacknowledged.Count >= MaxInFlightBatches || !_outgoing.Writer.TryWrite(batch))
+            {
+                return false;
+            }
+
+            _unacknowledged.Enqueue(batch.LastSeq);
+            _sent = batch.LastSeq;
+        }
+
+        Interlocked.Exchange(ref _lastSentTicks, DateTime.UtcNow.Ticks);
+        RaiseKnownHead(batch.LastSeq);
+        return true;
+    }
+
+    /// <summary>A live commit, as one <see cref="SessionBatch"/> the hub built once for all of the DID's sessions.</summary>
+    internal void OfferLive(SessionBatch batch)
     {
         // A clone that reads slowly must not make the hub hold every commit for it: what is dropped here is read from the log.
         while (_live.Count >= MaxQueuedLiveBatches && _live.TryDequeue(out _))
@@ -101,10 +159,19 @@ public sealed class CloneSession : IAsyncDisposable
         }
 
         _live.Enqueue(batch);
-        OfferHead(batch.Commit.ToSeq);
+        OfferHead(batch.LastSeq);
     }
 
+    /// <summary>The hub's periodic tick: lets an idle session send its heartbeat and pass its cursor on.</summary>
+    internal void Tick() => _wake.Release();
+
     internal void OfferHead(long headSeq)
+    {
+        RaiseKnownHead(headSeq);
+        _wake.Release();
+    }
+
+    private void RaiseKnownHead(long headSeq)
     {
         var current = Interlocked.Read(ref _knownHead);
         while (headSeq > current)
@@ -112,13 +179,11 @@ public sealed class CloneSession : IAsyncDisposable
             var seen = Interlocked.CompareExchange(ref _knownHead, headSeq, current);
             if (seen == current)
             {
-                break;
+                return;
             }
 
             current = seen;
         }
-
-        _wake.Release();
     }
 
     internal void Revoke(string reason)
@@ -141,7 +206,7 @@ public sealed class CloneSession : IAsyncDisposable
     private async Task PumpAsync()
     {
         var token = _closing.Token;
-        var lastSentAt = DateTime.UtcNow;
+        Interlocked.Exchange(ref _lastSentTicks, DateTime.UtcNow.Ticks);
         string closeReason = "closed";
         try
         {
@@ -153,45 +218,57 @@ public sealed class CloneSession : IAsyncDisposable
                     break;
                 }
 
-                var sentSomething = false;
-                while (_sent < KnownHead && InFlight < MaxInFlightBatches && _revokedReason is null)
+                lock (_ackLock)
                 {
-                    var message = TakeLive() ?? await ReadFromLogAsync(token);
-                    if (message is null)
-                    {
-                        break;
-                    }
+                    _pumpSending = true; // the hub's fast path stands aside while the pump decides what comes next
+                }
 
-                    if (message is SessionResync)
+                try
+                {
+                    while (_sent < KnownHead && InFlight < MaxInFlightBatches && _revokedReason is null)
                     {
-                        await _outgoing.Writer.WriteAsync(message, token);
-                        return;
-                    }
+                        var message = TakeLive() ?? await ReadFromLogAsync(token);
+                        if (message is null)
+                        {
+                            break;
+                        }
 
-                    var batch = (SessionBatch)message;
+                        if (message is SessionResync)
+                        {
+                            await _outgoing.Writer.WriteAsync(message, token);
+                            return;
+                        }
+
+                        var batch = (SessionBatch)message;
+                        lock (_ackLock)
+                        {
+                            _unacknowledged.Enqueue(batch.LastSeq);
+                            _sent = batch.LastSeq;
+                        }
+
+                        await _outgoing.Writer.WriteAsync(batch, token);
+                        Interlocked.Exchange(ref _lastSentTicks, DateTime.UtcNow.Ticks);
+                    }
+                }
+                finally
+                {
                     lock (_ackLock)
                     {
-                        _unacknowledged.Enqueue(batch.LastSeq);
-                        _sent = batch.LastSeq;
+                        _pumpSending = false;
                     }
-
-                    await _outgoing.Writer.WriteAsync(batch, token);
-                    sentSomething = true;
                 }
 
-                if (sentSomething)
-                {
-                    lastSentAt = DateTime.UtcNow;
-                }
-                else if (DateTime.UtcNow - lastSentAt >= _options.HeartbeatInterval)
+                if (DateTime.UtcNow.Ticks - Interlocked.Read(ref _lastSentTicks) >= _options.HeartbeatInterval.Ticks)
                 {
                     await _outgoing.Writer.WriteAsync(new SessionHead(KnownHead), token);
-                    lastSentAt = DateTime.UtcNow;
+                    Interlocked.Exchange(ref _lastSentTicks, DateTime.UtcNow.Ticks);
                     await CheckAccessAsync();
                 }
 
-                var untilHeartbeat = _options.HeartbeatInterval - (DateTime.UtcNow - lastSentAt);
-                await _wake.WaitAsync(untilHeartbeat > TimeSpan.Zero ? untilHeartbeat : TimeSpan.Zero, token);
+                await FlushCursorAsync(force: false);
+
+                // No timeout here (a timer per wait is costly with thousands of sessions): the hub ticks every session.
+                await _wake.WaitAsync(token);
             }
         }
         catch (OperationCanceledException)
@@ -218,16 +295,16 @@ public sealed class CloneSession : IAsyncDisposable
     {
         while (_live.TryPeek(out var batch))
         {
-            if (batch.Commit.ToSeq <= _sent)
+            if (batch.LastSeq <= _sent)
             {
                 _live.TryDequeue(out _); // a duplicate or already read from the log
                 continue;
             }
 
-            if (batch.Commit.FromSeq == _sent + 1 && batch.Updates.Count <= MaxBatchSize && batch.Updates.Count == batch.Commit.ToSeq - batch.Commit.FromSeq + 1)
+            if (batch.Updates[0].Seq == _sent + 1 && batch.Updates.Count <= MaxBatchSize)
             {
                 _live.TryDequeue(out _);
-                return new SessionBatch(batch.Updates, [batch.Commit], KnownHead);
+                return batch;
             }
 
             return null; // a gap before it, or too large: the log fills in
@@ -270,6 +347,7 @@ public sealed class CloneSession : IAsyncDisposable
         await _hub.ReleaseAsync(this);
         try
         {
+            await FlushCursorAsync(force: true);
             await _clone.DetachSessionAsync(SessionId);
         }
         catch (Exception e) when (e is not OutOfMemoryException)

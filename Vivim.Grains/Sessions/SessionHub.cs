@@ -28,6 +28,32 @@ public sealed class SessionHub : IAsyncDisposable
         _options = options.Value;
         _logger = logger;
         _reconciler = Task.Run(ReconcileLoopAsync);
+        _ticker = Task.Run(TickLoopAsync);
+    }
+
+    private readonly Task _ticker;
+
+    /// <summary>One timer for all sessions: each tick lets idle sessions send heartbeats and pass their cursors on.</summary>
+    private async Task TickLoopAsync()
+    {
+        var period = _options.CursorFlushInterval < _options.HeartbeatInterval ? _options.CursorFlushInterval : _options.HeartbeatInterval;
+        using var timer = new PeriodicTimer(period);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            {
+                foreach (var feed in _feeds.Values)
+                {
+                    foreach (var session in feed.Sessions.Values)
+                    {
+                        session.Tick();
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     /// <summary>Sessions attached here, over all DIDs.</summary>
@@ -126,11 +152,15 @@ public sealed class SessionHub : IAsyncDisposable
     {
         switch (anchorEvent)
         {
-            case CommittedBatch batch:
+            case CommittedBatch batch when batch.Updates.Count > 0 && batch.Updates.Count == batch.Commit.ToSeq - batch.Commit.FromSeq + 1:
                 feed.RaiseKnownHead(batch.Commit.ToSeq);
+                var shared = new SessionBatch(batch.Updates, [batch.Commit], batch.Commit.ToSeq); // immutable: one for every session
                 foreach (var session in feed.Sessions.Values)
                 {
-                    session.OfferLive(batch);
+                    if (!session.TryDeliverLive(shared))
+                    {
+                        session.OfferLive(shared);
+                    }
                 }
 
                 break;
@@ -180,6 +210,7 @@ public sealed class SessionHub : IAsyncDisposable
     {
         await _stopping.CancelAsync();
         await _reconciler;
+        await _ticker;
         foreach (var feed in _feeds.Values)
         {
             foreach (var session in feed.Sessions.Values)

@@ -11,6 +11,9 @@ public sealed class SessionHubOptions
     /// <summary>How often the hub asks each DID's anchor for its head, so that a lost last event cannot leave sessions behind.</summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often a session passes its clone's acknowledged cursor on to the Clone grain (which persists it in batches too).</summary>
+    public TimeSpan CursorFlushInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Unacknowledged batches a session may have outstanding.</summary>
     public int MaxInFlightBatches { get; set; } = 4;
 

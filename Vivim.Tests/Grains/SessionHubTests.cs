@@ -1,0 +1,193 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Orleans.Streams;
+using Vivim.Anchors;
+using Vivim.Clones;
+using Vivim.ExitNodes;
+using Vivim.Protocol.Identity;
+using Vivim.Protocol.Model;
+using Vivim.Protocol.Signatures;
+using Vivim.Sessions;
+using Vivim.Tests.Support;
+using static Vivim.Tests.Grains.ExitNodeTestKit;
+
+namespace Vivim.Tests.Grains;
+
+[Collection(ClusterCollection.Name)]
+public sealed class SessionHubTests(ClusterFixture fixture)
+{
+    private IGrainFactory Grains => fixture.Client;
+
+    private static OwnerUpdate Write(int i) => new(UpdateType.Memory, UpdateOperation.Create, $"memoryIndex/h/{i}", RawJson.From(new JsonObject { ["i"] = i }));
+
+    private async Task<(IExitNodeGrain Node, SigningKey Parent, string CloneId)> NewCloneAsync()
+    {
+        var (parent, node, _) = await CreateNodeAsync(Grains);
+        using var clone = SigningKey.Generate();
+        return (node, parent, await RegisterApprovedAsync(node, clone));
+    }
+
+    [Fact]
+    public async Task Backlog_comes_in_batches_of_at_most_maxBatchSize_then_live_in_seq_order_with_every_commit()
+    {
+        var (node, parent, cloneId) = await NewCloneAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            await node.WriteAsOwnerAsync(Enumerable.Range(i * 5, 5).Select(Write).ToList()); // 5 commits of 5
+        }
+
+        await using var hub = new SessionHub(fixture.Client, Options.Create(new SessionHubOptions()), NullLogger<SessionHub>.Instance);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var session = await hub.OpenAsync(cloneId, cursor: 0, maxBatchSize: 4, cancellationToken: timeout.Token);
+
+        var seqs = new List<long>();
+        var live = Task.Run(async () =>
+        {
+            await Task.Delay(300);
+            await node.WriteAsOwnerAsync([Write(100)]);
+            await node.WriteAsOwnerAsync([Write(101), Write(102)]);
+        });
+
+        await foreach (var message in session.Outgoing.ReadAllAsync(timeout.Token))
+        {
+            if (message is not SessionBatch batch)
+            {
+                continue;
+            }
+
+            Assert.InRange(batch.Updates.Count, 1, 4);
+            foreach (var update in batch.Updates)
+            {
+                // Every update comes with the commit that covers it, signed by the parent.
+                var commit = Assert.Single(batch.Commits, c => c.FromSeq <= update.Seq && update.Seq <= c.ToSeq);
+                Assert.True(SignatureV2.Verify(SignedKind.Commit, ProtocolModel.ToJsonObject(commit), parent.PublicKey));
+                seqs.Add(update.Seq!.Value);
+            }
+
+            await session.AcknowledgeAsync(batch.LastSeq, string.Empty);
+            if (seqs.Count == 28)
+            {
+                break;
+            }
+        }
+
+        await live;
+        Assert.Equal(Enumerable.Range(1, 28).Select(i => (long)i), seqs);
+    }
+
+    [Fact]
+    public async Task No_more_than_the_in_flight_bound_goes_out_unacknowledged()
+    {
+        var (node, _, cloneId) = await NewCloneAsync();
+        for (var i = 0; i < 10; i++)
+        {
+            await node.WriteAsOwnerAsync([Write(i)]);
+        }
+
+        await using var hub = new SessionHub(fixture.Client, Options.Create(new SessionHubOptions { MaxInFlightBatches = 2 }), NullLogger<SessionHub>.Instance);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var session = await hub.OpenAsync(cloneId, cursor: 0, maxBatchSize: 1, cancellationToken: timeout.Token);
+        Assert.Equal(2, session.MaxInFlightBatches);
+
+        // Without acknowledgements only two batches come, however long we wait.
+        var first = await NextBatchAsync(session, timeout.Token);
+        var second = await NextBatchAsync(session, timeout.Token);
+        await Task.Delay(500);
+        Assert.False(session.Outgoing.TryRead(out var extra) && extra is SessionBatch, "a third batch went out unacknowledged");
+
+        await session.AcknowledgeAsync(first.LastSeq, string.Empty);
+        var third = await NextBatchAsync(session, timeout.Token);
+        Assert.Equal((1L, 2L, 3L), (first.LastSeq, second.LastSeq, third.LastSeq));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => session.AcknowledgeAsync(99, string.Empty));
+    }
+
+    [Fact]
+    public async Task Duplicate_and_out_of_order_stream_events_neither_repeat_nor_skip_anything()
+    {
+        var (node, parent, cloneId) = await NewCloneAsync();
+        var stream = fixture.Client.GetStreamProvider(AnchorStreams.Provider).GetStream<AnchorEvent>(StreamId.Create(AnchorStreams.Namespace, parent.Did.Value));
+        var captured = new List<CommittedBatch>();
+        var handle = await stream.SubscribeAsync((e, _) =>
+        {
+            if (e is CommittedBatch b)
+            {
+                lock (captured)
+                {
+                    captured.Add(b);
+                }
+            }
+
+            return Task.CompletedTask;
+        });
+        for (var i = 0; i < 4; i++)
+        {
+            await node.WriteAsOwnerAsync([Write(i)]);
+        }
+
+        while (captured.Count < 4)
+        {
+            await Task.Delay(20);
+        }
+
+        await handle.UnsubscribeAsync();
+        await using var hub = new SessionHub(fixture.Client, Options.Create(new SessionHubOptions()), NullLogger<SessionHub>.Instance);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var session = await hub.OpenAsync(cloneId, cursor: 0, cancellationToken: timeout.Token);
+
+        // Hints out of order and again: a later commit first, old ones repeated.
+        await stream.OnNextAsync(captured[3]);
+        await stream.OnNextAsync(captured[1]);
+        await stream.OnNextAsync(captured[0]);
+        await node.WriteAsOwnerAsync([Write(4)]);
+        await stream.OnNextAsync(captured[2]);
+
+        var seqs = new List<long>();
+        while (seqs.Count < 5)
+        {
+            var batch = await NextBatchAsync(session, timeout.Token);
+            seqs.AddRange(batch.Updates.Select(u => u.Seq!.Value));
+            await session.AcknowledgeAsync(batch.LastSeq, string.Empty);
+        }
+
+        Assert.Equal([1L, 2, 3, 4, 5], seqs);
+        await Task.Delay(300);
+        Assert.False(session.Outgoing.TryRead(out var extra) && extra is SessionBatch, "something was sent twice");
+    }
+
+    [Fact]
+    public async Task An_idle_session_sends_head_heartbeats_and_cursors_reach_the_clone_grain()
+    {
+        var (node, _, cloneId) = await NewCloneAsync();
+        await node.WriteAsOwnerAsync([Write(0)]);
+        var options = new SessionHubOptions { HeartbeatInterval = TimeSpan.FromMilliseconds(300), CursorFlushInterval = TimeSpan.FromMilliseconds(100) };
+        await using var hub = new SessionHub(fixture.Client, Options.Create(options), NullLogger<SessionHub>.Instance);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var session = await hub.OpenAsync(cloneId, cursor: 0, cancellationToken: timeout.Token);
+
+        var batch = await NextBatchAsync(session, timeout.Token);
+        await session.AcknowledgeAsync(batch.LastSeq, "hash-at-1");
+        var head = await NextAsync<SessionHead>(session, timeout.Token);
+        Assert.Equal(1, head.HeadSeq);
+
+        var status = await Grains.GetGrain<ICloneGrain>(cloneId).GetStatusAsync();
+        Assert.Equal(1, status.Cursor);
+        Assert.True(status.Status.Connected);
+    }
+
+    private static Task<SessionBatch> NextBatchAsync(CloneSession session, CancellationToken token) => NextAsync<SessionBatch>(session, token);
+
+    private static async Task<T> NextAsync<T>(CloneSession session, CancellationToken token)
+        where T : SessionMessage
+    {
+        while (await session.Outgoing.WaitToReadAsync(token))
+        {
+            if (session.Outgoing.TryRead(out var message) && message is T wanted)
+            {
+                return wanted;
+            }
+        }
+
+        throw new InvalidOperationException($"The session ended without a {typeof(T).Name}.");
+    }
+}
