@@ -11,9 +11,21 @@ using LimitExceededException = Vivim.Libp2p.Core.LimitExceededException;
 namespace Vivim.Tests.Libp2p;
 
 /// <summary>Malformed peers, protocol violations and limits, C#↔C# over loopback TCP.</summary>
-public class RobustnessTests
+public sealed class RobustnessTests : IDisposable
 {
-    private static async Task<(NetworkStream A, NetworkStream B)> SocketPairAsync()
+    // The tests hold the peer end only as long as they use it; without a root the GC may finalize it mid-test and the
+    // connection resets, which a test would misread as the session's own reason to close.
+    private readonly List<NetworkStream> _sockets = [];
+
+    public void Dispose()
+    {
+        foreach (var socket in _sockets)
+        {
+            socket.Dispose();
+        }
+    }
+
+    private async Task<(NetworkStream A, NetworkStream B)> SocketPairAsync()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();
@@ -21,7 +33,10 @@ public class RobustnessTests
         var connect = c.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)l.LocalEndpoint).Port);
         var s = await l.AcceptTcpClientAsync();
         await connect;
-        return (c.GetStream(), s.GetStream());
+        var pair = (c.GetStream(), s.GetStream());
+        _sockets.Add(pair.Item1);
+        _sockets.Add(pair.Item2);
+        return pair;
     }
 
     private static byte[] Frame(YamuxFrameType t, YamuxFlags f, uint id, uint len, int payload = 0)
@@ -55,7 +70,7 @@ public class RobustnessTests
         }
     }
 
-    private static async Task AssertProtocolErrorAsync(byte[] bytes, YamuxOptions? options = null)
+    private async Task AssertProtocolErrorAsync(byte[] bytes, YamuxOptions? options = null)
     {
         using var cts = TestUtil.Timeout(20);
         var (a, b) = await SocketPairAsync();
