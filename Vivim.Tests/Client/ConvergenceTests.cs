@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Orleans.TestingHost;
 using Vivim.Anchors;
 using Vivim.Client.Sync;
 using Vivim.Client.Transports;
@@ -8,7 +7,6 @@ using Vivim.ExitNodes;
 using Vivim.Keys;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
-using Vivim.Storage;
 using Vivim.Tests.Grains;
 using Vivim.Tests.Support;
 
@@ -131,51 +129,42 @@ public sealed class ConcurrentWritersConvergenceTests(ClusterFixture fixture)
 /// <summary>Faults need their own cluster.</summary>
 public sealed class FaultConvergenceTests : IAsyncLifetime
 {
-    private readonly InMemoryUpdateLog _log = new();
-    private readonly SharedMemoryGrainStorage _state = new();
-    private InProcessTestCluster _cluster = null!;
+    private FaultCluster _faults = null!;
 
-    public async Task InitializeAsync()
-    {
-        var builder = new InProcessTestClusterBuilder(3);
-        builder.ConfigureSilo((_, silo) => ClusterFixture.ConfigureSilo(silo, _log, _state));
-        builder.ConfigureClient(client => client.AddMemoryStreams(AnchorStreams.Provider));
-        _cluster = builder.Build();
-        await _cluster.DeployAsync();
-    }
+    public async Task InitializeAsync() => _faults = await FaultCluster.StartAsync();
 
-    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+    public async Task DisposeAsync() => await _faults.DisposeAsync();
 
     [Fact]
     public async Task Clones_converge_with_nothing_lost_or_applied_twice_when_silos_die_and_grains_deactivate_mid_stream()
     {
         using var parent = SigningKey.Generate();
-        var node = _cluster.Client.GetGrain<IExitNodeGrain>(parent.Did.Value);
+        var node = _faults.Client.GetGrain<IExitNodeGrain>(parent.Did.Value);
         await node.CreateAsync(new ExitNodeSetup(new SecretSeed(parent.ExportSeed()), "tenant-faults"));
         var clones = new List<SyncingClone>();
         for (var i = 0; i < 3; i++)
         {
-            clones.Add(await SyncingClone.RegisterAndStartAsync(_cluster.Client, node, parent.Did.Value));
+            clones.Add(await SyncingClone.RegisterAndStartAsync(_faults.Client, node, parent.Did.Value));
         }
 
-        var anchor = _cluster.Client.GetGrain<IAnchorStateGrain>(parent.Did.Value);
+        var anchor = _faults.Client.GetGrain<IAnchorStateGrain>(parent.Did.Value);
         for (var b = 0; b < 60; b++)
         {
             switch (b)
             {
                 case 15:
-                    await KillHostAsync(anchor);
+                    await _faults.KillHostOfAsync(anchor);
                     break;
                 case 30:
-                    await _cluster.DeactivateAsync(anchor);
+                    await _faults.Cluster.DeactivateAsync(anchor);
                     foreach (var clone in clones)
                     {
-                        await _cluster.DeactivateAsync(_cluster.Client.GetGrain<ICloneGrain>(clone.CloneId));
+                        await _faults.Cluster.DeactivateAsync(_faults.Client.GetGrain<ICloneGrain>(clone.CloneId));
                     }
 
                     break;
                 case 45:
-                    await KillHostAsync(anchor);
+                    await _faults.KillHostOfAsync(anchor);
                     break;
             }
 
@@ -205,24 +194,5 @@ public sealed class FaultConvergenceTests : IAsyncLifetime
             Assert.All(clone.Applied.Values, n => Assert.Equal(1, n));
             await clone.DisposeAsync();
         }
-    }
-
-    private async Task KillHostAsync(IAnchorStateGrain anchor)
-    {
-        for (var attempt = 0; attempt < 20; attempt++)
-        {
-            await anchor.GetHeadAsync();
-            Assert.True(_cluster.TryGetGrainContext(anchor.GetGrainId(), out var context));
-            var host = _cluster.Silos.Single(s => s.SiloAddress.Equals(context!.Address.SiloAddress));
-            if (host != _cluster.Silos[0])
-            {
-                await _cluster.KillSiloAsync(host);
-                return;
-            }
-
-            await _cluster.MigrateAsync(anchor, _cluster.Silos[^1].SiloAddress);
-        }
-
-        Assert.Fail("The anchor never left the primary silo.");
     }
 }

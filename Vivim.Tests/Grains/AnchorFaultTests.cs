@@ -1,10 +1,8 @@
 using System.Text.Json.Nodes;
-using Orleans.TestingHost;
 using Vivim.Anchors;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Merkle;
 using Vivim.Protocol.State;
-using Vivim.Storage;
 using Vivim.Tests.Support;
 
 namespace Vivim.Tests.Grains;
@@ -12,26 +10,17 @@ namespace Vivim.Tests.Grains;
 /// <summary>Faults get their own cluster: killing silos would disturb the shared one.</summary>
 public sealed class AnchorFaultTests : IAsyncLifetime
 {
-    private readonly InMemoryUpdateLog _log = new();
-    private readonly SharedMemoryGrainStorage _state = new();
-    private InProcessTestCluster _cluster = null!;
+    private FaultCluster _faults = null!;
 
-    public async Task InitializeAsync()
-    {
-        var builder = new InProcessTestClusterBuilder(3);
-        builder.ConfigureSilo((_, silo) => ClusterFixture.ConfigureSilo(silo, _log, _state));
-        builder.ConfigureClient(client => client.AddMemoryStreams(AnchorStreams.Provider));
-        _cluster = builder.Build();
-        await _cluster.DeployAsync();
-    }
+    public async Task InitializeAsync() => _faults = await FaultCluster.StartAsync();
 
-    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+    public async Task DisposeAsync() => await _faults.DisposeAsync();
 
     [Fact]
     public async Task Killing_the_silo_that_hosts_an_anchor_loses_nothing_acknowledged_and_applies_nothing_twice()
     {
         using var parent = SigningKey.Generate();
-        var anchor = _cluster.Client.GetGrain<IAnchorStateGrain>(parent.Did.Value);
+        var anchor = _faults.Client.GetGrain<IAnchorStateGrain>(parent.Did.Value);
         await anchor.InitializeAsync(new AnchorSetup(SignedUpdates.TestVault.Seal(parent.ExportSeed(), parent.Did.Value)));
 
         var batches = Enumerable.Range(0, 60)
@@ -43,7 +32,7 @@ public sealed class AnchorFaultTests : IAsyncLifetime
         {
             if (b == 20 || b == 40)
             {
-                await KillTheAnchorsSiloAsync(anchor);
+                await _faults.KillHostOfAsync(anchor);
                 killed++;
             }
 
@@ -80,27 +69,6 @@ public sealed class AnchorFaultTests : IAsyncLifetime
 
         Assert.Equal(head.Root, tree.RootHex);
         Assert.Equal(2, killed);
-        Assert.Single(_cluster.Silos);
-    }
-
-    /// <summary>Kills the silo hosting the anchor; if it sits on the primary (which the test cluster keeps), moves it first.</summary>
-    private async Task KillTheAnchorsSiloAsync(IAnchorStateGrain anchor)
-    {
-        for (var attempt = 0; attempt < 20; attempt++)
-        {
-            await anchor.GetHeadAsync();
-            Assert.True(_cluster.TryGetGrainContext(anchor.GetGrainId(), out var context));
-            var host = _cluster.Silos.Single(s => s.SiloAddress.Equals(context!.Address.SiloAddress));
-            if (host != _cluster.Silos[0])
-            {
-                await _cluster.KillSiloAsync(host);
-                return;
-            }
-
-            // Deactivates it with a placement hint for the last silo, so the next kill can reach it.
-            await _cluster.MigrateAsync(anchor, _cluster.Silos[^1].SiloAddress);
-        }
-
-        Assert.Fail("The anchor never left the primary silo.");
+        Assert.Single(_faults.Cluster.Silos);
     }
 }
