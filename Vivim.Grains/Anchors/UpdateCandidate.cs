@@ -14,7 +14,7 @@ namespace Vivim.Anchors;
 /// One submitted update after the checks that need no anchor state: size, JSON, shape, path, timestamps and both
 /// signatures by the claimed author. Runs off the grain's turn, in parallel, before the anchor orders anything.
 /// </summary>
-public sealed class UpdateCandidate
+internal sealed class UpdateCandidate
 {
     private UpdateCandidate(int index, JsonObject? json, StateUpdate? update, string? hash, byte[]? value, UpdateRejection? rejection)
     {

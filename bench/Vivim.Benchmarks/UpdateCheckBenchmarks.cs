@@ -38,5 +38,5 @@ public class UpdateCheckBenchmarks
     public bool Ed25519Verify() => Ed25519Keys.Verify(_key.PublicKey, _digest, _signature);
 
     [Benchmark]
-    public UpdateCandidate Check() => UpdateCandidate.Check(0, _update, _options, DateTimeOffset.UtcNow, _authors);
+    public bool Check() => UpdateCandidate.Check(0, _update, _options, DateTimeOffset.UtcNow, _authors).Rejection is null;
 }
