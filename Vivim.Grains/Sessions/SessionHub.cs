@@ -75,7 +75,17 @@ public sealed class SessionHub : IAsyncDisposable
         var batchSize = Math.Clamp(maxBatchSize ?? grant.Config.MaxBatchSize, 1, 1000);
         var maxInFlight = Math.Max(1, Math.Min(grant.MaxInFlightBatches, _options.MaxInFlightBatches));
 
-        var feed = await AcquireFeedAsync(grant.ParentDid);
+        DidFeed feed;
+        try
+        {
+            feed = await AcquireFeedAsync(grant.ParentDid);
+        }
+        catch
+        {
+            await clone.DetachSessionAsync(sessionId); // the clone must not stay "connected" through a session that never opened
+            throw;
+        }
+
         var session = new CloneSession(this, clone, cloneId, sessionId, grant.ParentDid, cursor ?? grant.Cursor, batchSize, maxInFlight, _options, _logger);
         feed.Sessions[sessionId] = session;
         session.OfferHead(feed.KnownHead);
