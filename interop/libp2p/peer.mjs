@@ -18,6 +18,7 @@ import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 
 export const ECHO = '/vivim/echo/1.0.0'
+const vivimVersion = (v) => Number(/^v=(\d+);/.exec(new TextDecoder().decode(v))?.[1] ?? -1)
 const STREAM_LIMITS = { maxInboundStreams: 1024, maxOutboundStreams: 1024 }
 
 export async function createPeer (opts = {}) {
@@ -31,7 +32,15 @@ export async function createPeer (opts = {}) {
     services: { identify: identify(), identifyPush: identifyPush(), ping: ping() }
   }
   if (opts.dht) {
-    options.services.dht = kadDHT({ protocol: '/ipfs/kad/1.0.0', clientMode: false, peerInfoMapper: passthroughMapper, allowQueryWithZeroPeers: true })
+    options.services.dht = kadDHT({
+      protocol: '/ipfs/kad/1.0.0',
+      clientMode: false,
+      peerInfoMapper: passthroughMapper,
+      allowQueryWithZeroPeers: true,
+      // "/vivim/..." values are "v=<version>;<payload>"; the highest version wins (same rule as the C# tests)
+      validators: { vivim: async (_key, value) => { if (!/^v=\d+;/.test(new TextDecoder().decode(value))) throw new Error('invalid /vivim/ record') } },
+      selectors: { vivim: (_key, values) => { let best = 0; values.forEach((v, i) => { if (vivimVersion(v) > vivimVersion(values[best])) best = i }); return best } }
+    })
   }
   if (opts.gossip) {
     // js default msgIdFn for StrictSign (PublicKey protobuf || seqno) is what Vivim.Libp2p uses by default too
@@ -189,6 +198,15 @@ async function handle (node, cmd) {
       node.services.pubsub.topicValidators.set(cmd.topic, (_peer, msg) =>
         new TextDecoder().decode(msg.data).startsWith(cmd.prefix) ? 'reject' : 'accept')
       return {}
+    }
+    case 'dhtPut': {
+      const enc = new TextEncoder()
+      await node.contentRouting.put(enc.encode(cmd.key), enc.encode(cmd.value), { signal: AbortSignal.timeout(20000) })
+      return {}
+    }
+    case 'dhtGet': {
+      const v = await node.contentRouting.get(new TextEncoder().encode(cmd.key), { signal: AbortSignal.timeout(20000) })
+      return { value: new TextDecoder().decode(v) }
     }
     case 'connections': {
       return { connections: node.getConnections().map(c => ({ peer: c.remotePeer.toString(), addr: c.remoteAddr.toString(), status: c.status })) }
