@@ -252,4 +252,49 @@ public class GossipSubTests
             }
         }
     }
+
+    [Fact]
+    public async Task GraftDuringBackoff_IsPenalized_GraylistedPeerIsIgnored_IgnoreResultDropsSilently()
+    {
+        using var cts = TestUtil.Timeout(30);
+        var (ha, a) = await NewNodeAsync(cts.Token);
+        var (hb, b) = await NewNodeAsync(cts.Token);
+        try
+        {
+            await hb.DialAsync(ha.ListenAddresses[0].WithPeerId(ha.PeerId), cts.Token);
+            a.Subscribe("t");
+            b.Subscribe("t");
+            await WaitUntilAsync(() => a.MeshPeers("t").Contains(hb.PeerId) && b.MeshPeers("t").Contains(ha.PeerId), cts.Token);
+
+            // validator Ignore: not delivered, no P4 penalty
+            a.AddValidator("t", m => m.Data.AsSpan().StartsWith("skip"u8) ? ValidationResult.Ignore : ValidationResult.Accept);
+            await b.PublishAsync("t", "skip"u8.ToArray(), cts.Token);
+            await b.PublishAsync("t", "one"u8.ToArray(), cts.Token);
+            Assert.Equal("one", Encoding.UTF8.GetString((await a.Messages.ReadAsync(cts.Token)).Data));
+            Assert.True(a.GetScore(hb.PeerId) >= 0);
+
+            // b leaves the topic: its PRUNE puts a backoff on a's side; a GRAFT within it is refused and penalized
+            b.Unsubscribe("t");
+            await WaitUntilAsync(() => a.IsBackedOff(hb.PeerId, "t") && !a.MeshPeers("t").Contains(hb.PeerId), cts.Token);
+            var graft = new PubsubRpc();
+            graft.Graft.Add(new PubsubGraft("t"));
+            a.HandleRpc(hb.PeerId, graft);
+            Assert.DoesNotContain(hb.PeerId, a.MeshPeers("t"));
+            Assert.True(a.GetScore(hb.PeerId) < 0);
+
+            // graylisted: nothing b sends is processed any more
+            a.AddBehaviourPenalty(hb.PeerId, 10);
+            Assert.True(a.GetScore(hb.PeerId) < a.Options.Score.GraylistThreshold);
+            Assert.Equal(1, await b.PublishAsync("t", "two"u8.ToArray(), cts.Token)); // b still sends to a (fanout/flood)
+            await Task.Delay(500, cts.Token);
+            Assert.False(a.Messages.TryRead(out _));
+        }
+        finally
+        {
+            await a.DisposeAsync();
+            await b.DisposeAsync();
+            await ha.DisposeAsync();
+            await hb.DisposeAsync();
+        }
+    }
 }
