@@ -297,4 +297,39 @@ public class GossipSubTests
             await hb.DisposeAsync();
         }
     }
+
+    [Fact]
+    public void KadRecord_RandomBytesNeverCrash() =>
+        Gen.Byte.Array[0, 200].Sample(b => OnlyTyped(() => Vivim.Libp2p.Protocols.Kad.KadRecord.Decode(b)), iter: 20000);
+
+    [Fact]
+    public async Task MalformedRpcOnAStream_EndsOnlyThatStream_RouterKeepsWorking()
+    {
+        using var cts = TestUtil.Timeout(30);
+        var (ha, a) = await NewNodeAsync(cts.Token);
+        var (hb, b) = await NewNodeAsync(cts.Token);
+        try
+        {
+            await hb.DialAsync(ha.ListenAddresses[0].WithPeerId(ha.PeerId), cts.Token);
+            a.Subscribe("t");
+            b.Subscribe("t");
+            await WaitUntilAsync(() => a.MeshPeers("t").Contains(hb.PeerId), cts.Token);
+            // a second, hostile meshsub stream from b: a length prefix over the limit, then garbage
+            await using (var s = await hb.NewStreamAsync(ha.PeerId, GossipSub.ProtocolV11, cts.Token))
+            {
+                await Varint.WriteLengthPrefixedAsync(s, new byte[] { 0xFF, 0xFF, 0xFF }, cts.Token);
+                await s.FlushAsync(cts.Token);
+            }
+            await Task.Delay(200, cts.Token);
+            await b.PublishAsync("t", "still"u8.ToArray(), cts.Token);
+            Assert.Equal("still", Encoding.UTF8.GetString((await a.Messages.ReadAsync(cts.Token)).Data));
+        }
+        finally
+        {
+            await a.DisposeAsync();
+            await b.DisposeAsync();
+            await ha.DisposeAsync();
+            await hb.DisposeAsync();
+        }
+    }
 }
