@@ -174,9 +174,17 @@ public class GossipSubInteropTests
                 Assert.True(got.Count == want.Count, $"{n.Name}: got {got.Count} messages, want {want.Count}");
                 Assert.Equal(want, got.ToHashSet());
             }
-            // C# side sees authors and per-publisher seqnos increasing
+            // C# sees js's author; both sides compute the same message ids (js default StrictSign id = ours)
             var fromJs = nodes[4].Got.Where(m => Encoding.UTF8.GetString(m.Data).StartsWith("js-", StringComparison.Ordinal)).ToList();
             Assert.All(fromJs, m => Assert.Equal(j2.PeerId, m.From!.ToString()));
+            Assert.Equal(count, fromJs.Select(m => m.Seqno).Distinct().Count());
+            var idsAtJ1 = (await nodes[3].Js!.CommandAsync(new JsonObject { ["cmd"] = "gsReceived", ["topic"] = Topic }, ct))["messages"]!.AsArray()
+                .ToDictionary(x => x!["data"]!.GetValue<string>(), x => x!["msgId"]!.GetValue<string>());
+            static string B64(byte[] id) => Convert.ToBase64String(id).TrimEnd('=');
+            foreach (var m in nodes[2].Got.Concat(nodes[4].Got))
+            {
+                Assert.Equal(idsAtJ1[Encoding.UTF8.GetString(m.Data)], B64(m.Id));
+            }
 
             // close the ring (J2 - C0), then J0 leaves: its neighbours prune it and messages go the other way round
             await ConnectAsync(j2, c0, ct);

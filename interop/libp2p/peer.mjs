@@ -233,10 +233,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const out = (o) => process.stdout.write(JSON.stringify(o) + '\n')
   if (gossip) {
     const dec = new TextDecoder()
-    node.services.pubsub.addEventListener('message', (e) => {
-      const m = e.detail
+    // 'gossipsub:message' carries js's message id (base64, no padding) next to the message
+    node.services.pubsub.addEventListener('gossipsub:message', (e) => {
+      const m = e.detail.msg
       if (!received.has(m.topic)) received.set(m.topic, [])
-      received.get(m.topic).push({ data: dec.decode(m.data), from: m.from?.toString() })
+      received.get(m.topic).push({ data: dec.decode(m.data), from: m.from?.toString(), msgId: e.detail.msgId })
     })
   }
   node.addEventListener('peer:identify', (e) => {
