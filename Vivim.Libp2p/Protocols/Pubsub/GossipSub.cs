@@ -433,7 +433,13 @@ public sealed class GossipSub : IAsyncDisposable
             {
                 if (s.Subscribe)
                 {
-                    st.Topics.Add(s.Topic);
+                    // a new subscriber of a topic whose mesh is below D is grafted at once, not at the next heartbeat
+                    if (st.Topics.Add(s.Topic) && _mesh.TryGetValue(s.Topic, out var m) && m.Count < Options.D && !m.Contains(from) &&
+                        !InBackoff(from, s.Topic) && Score(from) >= 0)
+                    {
+                        m.Add(from);
+                        AddToMesh(s.Topic, from, sendGraft: true);
+                    }
                 }
                 else
                 {
