@@ -12,7 +12,9 @@ namespace Vivim.Benchmarks;
 /// <summary>
 /// Loopback load generator: C#↔C# connection setups/s, raw Noise handshakes/s, Yamux throughput on 1 and 32 streams;
 /// then the same measured js↔js by interop/libp2p/bench.mjs in the same run, and the ratios.
-/// Run: dotnet run -c Release --project bench/Vivim.Benchmarks -- libp2p [--seconds=5] [--mib=256] [--no-js]
+/// Also GossipSub: messages/s delivered end to end in a fully connected 4-node mesh (1 publisher, 3 subscribers;
+/// deliveries counted at the subscribers).
+/// Run: dotnet run -c Release --project bench/Vivim.Benchmarks -- libp2p [--seconds=5] [--mib=256] [--gossip-msgs=20000] [--no-js]
 /// </summary>
 public static class Libp2pLoad
 {
@@ -28,17 +30,18 @@ public static class Libp2pLoad
             ["noiseOnlyHandshakesPerSec"] = await NoiseOnlyAsync(seconds),
             ["yamux1MBps"] = await ThroughputAsync(1, mib),
             ["yamux32MBps"] = await ThroughputAsync(32, mib),
+            ["gossipDeliveriesPerSec"] = await GossipAsync(Arg(args, "gossip-msgs", 20_000)),
         };
         Console.WriteLine($"C#  : {Format(cs)}");
         if (args.Contains("--no-js"))
         {
             return 0;
         }
-        var js = await RunJsAsync(seconds, mib);
+        var js = await RunJsAsync(seconds, mib, Arg(args, "gossip-msgs", 20_000));
         Console.WriteLine($"js  : {Format(js)}");
-        foreach (var k in new[] { "handshakesPerSec", "yamux1MBps", "yamux32MBps" })
+        foreach (var k in new[] { "handshakesPerSec", "yamux1MBps", "yamux32MBps", "gossipDeliveriesPerSec" })
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio {k,-18} C#/js = {cs[k] / js[k]:F2}x"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio {k,-22} C#/js = {cs[k] / js[k]:F2}x"));
         }
         return 0;
     }
@@ -137,7 +140,67 @@ public static class Libp2pLoad
         return per * streams / (1024.0 * 1024.0) / sw.Elapsed.TotalSeconds;
     }
 
-    private static async Task<Dictionary<string, double>> RunJsAsync(int seconds, int mib)
+    /// <summary>4 hosts, all pairs connected, all subscribed; node 0 publishes <paramref name="messages"/> 256-byte messages.</summary>
+    private static async Task<double> GossipAsync(int messages)
+    {
+        const string topic = "bench";
+        var nodes = new List<(Libp2pHost Host, Vivim.Libp2p.Protocols.Pubsub.GossipSub Gs)>();
+        try
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                var h = NewHost();
+                var g = new Vivim.Libp2p.Protocols.Pubsub.GossipSub(h);
+                await h.StartAsync();
+                nodes.Add((h, g));
+            }
+            for (var i = 0; i < 4; i++)
+            {
+                for (var j = i + 1; j < 4; j++)
+                {
+                    await nodes[i].Host.DialAsync(nodes[j].Host.ListenAddresses[0].WithPeerId(nodes[j].Host.PeerId));
+                }
+            }
+            foreach (var n in nodes)
+            {
+                n.Gs.Subscribe(topic);
+            }
+            while (nodes.Any(n => n.Gs.MeshPeers(topic).Count < 3))
+            {
+                await Task.Delay(20);
+            }
+            var received = 0;
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var readers = nodes.Skip(1).Select(n => Task.Run(async () =>
+            {
+                await foreach (var _ in n.Gs.Messages.ReadAllAsync())
+                {
+                    if (Interlocked.Increment(ref received) == 3 * messages)
+                    {
+                        done.TrySetResult();
+                    }
+                }
+            })).ToList();
+            var payload = new byte[256];
+            var sw = Stopwatch.StartNew();
+            for (var i = 0; i < messages; i++)
+            {
+                await nodes[0].Gs.PublishAsync(topic, payload);
+            }
+            await done.Task.WaitAsync(TimeSpan.FromMinutes(2));
+            return 3.0 * messages / sw.Elapsed.TotalSeconds;
+        }
+        finally
+        {
+            foreach (var n in nodes)
+            {
+                await n.Gs.DisposeAsync();
+                await n.Host.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<Dictionary<string, double>> RunJsAsync(int seconds, int mib, int gossipMessages)
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Vivim.sln")))
@@ -150,7 +213,7 @@ public static class Libp2pLoad
             throw new InvalidOperationException($"run `npm ci` in {interop} first");
         }
         var psi = new ProcessStartInfo("node") { WorkingDirectory = interop, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in new[] { "--import", "./polyfill.mjs", "bench.mjs", $"--seconds={seconds}", $"--mib={mib}" })
+        foreach (var a in new[] { "--import", "./polyfill.mjs", "bench.mjs", $"--seconds={seconds}", $"--mib={mib}", $"--gossip-msgs={gossipMessages}" })
         {
             psi.ArgumentList.Add(a);
         }

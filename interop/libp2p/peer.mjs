@@ -10,6 +10,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, identifyPush } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { gossipsub } from '@libp2p/gossipsub'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -17,6 +18,7 @@ import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 
 export const ECHO = '/vivim/echo/1.0.0'
+const vivimVersion = (v) => Number(/^v=(\d+);/.exec(new TextDecoder().decode(v))?.[1] ?? -1)
 const STREAM_LIMITS = { maxInboundStreams: 1024, maxOutboundStreams: 1024 }
 
 export async function createPeer (opts = {}) {
@@ -30,7 +32,19 @@ export async function createPeer (opts = {}) {
     services: { identify: identify(), identifyPush: identifyPush(), ping: ping() }
   }
   if (opts.dht) {
-    options.services.dht = kadDHT({ protocol: '/ipfs/kad/1.0.0', clientMode: false, peerInfoMapper: passthroughMapper, allowQueryWithZeroPeers: true })
+    options.services.dht = kadDHT({
+      protocol: '/ipfs/kad/1.0.0',
+      clientMode: false,
+      peerInfoMapper: passthroughMapper,
+      allowQueryWithZeroPeers: true,
+      // "/vivim/..." values are "v=<version>;<payload>"; the highest version wins (same rule as the C# tests)
+      validators: { vivim: async (_key, value) => { if (!/^v=\d+;/.test(new TextDecoder().decode(value))) throw new Error('invalid /vivim/ record') } },
+      selectors: { vivim: (_key, values) => { let best = 0; values.forEach((v, i) => { if (vivimVersion(v) > vivimVersion(values[best])) best = i }); return best } }
+    })
+  }
+  if (opts.gossip) {
+    // js default msgIdFn for StrictSign (PublicKey protobuf || seqno) is what Vivim.Libp2p uses by default too
+    options.services.pubsub = gossipsub({ allowPublishToZeroTopicPeers: true, globalSignaturePolicy: 'StrictSign', heartbeatInterval: opts.heartbeat ?? 1000, emitSelf: false })
   }
   if (opts.seed != null) options.privateKey = await generateKeyPairFromSeed('Ed25519', Buffer.from(opts.seed, 'hex'))
   const node = await createLibp2p(options)
@@ -73,6 +87,8 @@ export async function echoRoundTrip (stream, size, chunkSize = 64 * 1024) {
   await reader
   return { sent: sent.digest('hex'), received: got.digest('hex'), bytes: received }
 }
+
+const received = new Map()
 
 function target (cmd) {
   if (cmd.addr != null) return multiaddr(cmd.addr)
@@ -155,6 +171,43 @@ async function handle (node, cmd) {
       }
       return { providers }
     }
+    case 'gsSubscribe': {
+      node.services.pubsub.subscribe(cmd.topic)
+      return {}
+    }
+    case 'gsUnsubscribe': {
+      node.services.pubsub.unsubscribe(cmd.topic)
+      return {}
+    }
+    case 'gsPublish': {
+      // publishes count messages `${prefix}${i}` (or one `data`), in order
+      const enc = new TextEncoder()
+      const datas = cmd.count != null ? Array.from({ length: cmd.count }, (_, i) => `${cmd.prefix}${i}`) : [cmd.data]
+      let recipients = 0
+      for (const d of datas) recipients += (await node.services.pubsub.publish(cmd.topic, enc.encode(d))).recipients.length
+      return { recipients }
+    }
+    case 'gsMesh': {
+      return { mesh: node.services.pubsub.getMeshPeers(cmd.topic), subscribers: node.services.pubsub.getSubscribers(cmd.topic).map(p => p.toString()) }
+    }
+    case 'gsReceived': {
+      const list = received.get(cmd.topic) ?? []
+      return cmd.countOnly ? { count: list.length } : { messages: list }
+    }
+    case 'gsRejectPrefix': {
+      node.services.pubsub.topicValidators.set(cmd.topic, (_peer, msg) =>
+        new TextDecoder().decode(msg.data).startsWith(cmd.prefix) ? 'reject' : 'accept')
+      return {}
+    }
+    case 'dhtPut': {
+      const enc = new TextEncoder()
+      await node.contentRouting.put(enc.encode(cmd.key), enc.encode(cmd.value), { signal: AbortSignal.timeout(20000) })
+      return {}
+    }
+    case 'dhtGet': {
+      const v = await node.contentRouting.get(new TextEncoder().encode(cmd.key), { signal: AbortSignal.timeout(20000) })
+      return { value: new TextDecoder().decode(v) }
+    }
     case 'connections': {
       return { connections: node.getConnections().map(c => ({ peer: c.remotePeer.toString(), addr: c.remoteAddr.toString(), status: c.status })) }
     }
@@ -174,8 +227,19 @@ async function handle (node, cmd) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const seed = process.argv.find(a => a.startsWith('--seed='))?.slice(7)
-  const node = await createPeer({ seed, dht: process.argv.includes('--dht') })
+  const hb = process.argv.find(a => a.startsWith('--heartbeat='))?.slice(12)
+  const gossip = process.argv.includes('--gossip')
+  const node = await createPeer({ seed, dht: process.argv.includes('--dht'), gossip, heartbeat: hb != null ? Number(hb) : undefined })
   const out = (o) => process.stdout.write(JSON.stringify(o) + '\n')
+  if (gossip) {
+    const dec = new TextDecoder()
+    // 'gossipsub:message' carries js's message id (base64, no padding) next to the message
+    node.services.pubsub.addEventListener('gossipsub:message', (e) => {
+      const m = e.detail.msg
+      if (!received.has(m.topic)) received.set(m.topic, [])
+      received.get(m.topic).push({ data: dec.decode(m.data), from: m.from?.toString(), msgId: e.detail.msgId })
+    })
+  }
   node.addEventListener('peer:identify', (e) => {
     out({ event: 'identify', peer: e.detail.peerId.toString(), protocols: e.detail.protocols, agentVersion: e.detail.agentVersion })
   })

@@ -18,12 +18,14 @@ public sealed class KadOptions
     public TimeSpan InboundIdleTimeout { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>Requests served per inbound stream before it is closed.</summary>
     public int MaxRequestsPerStream { get; init; } = 64;
+    /// <summary>Value-record validators by key namespace ("/ns/..." → "ns"). PUT_VALUE/GET_VALUE for other namespaces are refused.</summary>
+    public Dictionary<string, IKadRecordValidator> Validators { get; init; } = [];
 }
 
 /// <summary>
 /// Kademlia DHT ("/ipfs/kad/1.0.0"): routing table, FIND_NODE client and server, iterative closest-peers lookup,
-/// FindPeer, provider records (ADD_PROVIDER / GET_PROVIDERS both roles). GET_VALUE is answered with closer peers only;
-/// PUT_VALUE is refused (stream reset). No republish or bucket refresh yet.
+/// FindPeer, provider records (ADD_PROVIDER / GET_PROVIDERS both roles), value records (PUT_VALUE / GET_VALUE both roles,
+/// per-namespace validators and selectors, see <see cref="KadOptions.Validators"/>). No republish or bucket refresh yet.
 /// </summary>
 public sealed class KadDht : IDisposable
 {
@@ -37,6 +39,7 @@ public sealed class KadDht : IDisposable
         _log = host.Options.LoggerFactory?.CreateLogger("Vivim.Libp2p.Kad") ?? NullLogger.Instance;
         RoutingTable = new KadRoutingTable(host.PeerId, Options.K);
         Providers = new KadProviderStore();
+        Records = new KadRecordStore();
         host.PeerIdentified += OnPeerIdentified;
         if (Options.ServerMode)
         {
@@ -50,6 +53,14 @@ public sealed class KadDht : IDisposable
 
     /// <summary>Provider records this node stores (as a DHT server, and its own).</summary>
     public KadProviderStore Providers { get; }
+
+    /// <summary>Value records this node stores.</summary>
+    public KadRecordStore Records { get; }
+
+    private IKadRecordValidator ValidatorFor(byte[] key) =>
+        KadRecord.Namespace(key) is { } ns && Options.Validators.TryGetValue(ns, out var v)
+            ? v
+            : throw new MalformedDataException("kad record key has no registered namespace validator");
 
     private void OnPeerIdentified(object? sender, PeerIdentifiedEventArgs e)
     {
@@ -85,6 +96,11 @@ public sealed class KadDht : IDisposable
                 {
                     resp.CloserPeers.Add(ToWire(p));
                 }
+                if (req.Type == KadMessageType.GetValue && Records.Get(key) is { } rec)
+                {
+                    ValidatorFor(key);
+                    resp.Record = rec.Encode();
+                }
                 if (req.Type == KadMessageType.GetProviders)
                 {
                     KadProviderStore.ValidateMultihash(key);
@@ -97,6 +113,19 @@ public sealed class KadDht : IDisposable
             }
             case KadMessageType.Ping:
                 return new KadMessage { Type = KadMessageType.Ping };
+            case KadMessageType.PutValue:
+            {
+                var key = req.Key ?? throw new MalformedDataException("PUT_VALUE without key");
+                var rec = KadRecord.Decode(req.Record ?? throw new MalformedDataException("PUT_VALUE without record"));
+                if (!rec.Key.AsSpan().SequenceEqual(key))
+                {
+                    throw new MalformedDataException("PUT_VALUE record key differs from the message key");
+                }
+                var v = ValidatorFor(key);
+                v.Validate(key, rec.Value);
+                Records.Put(rec with { TimeReceived = DateTimeOffset.UtcNow }, v);
+                return req; // echoed, as the spec and js expect
+            }
             case KadMessageType.AddProvider:
             {
                 var key = req.Key ?? throw new MalformedDataException("ADD_PROVIDER without key");
@@ -266,6 +295,78 @@ public sealed class KadDht : IDisposable
             }
         })).ConfigureAwait(false);
         return told;
+    }
+
+    /// <summary>Validates and stores a value record locally, then PUT_VALUE to the K closest peers; returns how many accepted it.</summary>
+    public async Task<int> PutValueAsync(byte[] key, byte[] value, CancellationToken cancellationToken = default)
+    {
+        var v = ValidatorFor(key);
+        v.Validate(key, value);
+        var rec = new KadRecord(key, value, DateTimeOffset.UtcNow);
+        Records.Put(rec, v);
+        var req = new KadMessage { Type = KadMessageType.PutValue, Key = key, Record = rec.Encode() };
+        var closest = await GetClosestPeersAsync(key, cancellationToken).ConfigureAwait(false);
+        var stored = 0;
+        await Task.WhenAll(closest.Select(async p =>
+        {
+            try
+            {
+                var resp = await RpcAsync(p.Peer, req, expectResponse: true, cancellationToken).ConfigureAwait(false);
+                if (resp?.Record is { } r && KadRecord.Decode(r).Value.AsSpan().SequenceEqual(value))
+                {
+                    Interlocked.Increment(ref stored);
+                }
+            }
+            catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException or System.Net.Sockets.SocketException && !cancellationToken.IsCancellationRequested)
+            {
+                _log.LogDebug("kad: PUT_VALUE to {Peer} failed: {Reason}", p.Peer, e.Message);
+            }
+        })).ConfigureAwait(false);
+        return stored;
+    }
+
+    /// <summary>
+    /// Looks a value up: the local record plus GET_VALUE to the closest peers; invalid records are dropped, the best
+    /// by the namespace selector is returned (null if none).
+    /// </summary>
+    public async Task<byte[]?> GetValueAsync(byte[] key, CancellationToken cancellationToken = default)
+    {
+        var v = ValidatorFor(key);
+        var values = new List<byte[]>();
+        if (Records.Get(key) is { } local)
+        {
+            values.Add(local.Value);
+        }
+        var closest = await GetClosestPeersAsync(key, cancellationToken).ConfigureAwait(false);
+        var req = new KadMessage { Type = KadMessageType.GetValue, Key = key };
+        var results = await Task.WhenAll(closest.Select(async p =>
+        {
+            try
+            {
+                var resp = await RpcAsync(p.Peer, req, expectResponse: true, cancellationToken).ConfigureAwait(false);
+                if (resp?.Record is { } r)
+                {
+                    var rec = KadRecord.Decode(r);
+                    if (rec.Key.AsSpan().SequenceEqual(key))
+                    {
+                        v.Validate(key, rec.Value);
+                        return rec.Value;
+                    }
+                }
+            }
+            catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException or System.Net.Sockets.SocketException && !cancellationToken.IsCancellationRequested)
+            {
+                _log.LogDebug("kad: GET_VALUE to {Peer} failed or invalid: {Reason}", p.Peer, e.Message);
+            }
+            return null;
+        })).ConfigureAwait(false);
+        values.AddRange(results.OfType<byte[]>());
+        if (values.Count == 0)
+        {
+            return null;
+        }
+        var best = v.Select(key, values);
+        return best >= 0 && best < values.Count ? values[best] : null;
     }
 
     /// <summary>Finds providers of <paramref name="multihash"/>: local records, then GET_PROVIDERS towards the key.</summary>
