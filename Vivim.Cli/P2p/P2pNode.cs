@@ -164,7 +164,7 @@ public sealed class P2pNode : IAsyncDisposable
         var line = new MemoryStream();
         var tooLong = false;
         int n;
-        while ((n = await input.ReadAsync(buf, ct)) > 0)
+        while ((n = await input.ReadAsync(buf, ct).AsTask().WaitAsync(ct)) > 0) // WaitAsync: a console read may ignore the token
         {
             var start = 0;
             for (var i = 0; i < n; i++)

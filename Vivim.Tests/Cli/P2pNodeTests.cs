@@ -107,9 +107,9 @@ public class P2pNodeTests
             Assert.False(a.HasExited);
             Assert.True((await a.CommandAsync(Cmd("peers"), ct))["ok"]!.GetValue<bool>());
 
-            // EOF on stdin stops it cleanly
+            // EOF on stdin, or SIGTERM, stops it cleanly
             Assert.Equal(0, await a.StopAsync(ct));
-            Assert.Equal(0, await b.StopAsync(ct));
+            Assert.Equal(0, await b.TerminateAsync(ct));
         }
         finally
         {

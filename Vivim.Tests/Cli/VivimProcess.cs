@@ -226,6 +226,17 @@ public sealed class VivimProcess : IAsyncDisposable
         _process.Dispose();
     }
 
+    /// <summary>Sends SIGTERM (via kill(1)) and returns the exit code once the process has stopped.</summary>
+    public async Task<int> TerminateAsync(CancellationToken ct)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync(ct);
+        }
+        await _process.WaitForExitAsync(ct);
+        return _process.ExitCode;
+    }
+
     /// <summary>Closes stdin (EOF) and returns the exit code once the process has stopped.</summary>
     public async Task<int> StopAsync(CancellationToken ct)
     {
