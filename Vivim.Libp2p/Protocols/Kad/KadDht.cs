@@ -18,6 +18,16 @@ public sealed class KadOptions
     public TimeSpan InboundIdleTimeout { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>Requests served per inbound stream before it is closed.</summary>
     public int MaxRequestsPerStream { get; init; } = 64;
+    /// <summary>Routing-table refresh: buckets not looked up for this long get a random lookup into them (spec: 10 min). Zero or negative: off.</summary>
+    public TimeSpan RefreshInterval { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>Buckets beyond this common-prefix length are not refreshed (finding a key for them costs 2^cpl hashes; go uses 15).</summary>
+    public int MaxRefreshCpl { get; init; } = 15;
+    /// <summary>How long provider records are kept (spec: 48 h).</summary>
+    public TimeSpan ProviderValidity { get; init; } = TimeSpan.FromHours(48);
+    /// <summary>Our own provider records are re-announced this often (spec: 22 h). Zero or negative: off.</summary>
+    public TimeSpan ProviderRepublishInterval { get; init; } = TimeSpan.FromHours(22);
+    /// <summary>A full bucket pings its least-recently-seen peer this long before keeping it over a newcomer.</summary>
+    public TimeSpan LivenessTimeout { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>Value-record validators by key namespace ("/ns/..." → "ns"). PUT_VALUE/GET_VALUE for other namespaces are refused.</summary>
     public Dictionary<string, IKadRecordValidator> Validators { get; init; } = [];
 }
@@ -25,7 +35,11 @@ public sealed class KadOptions
 /// <summary>
 /// Kademlia DHT ("/ipfs/kad/1.0.0"): routing table, FIND_NODE client and server, iterative closest-peers lookup,
 /// FindPeer, provider records (ADD_PROVIDER / GET_PROVIDERS both roles), value records (PUT_VALUE / GET_VALUE both roles,
-/// per-namespace validators and selectors, see <see cref="KadOptions.Validators"/>). No republish or bucket refresh yet.
+/// per-namespace validators and selectors, see <see cref="KadOptions.Validators"/>). Maintenance: buckets are refreshed by
+/// random lookups when not looked up for <see cref="KadOptions.RefreshInterval"/>; a full bucket pings its least-recently-seen
+/// peer before refusing a newcomer and evicts it when it does not answer; our provider records are re-announced every
+/// <see cref="KadOptions.ProviderRepublishInterval"/> and stored ones expire after <see cref="KadOptions.ProviderValidity"/>.
+/// Value records are not republished.
 /// </summary>
 public sealed class KadDht : IDisposable
 {
@@ -38,12 +52,186 @@ public sealed class KadDht : IDisposable
         Options = options ?? new KadOptions();
         _log = host.Options.LoggerFactory?.CreateLogger("Vivim.Libp2p.Kad") ?? NullLogger.Instance;
         RoutingTable = new KadRoutingTable(host.PeerId, Options.K);
-        Providers = new KadProviderStore();
+        Providers = new KadProviderStore(validity: Options.ProviderValidity);
+        for (var i = 0; i < _bucketLookedUp.Length; i++)
+        {
+            _bucketLookedUp[i] = DateTimeOffset.MinValue;
+        }
         Records = new KadRecordStore();
         host.PeerIdentified += OnPeerIdentified;
         if (Options.ServerMode)
         {
             host.SetStreamHandler(KadMessage.ProtocolId, HandleStreamAsync);
+        }
+        _maintenance = Task.Run(() => MaintenanceLoopAsync(_stop.Token));
+    }
+
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _maintenance;
+    private readonly DateTimeOffset[] _bucketLookedUp = new DateTimeOffset[257];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> _provided = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<PeerId, byte> _livenessChecks = new();
+    private DateTimeOffset _lastRepublish = DateTimeOffset.UtcNow;
+
+    /// <summary>Keys this node provides (re-announced every <see cref="KadOptions.ProviderRepublishInterval"/>).</summary>
+    public IReadOnlyCollection<byte[]> ProvidedKeys => [.. _provided.Values];
+
+    /// <summary>Stops re-announcing <paramref name="multihash"/> (existing records expire on their own).</summary>
+    public bool StopProviding(byte[] multihash) => _provided.TryRemove(Convert.ToHexString(multihash), out _);
+
+    /// <summary>Raised after each routing-table refresh round with the number of buckets refreshed (tests, metrics).</summary>
+    public event EventHandler<int>? Refreshed;
+
+    /// <summary>Raised after each republish round with the number of keys re-announced (tests, metrics).</summary>
+    public event EventHandler<int>? Republished;
+
+    private void MarkLookedUp(byte[] key)
+    {
+        var cpl = RoutingTable.BucketOf(key);
+        lock (_bucketLookedUp)
+        {
+            _bucketLookedUp[cpl] = DateTimeOffset.UtcNow;
+        }
+    }
+
+    private async Task MaintenanceLoopAsync(CancellationToken ct)
+    {
+        var refresh = Options.RefreshInterval > TimeSpan.Zero;
+        var republish = Options.ProviderRepublishInterval > TimeSpan.Zero;
+        if (!refresh && !republish)
+        {
+            return;
+        }
+        var tick = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(50).Ticks, Math.Min(
+            refresh ? Options.RefreshInterval.Ticks : long.MaxValue,
+            republish ? Options.ProviderRepublishInterval.Ticks : long.MaxValue) / 4));
+        try
+        {
+            var lastRefresh = DateTimeOffset.UtcNow;
+            while (!ct.IsCancellationRequested)
+            {
+                await Task.Delay(tick, ct).ConfigureAwait(false);
+                var now = DateTimeOffset.UtcNow;
+                if (refresh && now - lastRefresh >= Options.RefreshInterval)
+                {
+                    lastRefresh = now;
+                    await RefreshAsync(ct).ConfigureAwait(false);
+                }
+                if (republish && now - _lastRepublish >= Options.ProviderRepublishInterval)
+                {
+                    _lastRepublish = now;
+                    await RepublishAsync(ct).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>One refresh round: a random lookup into each bucket (up to one past the highest non-empty one, capped at
+    /// <see cref="KadOptions.MaxRefreshCpl"/>) not looked up within <see cref="KadOptions.RefreshInterval"/>. Returns how many ran.</summary>
+    public async Task<int> RefreshAsync(CancellationToken cancellationToken = default)
+    {
+        var top = Math.Min(Options.MaxRefreshCpl, RoutingTable.HighestNonEmptyBucket + 1);
+        if (RoutingTable.Count == 0)
+        {
+            Refreshed?.Invoke(this, 0);
+            return 0;
+        }
+        var staleBefore = DateTimeOffset.UtcNow - Options.RefreshInterval;
+        var done = 0;
+        for (var cpl = 0; cpl <= top; cpl++)
+        {
+            bool stale;
+            lock (_bucketLookedUp)
+            {
+                stale = _bucketLookedUp[cpl] <= staleBefore;
+            }
+            if (!stale)
+            {
+                continue;
+            }
+            var key = RandomKeyInBucket(cpl);
+            try
+            {
+                await GetClosestPeersAsync(key, cancellationToken).ConfigureAwait(false);
+                done++;
+            }
+            catch (Exception e) when (e is Libp2pException or IOException or System.Net.Sockets.SocketException)
+            {
+                _log.LogDebug("kad: refresh of bucket {Cpl} failed: {Reason}", cpl, e.Message);
+            }
+        }
+        Refreshed?.Invoke(this, done);
+        return done;
+    }
+
+    /// <summary>A random 32-byte key whose SHA-256 shares exactly <paramref name="cpl"/> leading bits with our key.</summary>
+    public byte[] RandomKeyInBucket(int cpl)
+    {
+        var key = new byte[32];
+        while (true)
+        {
+            System.Security.Cryptography.RandomNumberGenerator.Fill(key);
+            if (RoutingTable.BucketOf(key) == cpl)
+            {
+                return key;
+            }
+        }
+    }
+
+    /// <summary>One republish round: re-announces every key we provide. Returns how many keys were re-announced.</summary>
+    public async Task<int> RepublishAsync(CancellationToken cancellationToken = default)
+    {
+        var n = 0;
+        foreach (var key in _provided.Values)
+        {
+            try
+            {
+                await ProvideAsync(key, cancellationToken).ConfigureAwait(false);
+                n++;
+            }
+            catch (Exception e) when (e is Libp2pException or IOException or System.Net.Sockets.SocketException)
+            {
+                _log.LogDebug("kad: republish failed: {Reason}", e.Message);
+            }
+        }
+        Republished?.Invoke(this, n);
+        return n;
+    }
+
+    /// <summary>Adds a DHT server to the routing table. When its bucket is full the least-recently-seen peer is pinged:
+    /// an answer keeps it (moved to the tail) and the newcomer is refused; no answer evicts it for the newcomer.</summary>
+    public async Task<bool> AddPeerAsync(KadPeerInfo peer, CancellationToken cancellationToken = default)
+    {
+        if (RoutingTable.AddOrUpdate(peer))
+        {
+            return true;
+        }
+        if (RoutingTable.LeastRecentlySeen(peer.Peer) is not { } oldest || !_livenessChecks.TryAdd(oldest.Peer, 0))
+        {
+            return false;
+        }
+        try
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
+            cts.CancelAfter(Options.LivenessTimeout);
+            try
+            {
+                await _host.PingAsync(oldest.Peer, cts.Token).ConfigureAwait(false);
+                RoutingTable.AddOrUpdate(oldest); // seen: to the tail
+                return false;
+            }
+            catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException or System.Net.Sockets.SocketException && !cancellationToken.IsCancellationRequested)
+            {
+                _log.LogDebug("kad: {Peer} did not answer a liveness ping ({Reason}); evicted for {New}", oldest.Peer, e.Message, peer.Peer);
+                return RoutingTable.Replace(oldest.Peer, peer) || RoutingTable.AddOrUpdate(peer);
+            }
+        }
+        finally
+        {
+            _livenessChecks.TryRemove(oldest.Peer, out _);
         }
     }
 
@@ -67,9 +255,14 @@ public sealed class KadDht : IDisposable
         if (e.Info.Protocols.Contains(KadMessage.ProtocolId))
         {
             var addrs = e.Info.ListenAddresses.Count > 0 ? e.Info.ListenAddresses : [e.Connection.RemoteAddress];
-            if (RoutingTable.AddOrUpdate(new KadPeerInfo(e.Info.PeerId, addrs)))
+            var info = new KadPeerInfo(e.Info.PeerId, addrs);
+            if (RoutingTable.AddOrUpdate(info))
             {
                 _log.LogDebug("kad: added {Peer} to the routing table", e.Info.PeerId);
+            }
+            else if (RoutingTable.LeastRecentlySeen(info.Peer) is not null)
+            {
+                _ = AddPeerAsync(info, _stop.Token);
             }
         }
         else
@@ -276,6 +469,7 @@ public sealed class KadDht : IDisposable
     public async Task<int> ProvideAsync(byte[] multihash, CancellationToken cancellationToken = default)
     {
         KadProviderStore.ValidateMultihash(multihash);
+        _provided[Convert.ToHexString(multihash)] = [.. multihash];
         var self = _host.ListenAddresses;
         Providers.Add(multihash, _host.PeerId, self);
         var req = new KadMessage { Type = KadMessageType.AddProvider, Key = multihash };
@@ -422,6 +616,7 @@ public sealed class KadDht : IDisposable
     public async Task<IReadOnlyList<KadPeerInfo>> GetClosestPeersAsync(byte[] key, CancellationToken cancellationToken = default)
     {
         var target = KadRoutingTable.KeyOf(key);
+        MarkLookedUp(key);
         var candidates = new Dictionary<PeerId, KadPeerInfo>();
         foreach (var p in RoutingTable.Nearest(key, Options.K))
         {
@@ -518,6 +713,14 @@ public sealed class KadDht : IDisposable
     public void Dispose()
     {
         _host.PeerIdentified -= OnPeerIdentified;
+        _stop.Cancel(); // not disposed: a late liveness check may still link to its token
+        try
+        {
+            _maintenance.Wait(TimeSpan.FromSeconds(5));
+        }
+        catch (AggregateException)
+        {
+        }
         if (Options.ServerMode)
         {
             _host.RemoveStreamHandler(KadMessage.ProtocolId);

@@ -8,7 +8,8 @@ public sealed record KadPeerInfo(PeerId Peer, IReadOnlyList<Multiaddr> Addresses
 
 /// <summary>
 /// Kademlia routing table: 256 k-buckets by common-prefix length of SHA-256(peer id bytes) with our own key.
-/// A full bucket keeps its existing (older, proven) entries and drops newcomers. Thread-safe.
+/// A full bucket keeps its existing (older, proven) entries and drops newcomers; <see cref="KadDht"/> first pings the
+/// bucket's least-recently-seen peer (<see cref="LeastRecentlySeen"/>) and replaces it when it does not answer. Thread-safe.
 /// </summary>
 public sealed class KadRoutingTable
 {
@@ -95,6 +96,56 @@ public sealed class KadRoutingTable
             }
             bucket.Add(peer);
             return true;
+        }
+    }
+
+    /// <summary>Common-prefix length of SHA-256(<paramref name="key"/>) with our key: the bucket a key falls in (256 = ours).</summary>
+    public int BucketOf(ReadOnlySpan<byte> key) => CommonPrefixLength(_self, KeyOf(key));
+
+    /// <summary>The head (least recently seen) of the full bucket <paramref name="newcomer"/> falls in; null when there is room or it is known.</summary>
+    public KadPeerInfo? LeastRecentlySeen(PeerId newcomer)
+    {
+        var cpl = BucketOf(newcomer.Bytes);
+        if (cpl == 256)
+        {
+            return null;
+        }
+        lock (_gate)
+        {
+            var bucket = _buckets[cpl];
+            return bucket.Count >= K && !bucket.Exists(p => p.Peer == newcomer) ? bucket[0] : null;
+        }
+    }
+
+    /// <summary>Replaces <paramref name="old"/> by <paramref name="newcomer"/> (same bucket) when old is still there; true when done.</summary>
+    public bool Replace(PeerId old, KadPeerInfo newcomer)
+    {
+        var cpl = BucketOf(newcomer.Peer.Bytes);
+        if (cpl == 256 || BucketOf(old.Bytes) != cpl)
+        {
+            return false;
+        }
+        lock (_gate)
+        {
+            var bucket = _buckets[cpl];
+            if (bucket.RemoveAll(p => p.Peer == old) == 0 || bucket.Exists(p => p.Peer == newcomer.Peer))
+            {
+                return false;
+            }
+            bucket.Add(newcomer);
+            return true;
+        }
+    }
+
+    /// <summary>The highest bucket index holding a peer, or -1 when empty.</summary>
+    public int HighestNonEmptyBucket
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return Array.FindLastIndex(_buckets, b => b.Count > 0);
+            }
         }
     }
 
