@@ -19,6 +19,7 @@ internal sealed class SqliteLogWriter : IDisposable
     private readonly Channel<Write> _queue = Channel.CreateBounded<Write>(new BoundedChannelOptions(QueueCapacity) { SingleReader = true });
     private readonly SqliteConnection _connection;
     private readonly SqliteLogStatements _statements;
+    private readonly SqliteCheckpointer _checkpointer;
     private readonly Thread _thread;
 
     public SqliteLogWriter(string connectionString)
@@ -36,7 +37,10 @@ internal sealed class SqliteLogWriter : IDisposable
 
         SqliteLogStatements.Execute(_connection, "PRAGMA synchronous = FULL");
         SqliteLogStatements.Execute(_connection, "PRAGMA cache_size = -65536");
+        // 10,000 pages (40 MiB at 4 KiB): only when the checkpointer falls behind does the writer checkpoint itself.
+        SqliteLogStatements.Execute(_connection, "PRAGMA wal_autocheckpoint = 10000");
         _statements = new SqliteLogStatements(_connection);
+        _checkpointer = new SqliteCheckpointer(connectionString);
         _thread = new Thread(Run) { IsBackground = true, Name = "vivim-sqlite-log-writer" };
         _thread.Start();
     }
@@ -104,6 +108,7 @@ internal sealed class SqliteLogWriter : IDisposable
             }
 
             transaction.Commit();
+            _checkpointer.OnCommitted();
         }
         catch (Exception e)
         {
@@ -138,6 +143,7 @@ internal sealed class SqliteLogWriter : IDisposable
         // Queued writes still run: nothing a caller was promised is dropped.
         _queue.Writer.TryComplete();
         _thread.Join();
+        _checkpointer.Dispose();
         _statements.Dispose();
         _connection.Dispose();
     }

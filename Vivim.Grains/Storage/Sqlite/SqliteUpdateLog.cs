@@ -34,10 +34,12 @@ public sealed class SqliteUpdateLog : IUpdateLog, IDisposable
         ORDER BY 1, 2
         """;
 
+    // CROSS JOIN fixes the loop order: one index lookup per id asked for, never a scan of the DID's log.
     private const string FindSql = """
         SELECT u.seq, u.update_id, u.update_hash, u.root, u.json
         FROM json_each($ids) AS ids
-        JOIN vivim_log_updates u ON u.did_id = (SELECT id FROM vivim_log_heads WHERE did = $did) AND u.update_id = ids.value
+        CROSS JOIN vivim_log_updates u
+        WHERE u.did_id = (SELECT id FROM vivim_log_heads WHERE did = $did) AND u.update_id = ids.value
         """;
 
     private const string DocumentSql = """
