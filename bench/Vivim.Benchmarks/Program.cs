@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Running;
 using Vivim.Benchmarks;
 using Vivim.Benchmarks.Cluster;
+using Vivim.Benchmarks.Storage;
 
 // Load generators run by name; everything else goes to BenchmarkDotNet.
 switch (args.FirstOrDefault())
@@ -10,6 +11,15 @@ switch (args.FirstOrDefault())
         return 0;
     case "fanout":
         await FanoutLoad.RunAsync(args);
+        return 0;
+    case "durable-ingest":
+        await DurableIngestLoad.RunAsync(args);
+        return 0;
+    case "catchup":
+        await CatchUpLoad.RunAsync(args);
+        return 0;
+    case "activation":
+        await ActivationLoad.RunAsync(args);
         return 0;
     case "libp2p":
         return await Libp2pLoad.RunAsync(args[1..]);

@@ -12,7 +12,7 @@ using Vivim.Storage;
 
 namespace Vivim.Benchmarks.Cluster;
 
-/// <summary>An in-process cluster configured as the grains run in production, with the in-memory update log standing in for the durable one.</summary>
+/// <summary>An in-process cluster configured as the grains run in production, on the given update log (by default the in-memory one).</summary>
 internal sealed class BenchCluster : IAsyncDisposable
 {
     private static readonly string Kek = Convert.ToBase64String(SHA256.HashData("vivim bench kek"u8));
@@ -25,9 +25,9 @@ internal sealed class BenchCluster : IAsyncDisposable
 
     public static KeyVault Vault { get; } = new(Options.Create(new KeyVaultOptions { ActiveKeyId = "bench", Keys = { ["bench"] = Kek } }));
 
-    public static async Task<BenchCluster> StartAsync(short silos = 1)
+    public static async Task<BenchCluster> StartAsync(short silos = 1, IUpdateLog? updateLog = null)
     {
-        var log = new InMemoryUpdateLog();
+        var log = updateLog ?? new InMemoryUpdateLog();
         var builder = new InProcessTestClusterBuilder(silos);
         builder.ConfigureSilo((_, silo) =>
         {

@@ -1,0 +1,115 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Vivim.Storage;
+using Vivim.Storage.PostgreSql;
+using Vivim.Storage.Sqlite;
+using Vivim.Storage.Schema;
+
+namespace Vivim.Benchmarks.Storage;
+
+/// <summary>
+/// A throwaway, migrated database for one benchmark run and the durable log over it. <c>--db sqlite</c> (default):
+/// a file in a new temporary directory, or the file named by <c>--connection</c>. <c>--db postgres</c>: a new
+/// database created on the server that <c>--connection</c> (or <c>VIVIM_TEST_POSTGRES</c>) reaches, dropped afterwards.
+/// </summary>
+internal sealed class BenchDatabase : IAsyncDisposable
+{
+    private readonly string? _temporaryDirectory;
+    private readonly string? _adminConnectionString;
+    private readonly string? _databaseName;
+
+    private BenchDatabase(DatabaseKind kind, IUpdateLog log, string description, string? sqliteFile, NpgsqlDataSource? dataSource, string? temporaryDirectory, string? adminConnectionString, string? databaseName)
+    {
+        Kind = kind;
+        Log = log;
+        Description = description;
+        SqliteFile = sqliteFile;
+        DataSource = dataSource;
+        _temporaryDirectory = temporaryDirectory;
+        _adminConnectionString = adminConnectionString;
+        _databaseName = databaseName;
+    }
+
+    public DatabaseKind Kind { get; }
+
+    public IUpdateLog Log { get; }
+
+    public string Description { get; }
+
+    public string? SqliteFile { get; }
+
+    public NpgsqlDataSource? DataSource { get; }
+
+    public static async Task<BenchDatabase> OpenAsync(string[] args)
+    {
+        var db = BenchArgs.Option(args, "--db") ?? "sqlite";
+        var connection = BenchArgs.Option(args, "--connection");
+        switch (db)
+        {
+            case "sqlite":
+            {
+                string? directory = null;
+                var file = connection;
+                if (file is null)
+                {
+                    directory = Path.Combine(Path.GetTempPath(), "vivim-bench-" + Guid.NewGuid().ToString("N")[..12]);
+                    Directory.CreateDirectory(directory);
+                    file = Path.Combine(directory, "vivim.db");
+                }
+
+                await using (var migration = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Pooling = false }.ConnectionString))
+                {
+                    await new SchemaMigrator(DatabaseKind.Sqlite, NullLogger.Instance).MigrateAsync(migration);
+                }
+
+                return new BenchDatabase(DatabaseKind.Sqlite, new SqliteUpdateLog(file), $"SQLite {file} (WAL, synchronous=FULL)", file, null, directory, null, null);
+            }
+
+            case "postgres":
+            {
+                var admin = connection ?? Environment.GetEnvironmentVariable("VIVIM_TEST_POSTGRES")
+                    ?? throw new InvalidOperationException("--db postgres needs --connection (a server's maintenance connection string) or VIVIM_TEST_POSTGRES.");
+                var name = "vivim_bench_" + Guid.NewGuid().ToString("N")[..12];
+                await using (var server = new NpgsqlConnection(admin))
+                {
+                    await server.OpenAsync();
+                    await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", server);
+                    await create.ExecuteNonQueryAsync();
+                }
+
+                var connectionString = new NpgsqlConnectionStringBuilder(admin) { Database = name, MaxPoolSize = 200 }.ConnectionString;
+                await using (var migration = new NpgsqlConnection(connectionString))
+                {
+                    await new SchemaMigrator(DatabaseKind.PostgreSql, NullLogger.Instance).MigrateAsync(migration);
+                }
+
+                var dataSource = NpgsqlDataSource.Create(connectionString);
+                var host = new NpgsqlConnectionStringBuilder(admin);
+                return new BenchDatabase(DatabaseKind.PostgreSql, new PostgreSqlUpdateLog(dataSource), $"PostgreSQL {host.Host}:{host.Port}/{name}", null, dataSource, null, admin, name);
+            }
+
+            default:
+                throw new ArgumentException($"--db is sqlite or postgres, not '{db}'.");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        (Log as IDisposable)?.Dispose();
+        if (DataSource is not null)
+        {
+            await DataSource.DisposeAsync();
+            NpgsqlConnection.ClearAllPools();
+            await using var server = new NpgsqlConnection(_adminConnectionString);
+            await server.OpenAsync();
+            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_databaseName} WITH (FORCE)", server);
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        if (_temporaryDirectory is not null)
+        {
+            Directory.Delete(_temporaryDirectory, recursive: true);
+        }
+    }
+}

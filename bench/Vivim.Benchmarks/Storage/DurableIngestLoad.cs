@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using Vivim.Anchors;
+using Vivim.Benchmarks.Cluster;
+using Vivim.Storage;
+
+namespace Vivim.Benchmarks.Storage;
+
+/// <summary>
+/// Signed-update ingest through anchors on an in-process silo whose update log is durable, next to baselines
+/// measured in the same run on the same database: the same rows inserted straight into the tables (the database's
+/// own speed), and appended through the log without the grain. Then the commit latency at half the measured rate.
+/// Usage: <c>dotnet run -c Release -- durable-ingest --db sqlite|postgres [--connection ...] [--dids 64] [--updates 500] [--batch 50]</c>.
+/// </summary>
+internal static class DurableIngestLoad
+{
+    public static async Task RunAsync(string[] args)
+    {
+        var dids = BenchArgs.Int(args, "--dids", 64);
+        var perDid = BenchArgs.Int(args, "--updates", 500);
+        var batchSize = BenchArgs.Int(args, "--batch", 50);
+        await using var database = await BenchDatabase.OpenAsync(args);
+        Console.WriteLine($"Durable ingest into {database.Description}: {dids} DIDs x {perDid} updates, batches of {batchSize}, on {Environment.ProcessorCount} cores");
+        var bound = IngestLoad.MeasureVerifyBound(TimeSpan.FromSeconds(2));
+        Console.WriteLine($"Ed25519 verify bound (all cores): {bound:N0}/s");
+
+        await using var cluster = await BenchCluster.StartAsync(updateLog: database.Log);
+        var warmup = SignedWorkload.CreateMany(16, 500, batchSize);
+        var workloads = SignedWorkload.CreateMany(dids, perDid, batchSize);
+        var paced = SignedWorkload.CreateMany(dids, perDid, batchSize);
+        foreach (var w in warmup.Concat(workloads).Concat(paced))
+        {
+            await w.InitializeAsync(cluster.Client);
+        }
+
+        var cpu = new CpuMeter(database);
+        await SubmitAllAsync(cluster, warmup);
+        var grain = await cpu.MeasureAsync(() => SubmitAllAsync(cluster, workloads));
+
+        // The rows that run stored, written again straight into the tables and through the log alone.
+        var rows = await ReadBackAsync(database.Log, workloads);
+        var raw = await cpu.MeasureAsync(() => RawInsertBaseline.RunAsync(database, rows));
+        var direct = await cpu.MeasureAsync(() => AppendDirectAsync(database.Log, rows));
+        var half = await cpu.MeasureAsync(() => SubmitPacedAsync(cluster, paced, grain.Rate / 2, batchSize));
+
+        Console.WriteLine($"grain (verify, order, tree, sign, durable append): {grain.Describe()} = {grain.Rate / bound:P0} of the verify bound");
+        Console.WriteLine($"raw insert of the same rows (baseline):             {raw.Describe()}");
+        Console.WriteLine($"the log alone (AppendAsync of the same rows):       {direct.Describe()}");
+        Console.WriteLine($"ratio grain / raw insert = {grain.Rate / raw.Rate:0.00}; grain / log alone = {grain.Rate / direct.Rate:0.00}; log alone / raw insert = {direct.Rate / raw.Rate:0.00}");
+        Console.WriteLine($"at half load ({grain.Rate / 2:N0} updates/s offered): {half.Describe()} (target p99 <= 20 ms)");
+    }
+
+    private static async Task<IngestRun> SubmitAllAsync(BenchCluster cluster, List<SignedWorkload> workloads)
+    {
+        var latencies = new List<double>();
+        var total = 0L;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(workloads.Select(w => Task.Run(async () =>
+        {
+            var anchor = cluster.Client.GetGrain<IAnchorStateGrain>(w.Key.Did.Value);
+            foreach (var batch in w.Batches)
+            {
+                var started = Stopwatch.GetTimestamp();
+                Check(await anchor.SubmitAsync(batch));
+                lock (latencies)
+                {
+                    latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    total += batch.Count;
+                }
+            }
+        })));
+        return new IngestRun(total, clock.Elapsed, latencies);
+    }
+
+    /// <summary>Offers batches round-robin over the DIDs at a fixed rate, whatever the latency (an open-loop load).</summary>
+    private static async Task<IngestRun> SubmitPacedAsync(BenchCluster cluster, List<SignedWorkload> workloads, double updatesPerSecond, int batchSize)
+    {
+        var schedule = Enumerable.Range(0, workloads.Max(w => w.Batches.Count))
+            .SelectMany(b => workloads.Where(w => b < w.Batches.Count).Select(w => (Anchor: cluster.Client.GetGrain<IAnchorStateGrain>(w.Key.Did.Value), Batch: w.Batches[b])))
+            .ToList();
+        var interval = TimeSpan.FromSeconds(batchSize / updatesPerSecond);
+        var latencies = new List<double>();
+        var pending = new List<Task>(schedule.Count);
+        var total = 0L;
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < schedule.Count; i++)
+        {
+            var due = interval * i;
+            if (clock.Elapsed < due)
+            {
+                await Task.Delay(due - clock.Elapsed);
+            }
+
+            var (anchor, batch) = schedule[i];
+            pending.Add(Task.Run(async () =>
+            {
+                var started = Stopwatch.GetTimestamp();
+                Check(await anchor.SubmitAsync(batch));
+                lock (latencies)
+                {
+                    latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    total += batch.Count;
+                }
+            }));
+        }
+
+        await Task.WhenAll(pending);
+        return new IngestRun(total, clock.Elapsed, latencies);
+    }
+
+    private static async Task<IngestRun> AppendDirectAsync(IUpdateLog log, IReadOnlyList<IReadOnlyList<LogAppend>> perDid)
+    {
+        var latencies = new List<double>();
+        var total = 0L;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(perDid.Select((appends, d) => Task.Run(async () =>
+        {
+            var did = $"did:bench:direct:{d}:{Guid.NewGuid():N}";
+            foreach (var append in appends)
+            {
+                var started = Stopwatch.GetTimestamp();
+                await log.AppendAsync(did, append);
+                lock (latencies)
+                {
+                    latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    total += append.Updates.Count;
+                }
+            }
+        })));
+        return new IngestRun(total, clock.Elapsed, latencies);
+    }
+
+    /// <summary>Each DID's appends as the anchor made them: its updates and documents cut along its commits.</summary>
+    private static async Task<IReadOnlyList<IReadOnlyList<LogAppend>>> ReadBackAsync(IUpdateLog log, List<SignedWorkload> workloads)
+    {
+        var result = new List<IReadOnlyList<LogAppend>>();
+        foreach (var workload in workloads)
+        {
+            var did = workload.Key.Did.Value;
+            var updates = new List<LoggedUpdate>();
+            var commits = new Dictionary<long, LoggedCommit>();
+            for (var after = 0L; ;)
+            {
+                var page = await log.ReadAsync(did, after, 1000);
+                if (page.Updates.Count == 0)
+                {
+                    break;
+                }
+
+                updates.AddRange(page.Updates);
+                foreach (var commit in page.Commits)
+                {
+                    commits[commit.FromSeq] = commit;
+                }
+
+                after = page.Updates[^1].Seq;
+            }
+
+            var documents = new Dictionary<long, DocumentChange>();
+            await foreach (var document in log.ReadDocumentsAsync(did))
+            {
+                documents[document.Seq] = new DocumentChange(document.Path, document.Json, document.Value, document.Seq);
+            }
+
+            result.Add([.. commits.Values.OrderBy(c => c.FromSeq).Select(c => new LogAppend(
+                updates[(int)(c.FromSeq - 1)..(int)c.ToSeq],
+                c,
+                [.. Enumerable.Range((int)c.FromSeq, (int)(c.ToSeq - c.FromSeq + 1)).Select(s => documents[s])]))]);
+        }
+
+        return result;
+    }
+
+    private static void Check(SubmitResult result)
+    {
+        if (result.Outcome != SubmitOutcome.Committed)
+        {
+            throw new InvalidOperationException($"Batch refused: {result.Rejections[0].Code} {result.Rejections[0].Reason}");
+        }
+    }
+}
