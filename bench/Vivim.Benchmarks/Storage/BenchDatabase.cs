@@ -12,6 +12,7 @@ namespace Vivim.Benchmarks.Storage;
 /// A throwaway, migrated database for one benchmark run and the durable log over it. <c>--db sqlite</c> (default):
 /// a file in a new temporary directory, or the file named by <c>--connection</c>. <c>--db postgres</c>: a new
 /// database created on the server that <c>--connection</c> (or <c>VIVIM_TEST_POSTGRES</c>) reaches, dropped afterwards.
+/// <c>--db memory</c>: the in-memory log, as a reference for what durability costs.
 /// </summary>
 internal sealed class BenchDatabase : IAsyncDisposable
 {
@@ -19,7 +20,7 @@ internal sealed class BenchDatabase : IAsyncDisposable
     private readonly string? _adminConnectionString;
     private readonly string? _databaseName;
 
-    private BenchDatabase(DatabaseKind kind, IUpdateLog log, string description, string? sqliteFile, NpgsqlDataSource? dataSource, string? temporaryDirectory, string? adminConnectionString, string? databaseName)
+    private BenchDatabase(DatabaseKind? kind, IUpdateLog log, string description, string? sqliteFile, NpgsqlDataSource? dataSource, string? temporaryDirectory, string? adminConnectionString, string? databaseName)
     {
         Kind = kind;
         Log = log;
@@ -31,7 +32,8 @@ internal sealed class BenchDatabase : IAsyncDisposable
         _databaseName = databaseName;
     }
 
-    public DatabaseKind Kind { get; }
+    /// <summary>The database, or null for the in-memory log.</summary>
+    public DatabaseKind? Kind { get; }
 
     public IUpdateLog Log { get; }
 
@@ -89,8 +91,11 @@ internal sealed class BenchDatabase : IAsyncDisposable
                 return new BenchDatabase(DatabaseKind.PostgreSql, new PostgreSqlUpdateLog(dataSource), $"PostgreSQL {host.Host}:{host.Port}/{name}", null, dataSource, null, admin, name);
             }
 
+            case "memory":
+                return new BenchDatabase(null, new InMemoryUpdateLog(), "the in-memory log (not durable)", null, null, null, null, null);
+
             default:
-                throw new ArgumentException($"--db is sqlite or postgres, not '{db}'.");
+                throw new ArgumentException($"--db is sqlite, postgres or memory, not '{db}'.");
         }
     }
 

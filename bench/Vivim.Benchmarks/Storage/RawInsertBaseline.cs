@@ -29,7 +29,8 @@ internal static class RawInsertBaseline
     public static Task<IngestRun> RunAsync(BenchDatabase database, IReadOnlyList<IReadOnlyList<LogAppend>> perDid) => database.Kind switch
     {
         DatabaseKind.PostgreSql => RunPostgresAsync(database.DataSource!, perDid),
-        _ => Task.FromResult(RunSqlite(database.SqliteFile!, perDid)),
+        DatabaseKind.Sqlite => Task.FromResult(RunSqlite(database.SqliteFile!, perDid)),
+        _ => throw new InvalidOperationException("Raw inserts need a database."),
     };
 
     private static async Task<IngestRun> RunPostgresAsync(NpgsqlDataSource dataSource, IReadOnlyList<IReadOnlyList<LogAppend>> perDid)
