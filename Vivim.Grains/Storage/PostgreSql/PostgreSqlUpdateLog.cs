@@ -238,6 +238,7 @@ public sealed class PostgreSqlUpdateLog(NpgsqlDataSource dataSource) : IUpdateLo
 
     public async Task<StoredDocument?> ReadDocumentAsync(string did, string path, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(path);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = Command(connection, DocumentSql, did);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = path, NpgsqlDbType = NpgsqlDbType.Text });
