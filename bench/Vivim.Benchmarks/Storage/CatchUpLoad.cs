@@ -47,8 +47,9 @@ internal static class CatchUpLoad
         var transport = new AnchorSyncTransport(cluster.Client, did);
         await using var sync = new SyncProtocol(did, new SyncConfig(AutoSync: false, MaxBatchSize: pageSize), transport);
         await sync.LoadSnapshotAsync(snapshot);
+        var cpu = new CpuMeter(database);
         var clock = Stopwatch.StartNew();
-        var applied = await sync.SyncNowAsync();
+        var (applied, processCpu, serverCpu) = await cpu.MeasureAsync(() => sync.SyncNowAsync());
         var elapsed = clock.Elapsed;
         if (sync.Replica.Cursor != head.Seq || sync.Replica.Root != head.Root)
         {
@@ -76,7 +77,7 @@ internal static class CatchUpLoad
         }
 
         var fetchElapsed = fetch.Elapsed;
-        Console.WriteLine($"clone caught up {applied:N0} updates in {transport.Pages} pages of {pageSize}, verified (commit signatures, update hashes, roots): {elapsed.TotalSeconds:0.00} s = {applied / elapsed.TotalSeconds:N0} updates/s (target <= 5 s); replica at seq {sync.Replica.Cursor:N0}, root equal to the anchor's");
+        Console.WriteLine($"clone caught up {applied:N0} updates in {transport.Pages} pages of {pageSize}, verified (commit signatures, update hashes, roots): {elapsed.TotalSeconds:0.00} s = {applied / elapsed.TotalSeconds:N0} updates/s (target <= 5 s); CPU per update {CpuMeter.PerItem(processCpu, serverCpu, applied)}; replica at seq {sync.Replica.Cursor:N0}, root equal to the anchor's");
         Console.WriteLine($"baseline, the same pages read from the log alone: {rows:N0} updates in {rawElapsed.TotalSeconds:0.00} s = {rows / rawElapsed.TotalSeconds:N0} updates/s; catch-up / log read = {elapsed / rawElapsed:0.0}x");
         Console.WriteLine($"the same pages through the anchor, not verified: {fetchElapsed.TotalSeconds:0.00} s = {head.Seq / fetchElapsed.TotalSeconds:N0} updates/s");
     }

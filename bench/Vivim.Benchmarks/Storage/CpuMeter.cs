@@ -36,16 +36,23 @@ internal sealed class CpuMeter(BenchDatabase database)
 
     public async Task<IngestRun> MeasureAsync(Func<Task<IngestRun>> run)
     {
+        var (result, process, server) = await MeasureAsync<IngestRun>(run);
+        return result with { ProcessCpu = process, ServerCpu = server };
+    }
+
+    /// <summary>Runs <paramref name="run"/>; the CPU this process and the database's backends used meanwhile.</summary>
+    public async Task<(T Result, TimeSpan Process, TimeSpan? Server)> MeasureAsync<T>(Func<Task<T>> run)
+    {
         var before = await SampleAsync();
         var result = await run();
         var after = await SampleAsync();
         var server = after.Backends.Sum(b => b.Value - before.Backends.GetValueOrDefault(b.Key));
-        return result with
-        {
-            ProcessCpu = after.Process - before.Process,
-            ServerCpu = database.DataSource is null ? null : TimeSpan.FromSeconds(server / TicksPerSecond),
-        };
+        return (result, after.Process - before.Process, database.DataSource is null ? null : TimeSpan.FromSeconds(server / TicksPerSecond));
     }
+
+    /// <summary>"X us here + Y us in PostgreSQL" per item.</summary>
+    public static string PerItem(TimeSpan process, TimeSpan? server, long items) =>
+        $"{process.TotalMicroseconds / items:0} us here" + (server is { } s ? $" + {s.TotalMicroseconds / items:0} us in PostgreSQL" : string.Empty);
 
     private static long? Ticks(int pid)
     {
