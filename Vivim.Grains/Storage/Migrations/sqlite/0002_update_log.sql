@@ -1,11 +1,7 @@
 -- The update log of every DID: one head row per DID, its updates keyed (did, seq), its commits, and its current
 -- documents keyed (did, path). Rows refer to the head by its integer id rather than repeating the DID (~56 bytes)
--- in every row. Hashes are stored as 32 raw bytes.
---
--- Updates (about 1.5 KiB of JSON each) and commits (kilobytes) are rowid tables with their key as a unique index:
--- a WITHOUT ROWID table keeps only about 1,000 bytes of a row on a 4 KiB page and spills the rest, which measured
--- 2.5 times slower to insert and twice the file size for signed updates. Documents are mostly small, and activation
--- reads all of a DID's, so they are WITHOUT ROWID: stored in key order, one range scan with no second lookup.
+-- in every row. The keyed tables are WITHOUT ROWID: stored in key order, so reading a DID's log from a cursor or
+-- all of its documents is one range scan with no second lookup. Hashes are stored as 32 raw bytes.
 
 -- The log holds first_retained_seq..last_seq (empty when first > last); an append continues it only from last_seq.
 CREATE TABLE vivim_log_heads (
@@ -21,10 +17,9 @@ CREATE TABLE vivim_log_updates (
     update_id TEXT NOT NULL,
     update_hash BLOB NOT NULL,
     root BLOB NOT NULL,
-    json TEXT NOT NULL
-) STRICT;
-
-CREATE UNIQUE INDEX vivim_log_updates_seq ON vivim_log_updates (did_id, seq);
+    json TEXT NOT NULL,
+    PRIMARY KEY (did_id, seq)
+) STRICT, WITHOUT ROWID;
 
 -- Retries look updates up by id; the uniqueness is the log's own guard against a second seq for one update.
 CREATE UNIQUE INDEX vivim_log_updates_update_id ON vivim_log_updates (did_id, update_id);
@@ -33,10 +28,9 @@ CREATE TABLE vivim_log_commits (
     did_id INTEGER NOT NULL,
     from_seq INTEGER NOT NULL,
     to_seq INTEGER NOT NULL,
-    json TEXT NOT NULL
-) STRICT;
-
-CREATE UNIQUE INDEX vivim_log_commits_from_seq ON vivim_log_commits (did_id, from_seq);
+    json TEXT NOT NULL,
+    PRIMARY KEY (did_id, from_seq)
+) STRICT, WITHOUT ROWID;
 
 -- value: the document's tree value (SHA-256 of its canonical JSON); seq: the update that last wrote it.
 CREATE TABLE vivim_documents (
