@@ -439,7 +439,7 @@ public sealed class ExitNodeGrainTests(ClusterFixture fixture)
     {
         // A cluster of its own with a short challenge timeout, so the test does not wait 30 s.
         var builder = new Orleans.TestingHost.InProcessTestClusterBuilder(1);
-        var log = new Storage.InMemoryUpdateLog();
+        var log = new Vivim.Storage.InMemoryUpdateLog();
         var state = new SharedMemoryGrainStorage();
         builder.ConfigureSilo((_, silo) =>
         {
