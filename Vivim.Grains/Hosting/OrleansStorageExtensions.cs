@@ -21,12 +21,12 @@ public static class OrleansStorageExtensions
     /// hold are often compiler-generated types (<c>[.. items]</c> into an <c>IReadOnlyList</c>) that it then refuses to
     /// read back. Orleans' serializer follows the <c>[Id]</c> and <c>[Alias]</c> contract the state types already keep.
     /// </remarks>
-    public static ISiloBuilder AddVivimGrainStorage(this ISiloBuilder silo, DatabaseKind database, string connectionString)
+    public static ISiloBuilder AddVivimGrainStorage(this ISiloBuilder silo, DatabaseKind database, string connectionString, string name = VivimProviders.GrainState)
     {
         ArgumentNullException.ThrowIfNull(silo);
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         var invariant = AdoNetInvariants.For(database);
-        return silo.AddAdoNetGrainStorage(VivimProviders.GrainState, options => options.Configure<Serializer>((o, serializer) =>
+        return silo.AddAdoNetGrainStorage(name, options => options.Configure<Serializer>((o, serializer) =>
         {
             o.Invariant = invariant;
             o.ConnectionString = connectionString;
