@@ -7,7 +7,12 @@ namespace Vivim.Storage;
 /// </summary>
 public interface IUpdateLog
 {
-    /// <summary>Appends a committed batch. Throws <see cref="UpdateLogConflictException"/> unless its first seq is the log's last seq + 1.</summary>
+    /// <summary>
+    /// Appends a committed batch: updates with consecutive seqs, the one commit covering exactly them, and the
+    /// document changes they made. Throws <see cref="UpdateLogConflictException"/> unless its first seq is the log's
+    /// last seq + 1, and <see cref="ArgumentException"/> for a malformed batch; either way nothing is written.
+    /// Hashes (update hash, root) are 64 lowercase hex digits.
+    /// </summary>
     Task AppendAsync(string did, LogAppend append, CancellationToken cancellationToken = default);
 
     /// <summary>Updates with seq &gt; <paramref name="afterSeq"/> (at most <paramref name="limit"/>), and every commit overlapping them.</summary>
@@ -15,7 +20,7 @@ public interface IUpdateLog
 
     Task<LogBounds> GetBoundsAsync(string did, CancellationToken cancellationToken = default);
 
-    /// <summary>Drops updates up to <paramref name="throughSeq"/> (and the commits they end); documents stay.</summary>
+    /// <summary>Drops updates up to <paramref name="throughSeq"/> (at most the last seq) and the commits they end; documents stay.</summary>
     Task TruncateAsync(string did, long throughSeq, CancellationToken cancellationToken = default);
 
     /// <summary>The retained updates among these ids (one round trip per batch), for idempotent retries.</summary>
@@ -23,8 +28,14 @@ public interface IUpdateLog
 
     Task<StoredDocument?> ReadDocumentAsync(string did, string path, CancellationToken cancellationToken = default);
 
-    /// <summary>Every current document of a DID, in no particular order (to rebuild the tree or build a snapshot).</summary>
+    /// <summary>Every current document of a DID, in no particular order (to build a snapshot), streamed.</summary>
     IAsyncEnumerable<StoredDocument> ReadDocumentsAsync(string did, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Every current document's path and tree value without its JSON, in no particular order, streamed: all an
+    /// activation needs to rebuild the tree, at a fraction of the bytes of <see cref="ReadDocumentsAsync"/>.
+    /// </summary>
+    IAsyncEnumerable<DocumentLeaf> ReadLeavesAsync(string did, CancellationToken cancellationToken = default);
 
     /// <summary>Removes everything of a DID.</summary>
     Task DeleteAsync(string did, CancellationToken cancellationToken = default);

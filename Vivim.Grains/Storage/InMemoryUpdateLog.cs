@@ -13,13 +13,20 @@ public sealed class InMemoryUpdateLog : IUpdateLog
 
     public Task AppendAsync(string did, LogAppend append, CancellationToken cancellationToken = default)
     {
+        LogAppendRules.Validate(did, append);
         var log = _logs.GetOrAdd(did, _ => new DidLog());
         lock (log)
         {
             var expected = log.LastSeq + 1;
-            if (append.Updates.Count == 0 || append.Updates[0].Seq != expected)
+            if (append.Updates[0].Seq != expected)
             {
-                throw new UpdateLogConflictException($"Append for {did} starts at seq {append.Updates.FirstOrDefault()?.Seq}, the log expects {expected}.");
+                throw new UpdateLogConflictException($"Append for {did} starts at seq {append.Updates[0].Seq}, the log expects {expected}.");
+            }
+
+            // As the databases' unique index does: an updateId already in the log fails the whole append.
+            if (append.Updates.FirstOrDefault(u => log.ByUpdateId.ContainsKey(u.UpdateId)) is { } repeated)
+            {
+                throw new InvalidOperationException($"Update {repeated.UpdateId} is already in the log of {did}.");
             }
 
             foreach (var update in append.Updates)
@@ -48,7 +55,7 @@ public sealed class InMemoryUpdateLog : IUpdateLog
 
     public Task<LogPage> ReadAsync(string did, long afterSeq, int limit, CancellationToken cancellationToken = default)
     {
-        if (!_logs.TryGetValue(did, out var log))
+        if (limit <= 0 || !_logs.TryGetValue(did, out var log))
         {
             return Task.FromResult(new LogPage([], []));
         }
@@ -110,7 +117,8 @@ public sealed class InMemoryUpdateLog : IUpdateLog
                     log.Commits.Remove(from);
                 }
 
-                log.FirstRetainedSeq = Math.Max(log.FirstRetainedSeq, throughSeq + 1);
+                // Never past the last seq + 1: the next append must still land inside the retained range.
+                log.FirstRetainedSeq = Math.Max(log.FirstRetainedSeq, Math.Min(throughSeq, log.LastSeq) + 1);
             }
         }
 
@@ -170,6 +178,14 @@ public sealed class InMemoryUpdateLog : IUpdateLog
         }
 
         await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    public async IAsyncEnumerable<DocumentLeaf> ReadLeavesAsync(string did, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await foreach (var document in ReadDocumentsAsync(did, cancellationToken).ConfigureAwait(false))
+        {
+            yield return new DocumentLeaf(document.Path, document.Value);
+        }
     }
 
     public Task DeleteAsync(string did, CancellationToken cancellationToken = default)

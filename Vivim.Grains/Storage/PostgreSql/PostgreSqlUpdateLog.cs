@@ -1,0 +1,288 @@
+using System.Runtime.CompilerServices;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Vivim.Storage.PostgreSql;
+
+/// <summary>
+/// The update log in PostgreSQL (the tables of migration <c>0002_update_log</c>, which must have been applied).
+/// Every operation is one statement, so one round trip and one implicit transaction: an append moves the DID's
+/// head row only if it continues the log, and inserts its updates, commit and documents (from arrays, whatever the
+/// batch size) only through that moved row — so a refused or failed append writes nothing.
+/// </summary>
+public sealed class PostgreSqlUpdateLog(NpgsqlDataSource dataSource) : IUpdateLog
+{
+    // The head row is moved (an existing log) or created (a first append, from seq 1); "head" is empty unless one
+    // of them succeeded, and every insert below joins it. A racing appender waits on the head row's lock and then
+    // finds last_seq moved; two first appends meet in the unique index on did and one inserts nothing.
+    private const string AppendSql = """
+        WITH moved AS (
+            UPDATE vivim_log_heads SET last_seq = $3
+            WHERE did = $1 AND last_seq = $2 - 1
+            RETURNING id),
+        created AS (
+            INSERT INTO vivim_log_heads (did, last_seq, first_retained_seq)
+            SELECT $1, $3, 1 WHERE $2 = 1 AND NOT EXISTS (SELECT FROM moved)
+            ON CONFLICT (did) DO NOTHING
+            RETURNING id),
+        head AS (SELECT id FROM moved UNION ALL SELECT id FROM created),
+        updates AS (
+            INSERT INTO vivim_log_updates (did_id, seq, update_id, update_hash, root, json)
+            SELECT head.id, u.seq, u.update_id, u.update_hash, u.root, u.json
+            FROM head, unnest($5::bigint[], $6::text[], $7::bytea[], $8::bytea[], $9::text[]) AS u(seq, update_id, update_hash, root, json)),
+        commits AS (
+            INSERT INTO vivim_log_commits (did_id, from_seq, to_seq, json)
+            SELECT head.id, $2, $3, $4 FROM head),
+        written AS (
+            INSERT INTO vivim_documents (did_id, path, json, value, seq)
+            SELECT head.id, d.path, d.json, d.value, d.seq
+            FROM head, unnest($10::text[], $11::text[], $12::bytea[], $13::bigint[]) AS d(path, json, value, seq)
+            ON CONFLICT (did_id, path) DO UPDATE SET json = excluded.json, value = excluded.value, seq = excluded.seq),
+        deleted AS (
+            DELETE FROM vivim_documents d USING head
+            WHERE d.did_id = head.id AND d.path = ANY($14::text[]))
+        SELECT id FROM head
+        """;
+
+    // One statement, so one snapshot: the page and the commits overlapping exactly its seqs. Commits do not
+    // overlap each other, so the first of them is the last one starting at or before the page: both ends of the
+    // commit range are index seeks, however long the log.
+    private const string ReadSql = """
+        WITH head AS (SELECT id FROM vivim_log_heads WHERE did = $1),
+        page AS (
+            SELECT seq, update_id, update_hash, root, json FROM vivim_log_updates
+            WHERE did_id = (SELECT id FROM head) AND seq > $2
+            ORDER BY seq
+            LIMIT $3),
+        span AS (SELECT min(seq) AS first, max(seq) AS last FROM page)
+        SELECT 0 AS kind, seq, NULL::bigint AS to_seq, update_id, update_hash, root, json FROM page
+        UNION ALL
+        SELECT 1, c.from_seq, c.to_seq, NULL, NULL, NULL, c.json
+        FROM vivim_log_commits c, span
+        WHERE c.did_id = (SELECT id FROM head)
+          AND c.from_seq >= (SELECT max(from_seq) FROM vivim_log_commits WHERE did_id = (SELECT id FROM head) AND from_seq <= span.first)
+          AND c.from_seq <= span.last
+        ORDER BY kind, seq
+        """;
+
+    private const string BoundsSql = "SELECT first_retained_seq, last_seq FROM vivim_log_heads WHERE did = $1";
+
+    // Never past the last seq + 1, so that the next append still lands in the retained range.
+    private const string TruncateSql = """
+        WITH head AS (
+            UPDATE vivim_log_heads SET first_retained_seq = greatest(first_retained_seq, least($2, last_seq) + 1)
+            WHERE did = $1
+            RETURNING id, first_retained_seq),
+        updates AS (
+            DELETE FROM vivim_log_updates u USING head WHERE u.did_id = head.id AND u.seq < head.first_retained_seq)
+        DELETE FROM vivim_log_commits c USING head WHERE c.did_id = head.id AND c.to_seq < head.first_retained_seq
+        """;
+
+    private const string FindSql = """
+        SELECT seq, update_id, update_hash, root, json FROM vivim_log_updates
+        WHERE did_id = (SELECT id FROM vivim_log_heads WHERE did = $1) AND update_id = ANY($2::text[])
+        """;
+
+    private const string DocumentSql = """
+        SELECT json, value, seq FROM vivim_documents
+        WHERE did_id = (SELECT id FROM vivim_log_heads WHERE did = $1) AND path = $2
+        """;
+
+    private const string DocumentsSql = """
+        SELECT path, json, value, seq FROM vivim_documents
+        WHERE did_id = (SELECT id FROM vivim_log_heads WHERE did = $1)
+        """;
+
+    private const string LeavesSql = """
+        SELECT path, value FROM vivim_documents
+        WHERE did_id = (SELECT id FROM vivim_log_heads WHERE did = $1)
+        """;
+
+    private const string DeleteSql = """
+        WITH head AS (DELETE FROM vivim_log_heads WHERE did = $1 RETURNING id),
+        updates AS (DELETE FROM vivim_log_updates u USING head WHERE u.did_id = head.id),
+        commits AS (DELETE FROM vivim_log_commits c USING head WHERE c.did_id = head.id)
+        DELETE FROM vivim_documents d USING head WHERE d.did_id = head.id
+        """;
+
+    public async Task AppendAsync(string did, LogAppend append, CancellationToken cancellationToken = default)
+    {
+        LogAppendRules.Validate(did, append);
+        var updates = append.Updates;
+        var count = updates.Count;
+        var seqs = new long[count];
+        var ids = new string[count];
+        var hashes = new byte[count][];
+        var roots = new byte[count][];
+        var jsons = new string[count];
+        for (var i = 0; i < count; i++)
+        {
+            var update = updates[i];
+            seqs[i] = update.Seq;
+            ids[i] = update.UpdateId;
+            hashes[i] = LogAppendRules.HashBytesOf(update.UpdateHash);
+            roots[i] = LogAppendRules.HashBytesOf(update.Root);
+            jsons[i] = update.Json;
+        }
+
+        var documents = LogAppendRules.LastPerPath(append.Documents);
+        var written = documents.Where(d => d.Json is not null).ToList();
+        var deleted = documents.Where(d => d.Json is null).Select(d => d.Path).ToArray();
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(AppendSql, connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = did, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = append.Commit.FromSeq });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = append.Commit.ToSeq });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = append.Commit.Json, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = seqs });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = hashes, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        command.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = roots, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = jsons, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. written.Select(d => d.Path)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. written.Select(d => d.Json!)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = [.. written.Select(d => d.Value!)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. written.Select(d => d.Seq)] });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = deleted, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
+        var head = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        if (head is null)
+        {
+            var bounds = await GetBoundsAsync(did, cancellationToken).ConfigureAwait(false);
+            throw new UpdateLogConflictException($"Append for {did} starts at seq {append.Commit.FromSeq}, the log expects {bounds.LastSeq + 1}.");
+        }
+    }
+
+    public async Task<LogPage> ReadAsync(string did, long afterSeq, int limit, CancellationToken cancellationToken = default)
+    {
+        if (limit <= 0)
+        {
+            return new LogPage([], []);
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, ReadSql, did);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterSeq });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
+        var updates = new List<LoggedUpdate>(Math.Min(limit, 1024));
+        var commits = new List<LoggedCommit>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (reader.GetInt32(0) == 0)
+            {
+                updates.Add(new LoggedUpdate(
+                    reader.GetInt64(1),
+                    reader.GetString(3),
+                    LogAppendRules.HashHexOf(reader.GetFieldValue<byte[]>(4)),
+                    LogAppendRules.HashHexOf(reader.GetFieldValue<byte[]>(5)),
+                    reader.GetString(6)));
+            }
+            else
+            {
+                commits.Add(new LoggedCommit(reader.GetInt64(1), reader.GetInt64(2), reader.GetString(6)));
+            }
+        }
+
+        return new LogPage(updates, commits);
+    }
+
+    public async Task<LogBounds> GetBoundsAsync(string did, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, BoundsSql, did);
+        await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+            ? new LogBounds(reader.GetInt64(0), reader.GetInt64(1))
+            : new LogBounds(1, 0);
+    }
+
+    public async Task TruncateAsync(string did, long throughSeq, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, TruncateSql, did);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = throughSeq });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyDictionary<string, LoggedUpdate>> FindUpdatesAsync(string did, IReadOnlyCollection<string> updateIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(updateIds);
+        var found = new Dictionary<string, LoggedUpdate>(StringComparer.Ordinal);
+        if (updateIds.Count == 0)
+        {
+            return found;
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, FindSql, did);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. updateIds], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var update = new LoggedUpdate(
+                reader.GetInt64(0),
+                reader.GetString(1),
+                LogAppendRules.HashHexOf(reader.GetFieldValue<byte[]>(2)),
+                LogAppendRules.HashHexOf(reader.GetFieldValue<byte[]>(3)),
+                reader.GetString(4));
+            found[update.UpdateId] = update;
+        }
+
+        return found;
+    }
+
+    public async Task<StoredDocument?> ReadDocumentAsync(string did, string path, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, DocumentSql, did);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = path, NpgsqlDbType = NpgsqlDbType.Text });
+        await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+            ? new StoredDocument(path, reader.GetString(0), reader.GetFieldValue<byte[]>(1), reader.GetInt64(2))
+            : null;
+    }
+
+    public async IAsyncEnumerable<StoredDocument> ReadDocumentsAsync(string did, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        // Rows are read off the connection as the caller consumes them: nothing is buffered beyond Npgsql's read buffer.
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, DocumentsSql, did);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return new StoredDocument(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<byte[]>(2), reader.GetInt64(3));
+        }
+    }
+
+    public async IAsyncEnumerable<DocumentLeaf> ReadLeavesAsync(string did, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, LeavesSql, did);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return new DocumentLeaf(reader.GetString(0), reader.GetFieldValue<byte[]>(1));
+        }
+    }
+
+    public async Task DeleteAsync(string did, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, DeleteSql, did);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static NpgsqlCommand Command(NpgsqlConnection connection, string sql, string did)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(did);
+        var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = did, NpgsqlDbType = NpgsqlDbType.Text });
+        return command;
+    }
+}

@@ -1,0 +1,156 @@
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+
+namespace Vivim.Storage.Sqlite;
+
+/// <summary>
+/// The one connection that writes (SQLite allows one writer at a time) and its thread. Writes queue up while a
+/// transaction commits; the next transaction takes every queued write (up to a bound), each inside a savepoint of
+/// its own, and commits them together: one fsync for many appends (group commit), while a write that fails rolls
+/// back to its savepoint alone. A write is completed only after its transaction committed.
+/// </summary>
+internal sealed class SqliteLogWriter : IDisposable
+{
+    // Bounds: queued writes (callers wait beyond it) and writes per transaction.
+    private const int QueueCapacity = 4096;
+    private const int MaxWritesPerTransaction = 256;
+    private const int MaxUpdatesPerTransaction = 20_000;
+
+    private readonly Channel<Write> _queue = Channel.CreateBounded<Write>(new BoundedChannelOptions(QueueCapacity) { SingleReader = true });
+    private readonly SqliteConnection _connection;
+    private readonly SqliteLogStatements _statements;
+    private readonly Thread _thread;
+
+    public SqliteLogWriter(string connectionString)
+    {
+        _connection = new SqliteConnection(connectionString);
+        _connection.Open();
+        // WAL: readers never block the writer nor each other. FULL: the WAL is synced at every commit, so an
+        // acknowledged append survives the process being killed and the machine losing power.
+        var journal = SqliteLogStatements.Scalar(_connection, "PRAGMA journal_mode = WAL");
+        if (!string.Equals(journal as string, "wal", StringComparison.OrdinalIgnoreCase))
+        {
+            _connection.Dispose();
+            throw new InvalidOperationException($"The SQLite update log needs a database file in WAL mode; journal_mode is '{journal}'.");
+        }
+
+        SqliteLogStatements.Execute(_connection, "PRAGMA synchronous = FULL");
+        SqliteLogStatements.Execute(_connection, "PRAGMA cache_size = -65536");
+        _statements = new SqliteLogStatements(_connection);
+        _thread = new Thread(Run) { IsBackground = true, Name = "vivim-sqlite-log-writer" };
+        _thread.Start();
+    }
+
+    /// <summary>Runs <paramref name="work"/> in a write transaction; completes once that transaction committed.</summary>
+    public async Task RunAsync(Action<SqliteLogStatements> work, int updates, CancellationToken cancellationToken)
+    {
+        var write = new Write(work, updates, cancellationToken);
+        await _queue.Writer.WriteAsync(write, cancellationToken).ConfigureAwait(false);
+        await write.Done.Task.ConfigureAwait(false);
+    }
+
+    private void Run()
+    {
+        var reader = _queue.Reader;
+        var group = new List<Write>(MaxWritesPerTransaction);
+        var failures = new List<Exception?>(MaxWritesPerTransaction);
+        while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        {
+            group.Clear();
+            failures.Clear();
+            var updates = 0;
+            while (group.Count < MaxWritesPerTransaction && updates < MaxUpdatesPerTransaction && reader.TryRead(out var write))
+            {
+                if (write.CancellationToken.IsCancellationRequested)
+                {
+                    write.Done.TrySetCanceled(write.CancellationToken);
+                    continue;
+                }
+
+                group.Add(write);
+                updates += write.Updates;
+            }
+
+            if (group.Count > 0)
+            {
+                RunGroup(group, failures);
+            }
+        }
+    }
+
+    private void RunGroup(List<Write> group, List<Exception?> failures)
+    {
+        try
+        {
+            using var transaction = _connection.BeginTransaction(deferred: false);
+            _statements.Enlist(transaction);
+            for (var i = 0; i < group.Count; i++)
+            {
+                transaction.Save("w");
+                try
+                {
+                    group[i].Work(_statements);
+                    transaction.Release("w");
+                    failures.Add(null);
+                }
+                catch (Exception e)
+                {
+                    // Undoes this write alone. If SQLite already rolled the whole transaction back (I/O error, disk
+                    // full), this throws and the whole group fails below.
+                    transaction.Rollback("w");
+                    transaction.Release("w");
+                    failures.Add(e);
+                }
+            }
+
+            transaction.Commit();
+        }
+        catch (Exception e)
+        {
+            // The transaction did not commit (or could not begin): nothing of the group was written.
+            foreach (var write in group)
+            {
+                write.Done.TrySetException(e);
+            }
+
+            return;
+        }
+        finally
+        {
+            _statements.Enlist(null);
+        }
+
+        for (var i = 0; i < group.Count; i++)
+        {
+            if (failures[i] is { } failure)
+            {
+                group[i].Done.TrySetException(failure);
+            }
+            else
+            {
+                group[i].Done.TrySetResult();
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        // Queued writes still run: nothing a caller was promised is dropped.
+        _queue.Writer.TryComplete();
+        _thread.Join();
+        _statements.Dispose();
+        _connection.Dispose();
+    }
+
+    private sealed class Write(Action<SqliteLogStatements> work, int updates, CancellationToken cancellationToken)
+    {
+        public Action<SqliteLogStatements> Work { get; } = work;
+
+        public int Updates { get; } = updates;
+
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        // Completed off the writer thread, so that callers' continuations never run on it.
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
