@@ -21,6 +21,9 @@ public sealed class AcknowledgedUpdates
 
     public int Count => _receipts.Count;
 
+    /// <summary>The last failure of a call (for messages).</summary>
+    public Exception? LastError { get; private set; }
+
     /// <summary>Calls that failed (the batch stayed unacknowledged).</summary>
     public int Failures => Volatile.Read(ref _failures);
 
@@ -39,8 +42,9 @@ public sealed class AcknowledgedUpdates
             {
                 result = await anchor().SubmitAsync(batch);
             }
-            catch (Exception)
+            catch (Exception e)
             {
+                LastError = e;
                 // The node or its database failed mid-call: the batch stays unacknowledged.
                 Interlocked.Increment(ref _failures);
                 return;
@@ -108,7 +112,7 @@ public sealed class AcknowledgedUpdates
 
     private void Record(IReadOnlyList<string> batch, SubmitResult result)
     {
-        Assert.True(result.Outcome == SubmitOutcome.Committed, string.Join("; ", result.Rejections.Select(r => $"{r.Code}: {r.Message}")));
+        Assert.True(result.Outcome == SubmitOutcome.Committed, string.Join("; ", result.Rejections.Select(r => $"{r.Code}: {r.Reason}")));
         Assert.Equal(batch.Count, result.Receipts.Count);
         foreach (var receipt in result.Receipts)
         {
@@ -128,7 +132,7 @@ public sealed class AcknowledgedUpdates
         for (var i = 0; i < batchSize; i++)
         {
             var n = Interlocked.Increment(ref _counter);
-            batch.Add(SignedUpdates.Create(author, $"memory/{prefix}-{n}", new JsonObject { ["n"] = n, ["text"] = $"entry {n} of {prefix}" }, UpdateOperation.Create));
+            batch.Add(SignedUpdates.Create(author, $"memoryIndex/{prefix}-{n}", new JsonObject { ["n"] = n, ["text"] = $"entry {n} of {prefix}" }, UpdateOperation.Create));
         }
 
         return batch;

@@ -2,6 +2,8 @@ using System.Globalization;
 using Orleans.Configuration;
 using Vivim.Hosting;
 
+using Vivim.Tests.Support;
+
 namespace Vivim.Tests.Durability;
 
 /// <summary>A production-shaped cluster of separate processes on one PostgreSQL database: Vivim.Silo workers and Vivim.Gateway nodes.</summary>

@@ -1,7 +1,10 @@
 using System.Net;
 using Vivim.Anchors;
 using Vivim.ExitNodes;
+using Vivim.Keys;
 using Vivim.Protocol.Identity;
+
+using Vivim.Tests.Support;
 
 namespace Vivim.Tests.Durability;
 

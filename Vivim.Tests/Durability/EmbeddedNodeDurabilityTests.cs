@@ -1,6 +1,7 @@
 using System.Globalization;
 using Vivim.Anchors;
 using Vivim.ExitNodes;
+using Vivim.Keys;
 using Vivim.Protocol.Identity;
 using Vivim.Tests.Grains;
 using Vivim.Tests.Support;
@@ -69,8 +70,14 @@ public sealed class EmbeddedNodeDurabilityTests
                 using var stop = new CancellationTokenSource();
                 var before = writes.Count;
                 var writer = writes.WriteUntilFailureAsync(() => anchor, parent, $"r{round}", batchSize: 1 + random.Next(8), stop.Token);
-                await Task.Delay(300 + random.Next(1200));
-                Assert.True(writes.Count > before, $"no write was acknowledged before the kill:\n{node.Output}");
+                var deadline = DateTime.UtcNow.AddSeconds(30);
+                while (writes.Count == before && !writer.IsCompleted && DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(20);
+                }
+
+                Assert.True(writes.Count > before, $"no write was acknowledged ({writes.LastError} {writer.Exception}):\n{node.Output}");
+                await Task.Delay(random.Next(1000));
                 await node.KillAsync();
                 await writer.WaitAsync(TimeSpan.FromSeconds(60));
             }

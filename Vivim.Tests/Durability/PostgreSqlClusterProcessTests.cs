@@ -1,9 +1,12 @@
 using Orleans.Runtime;
 using Vivim.Anchors;
 using Vivim.ExitNodes;
+using Vivim.Keys;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 using Vivim.Tests.Client;
+
+using Vivim.Tests.Support;
 
 namespace Vivim.Tests.Durability;
 

@@ -2,6 +2,7 @@ using Orleans.TestingHost;
 using Vivim.Anchors;
 using Vivim.Clones;
 using Vivim.ExitNodes;
+using Vivim.Keys;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 using Vivim.Storage;
