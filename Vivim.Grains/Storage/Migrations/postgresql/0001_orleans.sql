@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS vivim_grain_state (
 ) WITH (fillfactor = 90);
 
 -- The record's identity and its lookup path in one index, led by the two 32-bit hashes the provider sends with every
--- call. A null extension (integer and Guid keys without one) is kept apart from an empty one by the '+' prefix.
+-- call. A null extension (integer and Guid keys without one) is kept apart from an empty one by the '+' prefix. Being
+-- a btree key, a string grain key must stay under about 2 KB.
 CREATE UNIQUE INDEX IF NOT EXISTS vivim_grain_state_key ON vivim_grain_state (
     grain_id_hash, state_name_hash, service_id, state_name, grain_id_n0, grain_id_n1,
     (coalesce('+' || grain_id_extension, '')));
