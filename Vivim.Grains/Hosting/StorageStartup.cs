@@ -27,6 +27,14 @@ public sealed class StorageStartup(
             try
             {
                 await using var connection = await OpenAsync(cancellationToken);
+                if (options.Provider == DatabaseKind.Sqlite)
+                {
+                    // Before any other connection: WAL lets readers and the writer work at once, and sticks to the file.
+                    await using var wal = connection.CreateCommand();
+                    wal.CommandText = "PRAGMA journal_mode=WAL";
+                    await wal.ExecuteNonQueryAsync(cancellationToken);
+                }
+
                 if (options.Provider == DatabaseKind.Sqlite || options.MigrateOnStart)
                 {
                     await new SchemaMigrator(options.Provider, logger).MigrateAsync(connection, cancellationToken);

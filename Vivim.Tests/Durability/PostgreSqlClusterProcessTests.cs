@@ -112,7 +112,7 @@ public sealed class PostgreSqlClusterProcessTests : IAsyncLifetime
         var management = client.GetGrain<IManagementGrain>(0);
         for (var attempt = 0; attempt < 50; attempt++)
         {
-            var statistics = await management.GetDetailedGrainStatistics([typeof(AnchorStateGrain).FullName!]);
+            var statistics = await management.GetDetailedGrainStatistics();
             if (statistics.FirstOrDefault(s => s.GrainId == grain) is { } found)
             {
                 return found.SiloAddress;
