@@ -1,7 +1,17 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Vivim.Hosting;
 
-// A scale-out worker: grains only, no public endpoints.
+// "migrate" applies the database schema and exits; otherwise this is a scale-out worker: grains only, no public endpoints.
+if (args is ["migrate", .. var rest])
+{
+    var tool = Host.CreateApplicationBuilder(rest);
+    using var services = tool.Services.BuildServiceProvider();
+    return await MigrateCommand.RunAsync(tool.Configuration, services.GetRequiredService<ILoggerFactory>());
+}
+
 var builder = Host.CreateApplicationBuilder(args);
 builder.AddVivimSilo();
 await builder.Build().RunAsync();
+return 0;

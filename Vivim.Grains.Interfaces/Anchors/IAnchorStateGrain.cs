@@ -1,3 +1,4 @@
+using Orleans.Concurrency;
 using Vivim.Protocol.Model;
 
 namespace Vivim.Anchors;
@@ -39,4 +40,15 @@ public interface IAnchorStateGrain : IGrainWithStringKey
     /// <summary>Grants or revokes a clone's right to write (the exit node calls this on approval, trust changes, suspension and removal).</summary>
     [Alias("SetWriter")]
     Task SetWriterAsync(WriterGrant grant);
+
+    /// <summary>A clone's acknowledged cursor (its Clone grain reports it when it persists it): the log is kept for active clones.</summary>
+    [Alias("ReportCursor"), OneWay]
+    Task ReportCursorAsync(string cloneId, long seq);
+
+    /// <summary>
+    /// Applies the retention rules now (they also run periodically): drops the log before the retention window unless an
+    /// active clone still needs it, and never keeps it past the hard cap. Returns the new head.
+    /// </summary>
+    [Alias("ApplyRetention")]
+    Task<AnchorHead> ApplyRetentionAsync();
 }

@@ -20,4 +20,13 @@ public sealed class AnchorOptions
 
     /// <summary>How long the log keeps updates (and so how old an accepted timestamp may be, since updateIds are remembered that long).</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>The log is kept past <see cref="Retention"/> for clones that acknowledged within this cap, and never longer.</summary>
+    public TimeSpan RetentionCap { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>How often an active anchor applies the retention rules.</summary>
+    public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Most updates one retention pass reads to find the horizon (the rest waits for the next pass).</summary>
+    public int RetentionScanUpdates { get; set; } = 50_000;
 }

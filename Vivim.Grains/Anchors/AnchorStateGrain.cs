@@ -35,6 +35,8 @@ public sealed class AnchorStateGrain(
     ILogger<AnchorStateGrain> logger) : Grain, IAnchorStateGrain
 {
     private readonly SemaphoreSlim _commitLock = new(1, 1);
+    private readonly SemaphoreSlim _stateGate = new(1, 1);
+    private bool _cursorsDirty;
     private readonly AnchorOptions _options = options.Value;
     private string _did = string.Empty;
     private SigningKey? _key;
@@ -58,13 +60,30 @@ public sealed class AnchorStateGrain(
         _tree = await StateTreeReader.ReadAsync(log, _did, cancellationToken);
         _stream = this.GetStreamProvider(AnchorStreams.Provider).GetStream<AnchorEvent>(StreamId.Create(AnchorStreams.Namespace, _did));
         logger.LogDebug("Anchor {Did} activated at seq {Seq} with {Documents} documents", _did, _headSeq, _tree.Count);
+        if (_options.RetentionInterval > TimeSpan.Zero)
+        {
+            this.RegisterGrainTimer(_ => ApplyRetentionAsync(), new GrainTimerCreationOptions(_options.RetentionInterval, _options.RetentionInterval) { Interleave = true });
+        }
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        if (_cursorsDirty && state.State.ParentKey is not null)
+        {
+            // Best effort: a lost report only makes the next pass keep more of the log.
+            try
+            {
+                await WriteStateAsync();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                logger.LogWarning(e, "Anchor {Did} could not save clone cursors on deactivation", _did);
+            }
+        }
+
         _key?.Dispose();
         _key = null;
-        return Task.CompletedTask;
+        
     }
 
     public async Task InitializeAsync(AnchorSetup setup)
@@ -89,14 +108,143 @@ public sealed class AnchorStateGrain(
         }
 
         state.State.ParentKey = setup.ParentKey;
-        await state.WriteStateAsync();
+        await WriteStateAsync();
         _key = key;
     }
 
     public async Task SetWriterAsync(WriterGrant grant)
     {
         state.State.Writers[grant.CloneId] = grant;
-        await state.WriteStateAsync();
+        await WriteStateAsync();
+    }
+
+    public Task ReportCursorAsync(string cloneId, long seq)
+    {
+        if (!string.IsNullOrEmpty(cloneId) && cloneId.Length <= 256 && seq >= 0 && seq <= _headSeq)
+        {
+            var seenAt = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var previous = state.State.Cursors.GetValueOrDefault(cloneId);
+            state.State.Cursors[cloneId] = new CloneCursor(Math.Max(seq, previous?.Seq ?? 0), seenAt);
+            _cursorsDirty = true;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task<AnchorHead> ApplyRetentionAsync()
+    {
+        var now = time.GetUtcNow();
+        var windowStart = (now - _options.Retention).ToUnixTimeMilliseconds();
+        var capStart = (now - _options.RetentionCap).ToUnixTimeMilliseconds();
+
+        // The horizons: the last seq committed before the window, and before the cap (scanned outside the lock).
+        long windowHorizon = 0, capHorizon = 0;
+        string? horizonRoot = null, capRoot = null;
+        var after = _retainedFromSeq - 1;
+        for (var scanned = 0; scanned < _options.RetentionScanUpdates && after < _headSeq;)
+        {
+            var page = await log.ReadAsync(_did, after, _options.MaxPageUpdates);
+            if (page.Updates.Count == 0)
+            {
+                break;
+            }
+
+            var done = false;
+            foreach (var commit in page.Commits.Select(c => ProtocolModel.Parse<Commit>(System.Text.Encoding.UTF8.GetBytes(c.Json), JsonLimits.Snapshot)).OrderBy(c => c.FromSeq))
+            {
+                if (commit.ToSeq <= after)
+                {
+                    continue;
+                }
+
+                if (commit.Timestamp >= windowStart)
+                {
+                    done = true;
+                    break;
+                }
+
+                (windowHorizon, horizonRoot) = (commit.ToSeq, commit.Root);
+                if (commit.Timestamp < capStart)
+                {
+                    (capHorizon, capRoot) = (commit.ToSeq, commit.Root);
+                }
+            }
+
+            scanned += page.Updates.Count;
+            after = page.Updates[^1].Seq;
+            if (done)
+            {
+                break;
+            }
+        }
+
+        await _commitLock.WaitAsync();
+        try
+        {
+            // Active clones (seen within the cap) hold the log back to their cursor; nothing is kept past the cap.
+            foreach (var idle in state.State.Cursors.Where(c => c.Value.SeenAt < capStart).Select(c => c.Key).ToList())
+            {
+                state.State.Cursors.Remove(idle);
+                _cursorsDirty = true;
+            }
+
+            var activeFloor = state.State.Cursors.Count == 0 ? long.MaxValue : state.State.Cursors.Values.Min(c => c.Seq);
+            var through = Math.Max(capHorizon, Math.Min(windowHorizon, activeFloor));
+            if (through >= _retainedFromSeq)
+            {
+                var root = through == windowHorizon ? horizonRoot : through == capHorizon ? capRoot : await RootAtAsync(through);
+                await log.TruncateAsync(_did, through);
+                _retainedFromSeq = through + 1;
+                state.State.Checkpoint = new RetentionCheckpoint(through, root ?? string.Empty, now.ToUnixTimeMilliseconds());
+                _cursorsDirty = true;
+                logger.LogInformation("Anchor {Did} dropped its log through seq {Seq}", _did, through);
+            }
+
+            if (_cursorsDirty)
+            {
+                await WriteStateAsync();
+            }
+        }
+        finally
+        {
+            _commitLock.Release();
+        }
+
+        return await GetHeadAsync();
+    }
+
+    private async Task<string?> RootAtAsync(long seq)
+    {
+        var page = await log.ReadAsync(_did, seq - 1, 1);
+        return page.Commits
+            .Select(c => ProtocolModel.Parse<Commit>(System.Text.Encoding.UTF8.GetBytes(c.Json), JsonLimits.Snapshot))
+            .Where(c => c.FromSeq <= seq && seq <= c.ToSeq)
+            .Select(c => c.Roots[(int)(seq - c.FromSeq)])
+            .FirstOrDefault();
+    }
+
+    /// <summary>One state write at a time: this grain is reentrant and concurrent writes would race on the ETag.</summary>
+    private async Task WriteStateAsync()
+    {
+        await _stateGate.WaitAsync();
+        try
+        {
+            var wereDirty = _cursorsDirty;
+            _cursorsDirty = false;
+            try
+            {
+                await state.WriteStateAsync();
+            }
+            catch
+            {
+                _cursorsDirty |= wereDirty;
+                throw;
+            }
+        }
+        finally
+        {
+            _stateGate.Release();
+        }
     }
 
     public async Task<SubmitResult> SubmitAsync(IReadOnlyList<string> updatesJson)
@@ -435,5 +583,13 @@ public sealed class AnchorStateGrain(
 
         [Id(1)]
         public Dictionary<string, WriterGrant> Writers { get; set; } = new(StringComparer.Ordinal);
+
+        /// <summary>Clones' last reported cursors, which hold the log back for active clones.</summary>
+        [Id(2)]
+        public Dictionary<string, CloneCursor> Cursors { get; set; } = new(StringComparer.Ordinal);
+
+        /// <summary>Where the log was last truncated: a clone behind it must take a snapshot.</summary>
+        [Id(3)]
+        public RetentionCheckpoint? Checkpoint { get; set; }
     }
 }

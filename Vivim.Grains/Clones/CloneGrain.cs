@@ -277,6 +277,9 @@ public sealed class CloneGrain(
         if (_cursorDirty && Clone.Registration is not null)
         {
             await PersistAsync();
+
+            // The anchor keeps the log for clones that keep up; this report is how it knows (one-way).
+            await Anchor.ReportCursorAsync(CloneId, Clone.Cursor);
         }
     }
 

@@ -1,8 +1,12 @@
 using System.Net;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using Vivim.Keys;
+using Vivim.Storage.Schema;
 
 namespace Vivim.Hosting;
 
@@ -10,20 +14,70 @@ namespace Vivim.Hosting;
 public static class SiloHostingExtensions
 {
     /// <summary>
-    /// Configures the silo from the <c>Vivim</c> configuration section. Today only the embedded, single-machine cluster
-    /// exists (localhost clustering on <c>Vivim:SiloPort</c> / <c>Vivim:GatewayPort</c>); production clustering arrives
-    /// with the storage work.
+    /// Configures the silo from the <c>Vivim</c> configuration section: the embedded node by default (localhost
+    /// clustering, SQLite under <c>Vivim:DataPath</c>, in-memory reminders), or a member of a PostgreSQL-backed cluster
+    /// (membership, grain state, reminders and the update log in PostgreSQL) when <c>Vivim:Storage:Provider</c> is
+    /// <c>PostgreSql</c>.
     /// </summary>
     public static IHostApplicationBuilder AddVivimSilo(this IHostApplicationBuilder builder)
     {
         var options = builder.Configuration.GetSection(VivimSiloOptions.Section).Get<VivimSiloOptions>() ?? new VivimSiloOptions();
+        var storageSection = builder.Configuration.GetSection(VivimStorageOptions.Section);
+        var storage = storageSection.Get<VivimStorageOptions>() ?? new VivimStorageOptions();
+        var location = StorageLocation.Resolve(storage, options.DataPath);
+
+        builder.Services.AddOptions<VivimStorageOptions>().Bind(storageSection);
+        builder.Services.AddSingleton(location);
+        builder.Services.AddSingleton<IPostConfigureOptions<KeyVaultOptions>, EmbeddedKeyEncryptionKey>();
+        builder.Services.AddVivimUpdateLog(location);
+
+        // Hosted services start in registration order: the database is reachable and migrated before the silo joins.
+        builder.Services.AddHostedService<StorageStartup>();
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
-            silo.Configure<EndpointOptions>(o => o.AdvertisedIPAddress = IPAddress.Loopback);
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ServiceId = options.ServiceId;
+                o.ClusterId = options.ClusterId;
+            });
+            if (location.Provider == DatabaseKind.Sqlite)
+            {
+                silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
+                silo.Configure<EndpointOptions>(o => o.AdvertisedIPAddress = IPAddress.Loopback);
+                silo.UseInMemoryReminderService();
+                silo.AddMemoryGrainStorage(AnchorStreamsPubSub);
+            }
+            else
+            {
+                var connectionString = location.PostgreSqlConnectionString!;
+                silo.UseVivimPostgreSqlClustering(connectionString);
+                silo.UseVivimPostgreSqlReminders(connectionString);
+                silo.AddVivimGrainStorage(DatabaseKind.PostgreSql, connectionString, AnchorStreamsPubSub);
+                silo.Configure<EndpointOptions>(o =>
+                {
+                    o.SiloPort = options.SiloPort;
+                    o.GatewayPort = options.GatewayPort;
+                    if (options.AdvertisedAddress is { Length: > 0 } advertised)
+                    {
+                        o.AdvertisedIPAddress = IPAddress.Parse(advertised);
+                    }
+
+                    o.SiloListeningEndpoint = new IPEndPoint(IPAddress.Any, options.SiloPort);
+                    o.GatewayListeningEndpoint = new IPEndPoint(IPAddress.Any, options.GatewayPort);
+                });
+            }
+
+            silo.AddVivimGrainStorage(location.Provider, location.Provider == DatabaseKind.Sqlite ? location.SqliteConnectionString! : location.PostgreSqlConnectionString!, VivimProviders.GrainState);
+            silo.AddVivimGrains(builder.Configuration);
+
+            // Failure detection is tunable per deployment (probe timeouts, votes): Vivim:Membership binds ClusterMembershipOptions.
+            silo.Services.AddOptions<ClusterMembershipOptions>().Bind(builder.Configuration.GetSection("Vivim:Membership"));
         });
         return builder;
     }
+
+    /// <summary>The storage the stream provider keeps its subscriptions in (Orleans' conventional name).</summary>
+    private const string AnchorStreamsPubSub = "PubSubStore";
 }
 
 /// <summary>The <c>Vivim</c> configuration section as far as the silo uses it.</summary>
@@ -38,4 +92,10 @@ public sealed class VivimSiloOptions
     public string ServiceId { get; set; } = "vivim";
 
     public string ClusterId { get; set; } = "vivim-local";
+
+    /// <summary>The embedded node's data directory (SQLite files, its key-encryption key); created on first run.</summary>
+    public string DataPath { get; set; } = "data";
+
+    /// <summary>The IP address other silos and clients reach this one at (a pod IP); Orleans picks one when unset.</summary>
+    public string? AdvertisedAddress { get; set; }
 }

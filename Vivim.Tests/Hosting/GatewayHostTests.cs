@@ -12,7 +12,9 @@ public sealed class GatewayHostTests
     [Fact]
     public async Task The_all_in_one_node_starts_a_silo_and_reports_its_lifecycle()
     {
+        var data = Path.Combine(Path.GetTempPath(), "vivim-gateway-" + Guid.NewGuid().ToString("N")[..12]);
         var app = GatewayApp.Create([
+            "--Vivim:DataPath", data,
             "--urls", "http://127.0.0.1:0",
             "--Vivim:SiloPort", FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--Vivim:GatewayPort", FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -41,5 +43,7 @@ public sealed class GatewayHostTests
         Assert.False(health.Ready);
         Assert.True(health.Started);
         await app.DisposeAsync();
+        Assert.True(File.Exists(Path.Combine(data, "vivim.db")), "the embedded node keeps its state under Vivim:DataPath");
+        Directory.Delete(data, recursive: true);
     }
 }

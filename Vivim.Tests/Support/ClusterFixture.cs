@@ -40,13 +40,13 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public async Task DisposeAsync() => await Cluster.DisposeAsync();
 
-    public static void ConfigureSilo(ISiloBuilder silo, IUpdateLog log, SharedMemoryGrainStorage state)
+    public static void ConfigureSilo(ISiloBuilder silo, IUpdateLog log, SharedMemoryGrainStorage state, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Vivim:KeyEncryption:ActiveKeyId"] = "test",
             ["Vivim:KeyEncryption:Keys:test"] = TestKek,
-        }).Build();
+        }).AddInMemoryCollection(settings ?? new Dictionary<string, string?>()).Build();
         silo.AddVivimGrains(configuration);
         silo.Services.AddKeyedSingleton<IGrainStorage>(VivimProviders.GrainState, (sp, _) => state.For(sp.GetRequiredService<Serializer>()));
         silo.AddMemoryGrainStorage("PubSubStore");

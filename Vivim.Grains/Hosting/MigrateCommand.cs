@@ -1,0 +1,38 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Vivim.Storage.Schema;
+
+namespace Vivim.Hosting;
+
+/// <summary>
+/// <c>Vivim.Silo migrate</c>: applies the schema to the configured database and exits (0 when the schema is current).
+/// Meant to run once per deploy with a role that may change the schema; silos then run without DDL rights.
+/// </summary>
+public static class MigrateCommand
+{
+    public static async Task<int> RunAsync(IConfiguration configuration, ILoggerFactory loggers, CancellationToken cancellationToken = default)
+    {
+        var logger = loggers.CreateLogger("Vivim.Migrate");
+        try
+        {
+            var options = configuration.GetSection(VivimSiloOptions.Section).Get<VivimSiloOptions>() ?? new VivimSiloOptions();
+            var storage = configuration.GetSection(VivimStorageOptions.Section).Get<VivimStorageOptions>() ?? new VivimStorageOptions();
+            var location = StorageLocation.Resolve(storage, options.DataPath);
+            await using DbConnection connection = location.Provider == DatabaseKind.Sqlite
+                ? new SqliteConnection(location.SqliteConnectionString)
+                : new NpgsqlConnection(location.PostgreSqlConnectionString);
+            await connection.OpenAsync(cancellationToken);
+            var report = await new SchemaMigrator(location.Provider, logger).MigrateAsync(connection, cancellationToken);
+            logger.LogInformation("{Location}: applied {Count} migration(s); schema version {Version}", location.Describe(), report.Applied.Count, report.CurrentVersion);
+            return 0;
+        }
+        catch (Exception e) when (e is DbException or InvalidOperationException or SchemaDriftException or IOException)
+        {
+            logger.LogError("Migration failed: {Reason}", e.Message);
+            return 1;
+        }
+    }
+}

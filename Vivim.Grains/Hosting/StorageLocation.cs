@@ -1,0 +1,66 @@
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using Vivim.Storage.Schema;
+
+namespace Vivim.Hosting;
+
+/// <summary>Where this host's database is, resolved once from configuration (data directory or connection string).</summary>
+public sealed class StorageLocation
+{
+    public const string SqliteFileName = "vivim.db";
+
+    private StorageLocation(DatabaseKind provider, string? dataPath, string? sqlite, string? postgreSql)
+    {
+        Provider = provider;
+        DataPath = dataPath;
+        SqliteConnectionString = sqlite;
+        PostgreSqlConnectionString = postgreSql;
+    }
+
+    public DatabaseKind Provider { get; }
+
+    /// <summary>The embedded node's data directory (absolute), or null on PostgreSQL.</summary>
+    public string? DataPath { get; }
+
+    public string? SqliteConnectionString { get; }
+
+    public string? PostgreSqlConnectionString { get; }
+
+    public static StorageLocation Resolve(VivimStorageOptions storage, string dataPath)
+    {
+        if (storage.Provider == DatabaseKind.PostgreSql)
+        {
+            if (string.IsNullOrWhiteSpace(storage.ConnectionString))
+            {
+                throw new InvalidOperationException($"{VivimStorageOptions.Section}:ConnectionString is required when {VivimStorageOptions.Section}:Provider is PostgreSql (environment: Vivim__Storage__ConnectionString).");
+            }
+
+            // Validates the syntax now rather than at the first query.
+            _ = new NpgsqlConnectionStringBuilder(storage.ConnectionString);
+            return new StorageLocation(DatabaseKind.PostgreSql, null, null, storage.ConnectionString);
+        }
+
+        var directory = Path.GetFullPath(dataPath);
+        Directory.CreateDirectory(directory);
+        var sqlite = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path.Combine(directory, SqliteFileName),
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ConnectionString;
+        return new StorageLocation(DatabaseKind.Sqlite, directory, sqlite, null);
+    }
+
+    /// <summary>For logs: never the password.</summary>
+    public string Describe()
+    {
+        if (Provider == DatabaseKind.Sqlite)
+        {
+            return Path.Combine(DataPath!, SqliteFileName);
+        }
+
+        var builder = new NpgsqlConnectionStringBuilder(PostgreSqlConnectionString);
+        return $"{builder.Host}:{builder.Port}/{builder.Database}";
+    }
+}

@@ -1,0 +1,59 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Vivim.Hosting;
+
+namespace Vivim.Keys;
+
+/// <summary>
+/// The embedded node's key-encryption key when none is configured: 32 random bytes created on first run in the data
+/// directory, readable by the owner only, so that a restart can unseal the keys it sealed. Production configures its
+/// KEKs from a secret store instead (<c>Vivim:KeyEncryption</c>) and never uses this.
+/// </summary>
+public sealed class EmbeddedKeyEncryptionKey(StorageLocation location, ILogger<EmbeddedKeyEncryptionKey> logger) : IPostConfigureOptions<KeyVaultOptions>
+{
+    public const string FileName = "key-encryption.key";
+    public const string KeyId = "embedded";
+
+    public void PostConfigure(string? name, KeyVaultOptions options)
+    {
+        if (options.Keys.Count > 0 || location.DataPath is null)
+        {
+            return;
+        }
+
+        var path = Path.Combine(location.DataPath, FileName);
+        options.Keys[KeyId] = Convert.ToBase64String(LoadOrCreate(path));
+        options.ActiveKeyId ??= KeyId;
+    }
+
+    private byte[] LoadOrCreate(string path)
+    {
+        if (File.Exists(path))
+        {
+            var existing = File.ReadAllBytes(path);
+            return existing.Length == 32
+                ? existing
+                : throw new InvalidOperationException($"{path} must hold 32 bytes, not {existing.Length}: the keys sealed under it cannot be opened.");
+        }
+
+        var key = RandomNumberGenerator.GetBytes(32);
+        var temporary = path + ".tmp";
+        var file = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Options = FileOptions.WriteThrough };
+        if (!OperatingSystem.IsWindows())
+        {
+            file.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var stream = new FileStream(temporary, file))
+        {
+            stream.Write(key);
+            stream.Flush(flushToDisk: true);
+        }
+
+        // Moved into place only when complete, so a crash never leaves a short key that would lock the keys out.
+        File.Move(temporary, path, overwrite: false);
+        logger.LogWarning("Created a key-encryption key at {Path} for the embedded node. Configure Vivim:KeyEncryption from a secret store in production.", path);
+        return key;
+    }
+}

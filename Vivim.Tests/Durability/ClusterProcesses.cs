@@ -1,0 +1,85 @@
+using System.Globalization;
+using Orleans.Configuration;
+using Vivim.Hosting;
+
+using Vivim.Tests.Support;
+
+namespace Vivim.Tests.Durability;
+
+/// <summary>A production-shaped cluster of separate processes on one PostgreSQL database: Vivim.Silo workers and Vivim.Gateway nodes.</summary>
+public sealed class ClusterProcesses : IAsyncDisposable
+{
+    private readonly List<(HostProcess Process, int SiloPort)> _members = [];
+
+    public ClusterProcesses(string connectionString)
+    {
+        ConnectionString = connectionString;
+        ClusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
+    }
+
+    public string ConnectionString { get; }
+
+    public string ClusterId { get; }
+
+    public IReadOnlyList<(HostProcess Process, int SiloPort)> Members => _members;
+
+    public Dictionary<string, string> Environment() => new()
+    {
+        ["Vivim__Storage__Provider"] = "PostgreSql",
+        ["Vivim__Storage__ConnectionString"] = ConnectionString,
+        ["Vivim__ClusterId"] = ClusterId,
+        ["Vivim__AdvertisedAddress"] = "127.0.0.1",
+        ["Vivim__KeyEncryption__ActiveKeyId"] = "test",
+        ["Vivim__KeyEncryption__Keys__test"] = ClusterFixture.TestKek,
+        ["Vivim__Membership__ProbeTimeout"] = "00:00:01",
+        ["Vivim__Membership__NumMissedProbesLimit"] = "2",
+        ["Vivim__Membership__NumVotesForDeathDeclaration"] = "1",
+    };
+
+    /// <summary><c>Vivim.Silo migrate</c> as an operator runs it; returns its exit code and output.</summary>
+    public async Task<(int ExitCode, string Output)> MigrateAsync()
+    {
+        await using var tool = HostProcess.Start("Vivim.Silo", ["migrate"], Environment(), "migrate");
+        var code = await tool.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return (code, tool.Output);
+    }
+
+    public HostProcess StartSilo(string name, Dictionary<string, string>? extra = null) => Start("Vivim.Silo", name, [], extra);
+
+    public HostProcess StartGateway(string name, Dictionary<string, string>? extra = null) =>
+        Start("Vivim.Gateway", name, ["--urls", "http://127.0.0.1:" + FreePort.Next().ToString(CultureInfo.InvariantCulture)], extra);
+
+    public Task<ExternalClient> ConnectAsync() => ExternalClient.ConnectAsync(client =>
+    {
+        client.UseVivimPostgreSqlClustering(ConnectionString);
+        client.Configure<ClusterOptions>(o =>
+        {
+            o.ServiceId = "vivim";
+            o.ClusterId = ClusterId;
+        });
+    }, TimeSpan.FromSeconds(60));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var (process, _) in _members)
+        {
+            await process.DisposeAsync();
+        }
+    }
+
+    private HostProcess Start(string project, string name, string[] arguments, Dictionary<string, string>? extra)
+    {
+        var siloPort = FreePort.Next();
+        var environment = Environment();
+        environment["Vivim__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture);
+        environment["Vivim__GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture);
+        foreach (var (key, value) in extra ?? [])
+        {
+            environment[key] = value;
+        }
+
+        var process = HostProcess.Start(project, arguments, environment, name);
+        _members.Add((process, siloPort));
+        return process;
+    }
+}

@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Vivim.Tests.Support;
+
+/// <summary>
+/// A Vivim host (Vivim.Gateway or Vivim.Silo) run as a separate process from this build's output, for tests about
+/// processes: SIGKILL, restarts, several silos on one database. Its output is kept for failure messages.
+/// </summary>
+public sealed class HostProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private HostProcess(string name, Process process)
+    {
+        Name = name;
+        _process = process;
+    }
+
+    public string Name { get; }
+
+    public bool HasExited => _process.HasExited;
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>The configuration the tests build with (Debug or Release), read off the test assembly's folder.</summary>
+    public static string BuildConfiguration =>
+        AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+
+    public static HostProcess Start(string project, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, string? name = null)
+    {
+        var assembly = Repository.PathOf(project, "bin", BuildConfiguration, "net10.0", project + ".dll");
+        if (!File.Exists(assembly))
+        {
+            throw new InvalidOperationException($"{assembly} is missing: build the solution (dotnet build Vivim.sln -c {BuildConfiguration}).");
+        }
+
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(assembly)!,
+        };
+        start.ArgumentList.Add(assembly);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        start.Environment["Logging__Console__FormatterName"] = "simple";
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+        start.Environment["Logging__LogLevel__Vivim"] = "Information";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        var host = new HostProcess(name ?? project, process);
+        process.OutputDataReceived += (_, e) => host.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => host.OnLine(e.Data);
+        process.Exited += (_, _) => host._started.TrySetException(new InvalidOperationException($"{host.Name} exited with {process.ExitCode} before it started:\n{host.Output}"));
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return host;
+    }
+
+    /// <summary>Completes once the host says every hosted service (the silo included) has started.</summary>
+    public async Task WaitStartedAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await _started.Task.WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"{Name} did not start within {timeout}:\n{Output}");
+        }
+    }
+
+    /// <summary>Waits until the output contains <paramref name="text"/>.</summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{Name} never wrote '{text}':\n{Output}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Waits for a command-style process (e.g. <c>migrate</c>) to end; returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"{Name} did not exit within {timeout}:\n{Output}");
+        }
+
+        // The exit event can precede the last lines of output.
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs, as when a node loses power or is OOM-killed.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        await _process.WaitForExitAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process.Dispose();
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+
+        if (line.Contains("Application started", StringComparison.Ordinal))
+        {
+            _started.TrySetResult();
+        }
+    }
+}
