@@ -82,7 +82,7 @@ public sealed class PostgreSqlClusteringTests : IAsyncLifetime
         {
             var after = await Task.WhenAll(grains.Select(g => g.WhereAmIAsync()));
             Assert.All(after, a => Assert.Equal(firstAddress, a));
-        });
+        }, TimeSpan.FromSeconds(60));
     }
 
     [Fact]
@@ -158,6 +158,10 @@ public sealed class PostgreSqlClusteringTests : IAsyncLifetime
                 o.ServiceId = ServiceId;
             });
             client.UseVivimPostgreSqlClustering(_database.ConnectionString);
+
+            // A call that reached the dead silo just before it died fails after this, not after the default 30 s,
+            // so that "eventually" below has room to retry.
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(5));
         });
         var host = builder.Build();
         _hosts.Add(host);

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
 using Vivim.Anchors;
 
 namespace Vivim.Tests.Support;
@@ -26,6 +27,9 @@ public sealed class ExternalClient : IAsyncDisposable
             {
                 clustering(client);
                 client.AddMemoryStreams(AnchorStreams.Provider);
+
+                // Calls caught by a SIGKILL fail in seconds rather than the default 30 s, so retries fit the tests' budgets.
+                client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10));
             });
             var host = builder.Build();
             try
