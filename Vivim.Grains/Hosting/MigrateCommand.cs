@@ -1,8 +1,6 @@
 using System.Data.Common;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 using Vivim.Storage.Schema;
 
 namespace Vivim.Hosting;
@@ -21,9 +19,7 @@ public static class MigrateCommand
             var options = configuration.GetSection(VivimSiloOptions.Section).Get<VivimSiloOptions>() ?? new VivimSiloOptions();
             var storage = configuration.GetSection(VivimStorageOptions.Section).Get<VivimStorageOptions>() ?? new VivimStorageOptions();
             var location = StorageLocation.Resolve(storage, options.DataPath);
-            await using DbConnection connection = location.Provider == DatabaseKind.Sqlite
-                ? new SqliteConnection(location.SqliteConnectionString)
-                : new NpgsqlConnection(location.PostgreSqlConnectionString);
+            await using var connection = location.CreateConnection();
             await connection.OpenAsync(cancellationToken);
             var report = await new SchemaMigrator(location.Provider, logger).MigrateAsync(connection, cancellationToken);
             logger.LogInformation("{Location}: applied {Count} migration(s); schema version {Version}", location.Describe(), report.Applied.Count, report.CurrentVersion);

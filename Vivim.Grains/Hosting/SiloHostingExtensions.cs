@@ -49,7 +49,7 @@ public static class SiloHostingExtensions
             }
             else
             {
-                var connectionString = location.PostgreSqlConnectionString!;
+                var connectionString = location.ConnectionString;
                 silo.UseVivimPostgreSqlClustering(connectionString);
                 silo.UseVivimPostgreSqlReminders(connectionString);
                 silo.AddVivimGrainStorage(DatabaseKind.PostgreSql, connectionString, AnchorStreamsPubSub);
@@ -67,7 +67,7 @@ public static class SiloHostingExtensions
                 });
             }
 
-            silo.AddVivimGrainStorage(location.Provider, location.Provider == DatabaseKind.Sqlite ? location.SqliteConnectionString! : location.PostgreSqlConnectionString!, VivimProviders.GrainState);
+            silo.AddVivimGrainStorage(location.Provider, location.ConnectionString);
             silo.AddVivimGrains(builder.Configuration);
 
             // Failure detection is tunable per deployment (probe timeouts, votes): Vivim:Membership binds ClusterMembershipOptions.

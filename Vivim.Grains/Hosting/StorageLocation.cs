@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using Vivim.Storage.Schema;
@@ -9,12 +10,11 @@ public sealed class StorageLocation
 {
     public const string SqliteFileName = "vivim.db";
 
-    private StorageLocation(DatabaseKind provider, string? dataPath, string? sqlite, string? postgreSql)
+    private StorageLocation(DatabaseKind provider, string? dataPath, string connectionString)
     {
         Provider = provider;
         DataPath = dataPath;
-        SqliteConnectionString = sqlite;
-        PostgreSqlConnectionString = postgreSql;
+        ConnectionString = connectionString;
     }
 
     public DatabaseKind Provider { get; }
@@ -22,9 +22,13 @@ public sealed class StorageLocation
     /// <summary>The embedded node's data directory (absolute), or null on PostgreSQL.</summary>
     public string? DataPath { get; }
 
-    public string? SqliteConnectionString { get; }
+    /// <summary>The connection string of <see cref="Provider"/> (Microsoft.Data.Sqlite or Npgsql syntax).</summary>
+    public string ConnectionString { get; }
 
-    public string? PostgreSqlConnectionString { get; }
+    /// <summary>A new, unopened connection to this database.</summary>
+    public DbConnection CreateConnection() => Provider == DatabaseKind.Sqlite
+        ? new SqliteConnection(ConnectionString)
+        : new NpgsqlConnection(ConnectionString);
 
     public static StorageLocation Resolve(VivimStorageOptions storage, string dataPath)
     {
@@ -37,7 +41,7 @@ public sealed class StorageLocation
 
             // Validates the syntax now rather than at the first query.
             _ = new NpgsqlConnectionStringBuilder(storage.ConnectionString);
-            return new StorageLocation(DatabaseKind.PostgreSql, null, null, storage.ConnectionString);
+            return new StorageLocation(DatabaseKind.PostgreSql, null, storage.ConnectionString);
         }
 
         var directory = Path.GetFullPath(dataPath);
@@ -49,7 +53,7 @@ public sealed class StorageLocation
             Pooling = true,
             DefaultTimeout = 30,
         }.ConnectionString;
-        return new StorageLocation(DatabaseKind.Sqlite, directory, sqlite, null);
+        return new StorageLocation(DatabaseKind.Sqlite, directory, sqlite);
     }
 
     /// <summary>For logs: never the password.</summary>
@@ -60,7 +64,7 @@ public sealed class StorageLocation
             return Path.Combine(DataPath!, SqliteFileName);
         }
 
-        var builder = new NpgsqlConnectionStringBuilder(PostgreSqlConnectionString);
+        var builder = new NpgsqlConnectionStringBuilder(ConnectionString);
         return $"{builder.Host}:{builder.Port}/{builder.Database}";
     }
 }

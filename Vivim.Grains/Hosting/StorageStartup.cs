@@ -1,5 +1,4 @@
 using System.Data.Common;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -61,9 +60,7 @@ public sealed class StorageStartup(
 
     private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        DbConnection connection = storage.Value.Provider == DatabaseKind.Sqlite
-            ? new SqliteConnection(location.SqliteConnectionString)
-            : new NpgsqlConnection(location.PostgreSqlConnectionString);
+        var connection = location.CreateConnection();
         try
         {
             await connection.OpenAsync(cancellationToken);

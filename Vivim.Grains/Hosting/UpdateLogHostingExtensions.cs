@@ -14,11 +14,11 @@ public static class UpdateLogHostingExtensions
     {
         if (location.Provider == DatabaseKind.Sqlite)
         {
-            services.AddSingleton<IUpdateLog>(_ => new SqliteUpdateLog(location.SqliteConnectionString!));
+            services.AddSingleton<IUpdateLog>(_ => new SqliteUpdateLog(location.ConnectionString));
         }
         else
         {
-            services.AddSingleton(_ => NpgsqlDataSource.Create(location.PostgreSqlConnectionString!));
+            services.AddSingleton(_ => NpgsqlDataSource.Create(location.ConnectionString));
             services.AddSingleton<IUpdateLog>(sp => new PostgreSqlUpdateLog(sp.GetRequiredService<NpgsqlDataSource>()));
         }
 
