@@ -66,6 +66,15 @@ public sealed class CloneReplica
         }
     }
 
+    /// <summary>A consistent copy of what is committed: identity, cursor, root and documents, taken under one lock.</summary>
+    internal ReplicaImage Capture()
+    {
+        lock (_lock)
+        {
+            return new ReplicaImage(Did, PublicKeyHex, Cursor, Root, new Dictionary<string, RawJson>(_documents, StringComparer.Ordinal), IsInitialized);
+        }
+    }
+
     /// <summary>Replaces everything with a verified snapshot.</summary>
     internal void Load(string did, string publicKeyHex, Dictionary<string, RawJson> documents, SparseMerkleTree tree, long seq)
     {
@@ -92,6 +101,8 @@ public sealed class CloneReplica
             return new ReplicaBatch(this);
         }
     }
+
+    internal readonly record struct ReplicaImage(string? Did, string? PublicKeyHex, long Cursor, string Root, Dictionary<string, RawJson> Documents, bool IsInitialized);
 
     private void EnsureNoBatch()
     {

@@ -23,9 +23,11 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
     private SyncConfig _config;
     private CancellationTokenSource? _running;
     private ILiveSubscription? _subscription;
-    private Channel<CommittedBatch>? _live;
+    private Channel<LiveUpdates>? _live;
     private readonly List<Task> _loops = [];
     private Task _catchUp = Task.CompletedTask;
+    private Task _headPull = Task.CompletedTask;
+    private int _headPullRunning;
     private volatile bool _paused;
     private volatile bool _connected;
     private volatile bool _revoked;
@@ -136,7 +138,7 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
         Task[] loops;
         lock (_stateLock)
         {
-            loops = [.. _loops, _catchUp];
+            loops = [.. _loops, _catchUp, _headPull];
             _loops.Clear();
         }
 
@@ -218,10 +220,52 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
         _gate.Dispose();
     }
 
+    long ILiveSyncObserver.Cursor => Replica.Cursor;
+
     ValueTask ILiveSyncObserver.OnBatchAsync(CommittedBatch batch)
     {
-        // A hint: when the queue is full the oldest is dropped, and the gap it leaves is pulled from the log.
-        _live?.Writer.TryWrite(batch);
+        if (string.Equals(batch.Did, ParentDid, StringComparison.Ordinal))
+        {
+            // A hint: when the queue is full the oldest is dropped, and the gap it leaves is pulled from the log.
+            _live?.Writer.TryWrite(new LiveUpdates(batch.Updates, [batch.Commit], batch.Commit.ToSeq, MayEndInsideCommit: false));
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    ValueTask ILiveSyncObserver.OnUpdatesAsync(LiveUpdates updates)
+    {
+        ArgumentNullException.ThrowIfNull(updates);
+        _live?.Writer.TryWrite(updates);
+        return ValueTask.CompletedTask;
+    }
+
+    ValueTask ILiveSyncObserver.OnHeadAsync(long headSeq)
+    {
+        InterlockedMax(ref _knownHead, headSeq);
+        // One pull at a time is enough: it runs until current.
+        if (headSeq > Replica.Cursor && !_paused && _running is { } running && Interlocked.Exchange(ref _headPullRunning, 1) == 0)
+        {
+            lock (_stateLock)
+            {
+                _headPull = Task.Run(async () =>
+                {
+                    try
+                    {
+                        await BackgroundSyncAsync(running.Token).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        Volatile.Write(ref _headPullRunning, 0);
+                    }
+                });
+            }
+        }
+        else
+        {
+            PublishStatus();
+        }
+
         return ValueTask.CompletedTask;
     }
 
@@ -233,7 +277,7 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
 
     private async Task GoLiveAsync(CancellationToken running, CancellationToken cancellationToken)
     {
-        _live = Channel.CreateBounded<CommittedBatch>(new BoundedChannelOptions(Math.Max(1, _options.LiveQueueCapacity))
+        _live = Channel.CreateBounded<LiveUpdates>(new BoundedChannelOptions(Math.Max(1, _options.LiveQueueCapacity))
         {
             FullMode = BoundedChannelFullMode.DropOldest,
             SingleReader = true,
@@ -254,7 +298,7 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
         PublishStatus();
     }
 
-    private async Task LiveLoopAsync(ChannelReader<CommittedBatch> reader, CancellationToken cancellationToken)
+    private async Task LiveLoopAsync(ChannelReader<LiveUpdates> reader, CancellationToken cancellationToken)
     {
         try
         {
@@ -382,16 +426,24 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
         _ = Task.Run(StopAsync);
     }
 
-    private async Task ApplyLiveAsync(CommittedBatch batch, CancellationToken cancellationToken)
+    private async Task ApplyLiveAsync(LiveUpdates batch, CancellationToken cancellationToken)
     {
+        InterlockedMax(ref _knownHead, batch.HeadSeq);
         var cursor = Replica.Cursor;
-        if (!Replica.IsInitialized || batch.Commit.ToSeq <= cursor || !string.Equals(batch.Did, ParentDid, StringComparison.Ordinal))
+        // Updates without a seq are left to the verifier, which refuses them.
+        var first = batch.Updates.Count == 0 ? null : batch.Updates[0].Seq;
+        var last = batch.Updates.Count == 0 ? null : batch.Updates[^1].Seq;
+        if (!Replica.IsInitialized || batch.Updates.Count == 0 || (last is { } l && l <= cursor))
         {
-            return; // a duplicate, or not ours
+            return; // a duplicate, or nothing to apply
         }
 
-        InterlockedMax(ref _knownHead, batch.Commit.ToSeq);
-        if (batch.Commit.FromSeq > cursor + 1)
+        if (last is { } lastSeq)
+        {
+            InterlockedMax(ref _knownHead, lastSeq);
+        }
+
+        if (first is { } firstSeq && firstSeq > cursor + 1)
         {
             await SyncPassAsync(cancellationToken).ConfigureAwait(false); // a gap: the log has what the stream lost
             return;
@@ -399,7 +451,7 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
 
         await RunPassAsync(async () =>
         {
-            var applied = ApplyVerified(batch.Updates, [batch.Commit], requireCompleteCommits: true);
+            var applied = ApplyVerified(batch.Updates, batch.Commits, requireCompleteCommits: !batch.MayEndInsideCommit);
             await AcknowledgeAsync(cancellationToken).ConfigureAwait(false);
             return applied;
         }).ConfigureAwait(false);

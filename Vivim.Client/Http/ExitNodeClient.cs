@@ -1,0 +1,176 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Vivim.Client.Replica;
+using Vivim.Client.Sync;
+using Vivim.ExitNodes;
+using Vivim.Protocol;
+using Vivim.Protocol.Identity;
+using Vivim.Protocol.Model;
+using Vivim.Protocol.Signatures;
+
+namespace Vivim.Client.Http;
+
+/// <summary>
+/// The public side of an exit node on a gateway: its advertisement (verified), a registration challenge, and the
+/// SDK's registration — unsigned calls, since the clone is not known yet.
+/// </summary>
+public sealed class ExitNodeClient : IDisposable
+{
+    private readonly HttpClient _http;
+    private readonly Uri _gateway;
+    private readonly bool _ownsClient;
+    private readonly TimeProvider _time;
+
+    public ExitNodeClient(Uri gateway, HttpClient? http = null, TimeProvider? timeProvider = null)
+    {
+        _gateway = GatewayAddress.Normalize(gateway);
+        _ownsClient = http is null;
+        _http = http ?? new HttpClient();
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>Fetches and verifies the advertisement of <paramref name="did"/>.</summary>
+    /// <exception cref="AdvertisementVerificationException">It does not verify.</exception>
+    public async Task<ExitNodeAdvertisement> GetAdvertisementAsync(string did, CancellationToken cancellationToken = default)
+    {
+        using var response = await _http.GetAsync(Target(did, "advertisement"), HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await GatewayHttp.ProblemAsync(response, cancellationToken).ConfigureAwait(false);
+        }
+
+        var json = await GatewayHttp.ReadObjectAsync(response, GatewayHttp.MaxResponseBytes, cancellationToken).ConfigureAwait(false);
+        return AdvertisementVerifier.Verify(json, did);
+    }
+
+    /// <summary>Asks for a challenge for <paramref name="cloneDid"/> under <paramref name="nonce"/> (the explicit endpoint).</summary>
+    public async Task<RegistrationChallenge> RequestChallengeAsync(string did, string cloneDid, string nonce, CancellationToken cancellationToken = default)
+    {
+        using var content = GatewayHttp.JsonContent(new JsonObject { ["did"] = cloneDid, ["nonce"] = nonce });
+        using var response = await _http.PostAsync(Target(did, "challenge"), content, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await GatewayHttp.ProblemAsync(response, cancellationToken).ConfigureAwait(false);
+        }
+
+        var json = await GatewayHttp.ReadObjectAsync(response, GatewayHttp.MaxResponseBytes, cancellationToken).ConfigureAwait(false);
+        return GatewayHttp.Model<RegistrationChallenge>(json, response.StatusCode);
+    }
+
+    /// <summary>Sends a registration request as it is; the SDK's answer comes back whether approved (200), denied (403) or rate limited (429).</summary>
+    public async Task<CloneRegistrationResponse> RegisterAsync(string did, CloneRegistrationRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        using var content = GatewayHttp.JsonContent(ProtocolModel.ToJsonObject(request));
+        using var response = await _http.PostAsync(Target(did, "register"), content, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode is not (HttpStatusCode.OK or HttpStatusCode.Forbidden or HttpStatusCode.TooManyRequests))
+        {
+            throw await GatewayHttp.ProblemAsync(response, cancellationToken).ConfigureAwait(false);
+        }
+
+        var json = await GatewayHttp.ReadObjectAsync(response, GatewayHttp.MaxSnapshotBytes, cancellationToken).ConfigureAwait(false);
+        if (json["approved"] is null)
+        {
+            // Not the SDK's shape (a problem from in front of the exit node, e.g. the gateway's own rate limiter).
+            throw new GatewayException(response.StatusCode, GatewayHttp.Text(json, "code") ?? "registration-refused", GatewayHttp.Text(json, "detail") ?? GatewayHttp.Text(json, "title") ?? "The registration was refused.")
+            {
+                RetryAfter = GatewayHttp.RetryAfter(response),
+            };
+        }
+
+        return GatewayHttp.Model<CloneRegistrationResponse>(json, response.StatusCode);
+    }
+
+    /// <summary>
+    /// The SDK's whole flow: discover and verify the advertisement, get a challenge, prove the clone's identity
+    /// (v1 signature of <c>{challenge, nonce}</c>), register, and check the trust proof and the initial snapshot
+    /// (v1 and v2 signatures, v1 and v2 roots) under the exit node's key.
+    /// </summary>
+    /// <exception cref="CloneRegistrationException">The exit node denied the registration.</exception>
+    public async Task<CloneRegistrationResult> RegisterCloneAsync(string did, SigningKey cloneKey, IReadOnlyList<string>? desiredCapabilities = null, MigrationType? migrationType = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(cloneKey);
+        var advertisement = await GetAdvertisementAsync(did, cancellationToken).ConfigureAwait(false);
+        var nonce = Guid.NewGuid().ToString();
+        var challenge = await RequestChallengeAsync(did, cloneKey.Did.Value, nonce, cancellationToken).ConfigureAwait(false);
+        var proof = SignatureV1.Sign(cloneKey, new JsonObject { ["challenge"] = challenge.Challenge, ["nonce"] = nonce }, SignatureV1.IdentityProofFields);
+        var request = new CloneRegistrationRequest(
+            cloneKey.Did.Value,
+            desiredCapabilities ?? [.. advertisement.Capabilities],
+            PreferredNetwork.Mainnet,
+            proof,
+            _time.GetUtcNow().ToUnixTimeMilliseconds(),
+            nonce,
+            ChallengeResponse: challenge.Challenge,
+            MigrationType: migrationType);
+        var response = await RegisterAsync(did, request, cancellationToken).ConfigureAwait(false);
+        if (!response.Approved)
+        {
+            throw new CloneRegistrationException(response.DenialReason ?? "denied", $"The exit node denied the registration: {response.DenialReason}");
+        }
+
+        var parentKey = DidKey.Parse(did).PublicKey.ToArray();
+        if (response.TrustProof is not { } trust)
+        {
+            throw new CloneRegistrationException("no-trust-proof", "The approval carries no trust proof.");
+        }
+
+        var trustJson = ProtocolModel.ToJsonObject(trust);
+        if (!Verifies(() => SignatureV1.Verify(SignedKind.TrustProof, trustJson, parentKey) && SignatureV2.Verify(SignedKind.TrustProof, trustJson, parentKey))
+            || trust.Issuer != did || trust.Target != cloneKey.Did.Value)
+        {
+            throw new CloneRegistrationException("trust-proof", "The trust proof is not the exit node's statement about this clone.");
+        }
+
+        if (response.InitialState is not { } snapshot)
+        {
+            throw new CloneRegistrationException("no-snapshot", "The approval carries no initial state.");
+        }
+
+        var check = SnapshotCheck.Run(snapshot, did);
+        if (!check.V1Signature || !check.V1Root || !check.V2Signature)
+        {
+            throw new SyncVerificationException(VerificationCodes.SnapshotSignature, $"The initial snapshot does not verify ({check}).");
+        }
+
+        return new CloneRegistrationResult(advertisement, response, check);
+    }
+
+    public void Dispose()
+    {
+        if (_ownsClient)
+        {
+            _http.Dispose();
+        }
+    }
+
+    private Uri Target(string did, string endpoint)
+    {
+        DidKey.Parse(did); // a did:key has no character that needs escaping in a path
+        return new Uri(_gateway, $"/v1/exit-nodes/{did}/{endpoint}");
+    }
+
+    private static bool Verifies(Func<bool> check)
+    {
+        try
+        {
+            return check();
+        }
+        catch (ProtocolException)
+        {
+            return false;
+        }
+    }
+}
+
+/// <summary>An approved registration: the verified advertisement, the SDK's response, and how its snapshot checked.</summary>
+public sealed record CloneRegistrationResult(ExitNodeAdvertisement Advertisement, CloneRegistrationResponse Response, SnapshotCheck Snapshot)
+{
+    public string CloneId => Response.CloneId;
+}
+
+/// <summary>The exit node denied a registration; <see cref="Reason"/> is the SDK's denial string.</summary>
+public sealed class CloneRegistrationException(string reason, string message) : Exception(message)
+{
+    public string Reason { get; } = reason;
+}
