@@ -1,15 +1,33 @@
 using System.CommandLine;
+using Vivim.Cli.Commands;
 using Vivim.Cli.P2p;
 
 var root = new RootCommand("vivim: the Vivim Cloud command line");
+root.Options.Add(CommonOptions.Gateway);
+root.Subcommands.Add(IdentityCommands.Create());
+root.Subcommands.Add(TenantCommands.Create());
+root.Subcommands.Add(NodeCommands.Create());
+root.Subcommands.Add(CloneCommands.Create());
+root.Subcommands.Add(DocumentCommands.Put());
+root.Subcommands.Add(DocumentCommands.Get());
+root.Subcommands.Add(DemoCommand.Create());
 var p2p = new Command("p2p", "libp2p tools");
 p2p.Subcommands.Add(NodeCommand.Create());
 root.Subcommands.Add(p2p);
-// SIGTERM / Ctrl-C cancel the command's token and the node stops itself (no forced exit after a timeout).
+
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
+{
+    // One line per problem, no usage dump: the first error is what to fix.
+    await Console.Error.WriteLineAsync($"vivim: {parse.Errors[0].Message} (see 'vivim --help')");
+    return 2;
+}
+
+// SIGTERM / Ctrl-C cancel the command's token and the command stops itself (no forced exit after a timeout).
 using var stop = new CancellationTokenSource();
 using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Cancel);
 using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Cancel);
-return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, stop.Token);
+return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, stop.Token);
 
 void Cancel(System.Runtime.InteropServices.PosixSignalContext context)
 {

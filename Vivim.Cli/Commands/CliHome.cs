@@ -1,0 +1,136 @@
+using System.Text.Json.Nodes;
+using Vivim.Client.Http;
+using Vivim.Client.Identity;
+using Vivim.Client.Replica;
+using Vivim.Protocol.Identity;
+using Vivim.Protocol.Json;
+
+namespace Vivim.Cli.Commands;
+
+/// <summary>
+/// The CLI's local state under <c>VIVIM_HOME</c> (default <c>~/.vivim</c>): the identity key, the tenant's API key, the
+/// default exit node, and one directory per clone registration under <c>clones/</c>. Secret files are 0600.
+/// </summary>
+public sealed class CliHome(string root)
+{
+    public const string HomeVariable = "VIVIM_HOME";
+    public const string GatewayVariable = "VIVIM_GATEWAY";
+    public const string OperatorKeyVariable = "VIVIM_OPERATOR_KEY";
+    public const string ApiKeyVariable = "VIVIM_API_KEY";
+
+    /// <summary>Where <c>dotnet run --project Vivim.Gateway</c> writes its operator key, relative to the current directory.</summary>
+    public static readonly string DefaultOperatorKeyFile = Path.Combine("data", "operator.key");
+
+    public string Root { get; } = Path.GetFullPath(root);
+
+    public string IdentityPath => Path.Combine(Root, "identity.key");
+
+    public string TenantPath => Path.Combine(Root, "tenant.json");
+
+    public string DefaultNodePath => Path.Combine(Root, "node");
+
+    public string ClonesRoot => Path.Combine(Root, "clones");
+
+    public static CliHome FromEnvironment() =>
+        new(Environment.GetEnvironmentVariable(HomeVariable) is { Length: > 0 } home
+            ? home
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".vivim"));
+
+    public static Uri Gateway(string? option) =>
+        GatewayAddress.Parse(option ?? (Environment.GetEnvironmentVariable(GatewayVariable) is { Length: > 0 } env ? env : GatewayAddress.Default));
+
+    /// <summary>The operator key: the option, then <c>VIVIM_OPERATOR_KEY</c>, then <c>data/operator.key</c> in the current directory.</summary>
+    public static string OperatorKey(string? option)
+    {
+        if (!string.IsNullOrWhiteSpace(option))
+        {
+            return option.Trim();
+        }
+
+        if (Environment.GetEnvironmentVariable(OperatorKeyVariable) is { Length: > 0 } env)
+        {
+            return env.Trim();
+        }
+
+        if (File.Exists(DefaultOperatorKeyFile))
+        {
+            return File.ReadAllText(DefaultOperatorKeyFile).Trim();
+        }
+
+        throw new CliException($"No operator key: pass --operator-key, set {OperatorKeyVariable}, or run from the directory holding {DefaultOperatorKeyFile}.");
+    }
+
+    public SigningKey LoadIdentity()
+    {
+        if (!File.Exists(IdentityPath))
+        {
+            throw new CliException($"No identity in {Root}: run 'vivim identity create' first.");
+        }
+
+        return KeyFile.Load(IdentityPath);
+    }
+
+    /// <summary>The identity, created on first use (for commands that only need some key, like registering a clone).</summary>
+    public SigningKey LoadOrCreateIdentity()
+    {
+        if (File.Exists(IdentityPath))
+        {
+            return KeyFile.Load(IdentityPath);
+        }
+
+        var key = SigningKey.Generate();
+        KeyFile.Save(IdentityPath, key);
+        return key;
+    }
+
+    public void SaveTenant(Uri gateway, string tenantId, string apiKey) =>
+        AtomicFile.WriteAllText(TenantPath, JavaScriptJson.Stringify(new JsonObject { ["gateway"] = gateway.AbsoluteUri, ["tenantId"] = tenantId, ["apiKey"] = apiKey }, 2) + "\n");
+
+    /// <summary>The tenant's API key: the option, then <c>VIVIM_API_KEY</c>, then the one <c>vivim tenant create</c> saved.</summary>
+    public string ApiKey(string? option)
+    {
+        if (!string.IsNullOrWhiteSpace(option))
+        {
+            return option.Trim();
+        }
+
+        if (Environment.GetEnvironmentVariable(ApiKeyVariable) is { Length: > 0 } env)
+        {
+            return env.Trim();
+        }
+
+        if (ReadTenant() is { } tenant && tenant["apiKey"]?.GetValue<string>() is { Length: > 0 } key)
+        {
+            return key;
+        }
+
+        throw new CliException($"No tenant API key: pass --api-key, set {ApiKeyVariable}, or run 'vivim tenant create'.");
+    }
+
+    public string? TenantId() => ReadTenant()?["tenantId"]?.GetValue<string>();
+
+    public void SaveDefaultNode(string did) => AtomicFile.WriteAllText(DefaultNodePath, did + "\n");
+
+    public string Node(string? option) =>
+        option ?? (File.Exists(DefaultNodePath) ? File.ReadAllText(DefaultNodePath).Trim() : throw new CliException("No exit node: pass --node <did> or run 'vivim node create'."));
+
+    /// <summary>The directory of a clone: by id (or directory name), or the only one there is.</summary>
+    public string CloneDirectory(string? cloneId)
+    {
+        if (cloneId is not null)
+        {
+            var directory = Path.Combine(ClonesRoot, StoredRegistration.DirectoryNameOf(cloneId));
+            return Directory.Exists(directory) ? directory : throw new CliException($"No clone {cloneId} in {ClonesRoot}.");
+        }
+
+        var all = Directory.Exists(ClonesRoot) ? Directory.GetDirectories(ClonesRoot) : [];
+        return all.Length switch
+        {
+            1 => all[0],
+            0 => throw new CliException("No clone registered here: run 'vivim clone register --node <did>'."),
+            _ => throw new CliException($"{all.Length} clones are registered here: pass --clone <id>."),
+        };
+    }
+
+    private JsonObject? ReadTenant() => File.Exists(TenantPath) ? ProtocolJson.ParseObject(File.ReadAllBytes(TenantPath)) : null;
+}

@@ -1,0 +1,146 @@
+using System.CommandLine;
+using Spectre.Console;
+using Vivim.Anchors;
+using Vivim.Client.Http;
+using Vivim.Client.Sync;
+using Vivim.ExitNodes;
+using Vivim.Protocol.Identity;
+using Vivim.Protocol.Model;
+
+namespace Vivim.Cli.Commands;
+
+/// <summary>
+/// <c>vivim demo</c>: the protocol document's "Complete Example" against a running gateway — a tenant, an exit node,
+/// a clone registering with the challenge, the snapshot checked as SDK 1.x and as we do, live sync over the WebSocket
+/// with every event printed, writes by the owner and by the clone, then the tenant removed.
+/// </summary>
+public static class DemoCommand
+{
+    public static Command Create()
+    {
+        var operatorKey = CommonOptions.OperatorKey();
+        var timeout = new Option<int>("--timeout") { Description = "seconds to wait for each sync step", DefaultValueFactory = _ => 30 };
+        var command = new Command("demo", "run the protocol's Complete Example against a running gateway, printing every event") { operatorKey, timeout };
+        CliRunner.SetAction(command, (parse, ct) => RunAsync(
+            CliHome.Gateway(parse.GetValue(CommonOptions.Gateway)), CliHome.OperatorKey(parse.GetValue(operatorKey)), TimeSpan.FromSeconds(parse.GetValue(timeout)), ct));
+        return command;
+    }
+
+    public static async Task RunAsync(Uri gateway, string operatorKey, TimeSpan stepTimeout, CancellationToken cancellationToken)
+    {
+        using var operatorClient = new OperatorClient(gateway, operatorKey);
+        var (tenantId, apiKey) = await operatorClient.CreateTenantAsync("demo-" + Guid.NewGuid().ToString("N")[..8], cancellationToken);
+        Step($"tenant {tenantId} created");
+        var workDirectory = Directory.CreateTempSubdirectory("vivim-demo-");
+        try
+        {
+            using var tenant = new TenantClient(gateway, apiKey);
+            await RunAsTenantAsync(gateway, tenant, workDirectory.FullName, stepTimeout, cancellationToken);
+        }
+        finally
+        {
+            // Clean up even when a step failed or Ctrl+C stopped us.
+            await operatorClient.DeleteTenantAsync(tenantId, CancellationToken.None);
+            Step($"tenant {tenantId} deleted");
+            workDirectory.Delete(recursive: true);
+        }
+    }
+
+    private static async Task RunAsTenantAsync(Uri gateway, TenantClient tenant, string workDirectory, TimeSpan stepTimeout, CancellationToken ct)
+    {
+        // 1. The parent: an exit node advertising storage, memory, identity and content; 50 clones; verification on.
+        var (did, advertisement) = await tenant.CreateExitNodeAsync(
+            ["storage", "memory", "identity", "content"], new ExitNodePolicy(MaxClones: 50, AllowMigration: true, RequireVerification: true), cancellationToken: ct);
+        Step($"exit node {did}: capabilities {string.Join(", ", advertisement.Capabilities)}; policy maxClones {advertisement.Policy.MaxClones}, allowMigration {advertisement.Policy.AllowMigration}, requireVerification {advertisement.Policy.RequireVerification}");
+        await ExpectCommittedAsync(tenant.WriteAsync(did, [new OwnerUpdate(UpdateType.Identity, UpdateOperation.Create, "identity/profile", new RawJson("""{"name":"Ada"}"""))], ct), "owner wrote identity/profile");
+
+        // 2. The clone: discovers and verifies the advertisement, is challenged, proves its identity, is approved.
+        using var cloneKey = SigningKey.Generate();
+        Step($"clone identity {cloneKey.Did.Value}");
+        var config = new SyncConfig(AutoSync: true, SyncInterval: 30000, MaxBatchSize: 50, Compression: true);
+        var (clone, registration) = await RemoteClone.RegisterAsync(gateway, did, cloneKey, workDirectory, config: config, cancellationToken: ct);
+        await using (clone)
+        {
+            Step("advertisement verified (v2 proof, anchorState v1 signature)");
+            var trust = registration.Response.TrustProof!;
+            Step($"registered {clone.CloneId}: trust {trust.Payload.TrustLevel?.ToString().ToLowerInvariant()}, permissions {string.Join(",", trust.Payload.Permissions ?? [])} (trust proof v1 and v2 verified)");
+            var check = registration.Snapshot;
+            Step($"snapshot as SDK 1.x checks it: v1 signature {Ok(check.V1Signature)}, v1 root (sha-256 of JSON.stringify(state)) {Ok(check.V1Root)}");
+            Step($"snapshot as we check it: v2 proof {Ok(check.V2Signature)}, state tree reproduces rootV2 {Ok(check.V2Root)}");
+            if (!check.All)
+            {
+                throw new CliException("the initial snapshot does not verify");
+            }
+
+            // 3. Live sync over the WebSocket, every event printed as it happens.
+            EventPrinter.Attach(clone.Sync, clone.Transport, "  ");
+            await clone.StartAsync(ct);
+            Step($"syncing live over the WebSocket from seq {clone.Sync.Replica.Cursor}");
+
+            // 4. The owner writes; the clone receives, verifies and applies.
+            var owner = await ExpectCommittedAsync(tenant.WriteAsync(did,
+            [
+                new OwnerUpdate(UpdateType.Memory, UpdateOperation.Create, "memoryIndex/notes/1", new RawJson("""{"text":"hello"}""")),
+                new OwnerUpdate(UpdateType.Content, UpdateOperation.Create, "contentManifest/posts/1", new RawJson("""{"cid":"bafy"}""")),
+            ], ct), "owner wrote memoryIndex/notes/1 and contentManifest/posts/1");
+            await WaitForAsync(clone, owner.Receipts[^1].Seq, stepTimeout, ct);
+
+            // 5. The clone writes (signed v1 and v2 with its key); it comes back to it through the same verified sync.
+            var result = await clone.Writer.SubmitAsync(UpdateType.Memory, UpdateOperation.Create, "memoryIndex/notes/from-clone", new RawJson("""{"text":"written by the clone"}"""), cancellationToken: ct);
+            if (result.Outcome == SubmitOutcome.Committed)
+            {
+                Step($"clone wrote memoryIndex/notes/from-clone at seq {result.Receipts[0].Seq}");
+                await WaitForAsync(clone, result.Receipts[0].Seq, stepTimeout, ct);
+            }
+            else
+            {
+                var why = result.Rejections.FirstOrDefault();
+                Step($"clone write refused ({result.Outcome.ToString().ToLowerInvariant()}: {why?.Code} {why?.Reason})");
+            }
+
+            var status = clone.Sync.GetStatus();
+            Step($"clone at seq {clone.Sync.Replica.Cursor}, {clone.Sync.Replica.Count} documents, root {clone.Sync.Replica.Root}, connected {status.Connected}, pending {status.PendingUpdates}");
+            var node = await tenant.GetExitNodeAsync(did, ct);
+            if (node.Root != clone.Sync.Replica.Root)
+            {
+                throw new CliException($"the clone's root {clone.Sync.Replica.Root} is not the parent's {node.Root}");
+            }
+
+            Step("the clone's root equals the parent's");
+        }
+    }
+
+    private static async Task<SubmitResult> ExpectCommittedAsync(Task<SubmitResult> write, string what)
+    {
+        var result = await write;
+        if (result.Outcome != SubmitOutcome.Committed)
+        {
+            var why = result.Rejections.FirstOrDefault();
+            throw new CliException($"{what}: refused ({why?.Code} {why?.Reason})");
+        }
+
+        Step($"{what} (seq {string.Join(", ", result.Receipts.Select(r => r.Seq))})");
+        return result;
+    }
+
+    private static async Task WaitForAsync(RemoteClone clone, long seq, TimeSpan timeout, CancellationToken ct)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            while (clone.Sync.Replica.Cursor < seq)
+            {
+                await Task.Delay(20, deadline.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new CliException($"the clone did not reach seq {seq} within {timeout.TotalSeconds:0} s (it is at {clone.Sync.Replica.Cursor})");
+        }
+    }
+
+    private static string Ok(bool value) => value ? "ok" : "FAILED";
+
+    private static void Step(string text) => AnsiConsole.MarkupLine($"[green]✓[/] {Markup.Escape(text)}");
+}

@@ -1,0 +1,158 @@
+using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
+using Vivim.Client.Http;
+using Vivim.Protocol.Model;
+
+namespace Vivim.Cli.Commands;
+
+/// <summary><c>vivim node create|advertise|policy|clones|suspend|reinstate</c>: a tenant's hosted exit nodes.</summary>
+public static class NodeCommands
+{
+    public static Command Create()
+    {
+        var node = new Command("node", "hosted exit nodes (tenant API key)");
+        node.Subcommands.Add(CreateNode());
+        node.Subcommands.Add(Advertise());
+        node.Subcommands.Add(Policy());
+        node.Subcommands.Add(Clones());
+        node.Subcommands.Add(Trust("suspend", "suspend a clone at once (sessions close, reads and writes refused)", suspend: true));
+        node.Subcommands.Add(Trust("reinstate", "reinstate a suspended clone", suspend: false));
+        return node;
+    }
+
+    private static Command CreateNode()
+    {
+        var capabilities = Capabilities();
+        var (maxClones, allowMigration, requireVerification) = PolicyOptions();
+        var apiKey = CommonOptions.ApiKey();
+        var command = new Command("create", "create a hosted exit node with a custodial did:key") { capabilities, maxClones, allowMigration, requireVerification, apiKey };
+        CliRunner.SetAction(command, async (parse, ct) =>
+        {
+            using var tenant = Tenant(parse, apiKey);
+            var policy = new ExitNodePolicy(parse.GetValue(maxClones) ?? 100, parse.GetValue(allowMigration) ?? true, parse.GetValue(requireVerification) ?? true);
+            var (did, advertisement) = await tenant.CreateExitNodeAsync(NullIfEmpty(parse.GetValue(capabilities)), policy, cancellationToken: ct);
+            CliHome.FromEnvironment().SaveDefaultNode(did);
+            AnsiConsole.WriteLine(did);
+            await Console.Error.WriteLineAsync($"advertising {string.Join(", ", advertisement.Capabilities)}; maxClones {advertisement.Policy.MaxClones}");
+        });
+        return command;
+    }
+
+    private static Command Advertise()
+    {
+        var nodeOption = CommonOptions.Node();
+        var capabilities = Capabilities();
+        var apiKey = CommonOptions.ApiKey();
+        var command = new Command("advertise", "show the node's verified advertisement, or change its capabilities and re-advertise") { nodeOption, capabilities, apiKey };
+        CliRunner.SetAction(command, async (parse, ct) =>
+        {
+            var gateway = CliHome.Gateway(parse.GetValue(CommonOptions.Gateway));
+            var did = CliHome.FromEnvironment().Node(parse.GetValue(nodeOption));
+            ExitNodeAdvertisement advertisement;
+            if (NullIfEmpty(parse.GetValue(capabilities)) is { } changed)
+            {
+                using var tenant = Tenant(parse, apiKey);
+                advertisement = await tenant.UpdateAdvertisementAsync(did, changed, cancellationToken: ct);
+            }
+            else
+            {
+                using var exitNodes = new ExitNodeClient(gateway);
+                advertisement = await exitNodes.GetAdvertisementAsync(did, ct);
+            }
+
+            Print(advertisement);
+        });
+        return command;
+    }
+
+    private static Command Policy()
+    {
+        var nodeOption = CommonOptions.Node();
+        var (maxClones, allowMigration, requireVerification) = PolicyOptions();
+        var apiKey = CommonOptions.ApiKey();
+        var command = new Command("policy", "change the node's registration policy (unset options keep their value)") { nodeOption, maxClones, allowMigration, requireVerification, apiKey };
+        CliRunner.SetAction(command, async (parse, ct) =>
+        {
+            var gateway = CliHome.Gateway(parse.GetValue(CommonOptions.Gateway));
+            var did = CliHome.FromEnvironment().Node(parse.GetValue(nodeOption));
+            using var exitNodes = new ExitNodeClient(gateway);
+            var current = (await exitNodes.GetAdvertisementAsync(did, ct)).Policy;
+            var policy = new ExitNodePolicy(
+                parse.GetValue(maxClones) ?? current.MaxClones,
+                parse.GetValue(allowMigration) ?? current.AllowMigration,
+                parse.GetValue(requireVerification) ?? current.RequireVerification);
+            using var tenant = Tenant(parse, apiKey);
+            Print(await tenant.UpdateAdvertisementAsync(did, policy: policy, cancellationToken: ct));
+        });
+        return command;
+    }
+
+    private static Command Clones()
+    {
+        var nodeOption = CommonOptions.Node();
+        var apiKey = CommonOptions.ApiKey();
+        var command = new Command("clones", "list the node's clones") { nodeOption, apiKey };
+        CliRunner.SetAction(command, async (parse, ct) =>
+        {
+            var did = CliHome.FromEnvironment().Node(parse.GetValue(nodeOption));
+            using var tenant = Tenant(parse, apiKey);
+            var clones = await tenant.ListClonesAsync(did, ct);
+            var table = new Table().AddColumns("clone", "did", "trust", "permissions", "migration", "cursor", "connected", "pending");
+            foreach (var c in clones)
+            {
+                table.AddRow(
+                    Markup.Escape(c.CloneId), Markup.Escape(c.Did), c.TrustLevel.ToString().ToLowerInvariant(), string.Join(",", c.Permissions),
+                    c.MigrationType.ToString().ToLowerInvariant(), c.Cursor.ToString(CultureInfo.InvariantCulture), c.Connected ? "yes" : "no",
+                    c.PendingUpdates.ToString(CultureInfo.InvariantCulture));
+            }
+
+            AnsiConsole.Write(table);
+        });
+        return command;
+    }
+
+    private static Command Trust(string name, string description, bool suspend)
+    {
+        var nodeOption = CommonOptions.Node();
+        var clone = new Option<string>("--clone") { Description = "the clone id", Required = true };
+        var reason = new Option<string?>("--reason") { Description = "why (kept in the signed record)" };
+        var apiKey = CommonOptions.ApiKey();
+        var command = new Command(name, description) { nodeOption, clone, reason, apiKey };
+        CliRunner.SetAction(command, async (parse, ct) =>
+        {
+            var did = CliHome.FromEnvironment().Node(parse.GetValue(nodeOption));
+            using var tenant = Tenant(parse, apiKey);
+            var proof = suspend
+                ? await tenant.SuspendCloneAsync(did, parse.GetValue(clone)!, parse.GetValue(reason), ct)
+                : await tenant.ReinstateCloneAsync(did, parse.GetValue(clone)!, parse.GetValue(reason), ct);
+            AnsiConsole.WriteLine($"{parse.GetValue(clone)}: {proof.Payload.TrustLevel?.ToString().ToLowerInvariant()} (signed by {proof.Issuer})");
+        });
+        return command;
+    }
+
+    internal static TenantClient Tenant(ParseResult parse, Option<string?> apiKey) =>
+        new(CliHome.Gateway(parse.GetValue(CommonOptions.Gateway)), CliHome.FromEnvironment().ApiKey(parse.GetValue(apiKey)));
+
+    private static Option<string[]> Capabilities() =>
+        new("--capability") { Description = "a capability to advertise (repeatable): storage, memory, identity, content, …", AllowMultipleArgumentsPerToken = true };
+
+    private static (Option<int?> MaxClones, Option<bool?> AllowMigration, Option<bool?> RequireVerification) PolicyOptions() => (
+        new Option<int?>("--max-clones") { Description = "at most this many clones" },
+        new Option<bool?>("--allow-migration") { Description = "allow relay and fork registrations (true|false)" },
+        new Option<bool?>("--require-verification") { Description = "require the challenge (true|false)" });
+
+    private static string[]? NullIfEmpty(string[]? values) => values is { Length: > 0 } ? values : null;
+
+    private static void Print(ExitNodeAdvertisement advertisement)
+    {
+        var table = new Table().HideHeaders().AddColumns("field", "value");
+        table.AddRow("did", Markup.Escape(advertisement.Did));
+        table.AddRow("capabilities", Markup.Escape(string.Join(", ", advertisement.Capabilities)));
+        table.AddRow("policy", $"maxClones {advertisement.Policy.MaxClones}, allowMigration {advertisement.Policy.AllowMigration}, requireVerification {advertisement.Policy.RequireVerification}");
+        table.AddRow("endpoints", Markup.Escape($"clone {advertisement.Endpoints.CloneEndpoint}, sync {advertisement.Endpoints.Sync}"));
+        table.AddRow("anchorState", Markup.Escape($"merkleRoot {advertisement.AnchorState.MerkleRoot} (v1 signature verified)"));
+        table.AddRow("proof", "v2 verified");
+        AnsiConsole.Write(table);
+    }
+}
