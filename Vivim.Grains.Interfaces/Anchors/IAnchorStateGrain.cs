@@ -51,4 +51,8 @@ public interface IAnchorStateGrain : IGrainWithStringKey
     /// </summary>
     [Alias("ApplyRetention")]
     Task<AnchorHead> ApplyRetentionAsync();
+
+    /// <summary>Removes the DID's log, documents and anchor state (its exit node is being deleted).</summary>
+    [Alias("Delete")]
+    Task DeleteAsync();
 }

@@ -24,3 +24,22 @@ public sealed record SessionGrant(string ParentDid, long Cursor, SyncConfig Conf
 /// <summary>The clone may not do this (suspended, removed, no write permission): HTTP 403.</summary>
 [GenerateSerializer, Alias("vivim.CloneAccessDeniedException")]
 public sealed class CloneAccessDeniedException(string message) : Exception(message);
+
+/// <summary>The outcome of <see cref="ICloneGrain.AuthenticateRequestAsync"/>.</summary>
+[GenerateSerializer, Alias("vivim.RequestAuthenticationOutcome")]
+public enum RequestAuthenticationOutcome
+{
+    Accepted,
+
+    /// <summary>No such clone, another clone's key, or a replayed nonce (HTTP 401).</summary>
+    Refused,
+
+    /// <summary>The clone is suspended or removed (HTTP 403).</summary>
+    Revoked,
+}
+
+[GenerateSerializer, Immutable, Alias("vivim.RequestAuthentication")]
+public sealed record RequestAuthentication(RequestAuthenticationOutcome Outcome, string Reason);
+
+[GenerateSerializer, Immutable, Alias("vivim.SyncTicket")]
+public sealed record SyncTicket(string Ticket, long ExpiresAt);

@@ -58,4 +58,19 @@ public interface ICloneGrain : IGrainWithStringKey
     /// <summary>The exit node removed this clone (owner removal): the record is marked removed and access ends.</summary>
     [Alias("Remove")]
     Task RemoveAsync(string reason);
+
+    /// <summary>
+    /// A gateway verified a request signature by <paramref name="keyDid"/>: checks that the key is this clone's and the
+    /// nonce is fresh (remembered for the signature window), and says whether the clone may act.
+    /// </summary>
+    [Alias("AuthenticateRequest")]
+    Task<RequestAuthentication> AuthenticateRequestAsync(string keyDid, string nonce, long createdAtMs);
+
+    /// <summary>A single-use ticket for a browser's WebSocket upgrade, valid for a minute.</summary>
+    [Alias("IssueSyncTicket")]
+    Task<SyncTicket> IssueSyncTicketAsync();
+
+    /// <summary>Spends a ticket; true when it was issued here, unexpired and unused.</summary>
+    [Alias("RedeemSyncTicket")]
+    Task<bool> RedeemSyncTicketAsync(string ticket);
 }

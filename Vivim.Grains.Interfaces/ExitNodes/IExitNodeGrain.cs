@@ -60,4 +60,20 @@ public interface IExitNodeGrain : IGrainWithStringKey
     /// <summary>Owner writes: the node signs each update (v1 and v2) with its own key and submits the batch to its anchor.</summary>
     [Alias("WriteAsOwner")]
     Task<SubmitResult> WriteAsOwnerAsync(IReadOnlyList<OwnerUpdate> updates);
+
+    /// <summary>One document of the node's state with its inclusion proof, or null.</summary>
+    [Alias("GetDocument")]
+    Task<DocumentProof?> GetDocumentAsync(string path);
+
+    /// <summary>The owner's signed snapshot of the whole state (export).</summary>
+    [Alias("GetSnapshot")]
+    Task<StateSnapshot> GetSnapshotAsync();
+
+    /// <summary>The owner's view of the retained log (export): updates after a seq and the commits overlapping them.</summary>
+    [Alias("GetUpdates")]
+    Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit);
+
+    /// <summary>Deletes the node (called by its tenant): clones are told to stop, the state and the log are removed.</summary>
+    [Alias("Delete")]
+    Task DeleteAsync(string tenantId);
 }

@@ -15,6 +15,7 @@ using Vivim.Protocol.Merkle;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
 using Vivim.Protocol.State;
+using Vivim.Security;
 using Vivim.Storage;
 
 namespace Vivim.Anchors;
@@ -32,7 +33,7 @@ public sealed class AnchorStateGrain(
     KeyVault vault,
     IOptions<AnchorOptions> options,
     TimeProvider time,
-    ILogger<AnchorStateGrain> logger) : Grain, IAnchorStateGrain
+    ILogger<AnchorStateGrain> logger) : Grain, IAnchorStateGrain, IGuardedGrain
 {
     private readonly SemaphoreSlim _commitLock = new(1, 1);
     private readonly SemaphoreSlim _stateGate = new(1, 1);
@@ -569,6 +570,42 @@ public sealed class AnchorStateGrain(
         {
             _commitLock.Release();
         }
+    }
+
+    /// <summary>Reached from outside only through exit nodes and clones; a gateway's hub may read the head.</summary>
+    public bool Allows(CallPrincipal principal, string method) =>
+        principal.Kind == PrincipalKind.Service && method == nameof(GetHeadAsync);
+
+    public async Task DeleteAsync()
+    {
+        await _commitLock.WaitAsync();
+        try
+        {
+            await log.DeleteAsync(_did);
+            await _stateGate.WaitAsync();
+            try
+            {
+                await state.ClearStateAsync();
+                state.State = new Record();
+            }
+            finally
+            {
+                _stateGate.Release();
+            }
+
+            _key?.Dispose();
+            _key = null;
+            _tree = new SparseMerkleTree();
+            _headSeq = 0;
+            _retainedFromSeq = 1;
+            _authors.Clear();
+        }
+        finally
+        {
+            _commitLock.Release();
+        }
+
+        DeactivateOnIdle();
     }
 
     private static SubmitResult Refused(SubmitOutcome outcome, IReadOnlyList<UpdateRejection> rejections) =>

@@ -3,7 +3,9 @@ using Orleans.Concurrency;
 using Vivim.Anchors;
 using Vivim.ExitNodes;
 using Vivim.Hosting;
+using System.Security.Cryptography;
 using Vivim.Protocol.Model;
+using Vivim.Security;
 
 namespace Vivim.Clones;
 
@@ -19,11 +21,20 @@ namespace Vivim.Clones;
 public sealed class CloneGrain(
     [PersistentState("clone", VivimProviders.GrainState)] IPersistentState<CloneState> state,
     TimeProvider time,
-    IOptions<ExitNodeOptions> options) : Grain, ICloneGrain
+    IOptions<ExitNodeOptions> options) : Grain, ICloneGrain, IGuardedGrain
 {
     private const int MaxInFlightBatches = 4;
     private const int MaxBatchSize = 1000;
     private const int MaxSessionIdLength = 256;
+    private const int MaxNonceLength = 128;
+    private const int MaxRememberedNonces = 50_000;
+    private const int MaxOpenTickets = 64;
+    private static readonly TimeSpan SignatureWindow = TimeSpan.FromSeconds(300);
+    private static readonly TimeSpan TicketLifetime = TimeSpan.FromSeconds(60);
+
+    // Request nonces until their signature window closes, and open WebSocket tickets; both by expiry (ms).
+    private readonly Dictionary<string, long> _requestNonces = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _tickets = new(StringComparer.Ordinal);
 
     private readonly HashSet<string> _sessions = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -40,6 +51,16 @@ public sealed class CloneGrain(
         Clone.Registration ?? throw new NotHostedException($"No clone {CloneId} is registered.");
 
     private IAnchorStateGrain Anchor => GrainFactory.GetGrain<IAnchorStateGrain>(Registration.ParentDid);
+
+    /// <summary>From outside, a clone acts only on itself; a gateway authenticates its requests and tickets.</summary>
+    public bool Allows(CallPrincipal principal, string method) => principal.Kind switch
+    {
+        PrincipalKind.Service => method is nameof(AuthenticateRequestAsync) or nameof(RedeemSyncTicketAsync),
+        PrincipalKind.Clone => principal.IsClone(CloneId) && method is nameof(GetRegistrationAsync) or nameof(GetConfigAsync) or nameof(SetConfigAsync)
+            or nameof(GetSnapshotAsync) or nameof(GetUpdatesAsync) or nameof(SubmitAsync) or nameof(AcknowledgeAsync) or nameof(GetStatusAsync)
+            or nameof(AttachSessionAsync) or nameof(DetachSessionAsync) or nameof(DeregisterAsync) or nameof(IssueSyncTicketAsync),
+        _ => false,
+    };
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -248,6 +269,73 @@ public sealed class CloneGrain(
         Clone.Status = CloneLifecycle.Removed;
         _sessions.Clear();
         await PersistAsync();
+    }
+
+    public Task<RequestAuthentication> AuthenticateRequestAsync(string keyDid, string nonce, long createdAtMs)
+    {
+        if (Clone.Registration is not { } registration || !string.Equals(registration.CloneDid, keyDid, StringComparison.Ordinal))
+        {
+            return Refuse("The signing key is not this clone's.");
+        }
+
+        if (string.IsNullOrEmpty(nonce) || nonce.Length > MaxNonceLength)
+        {
+            return Refuse($"A nonce of 1..{MaxNonceLength} characters is required.");
+        }
+
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        Prune(_requestNonces, now);
+        if (_requestNonces.ContainsKey(nonce))
+        {
+            return Refuse("The nonce was used before.");
+        }
+
+        if (_requestNonces.Count >= MaxRememberedNonces)
+        {
+            return Refuse("Too many signed requests in the signature window.");
+        }
+
+        // Remembered until a request signed then would be refused as stale anyway. The activation stays for that long
+        // too; a silo crash forgets them, which a replay can only use for idempotent or read requests of this clone.
+        _requestNonces[nonce] = Math.Max(createdAtMs, now) + (long)SignatureWindow.TotalMilliseconds;
+        this.DelayDeactivation(SignatureWindow);
+        return Task.FromResult(Clone.Status == CloneLifecycle.Active && registration.TrustLevel != TrustLevel.Suspended
+            ? new RequestAuthentication(RequestAuthenticationOutcome.Accepted, string.Empty)
+            : new RequestAuthentication(RequestAuthenticationOutcome.Revoked, Clone.Status == CloneLifecycle.Removed ? "The clone was removed." : "The clone is suspended."));
+
+        static Task<RequestAuthentication> Refuse(string reason) => Task.FromResult(new RequestAuthentication(RequestAuthenticationOutcome.Refused, reason));
+    }
+
+    public Task<SyncTicket> IssueSyncTicketAsync()
+    {
+        RequireSync();
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        Prune(_tickets, now);
+        if (_tickets.Count >= MaxOpenTickets)
+        {
+            throw new InvalidOperationException($"At most {MaxOpenTickets} unused tickets may be open.");
+        }
+
+        var ticket = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var expiresAt = now + (long)TicketLifetime.TotalMilliseconds;
+        _tickets[ticket] = expiresAt;
+        this.DelayDeactivation(TicketLifetime);
+        return Task.FromResult(new SyncTicket(ticket, expiresAt));
+    }
+
+    public Task<bool> RedeemSyncTicketAsync(string ticket)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var valid = ticket is not null && _tickets.Remove(ticket, out var expiresAt) && expiresAt >= now && Clone.Status == CloneLifecycle.Active;
+        return Task.FromResult(valid);
+    }
+
+    private static void Prune(Dictionary<string, long> byExpiry, long now)
+    {
+        foreach (var expired in byExpiry.Where(p => p.Value < now).Select(p => p.Key).ToList())
+        {
+            byExpiry.Remove(expired);
+        }
     }
 
     /// <summary>The registration, if the clone is neither suspended nor removed.</summary>

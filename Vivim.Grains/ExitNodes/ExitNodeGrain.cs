@@ -13,6 +13,7 @@ using Vivim.Protocol;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
+using Vivim.Security;
 
 namespace Vivim.ExitNodes;
 
@@ -26,7 +27,7 @@ public sealed partial class ExitNodeGrain(
     KeyVault vault,
     TimeProvider time,
     IOptions<ExitNodeOptions> options,
-    ILogger<ExitNodeGrain> logger) : Grain, IExitNodeGrain
+    ILogger<ExitNodeGrain> logger) : Grain, IExitNodeGrain, IGuardedGrain
 {
     private const long TimestampWindowMs = 300_000;
     private const int MaxNonceLength = 256;
@@ -54,6 +55,16 @@ public sealed partial class ExitNodeGrain(
     private IAnchorStateGrain Anchor => GrainFactory.GetGrain<IAnchorStateGrain>(Did);
 
     private int CloneCount => Node.Clones.Values.Count(c => c.Status != CloneLifecycle.Removed);
+
+    /// <summary>Discovery and registration are public; everything else from outside is the owning tenant's.</summary>
+    public bool Allows(CallPrincipal principal, string method) => method switch
+    {
+        nameof(GetAdvertisementAsync) or nameof(IssueChallengeAsync) or nameof(RegisterAsync) => true,
+
+        // Created and deleted through the tenant (quotas, its list); deregistration comes from the clone's grain.
+        nameof(CreateAsync) or nameof(DeleteAsync) or nameof(DeregisterCloneAsync) => false,
+        _ => Node.Created && principal.IsTenant(Node.TenantId),
+    };
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -370,6 +381,50 @@ public sealed partial class ExitNodeGrain(
         return await Anchor.SubmitAsync(signed);
     }
 
+    public Task<DocumentProof?> GetDocumentAsync(string path)
+    {
+        RequireKey();
+        return Anchor.GetDocumentAsync(path);
+    }
+
+    public Task<StateSnapshot> GetSnapshotAsync()
+    {
+        RequireKey();
+        return Anchor.GetSnapshotAsync();
+    }
+
+    public Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit)
+    {
+        RequireKey();
+        return Anchor.GetUpdatesAsync(afterSeq, limit);
+    }
+
+    public async Task DeleteAsync(string tenantId)
+    {
+        if (Node.Key is null)
+        {
+            return; // never created, or deleted already
+        }
+
+        if (!string.Equals(Node.TenantId, tenantId, StringComparison.Ordinal))
+        {
+            throw new AccessDeniedException($"{Did} belongs to another tenant.");
+        }
+
+        foreach (var clone in Node.Clones.Values.Where(c => c.Status != CloneLifecycle.Removed).ToList())
+        {
+            await EndAsync(clone, "exit node deleted", tellClone: true);
+        }
+
+        await Anchor.DeleteAsync();
+        await state.ClearStateAsync();
+        state.State = new ExitNodeState();
+        _key?.Dispose();
+        _key = null;
+        LogDeleted(logger, Did);
+        DeactivateOnIdle();
+    }
+
     private async Task<CloneRegistrationResponse> ApproveAsync(SigningKey key, CloneRegistrationRequest request, MigrationType migration, long now)
     {
         var snapshot = await Anchor.GetSnapshotAsync();
@@ -623,6 +678,9 @@ public sealed partial class ExitNodeGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Exit node {Did} suspended clone {CloneId}")]
     private static partial void LogSuspended(ILogger logger, string did, string cloneId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Exit node {Did} deleted")]
+    private static partial void LogDeleted(ILogger logger, string did);
 
     private sealed record PendingChallenge(string Did, string Challenge, long ExpiresAt);
 }

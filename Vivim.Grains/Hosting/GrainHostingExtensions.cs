@@ -5,7 +5,9 @@ using Orleans.Hosting;
 using Vivim.Anchors;
 using Vivim.ExitNodes;
 using Vivim.Keys;
+using Vivim.Security;
 using Vivim.Sessions;
+using Vivim.Tenants;
 
 namespace Vivim.Hosting;
 
@@ -17,7 +19,13 @@ public static class GrainHostingExtensions
         silo.Services.AddOptions<KeyVaultOptions>().Bind(configuration.GetSection(KeyVaultOptions.Section));
         silo.Services.AddOptions<AnchorOptions>().Bind(configuration.GetSection(AnchorOptions.Section));
         silo.Services.AddOptions<ExitNodeOptions>().Bind(configuration.GetSection(ExitNodeOptions.Section));
+        silo.Services.AddOptions<TenantOptions>().Bind(configuration.GetSection(TenantOptions.Section));
+        silo.Services.AddOptions<ClusterSecretOptions>().Bind(configuration.GetSection(ClusterSecretOptions.Section));
         silo.Services.AddSingleton<KeyVault>();
+        silo.Services.AddSingleton<CallPrincipals>();
+
+        // Tenant isolation inside the silo: calls from clients need a principal the target grain allows.
+        silo.AddIncomingGrainCallFilter<PrincipalCallFilter>();
         silo.Services.AddSingleton(TimeProvider.System);
         // Memory streams poll their queues; the default 100 ms period alone would eat the delivery latency budget.
         silo.AddMemoryStreams(AnchorStreams.Provider, streams =>

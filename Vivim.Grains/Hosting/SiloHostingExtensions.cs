@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Vivim.Keys;
+using Vivim.Security;
 using Vivim.Storage.Schema;
 
 namespace Vivim.Hosting;
@@ -29,6 +30,7 @@ public static class SiloHostingExtensions
         builder.Services.AddOptions<VivimStorageOptions>().Bind(storageSection);
         builder.Services.AddSingleton(location);
         builder.Services.AddSingleton<IPostConfigureOptions<KeyVaultOptions>, EmbeddedKeyEncryptionKey>();
+        builder.Services.AddSingleton<IPostConfigureOptions<ClusterSecretOptions>, EmbeddedClusterSecret>();
         builder.Services.AddVivimUpdateLog(location);
 
         // Hosted services start in registration order: the database is reachable and migrated before the silo joins.

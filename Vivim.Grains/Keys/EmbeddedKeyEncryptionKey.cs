@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Vivim.Hosting;
@@ -29,31 +28,12 @@ public sealed class EmbeddedKeyEncryptionKey(StorageLocation location, ILogger<E
 
     private byte[] LoadOrCreate(string path)
     {
-        if (File.Exists(path))
+        var key = DataDirectorySecret.LoadOrCreate(path, 32, out var created);
+        if (created)
         {
-            var existing = File.ReadAllBytes(path);
-            return existing.Length == 32
-                ? existing
-                : throw new InvalidOperationException($"{path} must hold 32 bytes, not {existing.Length}: the keys sealed under it cannot be opened.");
+            logger.LogWarning("Created a key-encryption key at {Path} for the embedded node. Configure Vivim:KeyEncryption from a secret store in production.", path);
         }
 
-        var key = RandomNumberGenerator.GetBytes(32);
-        var temporary = path + ".tmp";
-        var file = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Options = FileOptions.WriteThrough };
-        if (!OperatingSystem.IsWindows())
-        {
-            file.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using (var stream = new FileStream(temporary, file))
-        {
-            stream.Write(key);
-            stream.Flush(flushToDisk: true);
-        }
-
-        // Moved into place only when complete, so a crash never leaves a short key that would lock the keys out.
-        File.Move(temporary, path, overwrite: false);
-        logger.LogWarning("Created a key-encryption key at {Path} for the embedded node. Configure Vivim:KeyEncryption from a secret store in production.", path);
         return key;
     }
 }

@@ -116,7 +116,11 @@ public sealed class CloneSession : IAsyncDisposable
             (cursor, stateHash) = (Cursor, _cursorStateHash);
         }
 
-        await _clone.AcknowledgeAsync(cursor, stateHash);
+        using (_hub.AsClone(CloneId))
+        {
+            await _clone.AcknowledgeAsync(cursor, stateHash);
+        }
+
         lock (_ackLock)
         {
             _flushedCursor = Math.Max(_flushedCursor, cursor);
@@ -315,7 +319,12 @@ public sealed class CloneSession : IAsyncDisposable
 
     private async Task<SessionMessage?> ReadFromLogAsync(CancellationToken token)
     {
-        var page = await _clone.GetUpdatesAsync(_sent, MaxBatchSize).WaitAsync(token);
+        UpdatePage page;
+        using (_hub.AsClone(CloneId))
+        {
+            page = await _clone.GetUpdatesAsync(_sent, MaxBatchSize).WaitAsync(token);
+        }
+
         if (page.ResyncRequired)
         {
             return new SessionResync("cursor-behind-retention");
@@ -328,7 +337,12 @@ public sealed class CloneSession : IAsyncDisposable
     /// <summary>Revocations arrive as stream events, which can be lost; the heartbeat checks with the Clone grain too.</summary>
     private async Task CheckAccessAsync()
     {
-        var status = await _clone.GetStatusAsync();
+        CloneStatus status;
+        using (_hub.AsClone(CloneId))
+        {
+            status = await _clone.GetStatusAsync();
+        }
+
         if (status.TrustLevel == Protocol.Model.TrustLevel.Suspended)
         {
             Revoke("suspended");
@@ -348,7 +362,11 @@ public sealed class CloneSession : IAsyncDisposable
         try
         {
             await FlushCursorAsync(force: true);
-            await _clone.DetachSessionAsync(SessionId);
+            using (_hub.AsClone(CloneId))
+            {
+                await _clone.DetachSessionAsync(SessionId);
+            }
+
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

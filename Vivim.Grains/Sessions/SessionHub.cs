@@ -5,6 +5,7 @@ using Orleans.Runtime;
 using Orleans.Streams;
 using Vivim.Anchors;
 using Vivim.Clones;
+using Vivim.Security;
 
 namespace Vivim.Sessions;
 
@@ -22,9 +23,12 @@ public sealed class SessionHub : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _reconciler;
 
-    public SessionHub(IClusterClient client, IOptions<SessionHubOptions> options, ILogger<SessionHub> logger)
+    private readonly CallPrincipals? _principals;
+
+    public SessionHub(IClusterClient client, IOptions<SessionHubOptions> options, ILogger<SessionHub> logger, CallPrincipals? principals = null)
     {
         _client = client;
+        _principals = principals;
         _options = options.Value;
         _logger = logger;
         _reconciler = Task.Run(ReconcileLoopAsync);
@@ -56,6 +60,15 @@ public sealed class SessionHub : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Grain calls made for a clone act as that clone, and the hub's own (streams, heads) as the gateway service; each
+    /// call gets a fresh token, since sessions outlive one. In a process without a cluster secret (an in-cluster tool
+    /// with operator credentials) there is nothing to enter.
+    /// </summary>
+    internal PrincipalScope AsClone(string cloneId) => _principals?.Enter(CallPrincipal.ForClone(cloneId)) ?? default;
+
+    internal PrincipalScope AsService() => _principals?.Enter(CallPrincipal.Service) ?? default;
+
     /// <summary>Sessions attached here, over all DIDs.</summary>
     public int SessionCount => _feeds.Values.Sum(f => f.Sessions.Count);
 
@@ -71,7 +84,12 @@ public sealed class SessionHub : IAsyncDisposable
     {
         var clone = _client.GetGrain<ICloneGrain>(cloneId);
         var sessionId = Guid.NewGuid().ToString("N");
-        var grant = await clone.AttachSessionAsync(sessionId).WaitAsync(cancellationToken);
+        SessionGrant grant;
+        using (AsClone(cloneId))
+        {
+            grant = await clone.AttachSessionAsync(sessionId).WaitAsync(cancellationToken);
+        }
+
         var batchSize = Math.Clamp(maxBatchSize ?? grant.Config.MaxBatchSize, 1, 1000);
         var maxInFlight = Math.Max(1, Math.Min(grant.MaxInFlightBatches, _options.MaxInFlightBatches));
 
@@ -82,7 +100,11 @@ public sealed class SessionHub : IAsyncDisposable
         }
         catch
         {
-            await clone.DetachSessionAsync(sessionId); // the clone must not stay "connected" through a session that never opened
+            using (AsClone(cloneId))
+            {
+                await clone.DetachSessionAsync(sessionId); // the clone must not stay "connected" through a session that never opened
+            }
+
             throw;
         }
 
@@ -116,6 +138,7 @@ public sealed class SessionHub : IAsyncDisposable
 
                 if (feed.Subscription is null)
                 {
+                    using var service = AsService();
                     var stream = _client.GetStreamProvider(AnchorStreams.Provider).GetStream<AnchorEvent>(StreamId.Create(AnchorStreams.Namespace, did));
                     feed.Subscription = await stream.SubscribeAsync((e, _) => DeliverAsync(feed, e));
                     feed.RaiseKnownHead((await _client.GetGrain<IAnchorStateGrain>(did).GetHeadAsync()).Seq);
@@ -145,6 +168,7 @@ public sealed class SessionHub : IAsyncDisposable
             _feeds.TryRemove(KeyValuePair.Create(feed.Did, feed));
             if (feed.Subscription is { } subscription)
             {
+                using var service = AsService();
                 await subscription.UnsubscribeAsync();
             }
         }
@@ -197,7 +221,12 @@ public sealed class SessionHub : IAsyncDisposable
                 {
                     try
                     {
-                        var head = await _client.GetGrain<IAnchorStateGrain>(feed.Did).GetHeadAsync().WaitAsync(_stopping.Token);
+                        AnchorHead head;
+                        using (AsService())
+                        {
+                            head = await _client.GetGrain<IAnchorStateGrain>(feed.Did).GetHeadAsync().WaitAsync(_stopping.Token);
+                        }
+
                         feed.RaiseKnownHead(head.Seq);
                         foreach (var session in feed.Sessions.Values)
                         {

@@ -5,6 +5,7 @@ using Vivim.ExitNodes;
 using Vivim.Keys;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
+using Vivim.Security;
 using Vivim.Storage;
 using Vivim.Tests.Support;
 
@@ -31,7 +32,7 @@ public sealed class AnchorRetentionTests : IAsyncLifetime
             ["Vivim:Anchors:RetentionInterval"] = TimeSpan.Zero.ToString(),
             ["Vivim:ExitNodes:CursorFlushInterval"] = TimeSpan.FromMilliseconds(100).ToString(),
         }));
-        builder.ConfigureClient(client => client.AddMemoryStreams(AnchorStreams.Provider));
+        builder.ConfigureClient(client => client.AddMemoryStreams(AnchorStreams.Provider).AddVivimOperatorCredentials(ClusterFixture.TestClusterSecret));
         _cluster = builder.Build();
         await _cluster.DeployAsync();
     }

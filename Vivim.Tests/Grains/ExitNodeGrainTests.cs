@@ -447,7 +447,7 @@ public sealed class ExitNodeGrainTests(ClusterFixture fixture)
             Microsoft.Extensions.DependencyInjection.OptionsServiceCollectionExtensions.Configure<ExitNodeOptions>(
                 silo.Services, o => o.ChallengeTimeout = TimeSpan.FromMilliseconds(300));
         });
-        builder.ConfigureClient(client => Orleans.Hosting.ClientBuilderStreamingExtensions.AddMemoryStreams(client, AnchorStreams.Provider));
+        builder.ConfigureClient(client => Vivim.Security.OperatorCredentials.AddVivimOperatorCredentials(Orleans.Hosting.ClientBuilderStreamingExtensions.AddMemoryStreams(client, AnchorStreams.Provider), ClusterFixture.TestClusterSecret));
         await using var cluster = builder.Build();
         await cluster.DeployAsync();
 

@@ -8,6 +8,7 @@ using Orleans.Storage;
 using Orleans.TestingHost;
 using Vivim.Anchors;
 using Vivim.Hosting;
+using Vivim.Security;
 using Vivim.Storage;
 
 namespace Vivim.Tests.Support;
@@ -21,6 +22,9 @@ public sealed class ClusterFixture : IAsyncLifetime
     /// <summary>A fixed key-encryption key for tests.</summary>
     public static readonly string TestKek = Convert.ToBase64String(SHA256.HashData("vivim test kek"u8));
 
+    /// <summary>The cluster secret of test clusters; test clients act as the operator with it.</summary>
+    public static readonly byte[] TestClusterSecret = SHA256.HashData("vivim test cluster secret"u8);
+
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
     public InMemoryUpdateLog Log { get; } = new();
@@ -33,7 +37,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         var builder = new InProcessTestClusterBuilder(2);
         builder.ConfigureSilo((_, silo) => ConfigureSilo(silo, Log, State));
-        builder.ConfigureClient(client => client.AddMemoryStreams(AnchorStreams.Provider));
+        builder.ConfigureClient(client => client.AddMemoryStreams(AnchorStreams.Provider).AddVivimOperatorCredentials(ClusterFixture.TestClusterSecret));
         Cluster = builder.Build();
         await Cluster.DeployAsync();
     }
@@ -46,6 +50,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         {
             ["Vivim:KeyEncryption:ActiveKeyId"] = "test",
             ["Vivim:KeyEncryption:Keys:test"] = TestKek,
+            ["Vivim:ClusterSecret"] = Convert.ToBase64String(TestClusterSecret),
         }).AddInMemoryCollection(settings ?? new Dictionary<string, string?>()).Build();
         silo.AddVivimGrains(configuration);
         silo.Services.AddKeyedSingleton<IGrainStorage>(VivimProviders.GrainState, (sp, _) => state.For(sp.GetRequiredService<Serializer>()));

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using Vivim.Anchors;
+using Vivim.Security;
 
 namespace Vivim.Tests.Support;
 
@@ -27,6 +28,7 @@ public sealed class ExternalClient : IAsyncDisposable
             {
                 clustering(client);
                 client.AddMemoryStreams(AnchorStreams.Provider);
+                client.AddVivimOperatorCredentials(ClusterFixture.TestClusterSecret);
 
                 // Calls caught by a SIGKILL fail in seconds rather than the default 30 s, so retries fit the tests' budgets.
                 client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10));

@@ -8,6 +8,7 @@ using Orleans.TestingHost;
 using Vivim.Anchors;
 using Vivim.Hosting;
 using Vivim.Keys;
+using Vivim.Security;
 using Vivim.Storage;
 
 namespace Vivim.Benchmarks.Cluster;
@@ -15,6 +16,8 @@ namespace Vivim.Benchmarks.Cluster;
 /// <summary>An in-process cluster configured as the grains run in production, on the given update log (by default the in-memory one).</summary>
 internal sealed class BenchCluster : IAsyncDisposable
 {
+    private static readonly byte[] ClusterSecret = SHA256.HashData("vivim bench cluster secret"u8);
+
     private static readonly string Kek = Convert.ToBase64String(SHA256.HashData("vivim bench kek"u8));
 
     private BenchCluster(InProcessTestCluster cluster) => Cluster = cluster;
@@ -35,6 +38,7 @@ internal sealed class BenchCluster : IAsyncDisposable
             {
                 ["Vivim:KeyEncryption:ActiveKeyId"] = "bench",
                 ["Vivim:KeyEncryption:Keys:bench"] = Kek,
+                ["Vivim:ClusterSecret"] = Convert.ToBase64String(ClusterSecret),
             }).Build();
             silo.AddVivimGrains(configuration);
             silo.AddMemoryGrainStorage(VivimProviders.GrainState);
@@ -42,7 +46,7 @@ internal sealed class BenchCluster : IAsyncDisposable
             silo.Services.AddSingleton<IUpdateLog>(log);
             silo.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
         });
-        builder.ConfigureClient(client => client.AddMemoryStreams(AnchorStreams.Provider));
+        builder.ConfigureClient(client => client.AddMemoryStreams(AnchorStreams.Provider).AddVivimOperatorCredentials(ClusterSecret));
         builder.ConfigureHost(host => host.Logging.SetMinimumLevel(LogLevel.Warning));
         var cluster = builder.Build();
         await cluster.DeployAsync();

@@ -1,0 +1,267 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Vivim.Anchors;
+using Vivim.ExitNodes;
+using Vivim.Gateway.Auth;
+using Vivim.Gateway.Hosting;
+using Vivim.Gateway.Limits;
+using Vivim.Protocol.Json;
+using Vivim.Protocol.Model;
+using Vivim.Protocol.State;
+using Vivim.Tenants;
+
+namespace Vivim.Gateway.Api;
+
+/// <summary>A tenant's hosted parent nodes: lifecycle, advertisement, owner writes, reads, export and clone management.</summary>
+public static class ExitNodeEndpoints
+{
+    private const int DefaultPageSize = 100;
+    private const int ExportPageSize = 1000;
+
+    public static void MapExitNodeEndpoints(this IEndpointRouteBuilder v1, ApiAuthentication auth)
+    {
+        var nodes = v1.MapGroup("/exit-nodes").AddEndpointFilter(auth.TenantAsync).WithTags("Exit nodes");
+        nodes.MapPost("/", CreateAsync).WithSummary("Hosts a parent node (custodial or imported key)").Produces(201).Produces(409);
+        nodes.MapGet("/", ListAsync).WithSummary("Lists the tenant's exit nodes").Produces(200);
+        nodes.MapGet("/{did}", GetAsync).WithSummary("One exit node with its advertisement and head").Produces(200).Produces(404);
+        nodes.MapDelete("/{did}", DeleteAsync).WithSummary("Deletes an exit node: clones are told to stop, data is removed").Produces(204).Produces(404);
+        nodes.MapGet("/{did}/export", ExportAsync).WithSummary("The signed snapshot and the retained log, streamed").Produces(200).Produces(404);
+        nodes.MapPut("/{did}/advertisement", AdvertiseAsync).WithSummary("Changes capabilities, policy or endpoints and re-advertises").Produces(200).Produces(404);
+        nodes.MapPost("/{did}/updates", WriteAsync).WithSummary("Owner writes, signed by the parent's key; atomic batch").Produces(200).Produces(400).Produces(403).Produces(409).Produces(429);
+        nodes.MapGet("/{did}/documents/{**path}", GetDocumentAsync).WithSummary("One document with its Merkle proof").Produces(200).Produces(404);
+        nodes.MapGet("/{did}/clones", ListClonesAsync).WithSummary("The node's clones").Produces(200);
+        nodes.MapPost("/{did}/clones/{cloneId}/suspend", (HttpContext c, string did, string cloneId, IGrainFactory g, IOptions<GatewayOptions> o) => ChangeTrustAsync(c, did, cloneId, g, o, suspend: true))
+            .WithSummary("Suspends a clone at once; returns the signed TrustProof").Produces(200).Produces(404);
+        nodes.MapPost("/{did}/clones/{cloneId}/reinstate", (HttpContext c, string did, string cloneId, IGrainFactory g, IOptions<GatewayOptions> o) => ChangeTrustAsync(c, did, cloneId, g, o, suspend: false))
+            .WithSummary("Reinstates a suspended clone; returns the signed TrustProof").Produces(200).Produces(404).Produces(409);
+        nodes.MapDelete("/{did}/clones/{cloneId}", RemoveCloneAsync).WithSummary("Removes a clone").Produces(204).Produces(404);
+    }
+
+    private static async Task<IResult> CreateAsync(HttpContext context, IGrainFactory grains, IOptions<GatewayOptions> options)
+    {
+        var body = await ApiJson.ReadOptionalObjectAsync(context, options.Value.MaxSmallBodyBytes);
+        var creation = ApiJson.Read<ExitNodeCreation>(body);
+        var tenant = ApiAuthentication.Tenant(context);
+        var advertisement = await grains.GetGrain<ITenantGrain>(tenant.TenantId).CreateExitNodeAsync(creation);
+        return ApiJson.Object(new JsonObject { ["did"] = advertisement.Did, ["advertisement"] = ApiJson.ToNode(advertisement) }, StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> ListAsync(HttpContext context, IGrainFactory grains, int? limit, string? cursor)
+    {
+        var page = await grains.GetGrain<ITenantGrain>(ApiAuthentication.Tenant(context).TenantId).ListExitNodesAsync(cursor, PageSize(limit));
+        return Results.Json(new { items = page.Items.Select(i => new { did = i.Did, headSeq = i.HeadSeq, cloneCount = i.CloneCount }), nextCursor = page.NextCursor });
+    }
+
+    private static async Task<IResult> GetAsync(string did, IGrainFactory grains)
+    {
+        var node = grains.GetGrain<IExitNodeGrain>(did);
+        var info = await node.GetInfoAsync();
+        var advertisement = await node.GetAdvertisementAsync();
+        return ApiJson.Object(new JsonObject
+        {
+            ["did"] = info.Did,
+            ["advertisement"] = ApiJson.ToNode(advertisement),
+            ["headSeq"] = info.HeadSeq,
+            ["root"] = info.Root,
+            ["cloneCount"] = info.CloneCount,
+        });
+    }
+
+    private static async Task<IResult> DeleteAsync(HttpContext context, string did, IGrainFactory grains)
+    {
+        await grains.GetGrain<ITenantGrain>(ApiAuthentication.Tenant(context).TenantId).DeleteExitNodeAsync(did);
+        return Results.NoContent();
+    }
+
+    /// <summary>
+    /// <c>{did, snapshot, updates, commits}</c>: the snapshot at seq S, then the retained updates up to S page by page,
+    /// then each commit overlapping them once. Written as it is read, so a large log never sits in memory.
+    /// </summary>
+    private static async Task ExportAsync(HttpContext context, string did, IGrainFactory grains)
+    {
+        var node = grains.GetGrain<IExitNodeGrain>(did);
+        var snapshot = await node.GetSnapshotAsync();
+        var snapshotSeq = snapshot.Seq ?? 0;
+
+        // A log truncated by retention starts later than seq 1.
+        var after = (await node.GetUpdatesAsync(0, 1)).ResyncRequired ? await FirstRetainedAfterAsync(node, snapshotSeq) : 0;
+
+        context.Response.ContentType = ApiJson.ContentType;
+        context.Response.Headers.ContentDisposition = "attachment; filename=\"export.json\"";
+        var output = context.Response.BodyWriter.AsStream();
+        await Write(output, $"{{\"did\":{JavaScriptJson.Stringify(JsonValue.Create(did))},\"snapshot\":{ProtocolModel.ToJson(snapshot)},\"updates\":[", context);
+
+        var commits = new SortedDictionary<long, Commit>();
+        var separator = string.Empty;
+        while (after < snapshotSeq)
+        {
+            var page = await node.GetUpdatesAsync(after, ExportPageSize);
+            if (page.ResyncRequired || page.Updates.Count == 0)
+            {
+                break; // retention moved on while exporting: the export ends with what was still there
+            }
+
+            var text = new StringBuilder();
+            foreach (var update in page.Updates.Where(u => u.Seq <= snapshotSeq))
+            {
+                text.Append(separator).Append(ProtocolModel.ToJson(update));
+                separator = ",";
+                after = update.Seq!.Value;
+            }
+
+            foreach (var commit in page.Commits)
+            {
+                commits.TryAdd(commit.FromSeq, commit);
+            }
+
+            await Write(output, text.ToString(), context);
+            if (page.Updates[^1].Seq >= snapshotSeq)
+            {
+                break;
+            }
+        }
+
+        await Write(output, "],\"commits\":[" + string.Join(',', commits.Values.Where(c => c.FromSeq <= snapshotSeq).Select(ProtocolModel.ToJson)) + "]}", context);
+    }
+
+    private static async Task<long> FirstRetainedAfterAsync(IExitNodeGrain node, long snapshotSeq)
+    {
+        // Binary search for the smallest cursor the log still serves.
+        long low = 0, high = snapshotSeq;
+        while (low < high)
+        {
+            var middle = low + ((high - low) / 2);
+            if ((await node.GetUpdatesAsync(middle, 1)).ResyncRequired)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        return low;
+    }
+
+    private static async Task Write(Stream output, string text, HttpContext context)
+    {
+        await output.WriteAsync(Encoding.UTF8.GetBytes(text), context.RequestAborted);
+        await output.FlushAsync(context.RequestAborted);
+    }
+
+    private static async Task<IResult> AdvertiseAsync(HttpContext context, string did, IGrainFactory grains, IOptions<GatewayOptions> options)
+    {
+        var body = await ApiJson.ReadOptionalObjectAsync(context, options.Value.MaxSmallBodyBytes);
+        var change = ApiJson.Read<AdvertisementChange>(body);
+        var quota = ApiAuthentication.Tenant(context).Quotas.MaxClonesPerExitNode;
+        if (change.Policy is { } policy && policy.MaxClones > quota)
+        {
+            throw new ApiException(StatusCodes.Status403Forbidden, "quota-exceeded", $"maxClones may be at most {quota} for this tenant.");
+        }
+
+        return ApiJson.Protocol(await grains.GetGrain<IExitNodeGrain>(did).UpdateAdvertisementAsync(change));
+    }
+
+    private static async Task<IResult> WriteAsync(HttpContext context, string did, IGrainFactory grains, GatewayRateLimiter limiter, IOptions<GatewayOptions> options)
+    {
+        var body = await ApiJson.ReadObjectAsync(context, options.Value.MaxRequestBytes);
+        ApiJson.OnlyMembers(body, "updates");
+        if (body["updates"] is not JsonArray array || array.Count == 0)
+        {
+            throw ApiJson.Bad("'updates' must be a non-empty array.");
+        }
+
+        var updates = array.Select((node, index) => node is JsonObject update
+            ? ToOwnerUpdate(ApiJson.Read<OwnerUpdateRequest>((JsonObject)update.DeepClone()))
+            : throw ApiJson.Bad($"updates[{index}] must be an object.")).ToList();
+        var tenant = ApiAuthentication.Tenant(context);
+        limiter.ForDid(did);
+        limiter.ForTenantUpdates(tenant.TenantId, updates.Count, tenant.Quotas.UpdatesPerSecond ?? 1);
+        var result = await grains.GetGrain<IExitNodeGrain>(did).WriteAsOwnerAsync(updates);
+        return Receipts(result);
+    }
+
+    internal static IResult Receipts(SubmitResult result) => result.Outcome == SubmitOutcome.Committed
+        ? Results.Json(new { receipts = result.Receipts.Select(r => new { updateId = r.UpdateId, seq = r.Seq, root = r.Root }) })
+        : ApiProblem.Rejected(result);
+
+    private static OwnerUpdate ToOwnerUpdate(OwnerUpdateRequest request)
+    {
+        if (StateRules.PathProblem(request.Path, request.Type) is { } problem)
+        {
+            throw new ApiException(StatusCodes.Status400BadRequest, "invalid-path", problem);
+        }
+
+        return new OwnerUpdate(request.Type, request.Operation, request.Path, request.Data ?? RawJson.Null, request.UpdateId, request.BaseSeq);
+    }
+
+    private static async Task<IResult> GetDocumentAsync(string did, string path, IGrainFactory grains)
+    {
+        if (path.Length > StateRules.MaxPathBytes)
+        {
+            return ApiProblem.BadRequest("invalid-path", $"Paths are at most {StateRules.MaxPathBytes} bytes.");
+        }
+
+        var document = await grains.GetGrain<IExitNodeGrain>(did).GetDocumentAsync(path);
+        if (document is null)
+        {
+            return ApiProblem.NotFound($"No document {path}.");
+        }
+
+        return ApiJson.Object(new JsonObject
+        {
+            ["path"] = document.Path,
+            ["document"] = document.Document.Parse(JsonLimits.Snapshot),
+            ["seq"] = document.Seq,
+            ["root"] = document.Root,
+            ["merkleProof"] = document.MerkleProof,
+        });
+    }
+
+    private static async Task<IResult> ListClonesAsync(string did, IGrainFactory grains, int? limit, string? cursor)
+    {
+        var page = await grains.GetGrain<IExitNodeGrain>(did).ListClonesAsync(cursor, PageSize(limit));
+        var items = new JsonArray();
+        foreach (var c in page.Items)
+        {
+            items.Add(new JsonObject
+            {
+                ["cloneId"] = c.CloneId,
+                ["did"] = c.Did,
+                ["trustLevel"] = JsonSerializer.SerializeToNode(c.TrustLevel, ProtocolModel.Options),
+                ["permissions"] = new JsonArray([.. c.Permissions.Select(p => (JsonNode)JsonValue.Create(p))]),
+                ["migrationType"] = JsonSerializer.SerializeToNode(c.MigrationType, ProtocolModel.Options),
+                ["cursor"] = c.Cursor,
+                ["connected"] = c.Connected,
+                ["lastSyncAt"] = c.LastSyncAt,
+                ["pendingUpdates"] = c.PendingUpdates,
+            });
+        }
+
+        return ApiJson.Object(new JsonObject { ["items"] = items, ["nextCursor"] = page.NextCursor });
+    }
+
+    private static async Task<IResult> ChangeTrustAsync(HttpContext context, string did, string cloneId, IGrainFactory grains, IOptions<GatewayOptions> options, bool suspend)
+    {
+        var body = await ApiJson.ReadOptionalObjectAsync(context, options.Value.MaxSmallBodyBytes);
+        ApiJson.OnlyMembers(body, "reason");
+        var reason = ApiJson.String(body, "reason", 500, required: false);
+        var node = grains.GetGrain<IExitNodeGrain>(did);
+        var proof = suspend ? await node.SuspendCloneAsync(cloneId, reason) : await node.ReinstateCloneAsync(cloneId, reason);
+        return ApiJson.Protocol(proof);
+    }
+
+    private static async Task<IResult> RemoveCloneAsync(string did, string cloneId, IGrainFactory grains)
+    {
+        await grains.GetGrain<IExitNodeGrain>(did).RemoveCloneAsync(cloneId);
+        return Results.NoContent();
+    }
+
+    internal static int PageSize(int? limit) => limit is null ? DefaultPageSize : limit is >= 1 and <= 500 ? limit.Value : throw ApiJson.Bad("limit is 1..500.");
+
+    /// <summary>An owner update as the API takes it; the node fills in the rest and signs.</summary>
+    public sealed record OwnerUpdateRequest(UpdateType Type, UpdateOperation Operation, string Path, RawJson? Data = null, string? UpdateId = null, long? BaseSeq = null);
+}

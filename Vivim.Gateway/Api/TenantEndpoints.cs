@@ -1,0 +1,57 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Vivim.Gateway.Auth;
+using Vivim.Gateway.Hosting;
+using Vivim.Protocol.Model;
+using Vivim.Tenants;
+
+namespace Vivim.Gateway.Api;
+
+/// <summary>Tenants (operator) and a tenant's own API keys.</summary>
+public static class TenantEndpoints
+{
+    public static void MapTenantEndpoints(this IEndpointRouteBuilder v1, ApiAuthentication auth)
+    {
+        var byOperator = v1.MapGroup("/tenants").AddEndpointFilter(auth.OperatorAsync).WithTags("Tenants");
+        byOperator.MapPost("/", CreateAsync).WithSummary("Creates a tenant (operator key)").Produces(201).Produces(400).Produces(401);
+        byOperator.MapDelete("/{tenantId}", DeleteAsync).WithSummary("Deletes a tenant with its exit nodes, clones and data (operator key)").Produces(204).Produces(404);
+
+        var self = v1.MapGroup("/tenants/self").AddEndpointFilter(auth.TenantAsync).WithTags("Tenants");
+        self.MapPost("/api-keys", CreateKeyAsync).WithSummary("Creates another API key").Produces(201);
+        self.MapDelete("/api-keys/{keyId}", RevokeKeyAsync).WithSummary("Revokes an API key").Produces(204).Produces(404);
+    }
+
+    private static async Task<IResult> CreateAsync(HttpContext context, IGrainFactory grains, IOptions<GatewayOptions> options)
+    {
+        var body = await ApiJson.ReadObjectAsync(context, options.Value.MaxSmallBodyBytes);
+        ApiJson.OnlyMembers(body, "name", "quotas");
+        var name = ApiJson.String(body, "name", 200, required: true)!;
+        var quotas = body["quotas"] is JsonObject q ? ApiJson.Read<TenantQuotas>((JsonObject)q.DeepClone()) : body["quotas"] is null ? null : throw ApiJson.Bad("'quotas' must be an object.");
+        var tenantId = ApiKeyFormat.NewTenantId();
+        var key = await grains.GetGrain<ITenantGrain>(tenantId).CreateAsync(name, quotas);
+        return Results.Json(new { tenantId = key.TenantId, apiKey = key.ApiKey, keyId = key.KeyId }, statusCode: StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> DeleteAsync(string tenantId, IGrainFactory grains)
+    {
+        if (!ApiKeyFormat.IsId(tenantId))
+        {
+            return ApiProblem.NotFound($"No tenant {tenantId}.");
+        }
+
+        await grains.GetGrain<ITenantGrain>(tenantId).DeleteAsync();
+        return Results.NoContent();
+    }
+
+    private static async Task<IResult> CreateKeyAsync(HttpContext context, IGrainFactory grains)
+    {
+        var key = await grains.GetGrain<ITenantGrain>(ApiAuthentication.Tenant(context).TenantId).CreateApiKeyAsync();
+        return Results.Json(new { apiKey = key.ApiKey, keyId = key.KeyId }, statusCode: StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> RevokeKeyAsync(HttpContext context, string keyId, IGrainFactory grains)
+    {
+        await grains.GetGrain<ITenantGrain>(ApiAuthentication.Tenant(context).TenantId).RevokeApiKeyAsync(keyId);
+        return Results.NoContent();
+    }
+}

@@ -1,0 +1,75 @@
+using System.Security.Cryptography;
+using System.Text;
+using Vivim.Hosting;
+
+namespace Vivim.Gateway.Auth;
+
+/// <summary>
+/// The operator's bearer key (<c>Vivim:OperatorKey</c>). When unset, the embedded node creates one on first start in
+/// <c>operator.key</c> of its data directory (owner-readable) and says where — never the key itself.
+/// </summary>
+public sealed partial class OperatorKey
+{
+    public const string FileName = "operator.key";
+    private readonly byte[] _key;
+
+    public OperatorKey(IConfiguration configuration, StorageLocation location, ILogger<OperatorKey> logger)
+    {
+        var configured = configuration["Vivim:OperatorKey"];
+        if (!string.IsNullOrEmpty(configured))
+        {
+            _key = Encoding.UTF8.GetBytes(configured.Trim());
+            return;
+        }
+
+        if (location.DataPath is null)
+        {
+            throw new InvalidOperationException("Vivim:OperatorKey is not set; a clustered gateway needs it from its secret store.");
+        }
+
+        var path = Path.Combine(location.DataPath, FileName);
+        if (!File.Exists(path))
+        {
+            Directory.CreateDirectory(location.DataPath);
+            WriteOwnerOnly(path, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_'));
+        }
+
+        var text = File.ReadAllText(path).Trim();
+        _key = text.Length >= 16 ? Encoding.UTF8.GetBytes(text) : throw new InvalidOperationException($"{path} holds no usable operator key.");
+        FilePath = Path.GetFullPath(path);
+        LogKeyFile(logger, FilePath);
+    }
+
+    /// <summary>Where the embedded node keeps the key, or null when it is configured.</summary>
+    public string? FilePath { get; }
+
+    public bool Matches(string? presented) =>
+        presented is { Length: > 0 and <= 512 } && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(_key));
+
+    private static void WriteOwnerOnly(string path, string text)
+    {
+        var temporary = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        var file = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Options = FileOptions.WriteThrough };
+        if (!OperatingSystem.IsWindows())
+        {
+            file.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var stream = new FileStream(temporary, file))
+        {
+            stream.Write(Encoding.UTF8.GetBytes(text + "\n"));
+        }
+
+        try
+        {
+            File.Move(temporary, path, overwrite: false);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            File.Delete(temporary); // another process of this node wrote it first
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Operator key: {Path} (created on first start; set Vivim:OperatorKey in production)")]
+    private static partial void LogKeyFile(ILogger logger, string path);
+}

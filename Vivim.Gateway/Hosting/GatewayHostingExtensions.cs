@@ -1,0 +1,93 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using Vivim.Gateway.Api;
+using Vivim.Gateway.Auth;
+using Vivim.Gateway.Limits;
+using Vivim.Gateway.Sync;
+using Vivim.Hosting;
+
+namespace Vivim.Gateway.Hosting;
+
+/// <summary>Composition of the gateway role: the public HTTP/WebSocket API in front of the silo it runs in.</summary>
+public static class GatewayHostingExtensions
+{
+    public const string CorsPolicy = "vivim";
+
+    public static WebApplicationBuilder AddVivimGateway(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+        services.AddOptions<GatewayOptions>().Bind(configuration.GetSection(GatewayOptions.Section));
+        services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.Section));
+        services.AddOptions<CorsOptions>().Bind(configuration.GetSection(CorsOptions.Section));
+        services.AddSingleton<HostLifecycleHealth>();
+        services.AddHostedService(sp => sp.GetRequiredService<HostLifecycleHealth>());
+        services.AddVivimSessionHub(configuration);
+        services.AddSingleton<OperatorKey>();
+        services.AddSingleton<ApiAuthentication>();
+        services.AddSingleton<GatewayRateLimiter>();
+        services.AddSingleton<SyncSocketRegistry>();
+        services.AddSingleton<SyncSocket>();
+        services.AddOpenApi("v1", openApi => openApi.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Vivim Cloud API";
+            document.Info.Version = "v1";
+            document.Info.Description = "Hosted parent nodes for the VIVIM SDK: tenants, exit nodes, clone registration and sync.";
+            return Task.CompletedTask;
+        }));
+
+        var cors = configuration.GetSection(CorsOptions.Section).Get<CorsOptions>() ?? new CorsOptions();
+        services.AddCors(o => o.AddPolicy(CorsPolicy, policy => policy
+            .WithOrigins([.. cors.Origins])
+            .WithMethods("GET", "POST", "PUT", "DELETE")
+            .WithHeaders("Authorization", "Content-Type", "Content-Digest", "Signature", "Signature-Input")
+            .WithExposedHeaders("Retry-After")));
+
+        var gateway = configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = gateway.MaxRequestBytes;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            kestrel.Limits.MaxRequestLineSize = 8 * 1024;
+        });
+        services.Configure<KestrelServerOptions>(o => o.AddServerHeader = false);
+        return builder;
+    }
+
+    /// <summary>The middleware and every route of the API (API.md), health, and the OpenAPI document.</summary>
+    public static WebApplication MapVivimGateway(this WebApplication app)
+    {
+        app.UseMiddleware<ApiErrors>();
+        app.UseCors(CorsPolicy);
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+
+        var limiter = app.Services.GetRequiredService<GatewayRateLimiter>();
+        app.Use((context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
+            {
+                limiter.ForAddress(context.Connection.RemoteIpAddress?.ToString());
+            }
+
+            return next(context);
+        });
+
+        app.MapHealthEndpoints();
+        app.MapOpenApi("/openapi/{documentName}.json");
+
+        var auth = app.Services.GetRequiredService<ApiAuthentication>();
+        var v1 = app.MapGroup("/v1");
+        v1.MapTenantEndpoints(auth);
+        v1.MapExitNodeEndpoints(auth);
+        v1.MapDiscoveryEndpoints(auth);
+        v1.MapCloneEndpoints(auth);
+        SyncSocket.Map(v1);
+
+        // Unknown routes are problems too, not empty 404s.
+        app.MapFallback(() => ApiProblem.NotFound("No such route. The API is described at /openapi/v1.json."));
+
+        // The operator key is created (embedded) or checked (configured) at start, not on the first request.
+        app.Lifetime.ApplicationStarted.Register(() => _ = app.Services.GetRequiredService<OperatorKey>());
+        return app;
+    }
+}

@@ -1,0 +1,64 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
+using Vivim.Gateway.Api;
+using Vivim.Gateway.Hosting;
+
+namespace Vivim.Gateway.Limits;
+
+/// <summary>
+/// Token buckets at this gateway: per client address, per DID, and per tenant (requests, and updates written, from the
+/// tenant's quota). Each bucket holds one second's worth. A refusal is a 429 problem with <c>Retry-After</c>.
+/// </summary>
+public sealed class GatewayRateLimiter : IDisposable
+{
+    private readonly RateLimitOptions _options;
+    private readonly PartitionedRateLimiter<string> _buckets;
+
+    public GatewayRateLimiter(IOptions<RateLimitOptions> options)
+    {
+        _options = options.Value;
+
+        // The rate is part of the key, so a tenant whose quota changes gets a bucket of the new size.
+        _buckets = PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key, k =>
+        {
+            var perSecond = int.Parse(k[(k.LastIndexOf('|') + 1)..], CultureInfo.InvariantCulture);
+            return new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = perSecond,
+                TokensPerPeriod = Math.Max(1, perSecond / 10),
+                ReplenishmentPeriod = TimeSpan.FromMilliseconds(100),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            };
+        }));
+    }
+
+    public void ForAddress(string? address) => Acquire($"ip:{address ?? "unknown"}", 1, _options.PerAddressPerSecond, "this client address");
+
+    public void ForDid(string did) => Acquire($"did:{did}", 1, _options.PerDidPerSecond, "this DID");
+
+    public void ForTenant(string tenantId, int perSecond) => Acquire($"tenant:{tenantId}", 1, perSecond, "this tenant");
+
+    public void ForTenantUpdates(string tenantId, int updates, int perSecond) => Acquire($"updates:{tenantId}", updates, perSecond, "this tenant's updates");
+
+    private void Acquire(string partition, int permits, int perSecond, string what)
+    {
+        perSecond = Math.Max(1, perSecond);
+        using var lease = _buckets.AttemptAcquire($"{partition}|{perSecond}", Math.Clamp(permits, 1, perSecond));
+        if (!lease.IsAcquired)
+        {
+            var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
+            throw new RateLimitedException(what, retryAfter);
+        }
+    }
+
+    public void Dispose() => _buckets.Dispose();
+}
+
+/// <summary>A bucket is empty: HTTP 429 with <c>Retry-After</c>.</summary>
+public sealed class RateLimitedException(string what, TimeSpan retryAfter)
+    : Exception($"Rate limit exceeded for {what}; retry after {Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds))} s.")
+{
+    public int RetryAfterSeconds { get; } = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+}

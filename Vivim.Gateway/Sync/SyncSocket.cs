@@ -1,0 +1,378 @@
+using System.Net.WebSockets;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Vivim.Clones;
+using Vivim.Gateway.Api;
+using Vivim.Gateway.Auth;
+using Vivim.Gateway.Hosting;
+using Vivim.Protocol;
+using Vivim.Protocol.Json;
+using Vivim.Security;
+using Vivim.Sessions;
+
+namespace Vivim.Gateway.Sync;
+
+/// <summary>
+/// <c>GET /v1/clones/{cloneId}/sync</c>: the WebSocket sync channel. The clone says hello with its cursor; the session
+/// (attached to this gateway's hub, which holds one stream subscription per DID) sends the backlog and then live
+/// batches, never more than <c>maxInFlight</c> unacknowledged; the clone acknowledges what it applied.
+/// </summary>
+public sealed class SyncSocket(
+    SessionHub hub,
+    ApiAuthentication auth,
+    IGrainFactory grains,
+    CallPrincipals principals,
+    SyncSocketRegistry registry,
+    IOptions<GatewayOptions> options)
+{
+    private const int MaxBatchSize = 1000;
+
+    public static void Map(IEndpointRouteBuilder v1) =>
+        v1.MapGet("/clones/{cloneId}/sync", (HttpContext context, string cloneId, SyncSocket socket) => socket.RunAsync(context, cloneId))
+            .WithTags("Sync").WithSummary("The WebSocket sync channel (signed upgrade or ?ticket=)").Produces(101).Produces(400).Produces(401).Produces(403);
+
+    public async Task RunAsync(HttpContext context, string cloneId)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            throw new ApiException(StatusCodes.Status400BadRequest, "websocket-required", "This route is a WebSocket upgrade.");
+        }
+
+        if (context.Request.Query.TryGetValue("ticket", out var ticket))
+        {
+            bool redeemed;
+            using (principals.Enter(CallPrincipal.Service))
+            {
+                redeemed = ticket.Count == 1 && ticket[0] is { Length: > 0 and <= 128 } value && await grains.GetGrain<ICloneGrain>(cloneId).RedeemSyncTicketAsync(value);
+            }
+
+            if (!redeemed)
+            {
+                throw new ApiException(StatusCodes.Status401Unauthorized, "invalid-ticket", "The ticket is unknown, used or expired.");
+            }
+        }
+        else
+        {
+            await auth.AuthenticateCloneAsync(context, cloneId);
+        }
+
+        using var tracked = registry.Track();
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, registry.Stopping);
+        var channel = new Channel(socket, options.Value);
+        try
+        {
+            await ServeAsync(channel, cloneId, ending.Token);
+        }
+        catch (OperationCanceledException) when (registry.Stopping.IsCancellationRequested)
+        {
+            await channel.CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "gateway shutting down");
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+        }
+        catch (WebSocketException)
+        {
+            // The connection broke; the session below was already disposed.
+        }
+        catch (ProtocolViolation violation)
+        {
+            await channel.FailAsync(violation.Status, violation.Code, violation.Message);
+        }
+    }
+
+    private async Task ServeAsync(Channel channel, string cloneId, CancellationToken ending)
+    {
+        var hello = await ReadHelloAsync(channel, ending);
+        CloneSession session;
+        try
+        {
+            session = await hub.OpenAsync(cloneId, hello.Cursor, hello.MaxBatchSize, ending);
+        }
+        catch (CloneAccessDeniedException e)
+        {
+            await channel.FailAsync(WebSocketCloseStatus.PolicyViolation, "clone-revoked", e.Message);
+            return;
+        }
+
+        await using (session)
+        {
+            channel.Compression = hello.Compression;
+            await channel.SendAsync(SyncFrames.Welcome(session.KnownHead, session.MaxInFlightBatches), ending);
+            var sent = new SentRoots();
+            using var serving = CancellationTokenSource.CreateLinkedTokenSource(ending);
+            var receive = ReceiveAcksAsync(channel, session, sent, serving.Token);
+            var send = SendAsync(channel, session, sent, serving.Token);
+
+            // Whichever ends first (the clone closed or broke a rule, or the session ended) ends the other.
+            var first = await Task.WhenAny(receive, send);
+            await serving.CancelAsync();
+            var other = first == receive ? send : receive;
+            try
+            {
+                await other;
+            }
+            catch (Exception e) when (e is OperationCanceledException or WebSocketException or ProtocolViolation)
+            {
+            }
+
+            await first;
+        }
+    }
+
+    private async Task SendAsync(Channel channel, CloneSession session, SentRoots sent, CancellationToken ending)
+    {
+        await foreach (var message in session.Outgoing.ReadAllAsync(ending))
+        {
+            switch (message)
+            {
+                case SessionBatch batch:
+                    sent.Remember(batch);
+                    await channel.SendAsync(channel.Compression ? SyncFrames.BatchGzip(batch) : SyncFrames.Batch(batch), ending, precompressed: channel.Compression);
+                    break;
+                case SessionHead head:
+                    await channel.SendAsync(SyncFrames.Head(head.HeadSeq), ending);
+                    break;
+                case SessionResync resync:
+                    await channel.SendAsync(SyncFrames.Resync(resync.Reason), ending);
+                    await channel.CloseAsync(WebSocketCloseStatus.NormalClosure, "resync");
+                    return;
+                case SessionClosed closed:
+                    var status = closed.Reason switch
+                    {
+                        "closed" => WebSocketCloseStatus.NormalClosure,
+                        _ when closed.Reason.StartsWith("session failed", StringComparison.Ordinal) => WebSocketCloseStatus.InternalServerError,
+                        _ => WebSocketCloseStatus.PolicyViolation, // suspended, removed, deregistered
+                    };
+                    await channel.CloseAsync(status, closed.Reason);
+                    return;
+            }
+        }
+
+        ending.ThrowIfCancellationRequested();
+        await channel.CloseAsync(WebSocketCloseStatus.NormalClosure, "closed");
+    }
+
+    private async Task ReceiveAcksAsync(Channel channel, CloneSession session, SentRoots sent, CancellationToken token)
+    {
+        while (!token.IsCancellationRequested)
+        {
+            var message = await channel.ReceiveAsync(token);
+            if (message is null)
+            {
+                return; // the clone closed
+            }
+
+            if (!string.Equals(Member(message, "type"), "ack", StringComparison.Ordinal))
+            {
+                throw new ProtocolViolation("protocol-violation", "After hello, a clone sends only acks.");
+            }
+
+            if (message.Count != 2 || message["seq"] is not JsonValue value || !value.TryGetValue<double>(out var number) || number < 0 || number != Math.Floor(number) || number > 9007199254740991)
+            {
+                throw new ProtocolViolation("protocol-violation", "An ack is {\"type\":\"ack\",\"seq\":<integer>}.");
+            }
+
+            var seq = (long)number;
+            try
+            {
+                await session.AcknowledgeAsync(seq, sent.RootAt(seq));
+            }
+            catch (ArgumentOutOfRangeException)
+            {
+                throw new ProtocolViolation("protocol-violation", $"seq {seq} was not sent yet.");
+            }
+        }
+    }
+
+    private async Task<Hello> ReadHelloAsync(Channel channel, CancellationToken ending)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ending);
+        timeout.CancelAfter(options.Value.HelloTimeout);
+        JsonObject? message;
+        try
+        {
+            message = await channel.ReceiveAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!ending.IsCancellationRequested)
+        {
+            throw new ProtocolViolation("hello-timeout", "No hello in time.");
+        }
+
+        if (message is null || !string.Equals(Member(message, "type"), "hello", StringComparison.Ordinal))
+        {
+            throw new ProtocolViolation("protocol-violation", "The first message is {\"type\":\"hello\",\"cursor\":N,\"maxBatchSize\":M,\"compression\":false}.");
+        }
+
+        foreach (var (name, _) in message)
+        {
+            if (name is not ("type" or "cursor" or "maxBatchSize" or "compression"))
+            {
+                throw new ProtocolViolation("protocol-violation", $"Unknown hello member '{name}'.");
+            }
+        }
+
+        long? cursor = message["cursor"] is null ? null : Integer(message["cursor"], "cursor", 0, 9007199254740991);
+        var maxBatchSize = message["maxBatchSize"] is null ? (int?)null : (int)Integer(message["maxBatchSize"], "maxBatchSize", 1, MaxBatchSize);
+        var compression = message["compression"] switch
+        {
+            null => false,
+            JsonValue v when v.TryGetValue<bool>(out var b) => b,
+            _ => throw new ProtocolViolation("protocol-violation", "compression is true or false."),
+        };
+        return new Hello(cursor, maxBatchSize, compression);
+    }
+
+    private static long Integer(JsonNode? node, string name, long min, long max) =>
+        node is JsonValue value && value.TryGetValue<double>(out var number) && number == Math.Floor(number) && number >= min && number <= max
+            ? (long)number
+            : throw new ProtocolViolation("protocol-violation", $"{name} is an integer within {min}..{max}.");
+
+    private static string? Member(JsonObject message, string name) =>
+        message[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+
+    private sealed record Hello(long? Cursor, int? MaxBatchSize, bool Compression);
+
+    /// <summary>The v2 root after each sent seq's batch, so an ack can report the clone's state hash.</summary>
+    private sealed class SentRoots
+    {
+        private readonly Queue<Protocol.Model.Commit> _commits = new();
+
+        public void Remember(SessionBatch batch)
+        {
+            foreach (var commit in batch.Commits)
+            {
+                _commits.Enqueue(commit);
+            }
+
+            while (_commits.Count > 64)
+            {
+                _commits.Dequeue();
+            }
+        }
+
+        public string RootAt(long seq)
+        {
+            foreach (var commit in _commits)
+            {
+                if (seq >= commit.FromSeq && seq <= commit.ToSeq && seq - commit.FromSeq < commit.Roots.Count)
+                {
+                    return commit.Roots[(int)(seq - commit.FromSeq)];
+                }
+            }
+
+            return string.Empty;
+        }
+    }
+
+    /// <summary>A broken rule of the channel: an error frame, then the socket closes.</summary>
+    private sealed class ProtocolViolation(string code, string message, WebSocketCloseStatus status = WebSocketCloseStatus.ProtocolError) : Exception(message)
+    {
+        public string Code { get; } = code;
+
+        public WebSocketCloseStatus Status { get; } = status;
+    }
+
+    /// <summary>One socket: sends are serialized (acks are read while batches go out), reads are bounded.</summary>
+    private sealed class Channel(WebSocket socket, GatewayOptions options)
+    {
+        private readonly SemaphoreSlim _sending = new(1, 1);
+
+        public bool Compression { get; set; }
+
+        public async Task SendAsync(byte[] json, CancellationToken token, bool precompressed = false)
+        {
+            var (bytes, type) = Compression
+                ? (precompressed ? json : SyncFrames.Gzip(json), WebSocketMessageType.Binary)
+                : (json, WebSocketMessageType.Text);
+            await _sending.WaitAsync(token);
+            try
+            {
+                await socket.SendAsync(bytes, type, endOfMessage: true, token);
+            }
+            finally
+            {
+                _sending.Release();
+            }
+        }
+
+        /// <summary>The next message as a JSON object, or null when the clone closed.</summary>
+        public async Task<JsonObject?> ReceiveAsync(CancellationToken token)
+        {
+            var buffer = new byte[options.MaxClientMessageBytes];
+            var length = 0;
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    throw new ProtocolViolation("message-too-big", $"Messages from a clone are at most {buffer.Length} bytes.", WebSocketCloseStatus.MessageTooBig);
+                }
+
+                var result = await socket.ReceiveAsync(buffer.AsMemory(length), token);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    await CloseAsync(WebSocketCloseStatus.NormalClosure, "closed");
+                    return null;
+                }
+
+                length += result.Count;
+                if (!result.EndOfMessage)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    var text = result.MessageType == WebSocketMessageType.Binary
+                        ? SyncFrames.Gunzip(buffer.AsSpan(0, length), options.MaxClientMessageBytes)
+                        : buffer.AsSpan(0, length).ToArray();
+                    return ProtocolJson.ParseObject(text, new JsonLimits(options.MaxClientMessageBytes, 8));
+                }
+                catch (Exception e) when (e is ProtocolException or InvalidDataException)
+                {
+                    throw new ProtocolViolation("invalid-message", "Messages are JSON objects (text, or gzip in binary frames): " + e.Message);
+                }
+            }
+        }
+
+        public async Task FailAsync(WebSocketCloseStatus status, string code, string message)
+        {
+            try
+            {
+                await SendAsync(SyncFrames.Error(code, message), CancellationToken.None);
+            }
+            catch (WebSocketException)
+            {
+            }
+
+            await CloseAsync(status, code);
+        }
+
+        public async Task CloseAsync(WebSocketCloseStatus status, string description)
+        {
+            if (socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+            {
+                return;
+            }
+
+            // A close reason is at most 123 bytes.
+            var reason = description.Length > 120 ? description[..120] : description;
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await _sending.WaitAsync(timeout.Token);
+                try
+                {
+                    await socket.CloseOutputAsync(status, reason, timeout.Token);
+                }
+                finally
+                {
+                    _sending.Release();
+                }
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+            {
+            }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+namespace Vivim.Tenants;
+
+/// <summary>Configuration section <c>Vivim:Tenants</c>: the quotas a tenant gets unless created with its own.</summary>
+public sealed class TenantOptions
+{
+    public const string Section = "Vivim:Tenants";
+
+    public int MaxExitNodes { get; set; } = 100;
+
+    public int MaxClonesPerExitNode { get; set; } = 1000;
+
+    /// <summary>Updates a tenant's owner writes may commit per second (a token bucket at each gateway).</summary>
+    public int UpdatesPerSecond { get; set; } = 2000;
+
+    /// <summary>Authenticated requests per second per tenant (a token bucket at each gateway).</summary>
+    public int RequestsPerSecond { get; set; } = 200;
+
+    public TenantQuotas Resolve(TenantQuotas? quotas) => new(
+        quotas?.MaxExitNodes ?? MaxExitNodes,
+        quotas?.MaxClonesPerExitNode ?? MaxClonesPerExitNode,
+        quotas?.UpdatesPerSecond ?? UpdatesPerSecond,
+        quotas?.RequestsPerSecond ?? RequestsPerSecond);
+}
