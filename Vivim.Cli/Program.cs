@@ -2,6 +2,7 @@ using System.CommandLine;
 using Vivim.Cli.Commands;
 using Vivim.Cli.P2p;
 
+CliOutput.Configure();
 var root = new RootCommand("vivim: the Vivim Cloud command line");
 root.Options.Add(CommonOptions.Gateway);
 root.Subcommands.Add(IdentityCommands.Create());

@@ -3,6 +3,7 @@ using Spectre.Console;
 using Vivim.Anchors;
 using Vivim.Client.Http;
 using Vivim.Client.Sync;
+using Vivim.Client.Transports;
 using Vivim.ExitNodes;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
@@ -86,7 +87,17 @@ public static class DemoCommand
             await WaitForAsync(clone, owner.Receipts[^1].Seq, stepTimeout, ct);
 
             // 5. The clone writes (signed v1 and v2 with its key); it comes back to it through the same verified sync.
-            var result = await clone.Writer.SubmitAsync(UpdateType.Memory, UpdateOperation.Create, "memoryIndex/notes/from-clone", new RawJson("""{"text":"written by the clone"}"""), cancellationToken: ct);
+            SubmitResult result;
+            try
+            {
+                result = await clone.Writer.SubmitAsync(UpdateType.Memory, UpdateOperation.Create, "memoryIndex/notes/from-clone", new RawJson("""{"text":"written by the clone"}"""), cancellationToken: ct);
+            }
+            catch (CloneRevokedException refused) when (!(trust.Payload.Permissions ?? []).Contains(Permissions.Write))
+            {
+                // The gateway answers a read-only clone's write with a bare 403; the clone itself is not revoked.
+                result = new SubmitResult(SubmitOutcome.Forbidden, [], [new UpdateRejection(0, null, RejectionCodes.WriteForbidden, refused.Message)]);
+            }
+
             if (result.Outcome == SubmitOutcome.Committed)
             {
                 Step($"clone wrote memoryIndex/notes/from-clone at seq {result.Receipts[0].Seq}");
@@ -95,7 +106,7 @@ public static class DemoCommand
             else
             {
                 var why = result.Rejections.FirstOrDefault();
-                Step($"clone write refused ({result.Outcome.ToString().ToLowerInvariant()}: {why?.Code} {why?.Reason})");
+                Step($"clone write refused ({result.Outcome.ToString().ToLowerInvariant()}: {why?.Code} {why?.Reason}); this node grants clones {string.Join(",", trust.Payload.Permissions ?? [])}");
             }
 
             var status = clone.Sync.GetStatus();
@@ -142,5 +153,5 @@ public static class DemoCommand
 
     private static string Ok(bool value) => value ? "ok" : "FAILED";
 
-    private static void Step(string text) => AnsiConsole.MarkupLine($"[green]✓[/] {Markup.Escape(text)}");
+    private static void Step(string text) => CliOutput.Line("[green]✓[/] ", text);
 }

@@ -33,7 +33,7 @@ public static class EventPrinter
     private static void Line(string prefix, string name, string detail)
     {
         var time = DateTime.Now.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture);
-        AnsiConsole.MarkupLine($"[grey]{time}[/] {Markup.Escape(prefix)}[bold]{Markup.Escape(name)}[/] {Markup.Escape(detail)}");
+        CliOutput.Line($"[grey]{time}[/] {Markup.Escape(prefix)}[bold]{Markup.Escape(name)}[/] ", detail);
     }
 
     private static string Short(string hash) => hash.Length > 12 ? hash[..12] : hash;

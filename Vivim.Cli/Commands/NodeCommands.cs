@@ -101,8 +101,9 @@ public static class NodeCommands
             var table = new Table().AddColumns("clone", "did", "trust", "permissions", "migration", "cursor", "connected", "pending");
             foreach (var c in clones)
             {
-                table.AddRow(
-                    Markup.Escape(c.CloneId), Markup.Escape(c.Did), c.TrustLevel.ToString().ToLowerInvariant(), string.Join(",", c.Permissions),
+                CliOutput.AddRow(
+                    table,
+                    (c.CloneId), c.Did, c.TrustLevel.ToString().ToLowerInvariant(), string.Join(",", c.Permissions),
                     c.MigrationType.ToString().ToLowerInvariant(), c.Cursor.ToString(CultureInfo.InvariantCulture), c.Connected ? "yes" : "no",
                     c.PendingUpdates.ToString(CultureInfo.InvariantCulture));
             }
@@ -147,12 +148,12 @@ public static class NodeCommands
     private static void Print(ExitNodeAdvertisement advertisement)
     {
         var table = new Table().HideHeaders().AddColumns("field", "value");
-        table.AddRow("did", Markup.Escape(advertisement.Did));
-        table.AddRow("capabilities", Markup.Escape(string.Join(", ", advertisement.Capabilities)));
-        table.AddRow("policy", $"maxClones {advertisement.Policy.MaxClones}, allowMigration {advertisement.Policy.AllowMigration}, requireVerification {advertisement.Policy.RequireVerification}");
-        table.AddRow("endpoints", Markup.Escape($"clone {advertisement.Endpoints.CloneEndpoint}, sync {advertisement.Endpoints.Sync}"));
-        table.AddRow("anchorState", Markup.Escape($"merkleRoot {advertisement.AnchorState.MerkleRoot} (v1 signature verified)"));
-        table.AddRow("proof", "v2 verified");
+        CliOutput.AddRow(table, "did", advertisement.Did);
+        CliOutput.AddRow(table, "capabilities", string.Join(", ", advertisement.Capabilities));
+        CliOutput.AddRow(table, "policy", $"maxClones {advertisement.Policy.MaxClones}, allowMigration {advertisement.Policy.AllowMigration}, requireVerification {advertisement.Policy.RequireVerification}");
+        CliOutput.AddRow(table, "endpoints", $"clone {advertisement.Endpoints.CloneEndpoint}, sync {advertisement.Endpoints.Sync}");
+        CliOutput.AddRow(table, "anchorState", $"merkleRoot {advertisement.AnchorState.MerkleRoot} (v1 signature verified)");
+        CliOutput.AddRow(table, "proof", "v2 verified");
         AnsiConsole.Write(table);
     }
 }

@@ -316,6 +316,8 @@ internal sealed class WebSocketLiveSession : ILiveSubscription
                 Volatile.Write(ref _maxInFlight, Math.Max(1, welcome.MaxInFlight));
                 RaiseHead(welcome.HeadSeq);
                 return;
+            case ErrorMessage error when error.Code == "clone-revoked":
+                throw new CloneRevokedException($"The parent refused this clone's session: {error.Message}");
             case ErrorMessage error:
                 throw new SyncChannelException(error.Code, $"The gateway refused the session: {error.Code}: {error.Message}");
             case ResyncMessage resync:
