@@ -180,7 +180,9 @@ public sealed class CloneGrain(
         // The anchor checks the writer grant again; this refuses before any parsing.
         if (!TrustRules.MayWrite(registration.TrustLevel, [.. registration.Permissions], registration.MigrationType))
         {
-            throw new CloneAccessDeniedException($"Clone {CloneId} may not write.");
+            // Readable but not writable (read-only permission, or trust below secondary): a refused batch, not a revocation.
+            return new SubmitResult(SubmitOutcome.Forbidden, [], [.. updatesJson.Select((_, i) =>
+                new UpdateRejection(i, null, RejectionCodes.WriteForbidden, $"Clone {CloneId} may not write (read-only, or trust below secondary)."))]);
         }
 
         return await Anchor.SubmitAsync(updatesJson);
