@@ -45,7 +45,10 @@ internal sealed class WebSocketLiveSession : ILiveSubscription
         _loop = Task.Run(() => RunAsync(socket));
     }
 
-    /// <summary>Acknowledges on the socket; false when no socket is open (the caller acknowledges over HTTP).</summary>
+    /// <summary>
+    /// Acknowledges on the socket; false when no socket is open, or when <paramref name="seq"/> is beyond what this
+    /// connection delivered (a pull went further) — then the caller acknowledges over HTTP as well.
+    /// </summary>
     public async Task<bool> TryAcknowledgeAsync(long seq, CancellationToken cancellationToken)
     {
         var socket = _socket;
@@ -55,13 +58,15 @@ internal sealed class WebSocketLiveSession : ILiveSubscription
         }
 
         long ack;
+        bool covered;
         lock (_lock)
         {
-            // The gateway accepts acknowledgements only of what this connection sent; a pull may have gone further.
+            // The gateway accepts acknowledgements only of what this connection sent (anything more is a protocol error).
             ack = Math.Min(seq, _received);
+            covered = seq <= _received;
             if (ack <= _acknowledged)
             {
-                return true;
+                return covered;
             }
 
             _acknowledged = ack;
@@ -70,7 +75,7 @@ internal sealed class WebSocketLiveSession : ILiveSubscription
         try
         {
             await SendAsync(socket, SyncChannelCodec.Ack(ack), cancellationToken).ConfigureAwait(false);
-            return true;
+            return covered;
         }
         catch (Exception e) when (e is WebSocketException or ObjectDisposedException or InvalidOperationException)
         {
