@@ -26,6 +26,7 @@ public sealed class SyncSocket(
     IOptions<GatewayOptions> options)
 {
     private const int MaxBatchSize = 1000;
+    private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(5);
 
     public static void Map(IEndpointRouteBuilder v1) =>
         v1.MapGet("/clones/{cloneId}/sync", (HttpContext context, string cloneId, SyncSocket socket) => socket.RunAsync(context, cloneId))
@@ -78,6 +79,7 @@ public sealed class SyncSocket(
         catch (ProtocolViolation violation)
         {
             await channel.FailAsync(violation.Status, violation.Code, violation.Message);
+            await channel.AwaitCloseAsync(CloseHandshakeTimeout);
         }
     }
 
@@ -106,6 +108,12 @@ public sealed class SyncSocket(
 
             // Whichever ends first (the clone closed or broke a rule, or the session ended) ends the other.
             var first = await Task.WhenAny(receive, send);
+            if (first == send && send.IsCompletedSuccessfully)
+            {
+                // The server closed: let the clone answer the close frame before the connection goes.
+                await Task.WhenAny(receive, Task.Delay(CloseHandshakeTimeout, CancellationToken.None));
+            }
+
             await serving.CancelAsync();
             var other = first == receive ? send : receive;
             try
@@ -332,6 +340,22 @@ public sealed class SyncSocket(
                 {
                     throw new ProtocolViolation("invalid-message", "Messages are JSON objects (text, or gzip in binary frames): " + e.Message);
                 }
+            }
+        }
+
+        /// <summary>Reads and drops what the clone still sends until its close frame arrives (or the time is up).</summary>
+        public async Task AwaitCloseAsync(TimeSpan timeout)
+        {
+            using var limit = new CancellationTokenSource(timeout);
+            var buffer = new byte[1024];
+            try
+            {
+                while (socket.State == WebSocketState.CloseSent && (await socket.ReceiveAsync(buffer, limit.Token)).MessageType != WebSocketMessageType.Close)
+                {
+                }
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+            {
             }
         }
 

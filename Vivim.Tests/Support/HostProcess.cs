@@ -61,6 +61,7 @@ public sealed class HostProcess : IAsyncDisposable
 
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
         start.Environment["Vivim__ClusterSecret"] = Convert.ToBase64String(ClusterFixture.TestClusterSecret);
+        start.Environment["Vivim__OperatorKey"] = GatewayFixture.TestOperatorKey;
         start.Environment["Logging__Console__FormatterName"] = "simple";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";

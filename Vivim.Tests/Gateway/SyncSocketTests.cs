@@ -1,0 +1,205 @@
+using System.Net;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using Vivim.Client.Replica;
+using Vivim.Protocol.Http;
+using Vivim.Protocol.Json;
+using Vivim.Tests.Support;
+using static Vivim.Tests.Gateway.GatewayTestKit;
+
+namespace Vivim.Tests.Gateway;
+
+/// <summary>The WebSocket sync channel: backlog then live, acks, the in-flight bound, resume, revocation, tickets.</summary>
+[Collection(GatewayCollection.Name)]
+public sealed class SyncSocketTests(GatewayFixture gateway)
+{
+    [Fact]
+    public async Task Backlog_then_live_in_batches_and_a_clone_disconnected_mid_stream_resumes_with_no_gap_and_no_duplicate()
+    {
+        var (_, apiKey) = await gateway.CreateTenantAsync();
+        var did = await gateway.CreateExitNodeAsync(apiKey);
+        var clone = await RegisterAsync(gateway, did);
+        for (var i = 0; i < 5; i++)
+        {
+            await WriteAsync(gateway, apiKey, did, Enumerable.Range(0, 10).Select(j => ($"memoryIndex/n{i}-{j}", $"{j}")).ToArray());
+        }
+
+        var verifier = Verifier(did);
+        var replica = new CloneReplica();
+        verifier.LoadSnapshot(replica, clone.Snapshot); // seq 0
+
+        // First connection: hello at 0 with batches of 7; apply 3 batches, ack them, then drop the connection.
+        using (var socket = await ConnectAsync(gateway, clone))
+        {
+            await SendAsync(socket, new JsonObject { ["type"] = "hello", ["cursor"] = 0, ["maxBatchSize"] = 7, ["compression"] = false });
+            var welcome = await ReceiveAsync(socket);
+            Assert.Equal("welcome", welcome!["type"]!.GetValue<string>());
+            Assert.Equal(50, welcome["headSeq"]!.GetValue<double>());
+            Assert.True(welcome["maxInFlight"]!.GetValue<double>() >= 1);
+            for (var b = 0; b < 3; b++)
+            {
+                var batch = await NextBatchAsync(socket);
+                Assert.True(batch["updates"]!.AsArray().Count <= 7);
+                Apply(verifier, replica, batch);
+                await SendAsync(socket, new JsonObject { ["type"] = "ack", ["seq"] = replica.Cursor });
+            }
+
+            socket.Abort(); // mid-stream, no close handshake
+        }
+
+        Assert.Equal(21, replica.Cursor);
+
+        // Second connection resumes from the replica's cursor, with compression on; live writes follow the backlog.
+        using (var socket = await ConnectAsync(gateway, clone))
+        {
+            await SendAsync(socket, new JsonObject { ["type"] = "hello", ["cursor"] = replica.Cursor, ["maxBatchSize"] = 100, ["compression"] = true });
+            Assert.Equal("welcome", (await ReceiveAsync(socket))!["type"]!.GetValue<string>());
+            var live = WriteAsync(gateway, apiKey, did, ("memoryIndex/live", "\"after\""));
+            while (replica.Cursor < 51)
+            {
+                var batch = await NextBatchAsync(socket);
+                var first = (long)batch["updates"]![0]!["seq"]!.GetValue<double>();
+                Assert.Equal(replica.Cursor + 1, first); // no gap, no duplicate
+                Apply(verifier, replica, batch);
+                await SendAsync(socket, new JsonObject { ["type"] = "ack", ["seq"] = replica.Cursor });
+            }
+
+            await live;
+            await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+        }
+
+        using var owner = gateway.CreateClient(apiKey);
+        var node = JsonNode.Parse(await owner.GetStringAsync($"/v1/exit-nodes/{did}"))!;
+        Assert.Equal(node["root"]!.GetValue<string>(), replica.Root);
+
+        // The acknowledged cursor reached the Clone grain (sessions pass it on when they end).
+        using var http = gateway.CreateClient();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var (_, status) = await GatewayTestKit.SendAsync(http, gateway.Signed(clone.Key, HttpMethod.Get, $"/v1/clones/{clone.CloneId}/status"));
+            if (status!["cursor"]!.GetValue<long>() == 51)
+            {
+                Assert.Equal(replica.Root, status["stateHash"]!.GetValue<string>());
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, status.ToJsonString());
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task No_more_than_max_in_flight_batches_go_out_unacknowledged()
+    {
+        var (_, apiKey) = await gateway.CreateTenantAsync();
+        var did = await gateway.CreateExitNodeAsync(apiKey);
+        var clone = await RegisterAsync(gateway, did);
+        await WriteAsync(gateway, apiKey, did, Enumerable.Range(0, 20).Select(j => ($"memoryIndex/{j}", "1")).ToArray());
+
+        using var socket = await ConnectAsync(gateway, clone);
+        await SendAsync(socket, new JsonObject { ["type"] = "hello", ["cursor"] = 0, ["maxBatchSize"] = 1 });
+        var maxInFlight = (int)(await ReceiveAsync(socket))!["maxInFlight"]!.GetValue<double>();
+        var received = new List<JsonObject>();
+        for (var i = 0; i < maxInFlight; i++)
+        {
+            received.Add(await NextBatchAsync(socket));
+        }
+
+        // Nothing more comes until an ack frees room.
+        using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(700));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ReceiveAsync(socket, wait.Token));
+        Assert.Equal(WebSocketState.Aborted, socket.State); // a cancelled receive aborts a ClientWebSocket
+        Assert.Equal(maxInFlight, received.Count);
+    }
+
+    [Fact]
+    public async Task Suspension_closes_the_socket_with_policy_violation_and_tickets_are_single_use()
+    {
+        var (_, apiKey) = await gateway.CreateTenantAsync();
+        var did = await gateway.CreateExitNodeAsync(apiKey);
+        var clone = await RegisterAsync(gateway, did);
+
+        // A browser's way in: a signed POST for a ticket, then the upgrade with ?ticket= and no headers.
+        using var http = gateway.CreateClient();
+        var (_, ticketBody) = await GatewayTestKit.SendAsync(http, gateway.Signed(clone.Key, HttpMethod.Post, $"/v1/clones/{clone.CloneId}/sync-ticket"));
+        var ticket = ticketBody!["ticket"]!.GetValue<string>();
+        using var socket = new ClientWebSocket();
+        await socket.ConnectAsync(WebSocketUri(gateway, $"/v1/clones/{clone.CloneId}/sync?ticket={ticket}"), CancellationToken.None);
+        await SendAsync(socket, new JsonObject { ["type"] = "hello", ["cursor"] = 0 });
+        Assert.Equal("welcome", (await ReceiveAsync(socket))!["type"]!.GetValue<string>());
+
+        using var reuse = new ClientWebSocket();
+        var refused = await Assert.ThrowsAsync<WebSocketException>(() => reuse.ConnectAsync(WebSocketUri(gateway, $"/v1/clones/{clone.CloneId}/sync?ticket={ticket}"), CancellationToken.None));
+        Assert.Contains("401", refused.Message, StringComparison.Ordinal);
+
+        using var owner = gateway.CreateClient(apiKey);
+        using (var suspend = await owner.PostAsync($"/v1/exit-nodes/{did}/clones/{clone.CloneId}/suspend", GatewayFixture.Json(new JsonObject())))
+        {
+            Assert.Equal(HttpStatusCode.OK, suspend.StatusCode);
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (await ReceiveAsync(socket, timeout.Token) is not null)
+        {
+        }
+
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, socket.CloseStatus);
+    }
+
+    internal static Uri WebSocketUri(GatewayFixture gateway, string target) => new($"ws://{gateway.BaseAddress.Authority}{target}");
+
+    /// <summary>A signed upgrade, as a non-browser clone opens the channel.</summary>
+    internal static async Task<ClientWebSocket> ConnectAsync(GatewayFixture gateway, RegisteredClone clone)
+    {
+        var target = $"/v1/clones/{clone.CloneId}/sync";
+        var headers = HttpMessageSignature.Sign(clone.Key, "GET", target, [], hasBody: false, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        var socket = new ClientWebSocket();
+        socket.Options.SetRequestHeader(HttpMessageSignature.SignatureInputHeader, headers.SignatureInput);
+        socket.Options.SetRequestHeader(HttpMessageSignature.SignatureHeader, headers.Signature);
+        await socket.ConnectAsync(WebSocketUri(gateway, target), CancellationToken.None);
+        return socket;
+    }
+
+    internal static Task SendAsync(ClientWebSocket socket, JsonObject message) =>
+        socket.SendAsync(Encoding.UTF8.GetBytes(message.ToJsonString()), WebSocketMessageType.Text, true, CancellationToken.None);
+
+    /// <summary>The next message (gzip binary frames inflated), or null once the server closed.</summary>
+    internal static async Task<JsonObject?> ReceiveAsync(ClientWebSocket socket, CancellationToken token = default)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        using var buffer = new MemoryStream();
+        var chunk = new byte[64 * 1024];
+        while (true)
+        {
+            var result = await socket.ReceiveAsync(chunk, timeout.Token);
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, result.Count);
+            if (result.EndOfMessage)
+            {
+                var bytes = result.MessageType == WebSocketMessageType.Binary
+                    ? Vivim.Gateway.Sync.SyncFrames.Gunzip(buffer.ToArray(), 64 * 1024 * 1024)
+                    : buffer.ToArray();
+                return ProtocolJson.ParseObject(bytes, JsonLimits.Snapshot);
+            }
+        }
+    }
+
+    private static async Task<JsonObject> NextBatchAsync(ClientWebSocket socket)
+    {
+        while (true)
+        {
+            var message = await ReceiveAsync(socket) ?? throw new InvalidOperationException($"Closed: {socket.CloseStatus} {socket.CloseStatusDescription}");
+            if (message["type"]!.GetValue<string>() == "batch")
+            {
+                return message;
+            }
+        }
+    }
+}
