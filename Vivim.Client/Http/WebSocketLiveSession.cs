@@ -182,13 +182,13 @@ internal sealed class WebSocketLiveSession : ILiveSubscription
 
                 if (frame is not { } f)
                 {
+                    await CloseQuietlyAsync(socket).ConfigureAwait(false); // answer the close frame
                     // The gateway closes with policy-violation when the clone is suspended or removed.
                     if (socket.CloseStatus == WebSocketCloseStatus.PolicyViolation)
                     {
                         return new Outcome("closed", socket.CloseStatusDescription is { Length: > 0 } d ? d : "access revoked", received);
                     }
 
-                    await CloseQuietlyAsync(socket).ConfigureAwait(false);
                     return new Outcome($"closed by the gateway ({socket.CloseStatus} {socket.CloseStatusDescription})", null, received);
                 }
 
@@ -307,6 +307,7 @@ internal sealed class WebSocketLiveSession : ILiveSubscription
         var frame = await SyncChannelCodec.ReceiveAsync(socket, _transport.Options.MaxMessageBytes, timeout.Token).ConfigureAwait(false);
         if (frame is not { } f)
         {
+            await CloseQuietlyAsync(socket).ConfigureAwait(false);
             if (socket.CloseStatus == WebSocketCloseStatus.PolicyViolation)
             {
                 throw new CloneRevokedException($"The parent closed this clone's session: {socket.CloseStatusDescription}");
