@@ -243,6 +243,46 @@ public sealed class GatewayWireTests(GatewayFixture gateway) : IAsyncLifetime
         Assert.True(clone.Transport.IsLiveConnected);
     }
 
+    [Fact]
+    public async Task Requests_and_upgrades_signed_by_another_key_are_refused_as_unauthorized()
+    {
+        using var key = SigningKey.Generate();
+        var (clone, _) = await RegisterAsync(key);
+        using var impostor = SigningKey.Generate();
+        using var transport = new HttpSyncTransport(gateway.BaseAddress, impostor, clone.CloneId);
+
+        var status = await Assert.ThrowsAsync<GatewayException>(() => transport.GetStatusAsync());
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, status.Status);
+        var upgrade = await Assert.ThrowsAsync<GatewayException>(() => transport.SubscribeAsync(new Observer(), default));
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, upgrade.Status);
+
+        // The clone's own key still works: nothing was revoked by the impostor.
+        Assert.Equal(1, (await clone.Transport.GetStatusAsync()).HeadSeq);
+    }
+
+    [Fact]
+    public async Task An_advertisement_altered_anywhere_does_not_verify()
+    {
+        using var http = gateway.CreateClient();
+        var text = await http.GetStringAsync($"/v1/exit-nodes/{_did}/advertisement");
+        Assert.Equal(_did, AdvertisementVerifier.Verify(Vivim.Protocol.Json.ProtocolJson.ParseObject(text), _did).Did);
+
+        foreach (var alter in new Action<System.Text.Json.Nodes.JsonObject>[]
+        {
+            json => json["capabilities"]!.AsArray().Add("relay"),
+            json => json["policy"]!["maxClones"] = 51,
+            json => json["anchorState"]!["merkleRoot"] = new string('0', 64), // covered by the v2 proof and by the anchorState's v1 signature
+        })
+        {
+            var json = Vivim.Protocol.Json.ProtocolJson.ParseObject(text);
+            alter(json);
+            Assert.Throws<AdvertisementVerificationException>(() => AdvertisementVerifier.Verify(json, _did));
+        }
+
+        using var other = SigningKey.Generate();
+        Assert.Throws<AdvertisementVerificationException>(() => AdvertisementVerifier.Verify(Vivim.Protocol.Json.ProtocolJson.ParseObject(text), other.Did.Value));
+    }
+
     private async Task<(RemoteClone Clone, CloneRegistrationResult Result)> RegisterAsync(SigningKey key, SyncConfig? config = null)
     {
         var (clone, result) = await RemoteClone.RegisterAsync(gateway.BaseAddress, _did, key, _home.FullName, config: config ?? new SyncConfig(SyncInterval: 3_600_000), syncOptions: LiveOnly);
