@@ -18,6 +18,10 @@ public static class CloneCommands
         return clone;
     }
 
+    /// <summary>A clone talks to the gateway it registered with, unless <c>--gateway</c> says otherwise.</summary>
+    internal static Uri? ExplicitGateway(ParseResult parse) =>
+        parse.GetValue(CommonOptions.Gateway) is { } gateway ? CliHome.Gateway(gateway) : null;
+
     private static Command Register()
     {
         var node = new Option<string>("--node") { Description = "the exit node's DID", Required = true };
@@ -56,7 +60,7 @@ public static class CloneCommands
         {
             var home = CliHome.FromEnvironment();
             using var key = home.LoadIdentity();
-            await using var clone = RemoteClone.Open(home.CloneDirectory(parse.GetValue(cloneOption)), key);
+            await using var clone = RemoteClone.Open(home.CloneDirectory(parse.GetValue(cloneOption)), key, gateway: ExplicitGateway(parse));
             var remote = await clone.Transport.GetStatusAsync(ct);
             var table = new Table().HideHeaders().AddColumns("field", "value");
             CliOutput.AddRow(table, "clone", clone.CloneId);
@@ -85,7 +89,7 @@ public static class CloneCommands
             var home = CliHome.FromEnvironment();
             using var key = home.LoadIdentity();
             var config = new SyncConfig(AutoSync: !parse.GetValue(once), Compression: parse.GetValue(compression));
-            await using var clone = RemoteClone.Open(home.CloneDirectory(parse.GetValue(cloneOption)), key, config);
+            await using var clone = RemoteClone.Open(home.CloneDirectory(parse.GetValue(cloneOption)), key, config, gateway: ExplicitGateway(parse));
             if (clone.Store.LastLoadProblem is { } problem)
             {
                 await Console.Error.WriteLineAsync($"the saved replica was set aside ({problem}); taking a new snapshot");

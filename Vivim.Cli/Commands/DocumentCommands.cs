@@ -39,7 +39,7 @@ public static class DocumentCommands
             {
                 var home = CliHome.FromEnvironment();
                 using var key = home.LoadIdentity();
-                await using var clone = RemoteClone.Open(home.CloneDirectory(cloneId), key, new SyncConfig(AutoSync: false));
+                await using var clone = RemoteClone.Open(home.CloneDirectory(cloneId), key, new SyncConfig(AutoSync: false), gateway: CloneCommands.ExplicitGateway(parse));
                 result = await clone.Writer.SubmitAsync(type, op, documentPath, document, cancellationToken: ct);
             }
             else
@@ -67,7 +67,7 @@ public static class DocumentCommands
             {
                 var home = CliHome.FromEnvironment();
                 using var key = home.LoadIdentity();
-                await using var clone = RemoteClone.Open(home.CloneDirectory(cloneId), key, new SyncConfig(AutoSync: false));
+                await using var clone = RemoteClone.Open(home.CloneDirectory(cloneId), key, new SyncConfig(AutoSync: false), gateway: CloneCommands.ExplicitGateway(parse));
                 if (!clone.Sync.Replica.TryGetDocument(documentPath, out var local))
                 {
                     throw new CliException($"{documentPath} is not in the clone's replica (at seq {clone.Sync.Replica.Cursor}).");

@@ -14,14 +14,14 @@ public sealed class RemoteClone : IAsyncDisposable
 {
     private readonly ReplicaAutoSave _autoSave;
 
-    private RemoteClone(string directory, StoredRegistration registration, SigningKey key, SyncConfig? config, SyncOptions? syncOptions, HttpSyncTransportOptions? transportOptions, bool restored)
+    private RemoteClone(string directory, StoredRegistration registration, SigningKey key, SyncConfig? config, SyncOptions? syncOptions, HttpSyncTransportOptions? transportOptions, bool restored, Uri? gateway = null)
     {
         Directory = directory;
         Registration = registration;
         Store = new ReplicaStore(directory);
         var replica = restored ? Store.Load(registration.ParentDid) : null;
         ResumedFromDisk = replica is not null;
-        Transport = new HttpSyncTransport(GatewayAddress.Parse(registration.Gateway), key, registration.CloneId, transportOptions);
+        Transport = new HttpSyncTransport(gateway ?? GatewayAddress.Parse(registration.Gateway), key, registration.CloneId, transportOptions);
         Sync = new SyncProtocol(registration.ParentDid, config, Transport, syncOptions, replica);
         Writer = new CloneWriter(Transport, key, registration.CloneId, syncOptions?.TimeProvider);
         _autoSave = Store.AutoSave(Sync);
@@ -82,8 +82,9 @@ public sealed class RemoteClone : IAsyncDisposable
     }
 
     /// <summary>Opens a clone kept in <paramref name="directory"/>, with its replica as saved (or empty, when there is none or it did not check out).</summary>
+    /// <param name="gateway">Another address of the same gateway (say, behind a proxy); null for the one it registered with.</param>
     /// <exception cref="FileNotFoundException">The directory holds no registration.</exception>
-    public static RemoteClone Open(string directory, SigningKey key, SyncConfig? config = null, SyncOptions? syncOptions = null, HttpSyncTransportOptions? transportOptions = null)
+    public static RemoteClone Open(string directory, SigningKey key, SyncConfig? config = null, SyncOptions? syncOptions = null, HttpSyncTransportOptions? transportOptions = null, Uri? gateway = null)
     {
         ArgumentNullException.ThrowIfNull(key);
         var registration = StoredRegistration.Load(directory) ?? throw new FileNotFoundException($"No clone registration in {directory}.", Path.Combine(directory, StoredRegistration.FileName));
@@ -92,7 +93,7 @@ public sealed class RemoteClone : IAsyncDisposable
             throw new ArgumentException($"Clone {registration.CloneId} was registered by {registration.CloneDid}, not by this key ({key.Did.Value}).", nameof(key));
         }
 
-        return new RemoteClone(directory, registration, key, config, syncOptions, transportOptions, restored: true);
+        return new RemoteClone(directory, registration, key, config, syncOptions, transportOptions, restored: true, gateway);
     }
 
     /// <summary>Starts syncing: catches up from the cursor (a snapshot first if the replica is empty), then live over the WebSocket.</summary>

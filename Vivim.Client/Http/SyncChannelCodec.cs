@@ -9,15 +9,13 @@ namespace Vivim.Client.Http;
 
 /// <summary>
 /// Frames of the WebSocket sync channel: JSON in text frames, or with compression the gzip of the same JSON in binary
-/// frames. Every read is bounded: a message (and a decompressed message) larger than <see cref="MaxMessageBytes"/> is
+/// frames. Every read is bounded: a message (and a decompressed message) larger than the limit (16 MiB by default) is
 /// refused with a <see cref="SyncChannelException"/>.
 /// </summary>
 public static class SyncChannelCodec
 {
     /// <summary>16 MiB: a batch of 100 updates at the 256 KiB document limit fits twice over.</summary>
     public const int DefaultMaxMessageBytes = 16 * 1024 * 1024;
-
-    public static int MaxMessageBytes => DefaultMaxMessageBytes;
 
     public static JsonObject Hello(long cursor, int maxBatchSize, bool compression) => new()
     {

@@ -107,9 +107,8 @@ public sealed class GatewayWireTests(GatewayFixture gateway) : IAsyncLifetime
         _clones.Remove(registered);
 
         // The same clone, reaching the gateway through a relay that the test can cut.
-        WriteGatewayOf(directory, proxy.Address);
         var clone = Track(RemoteClone.Open(directory, key, new SyncConfig(SyncInterval: 3_600_000, MaxBatchSize: 5), LiveOnly,
-            new HttpSyncTransportOptions { ReconnectInitialDelay = TimeSpan.FromMilliseconds(50), ReconnectMaxDelay = TimeSpan.FromMilliseconds(400) }));
+            new HttpSyncTransportOptions { ReconnectInitialDelay = TimeSpan.FromMilliseconds(50), ReconnectMaxDelay = TimeSpan.FromMilliseconds(400) }, gateway: proxy.Address));
         var events = new EventLog(clone.Sync);
         var sessions = new List<LiveSessionEventArgs>();
         clone.Transport.SessionEvent += (_, e) =>
@@ -308,12 +307,6 @@ public sealed class GatewayWireTests(GatewayFixture gateway) : IAsyncLifetime
         "contentManifest" => UpdateType.Content,
         _ => UpdateType.Memory,
     };
-
-    private static void WriteGatewayOf(string directory, Uri gatewayAddress)
-    {
-        var stored = StoredRegistration.Load(directory)!;
-        (stored with { Gateway = gatewayAddress.AbsoluteUri.TrimEnd('/') }).Save(directory);
-    }
 
     private static Task UntilAsync(Func<bool> condition, Func<string> describe) => UntilAsync(() => Task.FromResult(condition()), describe);
 
