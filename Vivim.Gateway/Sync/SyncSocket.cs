@@ -63,7 +63,7 @@ public sealed class SyncSocket(
         var channel = new Channel(socket, options.Value);
         try
         {
-            await ServeAsync(channel, cloneId, ending.Token);
+            await ServeAsync(channel, cloneId, ending.Token, context.RequestAborted);
         }
         catch (OperationCanceledException) when (registry.Stopping.IsCancellationRequested)
         {
@@ -83,7 +83,7 @@ public sealed class SyncSocket(
         }
     }
 
-    private async Task ServeAsync(Channel channel, string cloneId, CancellationToken ending)
+    private async Task ServeAsync(Channel channel, string cloneId, CancellationToken ending, CancellationToken aborted)
     {
         var hello = await ReadHelloAsync(channel, ending);
         CloneSession session;
@@ -102,19 +102,25 @@ public sealed class SyncSocket(
             channel.Compression = hello.Compression;
             await channel.SendAsync(SyncFrames.Welcome(session.KnownHead, session.MaxInFlightBatches), ending);
             var sent = new SentRoots();
-            using var serving = CancellationTokenSource.CreateLinkedTokenSource(ending);
-            var receive = ReceiveAcksAsync(channel, session, sent, serving.Token);
-            var send = SendAsync(channel, session, sent, serving.Token);
 
-            // Whichever ends first (the clone closed or broke a rule, or the session ended) ends the other.
+            // Reads stop only with the connection (cancelling a socket read aborts the socket); sends stop with the
+            // gateway too, which then closes with "going away" and lets the clone answer.
+            using var receiving = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+            var receive = ReceiveAcksAsync(channel, session, sent, receiving.Token);
+            var send = SendAsync(channel, session, sent, ending);
             var first = await Task.WhenAny(receive, send);
-            if (first == send && send.IsCompletedSuccessfully)
+            if (first == send)
             {
+                if (!send.IsCompletedSuccessfully && registry.Stopping.IsCancellationRequested)
+                {
+                    await channel.CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "gateway shutting down");
+                }
+
                 // The server closed: let the clone answer the close frame before the connection goes.
                 await Task.WhenAny(receive, Task.Delay(CloseHandshakeTimeout, CancellationToken.None));
             }
 
-            await serving.CancelAsync();
+            await receiving.CancelAsync();
             var other = first == receive ? send : receive;
             try
             {
@@ -122,6 +128,11 @@ public sealed class SyncSocket(
             }
             catch (Exception e) when (e is OperationCanceledException or WebSocketException or ProtocolViolation)
             {
+            }
+
+            if (first == send && send.IsCanceled && registry.Stopping.IsCancellationRequested)
+            {
+                return; // closed as "going away" above
             }
 
             await first;

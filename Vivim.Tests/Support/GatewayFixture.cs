@@ -34,6 +34,9 @@ public sealed class GatewayFixture : IAsyncLifetime
 
     public CallPrincipals Principals => Services.GetRequiredService<CallPrincipals>();
 
+    /// <summary>The HTTP helpers of a fixture pointed at a gateway running elsewhere (a process).</summary>
+    public static GatewayFixture At(Uri baseAddress) => new() { BaseAddress = baseAddress };
+
     public async Task InitializeAsync()
     {
         var port = FreePort.Next();

@@ -127,6 +127,13 @@ public sealed class HostProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>SIGTERM, as Kubernetes stops a pod: the host drains and leaves the cluster.</summary>
+    public async Task TerminateAsync()
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+        await kill.WaitForExitAsync();
+    }
+
     /// <summary>SIGKILL: no shutdown code runs, as when a node loses power or is OOM-killed.</summary>
     public async Task KillAsync()
     {
