@@ -25,6 +25,7 @@ internal sealed class WebSocketLiveSession : ILiveSubscription
     private int _maxInFlight = 1;
     private int _connections;
     private int _disposed;
+    private long _resyncFrom = -1;
 
     public WebSocketLiveSession(HttpSyncTransport transport, ILiveSyncObserver observer)
     {
@@ -136,6 +137,7 @@ internal sealed class WebSocketLiveSession : ILiveSubscription
                 try
                 {
                     await Task.Delay(delay, _transport.Options.TimeProvider, token).ConfigureAwait(false);
+                    await AwaitNewSnapshotAsync(token).ConfigureAwait(false);
                     socket = await ConnectAsync(token).ConfigureAwait(false);
                     break;
                 }
@@ -216,6 +218,7 @@ internal sealed class WebSocketLiveSession : ILiveSubscription
                     case ResyncMessage resync:
                         // The log no longer reaches the cursor: a pull answers 410 and the clone takes a new snapshot.
                         _transport.Raise(new LiveSessionEventArgs(LiveSessionEventArgs.Resync, resync.Reason, _observer.Cursor));
+                        Interlocked.Exchange(ref _resyncFrom, _observer.Cursor);
                         await _observer.OnHeadAsync(Math.Max(Interlocked.Read(ref _knownHead), _observer.Cursor + 1)).ConfigureAwait(false);
                         break;
                     case ErrorMessage error:
@@ -327,12 +330,35 @@ internal sealed class WebSocketLiveSession : ILiveSubscription
             case ErrorMessage error:
                 throw new SyncChannelException(error.Code, $"The gateway refused the session: {error.Code}: {error.Message}");
             case ResyncMessage resync:
+                Interlocked.Exchange(ref _resyncFrom, _observer.Cursor);
                 await _observer.OnHeadAsync(Math.Max(Interlocked.Read(ref _knownHead), _observer.Cursor + 1)).ConfigureAwait(false);
                 throw new SyncChannelException("resync", $"The gateway asks for a new snapshot first ({resync.Reason}).");
             default:
                 throw new SyncChannelException("invalid-message", "The gateway's first message is not a welcome.");
         }
     }
+
+    /// <summary>
+    /// After a resync, reconnecting before the clone has its new snapshot would resume from the old cursor and be sent
+    /// away again: wait until the cursor moved (or, should the pull not get through, a while).
+    /// </summary>
+    private async Task AwaitNewSnapshotAsync(CancellationToken cancellationToken)
+    {
+        var from = Interlocked.Exchange(ref _resyncFrom, -1);
+        if (from < 0)
+        {
+            return;
+        }
+
+        var time = _transport.Options.TimeProvider;
+        var deadline = time.GetUtcNow() + ResnapshotWait;
+        while (_observer.Cursor == from && time.GetUtcNow() < deadline)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50), time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static readonly TimeSpan ResnapshotWait = TimeSpan.FromSeconds(30);
 
     private async Task SendAsync(WebSocket socket, System.Text.Json.Nodes.JsonObject message, CancellationToken cancellationToken)
     {

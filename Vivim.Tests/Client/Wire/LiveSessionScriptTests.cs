@@ -76,7 +76,7 @@ public sealed class LiveSessionScriptTests : IAsyncLifetime
         using var key = SigningKey.Generate();
         using var transport = new HttpSyncTransport(_server!.Address, key, CloneId, new HttpSyncTransportOptions
         {
-            IdleTimeout = TimeSpan.FromMilliseconds(800),
+            IdleTimeout = TimeSpan.FromSeconds(2),
             ReconnectInitialDelay = TimeSpan.FromMilliseconds(20),
             ReconnectMaxDelay = TimeSpan.FromMilliseconds(100),
         });
