@@ -359,7 +359,7 @@ public sealed class AnchorStateGrain(
         }
 
         var prevRoot = _tree.RootHex;
-        var undo = new List<(string Path, byte[]? Previous)>(fresh.Count);
+        var undo = new List<(byte[] Key, byte[]? Previous)>(fresh.Count);
         var logged = new List<LoggedUpdate>(fresh.Count);
         var committed = new List<StateUpdate>(fresh.Count);
         var documents = new List<DocumentChange>(fresh.Count);
@@ -371,20 +371,21 @@ public sealed class AnchorStateGrain(
                 var candidate = fresh[i];
                 var update = candidate.Update!;
                 var seq = _headSeq + 1 + i;
-                undo.Add((update.Path, _tree.TryGetValue(update.Path, out var previous) ? previous : null));
+                var documentKey = candidate.DocumentKey!;
+                undo.Add((documentKey, _tree.TryGetValue(documentKey, out var previous) ? previous : null));
                 if (update.Operation == UpdateOperation.Delete)
                 {
-                    _tree.Remove(update.Path);
+                    _tree.Remove(documentKey);
                     documents.Add(new DocumentChange(update.Path, null, null, seq));
                 }
                 else
                 {
-                    _tree.Set(update.Path, candidate.DocumentValue!);
+                    _tree.Set(documentKey, candidate.DocumentValue!);
                     documents.Add(new DocumentChange(update.Path, update.Data.Text, candidate.DocumentValue, seq));
                 }
 
                 var root = _tree.RootHex;
-                var proof = _tree.GetProof(update.Path).ToBase64Url();
+                var proof = _tree.GetProof(documentKey).ToBase64Url();
                 var stored = candidate.Json!; // owned by this batch, so it can take the anchor's fields in place
                 stored["seq"] = seq;
                 stored["merkleProof"] = proof;
@@ -407,11 +408,11 @@ public sealed class AnchorStateGrain(
             {
                 if (undo[i].Previous is { } previous)
                 {
-                    _tree.Set(undo[i].Path, previous);
+                    _tree.Set(undo[i].Key, previous);
                 }
                 else
                 {
-                    _tree.Remove(undo[i].Path);
+                    _tree.Remove(undo[i].Key);
                 }
             }
 
@@ -443,7 +444,7 @@ public sealed class AnchorStateGrain(
             }
             else
             {
-                exists = _tree.ContainsKey(MerkleHashes.KeyOf(update.Path));
+                exists = _tree.ContainsKey(fresh[i].DocumentKey);
             }
 
             if (update.BaseSeq is { } baseSeq)

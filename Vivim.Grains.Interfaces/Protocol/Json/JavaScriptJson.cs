@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json.Nodes;
 
 namespace Vivim.Protocol.Json;
@@ -13,19 +12,19 @@ public static class JavaScriptJson
 {
     /// <summary><c>JSON.stringify(value)</c> as a string.</summary>
     public static string Stringify(JsonNode? value, JsonLimits? limits = null) =>
-        Encoding.UTF8.GetString(JsonTextWriter.JavaScript(value, limits ?? JsonLimits.Default).WrittenSpan);
+        JsonTextWriter.ToStringAndRelease(JsonTextWriter.JavaScript(value, limits ?? JsonLimits.Default));
 
     /// <summary><c>JSON.stringify(value, null, indent)</c>: the indented form, for files people read.</summary>
     public static string Stringify(JsonNode? value, int indent, JsonLimits? limits = null) =>
-        Encoding.UTF8.GetString(JsonTextWriter.JavaScript(value, limits ?? JsonLimits.Default, indent: indent).WrittenSpan);
+        JsonTextWriter.ToStringAndRelease(JsonTextWriter.JavaScript(value, limits ?? JsonLimits.Default, indent: indent));
 
     /// <summary><c>JSON.stringify(value)</c> encoded as UTF-8 (lone surrogates are escaped, so this never loses data).</summary>
     public static byte[] StringifyToUtf8(JsonNode? value, JsonLimits? limits = null) =>
-        JsonTextWriter.JavaScript(value, limits ?? JsonLimits.Default).WrittenSpan.ToArray();
+        JsonTextWriter.ToArrayAndRelease(JsonTextWriter.JavaScript(value, limits ?? JsonLimits.Default));
 
     /// <summary><c>JSON.stringify(value, replacerKeys)</c>: an array replacer lists, in order, the only keys written at any depth.</summary>
     public static byte[] StringifyToUtf8(JsonNode? value, IReadOnlyList<string> replacerKeys, JsonLimits? limits = null) =>
-        JsonTextWriter.JavaScript(value, limits ?? JsonLimits.Default, replacerKeys).WrittenSpan.ToArray();
+        JsonTextWriter.ToArrayAndRelease(JsonTextWriter.JavaScript(value, limits ?? JsonLimits.Default, replacerKeys));
 
     /// <summary>
     /// True when <paramref name="key"/> is an ECMAScript array index (canonical decimal of 0 … 2^32 − 2), the keys

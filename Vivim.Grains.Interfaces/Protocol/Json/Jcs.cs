@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json.Nodes;
 
 namespace Vivim.Protocol.Json;
@@ -10,18 +9,20 @@ namespace Vivim.Protocol.Json;
 public static class Jcs
 {
     public static byte[] Canonicalize(JsonNode? value, JsonLimits? limits = null) =>
-        JsonTextWriter.Canonical(value, limits ?? JsonLimits.Default).WrittenSpan.ToArray();
+        JsonTextWriter.ToArrayAndRelease(JsonTextWriter.Canonical(value, limits ?? JsonLimits.Default));
 
     public static string CanonicalizeToString(JsonNode? value, JsonLimits? limits = null) =>
-        Encoding.UTF8.GetString(JsonTextWriter.Canonical(value, limits ?? JsonLimits.Default).WrittenSpan);
+        JsonTextWriter.ToStringAndRelease(JsonTextWriter.Canonical(value, limits ?? JsonLimits.Default));
 
     /// <summary>Writes <paramref name="prefix"/> then the canonical form into one buffer, as the v2 signing input needs.</summary>
     internal static byte[] CanonicalizeWithPrefix(ReadOnlySpan<byte> prefix, JsonObject value, IReadOnlyCollection<string> excludedTopLevelKeys, JsonLimits limits)
     {
-        var body = JsonTextWriter.Canonical(value, limits, excludedTopLevelKeys: excludedTopLevelKeys).WrittenSpan;
+        var output = JsonTextWriter.Canonical(value, limits, excludedTopLevelKeys: excludedTopLevelKeys);
+        var body = output.WrittenSpan;
         var result = new byte[prefix.Length + body.Length];
         prefix.CopyTo(result);
         body.CopyTo(result.AsSpan(prefix.Length));
+        JsonTextWriter.Release(output);
         return result;
     }
 }

@@ -13,6 +13,11 @@ internal sealed class JsonTextWriter
 {
     private static readonly byte[] HexDigits = "0123456789abcdef"u8.ToArray();
 
+    /// <summary>The characters below U+D800 that QuoteJSONString escapes: controls, quote and backslash.</summary>
+    private static readonly SearchValues<char> MustEscape = SearchValues.Create(
+        "\u0000\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u0009\u000A\u000B\u000C\u000D\u000E\u000F" +
+        "\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F\"\\");
+
     private readonly ArrayBufferWriter<byte> _output;
     private readonly bool _canonical;
     private readonly IReadOnlyList<string>? _replacerKeys;
@@ -27,7 +32,44 @@ internal sealed class JsonTextWriter
         _excludedTopLevelKeys = excludedTopLevelKeys;
         _replacerKeys = replacerKeys;
         _limits = limits;
-        _output = new ArrayBufferWriter<byte>(Math.Max(256, initialCapacity));
+        _output = t_spare ?? new ArrayBufferWriter<byte>(Math.Max(256, initialCapacity));
+        t_spare = null;
+        _output.ResetWrittenCount();
+    }
+
+    /// <summary>
+    /// The thread's last output buffer, kept for its next writer: every update is written several times (signing
+    /// bytes, document hash, stored text), and growing a fresh buffer each time was a good part of ingest's garbage.
+    /// </summary>
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_spare;
+
+    /// <summary>Buffers that grew past this (snapshots) are left to the GC rather than kept per thread.</summary>
+    private const int MaxSpareCapacity = 64 * 1024;
+
+    /// <summary>Copies the written bytes out and keeps the buffer for the thread's next writer; the output is not to be used after.</summary>
+    public static byte[] ToArrayAndRelease(ArrayBufferWriter<byte> output)
+    {
+        var bytes = output.WrittenSpan.ToArray();
+        Release(output);
+        return bytes;
+    }
+
+    /// <summary>Decodes the written UTF-8 and keeps the buffer for the thread's next writer; the output is not to be used after.</summary>
+    public static string ToStringAndRelease(ArrayBufferWriter<byte> output)
+    {
+        var text = Encoding.UTF8.GetString(output.WrittenSpan);
+        Release(output);
+        return text;
+    }
+
+    /// <summary>Hands an output buffer back once its bytes have been copied out.</summary>
+    public static void Release(ArrayBufferWriter<byte> output)
+    {
+        if (output.Capacity <= MaxSpareCapacity)
+        {
+            t_spare = output;
+        }
     }
 
     /// <summary>RFC 8785: keys sorted by UTF-16 code units; lone surrogates and non-finite numbers refused.</summary>
@@ -256,6 +298,16 @@ internal sealed class JsonTextWriter
     private void WriteString(string text)
     {
         WriteByte((byte)'"');
+
+        // Most strings need no escape and hold no surrogate: two vectorized scans then write them in one piece.
+        var chars = text.AsSpan();
+        if (chars.IndexOfAny(MustEscape) < 0 && chars.IndexOfAnyInRange('\uD800', '\uDFFF') < 0)
+        {
+            WriteUtf8(chars);
+            WriteByte((byte)'"');
+            return;
+        }
+
         var runStart = 0;
         for (var i = 0; i < text.Length; i++)
         {

@@ -72,7 +72,7 @@ public static class MerkleHashes
                 throw new ArgumentException("The path is not valid UTF-16 (lone surrogate).", nameof(path), e);
             }
 
-            SHA256.HashData(buffer[..written], destination);
+            ShortSha256.Hash(buffer[..written], destination);
         }
         finally
         {

@@ -21,11 +21,14 @@ public static class SignatureV2
     public static IReadOnlyCollection<string> ExcludedMembers(SignedKind kind) =>
         kind == SignedKind.StateUpdate ? StateUpdateExclusions : CommonExclusions;
 
-    public static byte[] DomainPrefix(SignedKind kind) => Encoding.UTF8.GetBytes($"{ProofType}:{kind}:");
+    // Formatted once per kind rather than for every update checked.
+    private static readonly byte[][] Prefixes = Enum.GetValues<SignedKind>().Select(k => Encoding.UTF8.GetBytes($"{ProofType}:{k}:")).ToArray();
+
+    public static byte[] DomainPrefix(SignedKind kind) => (byte[])Prefixes[(int)kind].Clone();
 
     /// <summary>The exact bytes Ed25519 signs, computed from the JSON as it stands (unknown members included).</summary>
     public static byte[] SigningBytes(SignedKind kind, JsonObject obj, JsonLimits? limits = null) =>
-        Jcs.CanonicalizeWithPrefix(DomainPrefix(kind), obj, ExcludedMembers(kind), limits ?? JsonLimits.Default);
+        Jcs.CanonicalizeWithPrefix(Prefixes[(int)kind], obj, ExcludedMembers(kind), limits ?? JsonLimits.Default);
 
     /// <summary>Hex SHA-256 of the signing bytes: a StateUpdate's <em>update hash</em>, which commits list.</summary>
     public static string ContentHash(SignedKind kind, JsonObject obj, JsonLimits? limits = null) =>
