@@ -62,13 +62,17 @@ public sealed record TenantGrant(string TenantId, TenantQuotas Quotas);
 [GenerateSerializer, Immutable, Alias("vivim.TenantInfo")]
 public sealed record TenantInfo(string TenantId, string Name, TenantQuotas Quotas, int ExitNodeCount, IReadOnlyList<string> KeyIds, long CreatedAt);
 
-/// <summary>A new exit node: an imported key (hex seed) or none, for a custodial key the service creates.</summary>
+/// <summary>
+/// A new exit node: an imported key (hex seed) or none, for a custodial key the service creates; and the permissions
+/// its clones get on approval (<c>["read"]</c> unless given, <c>["read","write"]</c> for clones that write back).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("vivim.ExitNodeCreation")]
 public sealed record ExitNodeCreation(
     string? PrivateKeySeedHex = null,
     IReadOnlyList<string>? Capabilities = null,
     ExitNodePolicy? Policy = null,
-    ExitNodeEndpoints? Endpoints = null);
+    ExitNodeEndpoints? Endpoints = null,
+    IReadOnlyList<string>? DefaultPermissions = null);
 
 [GenerateSerializer, Immutable, Alias("vivim.ExitNodeSummary")]
 public sealed record ExitNodeSummary(string Did, long HeadSeq, int CloneCount);

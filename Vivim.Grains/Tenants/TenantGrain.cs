@@ -165,7 +165,8 @@ public sealed partial class TenantGrain(
                 TenantId,
                 creation.Capabilities,
                 (creation.Policy ?? new ExitNodePolicy()) with { MaxClones = Math.Min((creation.Policy ?? new ExitNodePolicy()).MaxClones, quotas.MaxClonesPerExitNode!.Value) },
-                creation.Endpoints);
+                creation.Endpoints,
+                creation.DefaultPermissions);
             return await node.CreateAsync(setup);
         }
         catch (Exception) when (added)

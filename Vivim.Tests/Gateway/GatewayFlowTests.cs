@@ -224,6 +224,21 @@ public sealed class GatewayFlowTests(GatewayFixture gateway)
         Assert.Equal(dids.Order(StringComparer.Ordinal), seen);
     }
 
+    [Fact]
+    public async Task An_exit_node_created_with_write_permission_for_clones_accepts_their_signed_writes()
+    {
+        var (_, apiKey) = await gateway.CreateTenantAsync();
+        var did = await gateway.CreateExitNodeAsync(apiKey, new JsonObject { ["defaultPermissions"] = new JsonArray("read", "write") });
+        var clone = await RegisterAsync(gateway, did);
+        Assert.Equal(["read", "write"], clone.Response["trustProof"]!["payload"]!["permissions"]!.AsArray().Select(p => p!.GetValue<string>()));
+        var written = await SubmitAsync(clone, ExitNodeTestKit.SignedUpdate(clone.Key, clone.CloneId, "memoryIndex/mine", JsonValue.Create(1)));
+        Assert.Equal(HttpStatusCode.OK, written.Status);
+
+        using var owner = gateway.CreateClient(apiKey);
+        using var wrong = await owner.PostAsync("/v1/exit-nodes", GatewayFixture.Json(new JsonObject { ["defaultPermissions"] = new JsonArray("admin") }));
+        Assert.Equal(HttpStatusCode.BadRequest, wrong.StatusCode);
+    }
+
     private async Task<(HttpStatusCode Status, JsonObject? Body)> SubmitAsync(RegisteredClone clone, string updateJson)
     {
         using var http = gateway.CreateClient();
