@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Http.Features;
 using Vivim.Clones;
 using Vivim.ExitNodes;
 using Vivim.Protocol;
@@ -43,9 +42,8 @@ public sealed partial class ApiErrors(RequestDelegate next, ILogger<ApiErrors> l
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // Too late for an answer (a streamed export, a WebSocket): end the connection.
+            // Too late for an answer (a streamed export, a WebSocket): end the connection, so a truncated body is not taken for a whole one.
             LogUnexpected(logger, e, context.Request.Method, context.Request.Path);
-            context.Features.Get<IHttpResponseBodyFeature>()?.Stream.Dispose();
             context.Abort();
         }
     }

@@ -86,7 +86,7 @@ public static class ExitNodeEndpoints
         var snapshotSeq = snapshot.Seq ?? 0;
 
         // A log truncated by retention starts later than seq 1.
-        var after = (await node.GetUpdatesAsync(0, 1)).ResyncRequired ? await FirstRetainedAfterAsync(node, snapshotSeq) : 0;
+        var after = Math.Max(0, (await node.GetInfoAsync()).RetainedFromSeq - 1);
 
         context.Response.ContentType = ApiJson.ContentType;
         context.Response.Headers.ContentDisposition = "attachment; filename=\"export.json\"";
@@ -124,26 +124,6 @@ public static class ExitNodeEndpoints
         }
 
         await Write(output, "],\"commits\":[" + string.Join(',', commits.Values.Where(c => c.FromSeq <= snapshotSeq).Select(ProtocolModel.ToJson)) + "]}", context);
-    }
-
-    private static async Task<long> FirstRetainedAfterAsync(IExitNodeGrain node, long snapshotSeq)
-    {
-        // Binary search for the smallest cursor the log still serves.
-        long low = 0, high = snapshotSeq;
-        while (low < high)
-        {
-            var middle = low + ((high - low) / 2);
-            if ((await node.GetUpdatesAsync(middle, 1)).ResyncRequired)
-            {
-                low = middle + 1;
-            }
-            else
-            {
-                high = middle;
-            }
-        }
-
-        return low;
     }
 
     private static async Task Write(Stream output, string text, HttpContext context)

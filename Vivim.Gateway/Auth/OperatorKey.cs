@@ -30,8 +30,8 @@ public sealed partial class OperatorKey
         var path = Path.Combine(location.DataPath, FileName);
         if (!File.Exists(path))
         {
-            Directory.CreateDirectory(location.DataPath);
-            WriteOwnerOnly(path, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_'));
+            var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+            DataDirectorySecret.TryCreate(path, Encoding.UTF8.GetBytes(key + "\n"));
         }
 
         var text = File.ReadAllText(path).Trim();
@@ -45,30 +45,6 @@ public sealed partial class OperatorKey
 
     public bool Matches(string? presented) =>
         presented is { Length: > 0 and <= 512 } && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(_key));
-
-    private static void WriteOwnerOnly(string path, string text)
-    {
-        var temporary = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        var file = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Options = FileOptions.WriteThrough };
-        if (!OperatingSystem.IsWindows())
-        {
-            file.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using (var stream = new FileStream(temporary, file))
-        {
-            stream.Write(Encoding.UTF8.GetBytes(text + "\n"));
-        }
-
-        try
-        {
-            File.Move(temporary, path, overwrite: false);
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            File.Delete(temporary); // another process of this node wrote it first
-        }
-    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Operator key: {Path} (created on first start; set Vivim:OperatorKey in production)")]
     private static partial void LogKeyFile(ILogger logger, string path);

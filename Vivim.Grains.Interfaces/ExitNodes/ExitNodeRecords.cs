@@ -19,8 +19,9 @@ public sealed record AdvertisementChange(
     ExitNodePolicy? Policy = null,
     ExitNodeEndpoints? Endpoints = null);
 
+/// <summary>The node and its anchor's head; the log still holds seqs from <see cref="RetainedFromSeq"/> on.</summary>
 [GenerateSerializer, Immutable, Alias("vivim.ExitNodeInfo")]
-public sealed record ExitNodeInfo(string Did, string TenantId, long HeadSeq, string Root, int CloneCount);
+public sealed record ExitNodeInfo(string Did, string TenantId, long HeadSeq, string Root, int CloneCount, long RetainedFromSeq = 1);
 
 /// <summary>An owner's update before signing: the node fills in id (when absent), timestamp, source and signatures.</summary>
 [GenerateSerializer, Immutable, Alias("vivim.OwnerUpdate")]

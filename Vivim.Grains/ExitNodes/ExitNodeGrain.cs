@@ -129,7 +129,7 @@ public sealed partial class ExitNodeGrain(
     {
         RequireKey();
         var head = await Anchor.GetHeadAsync();
-        return new ExitNodeInfo(Did, Node.TenantId, head.Seq, head.Root, CloneCount);
+        return new ExitNodeInfo(Did, Node.TenantId, head.Seq, head.Root, CloneCount, head.RetainedFromSeq);
     }
 
     public Task<ExitNodeAdvertisement> GetAdvertisementAsync()

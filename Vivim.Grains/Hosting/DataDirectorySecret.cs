@@ -3,25 +3,35 @@ using System.Security.Cryptography;
 namespace Vivim.Hosting;
 
 /// <summary>
-/// Secrets the embedded node creates for itself on first run (key-encryption key, cluster secret, operator key): random
-/// bytes in a file of the data directory, readable by the owner only, written completely before it takes its name.
+/// Secrets the embedded node creates for itself on first run (key-encryption key, cluster secret, operator key): a file
+/// of the data directory, readable by the owner only, written completely before it takes its name.
 /// </summary>
 public static class DataDirectorySecret
 {
-    /// <summary>Reads the secret at <paramref name="path"/>, or creates it; <paramref name="created"/> tells which.</summary>
+    /// <summary>Reads the secret at <paramref name="path"/>, or creates it from random bytes; <paramref name="created"/> tells which.</summary>
     public static byte[] LoadOrCreate(string path, int length, out bool created)
     {
-        if (File.Exists(path))
+        if (!File.Exists(path))
         {
-            created = false;
-            var existing = File.ReadAllBytes(path);
-            return existing.Length == length
-                ? existing
-                : throw new InvalidOperationException($"{path} must hold {length} bytes, not {existing.Length}.");
+            var secret = RandomNumberGenerator.GetBytes(length);
+            if (TryCreate(path, secret))
+            {
+                created = true;
+                return secret;
+            }
         }
 
+        created = false;
+        var existing = File.ReadAllBytes(path);
+        return existing.Length == length
+            ? existing
+            : throw new InvalidOperationException($"{path} must hold {length} bytes, not {existing.Length}.");
+    }
+
+    /// <summary>Writes <paramref name="content"/> to a new owner-only file; false when the file exists (another process of this node was first).</summary>
+    public static bool TryCreate(string path, ReadOnlySpan<byte> content)
+    {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        var secret = RandomNumberGenerator.GetBytes(length);
         var temporary = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
         var file = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Options = FileOptions.WriteThrough };
         if (!OperatingSystem.IsWindows())
@@ -31,7 +41,7 @@ public static class DataDirectorySecret
 
         using (var stream = new FileStream(temporary, file))
         {
-            stream.Write(secret);
+            stream.Write(content);
             stream.Flush(flushToDisk: true);
         }
 
@@ -39,15 +49,12 @@ public static class DataDirectorySecret
         {
             // Moved into place only when complete, so a crash never leaves a short secret behind.
             File.Move(temporary, path, overwrite: false);
+            return true;
         }
         catch (IOException) when (File.Exists(path))
         {
-            // Another process of this node created it first: use theirs.
             File.Delete(temporary);
-            return LoadOrCreate(path, length, out created);
+            return false;
         }
-
-        created = true;
-        return secret;
     }
 }

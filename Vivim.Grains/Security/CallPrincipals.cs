@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -16,8 +17,14 @@ public sealed class CallPrincipals
 
     public static readonly TimeSpan DefaultLifetime = TimeSpan.FromSeconds(60);
 
+    private const int MaxCached = 10_000;
+
     private readonly byte[] _key;
     private readonly TimeProvider _time;
+
+    // Every grain call from a client carries a token: each distinct token is MAC'd once and checked once, not per call.
+    private readonly ConcurrentDictionary<CallPrincipal, (string Token, long RenewAt)> _minted = new();
+    private readonly ConcurrentDictionary<string, (CallPrincipal Principal, long Expires)> _verified = new(StringComparer.Ordinal);
 
     public CallPrincipals(IOptions<ClusterSecretOptions> options, TimeProvider? time = null)
         : this(Decode(options.Value.ClusterSecret), time)
@@ -36,10 +43,26 @@ public sealed class CallPrincipals
         _time = time ?? TimeProvider.System;
     }
 
-    public string Mint(CallPrincipal principal, TimeSpan? lifetime = null)
+    /// <summary>A token for <paramref name="principal"/> valid for at least half the default lifetime (reused until then).</summary>
+    public string Mint(CallPrincipal principal)
     {
         ArgumentNullException.ThrowIfNull(principal);
-        var expires = _time.GetUtcNow().Add(lifetime ?? DefaultLifetime).ToUnixTimeMilliseconds();
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (_minted.TryGetValue(principal, out var cached) && now < cached.RenewAt)
+        {
+            return cached.Token;
+        }
+
+        var token = Mint(principal, DefaultLifetime);
+        Bound(_minted);
+        _minted[principal] = (token, now + ((long)DefaultLifetime.TotalMilliseconds / 2));
+        return token;
+    }
+
+    public string Mint(CallPrincipal principal, TimeSpan lifetime)
+    {
+        ArgumentNullException.ThrowIfNull(principal);
+        var expires = _time.GetUtcNow().Add(lifetime).ToUnixTimeMilliseconds();
         var body = string.Create(CultureInfo.InvariantCulture, $"{(int)principal.Kind}|{Base64Url(Encoding.UTF8.GetBytes(principal.Subject))}|{expires}");
         return body + "|" + Base64Url(Mac(body));
     }
@@ -52,6 +75,25 @@ public sealed class CallPrincipals
             return null;
         }
 
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (_verified.TryGetValue(token, out var known))
+        {
+            return known.Expires >= now ? known.Principal : null;
+        }
+
+        var principal = VerifyMac(token, now, out var expires);
+        if (principal is not null)
+        {
+            Bound(_verified);
+            _verified[token] = (principal, expires);
+        }
+
+        return principal;
+    }
+
+    private CallPrincipal? VerifyMac(string token, long now, out long expires)
+    {
+        expires = 0;
         var macAt = token.LastIndexOf('|');
         if (macAt <= 0)
         {
@@ -69,8 +111,8 @@ public sealed class CallPrincipals
         var parts = body.Split('|');
         if (parts.Length != 3
             || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var kind) || !Enum.IsDefined((PrincipalKind)kind)
-            || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var expires)
-            || expires < _time.GetUtcNow().ToUnixTimeMilliseconds())
+            || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out expires)
+            || expires < now)
         {
             return null;
         }
@@ -89,6 +131,16 @@ public sealed class CallPrincipals
     /// token's expiry, so long-lived work (a live session) enters a scope per call.
     /// </summary>
     public PrincipalScope Enter(CallPrincipal principal) => new(ContextKey, Mint(principal));
+
+    /// <summary>Tokens are short-lived and few per principal; a full cache is simply started again.</summary>
+    private static void Bound<TKey, TValue>(ConcurrentDictionary<TKey, TValue> cache)
+        where TKey : notnull
+    {
+        if (cache.Count >= MaxCached)
+        {
+            cache.Clear();
+        }
+    }
 
     private byte[] Mac(string body) => HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(body));
 
