@@ -318,7 +318,7 @@ public sealed class AnchorStateGrain(
         {
             if (known.TryGetValue(candidate.Update!.UpdateId, out var logged))
             {
-                if (!string.Equals(logged.UpdateHash, candidate.UpdateHash, StringComparison.Ordinal))
+                if (!string.Equals(logged.UpdateHash, candidate.UpdateHash, StringComparison.Ordinal) && !IsSameWrite(logged, candidate.Update))
                 {
                     rejections.Add(new UpdateRejection(candidate.Index, candidate.Update.UpdateId, RejectionCodes.DuplicateUpdateId, "This updateId was already committed with other content."));
                 }
@@ -607,6 +607,18 @@ public sealed class AnchorStateGrain(
         }
 
         DeactivateOnIdle();
+    }
+
+    /// <summary>
+    /// A retry re-signed by its author (an owner write retried through the exit node gets a new timestamp and signature)
+    /// is the same write when author and change are the same; it gets the original receipt, not a refusal.
+    /// </summary>
+    private static bool IsSameWrite(LoggedUpdate logged, StateUpdate retry)
+    {
+        var original = ProtocolModel.Parse<StateUpdate>(System.Text.Encoding.UTF8.GetBytes(logged.Json), JsonLimits.Snapshot);
+        return original.SourceDid == retry.SourceDid && original.SourceCloneId == retry.SourceCloneId
+            && original.Type == retry.Type && original.Operation == retry.Operation && original.Path == retry.Path
+            && original.BaseSeq == retry.BaseSeq && original.Data.Text == retry.Data.Text;
     }
 
     private static SubmitResult Refused(SubmitOutcome outcome, IReadOnlyList<UpdateRejection> rejections) =>

@@ -120,6 +120,15 @@ public sealed class AnchorStateGrainTests(ClusterFixture fixture)
         var mixed = await anchor.SubmitAsync([first, SignedUpdates.Create(parent, "apps/maps", new JsonObject())]);
         Assert.Equal([1L, 3], mixed.Receipts.Select(r => r.Seq));
 
+        // The same change re-signed later (a new timestamp and signatures, as an owner retry through the exit node is)
+        // is the same write: its original receipt.
+        var resigned = SignedUpdates.Create(parent, "apps/chat", new JsonObject { ["on"] = true }, timestamp: DateTimeOffset.UtcNow.AddSeconds(-30).ToUnixTimeMilliseconds(), updateId: original.Receipts[0].UpdateId);
+        Assert.NotEqual(first, resigned);
+        var again = await anchor.SubmitAsync([resigned]);
+        Assert.Equal(SubmitOutcome.Committed, again.Outcome);
+        Assert.Equal(original.Receipts, again.Receipts);
+        Assert.Equal(3, (await anchor.GetHeadAsync()).Seq);
+
         // The same id with other content is refused.
         var reused = SignedUpdates.Create(parent, "apps/chat", new JsonObject { ["on"] = false }, UpdateOperation.Update, updateId: original.Receipts[0].UpdateId);
         var refused = await anchor.SubmitAsync([reused]);
