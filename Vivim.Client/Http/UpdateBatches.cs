@@ -33,6 +33,7 @@ internal static class UpdateBatches
             {
                 var outcome = status switch
                 {
+                    HttpStatusCode.Forbidden when GatewayHttp.Text(problem, "code") == RejectionCodes.QuotaExceeded => SubmitOutcome.QuotaExceeded,
                     HttpStatusCode.Forbidden => SubmitOutcome.Forbidden,
                     HttpStatusCode.Conflict => SubmitOutcome.Conflict,
                     _ => SubmitOutcome.Rejected,

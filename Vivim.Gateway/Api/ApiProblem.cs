@@ -33,13 +33,14 @@ public static class ApiProblem
 
     public static IResult Forbidden(string code, string detail) => Create(StatusCodes.Status403Forbidden, code, detail);
 
-    /// <summary>A refused batch: 400, 403 when trust forbids writes, 409 for a baseSeq conflict; nothing was committed.</summary>
+    /// <summary>A refused batch: 400, 403 when trust forbids writes or the state quota is used up, 409 for a baseSeq conflict; nothing was committed.</summary>
     public static IResult Rejected(SubmitResult result)
     {
         var (status, code) = result.Outcome switch
         {
             SubmitOutcome.Forbidden => (StatusCodes.Status403Forbidden, "write-forbidden"),
             SubmitOutcome.Conflict => (StatusCodes.Status409Conflict, "conflict"),
+            SubmitOutcome.QuotaExceeded => (StatusCodes.Status403Forbidden, "quota-exceeded"),
             _ => (StatusCodes.Status400BadRequest, "batch-rejected"),
         };
         var first = result.Rejections.FirstOrDefault(r => r.Code != RejectionCodes.BatchAborted) ?? result.Rejections.FirstOrDefault();

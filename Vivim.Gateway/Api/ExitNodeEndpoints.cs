@@ -51,7 +51,7 @@ public static class ExitNodeEndpoints
     private static async Task<IResult> ListAsync(HttpContext context, IGrainFactory grains, int? limit, string? cursor)
     {
         var page = await grains.GetGrain<ITenantGrain>(ApiAuthentication.Tenant(context).TenantId).ListExitNodesAsync(cursor, PageSize(limit));
-        return Results.Json(new { items = page.Items.Select(i => new { did = i.Did, headSeq = i.HeadSeq, cloneCount = i.CloneCount }), nextCursor = page.NextCursor });
+        return Results.Json(new { items = page.Items.Select(i => new { did = i.Did, headSeq = i.HeadSeq, cloneCount = i.CloneCount, stateBytes = i.StateBytes }), nextCursor = page.NextCursor });
     }
 
     private static async Task<IResult> GetAsync(string did, IGrainFactory grains)
@@ -66,6 +66,7 @@ public static class ExitNodeEndpoints
             ["headSeq"] = info.HeadSeq,
             ["root"] = info.Root,
             ["cloneCount"] = info.CloneCount,
+            ["stateBytes"] = info.StateBytes,
         });
     }
 

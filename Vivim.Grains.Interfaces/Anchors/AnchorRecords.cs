@@ -3,8 +3,12 @@ using Vivim.Protocol.Model;
 
 namespace Vivim.Anchors;
 
+/// <summary>
+/// The parent key (sealed) and, for a tenant's exit node, the most bytes of state it may hold (the UTF-8 size of its
+/// current documents' JSON; null for no limit). Initializing again with the same key updates the limit.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("vivim.AnchorSetup")]
-public sealed record AnchorSetup(SealedKey ParentKey);
+public sealed record AnchorSetup(SealedKey ParentKey, long? MaxStateBytes = null);
 
 /// <summary>Whether a clone may write into the anchor: its DID signs its updates; <see cref="CanWrite"/> is false once suspended or removed.</summary>
 [GenerateSerializer, Immutable, Alias("vivim.WriterGrant")]
@@ -31,14 +35,20 @@ public enum SubmitOutcome
 
     /// <summary>A <c>baseSeq</c> precondition failed: nothing was committed.</summary>
     Conflict,
+
+    /// <summary>The batch would take the state past its bytes-of-state quota: nothing was committed.</summary>
+    QuotaExceeded,
 }
 
 [GenerateSerializer, Immutable, Alias("vivim.SubmitResult")]
 public sealed record SubmitResult(SubmitOutcome Outcome, IReadOnlyList<UpdateReceipt> Receipts, IReadOnlyList<UpdateRejection> Rejections);
 
-/// <summary>The anchor's head: the last seq, the v2 root there, and the first seq the log still holds.</summary>
+/// <summary>
+/// The anchor's head: the last seq, the v2 root there, the first seq the log still holds, and the bytes of state
+/// (UTF-8 size of the current documents' JSON, what the bytes-of-state quota counts).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("vivim.AnchorHead")]
-public sealed record AnchorHead(string Did, long Seq, string Root, long RetainedFromSeq);
+public sealed record AnchorHead(string Did, long Seq, string Root, long RetainedFromSeq, long StateBytes = 0);
 
 /// <summary>
 /// A page of committed updates (each with <c>seq</c> and <c>merkleProof</c>) and every commit overlapping it. When
@@ -66,6 +76,7 @@ public static class RejectionCodes
     public const string TimestampExpired = "timestamp-expired";
     public const string TooLarge = "too-large";
     public const string DuplicateUpdateId = "duplicate-update-id";
+    public const string QuotaExceeded = "quota-exceeded";
     public const string NotInitialized = "not-initialized";
 
     /// <summary>This update was not refused, but another one in its batch was, and batches are atomic.</summary>

@@ -3,7 +3,7 @@ using Vivim.Protocol.Model;
 
 namespace Vivim.ExitNodes;
 
-/// <summary>Creating a node: its key and, optionally, what to advertise (defaults are the SDK's).</summary>
+/// <summary>Creating a node: its key, optionally what to advertise (defaults are the SDK's), and its bytes-of-state quota.</summary>
 [GenerateSerializer, Immutable, Alias("vivim.ExitNodeSetup")]
 public sealed record ExitNodeSetup(
     SecretSeed Seed,
@@ -11,7 +11,8 @@ public sealed record ExitNodeSetup(
     IReadOnlyList<string>? Capabilities = null,
     ExitNodePolicy? Policy = null,
     ExitNodeEndpoints? Endpoints = null,
-    IReadOnlyList<string>? DefaultPermissions = null);
+    IReadOnlyList<string>? DefaultPermissions = null,
+    long? MaxStateBytes = null);
 
 [GenerateSerializer, Immutable, Alias("vivim.AdvertisementChange")]
 public sealed record AdvertisementChange(
@@ -19,9 +20,12 @@ public sealed record AdvertisementChange(
     ExitNodePolicy? Policy = null,
     ExitNodeEndpoints? Endpoints = null);
 
-/// <summary>The node and its anchor's head; the log still holds seqs from <see cref="RetainedFromSeq"/> on.</summary>
+/// <summary>
+/// The node and its anchor's head; the log still holds seqs from <see cref="RetainedFromSeq"/> on; the current
+/// documents take <see cref="StateBytes"/> (what the bytes-of-state quota counts).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("vivim.ExitNodeInfo")]
-public sealed record ExitNodeInfo(string Did, string TenantId, long HeadSeq, string Root, int CloneCount, long RetainedFromSeq = 1);
+public sealed record ExitNodeInfo(string Did, string TenantId, long HeadSeq, string Root, int CloneCount, long RetainedFromSeq = 1, long StateBytes = 0);
 
 /// <summary>An owner's update before signing: the node fills in id (when absent), timestamp, source and signatures.</summary>
 [GenerateSerializer, Immutable, Alias("vivim.OwnerUpdate")]

@@ -44,13 +44,17 @@ public interface ITenantGrain : IGrainWithStringKey
     Task<ExitNodeSummaryPage> ListExitNodesAsync(string? afterDid, int limit);
 }
 
-/// <summary>Per-tenant limits; null members take the service's defaults.</summary>
+/// <summary>
+/// Per-tenant limits; null members take the service's defaults. Bytes of state count the UTF-8 size of each exit
+/// node's current documents (not its log, which retention bounds).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("vivim.TenantQuotas")]
 public sealed record TenantQuotas(
     int? MaxExitNodes = null,
     int? MaxClonesPerExitNode = null,
     int? UpdatesPerSecond = null,
-    int? RequestsPerSecond = null);
+    int? RequestsPerSecond = null,
+    long? MaxStateBytesPerExitNode = null);
 
 [GenerateSerializer, Immutable, Alias("vivim.TenantApiKey")]
 public sealed record TenantApiKey(string TenantId, string KeyId, string ApiKey);
@@ -75,7 +79,7 @@ public sealed record ExitNodeCreation(
     IReadOnlyList<string>? DefaultPermissions = null);
 
 [GenerateSerializer, Immutable, Alias("vivim.ExitNodeSummary")]
-public sealed record ExitNodeSummary(string Did, long HeadSeq, int CloneCount);
+public sealed record ExitNodeSummary(string Did, long HeadSeq, int CloneCount, long StateBytes = 0);
 
 [GenerateSerializer, Immutable, Alias("vivim.ExitNodeSummaryPage")]
 public sealed record ExitNodeSummaryPage(IReadOnlyList<ExitNodeSummary> Items, string? NextCursor);

@@ -98,6 +98,20 @@ public sealed class AnchorStateGrain(
                 throw new InvalidOperationException($"Anchor {_did} is already bound to another key.");
             }
 
+            if (state.State.MaxStateBytes != setup.MaxStateBytes)
+            {
+                await _commitLock.WaitAsync();
+                try
+                {
+                    state.State.MaxStateBytes = setup.MaxStateBytes;
+                    await WriteStateAsync();
+                }
+                finally
+                {
+                    _commitLock.Release();
+                }
+            }
+
             return;
         }
 
@@ -108,7 +122,9 @@ public sealed class AnchorStateGrain(
             throw new ArgumentException("The parent key's DID is not this anchor's DID.", nameof(setup));
         }
 
+        ArgumentOutOfRangeException.ThrowIfNegative(setup.MaxStateBytes ?? 0, nameof(setup));
         state.State.ParentKey = setup.ParentKey;
+        state.State.MaxStateBytes = setup.MaxStateBytes;
         await WriteStateAsync();
         _key = key;
     }
@@ -359,7 +375,8 @@ public sealed class AnchorStateGrain(
         }
 
         var prevRoot = _tree.RootHex;
-        var undo = new List<(byte[] Key, byte[]? Previous)>(fresh.Count);
+        var bytesBefore = _tree.TotalWeight;
+        var undo = new List<(byte[] Key, byte[]? Previous, int PreviousBytes)>(fresh.Count);
         var logged = new List<LoggedUpdate>(fresh.Count);
         var committed = new List<StateUpdate>(fresh.Count);
         var documents = new List<DocumentChange>(fresh.Count);
@@ -372,7 +389,7 @@ public sealed class AnchorStateGrain(
                 var update = candidate.Update!;
                 var seq = _headSeq + 1 + i;
                 var documentKey = candidate.DocumentKey!;
-                undo.Add((documentKey, _tree.TryGetValue(documentKey, out var previous) ? previous : null));
+                undo.Add((documentKey, _tree.TryGetValue(documentKey, out var previous) ? previous : null, _tree.GetWeight(documentKey)));
                 if (update.Operation == UpdateOperation.Delete)
                 {
                     _tree.Remove(documentKey);
@@ -380,7 +397,7 @@ public sealed class AnchorStateGrain(
                 }
                 else
                 {
-                    _tree.Set(documentKey, candidate.DocumentValue!);
+                    _tree.Set(documentKey, candidate.DocumentValue!, candidate.DocumentBytes);
                     documents.Add(new DocumentChange(update.Path, update.Data.Text, candidate.DocumentValue, seq));
                 }
 
@@ -395,6 +412,15 @@ public sealed class AnchorStateGrain(
                 receipts[candidate.Index] = new UpdateReceipt(update.UpdateId, seq, root);
             }
 
+            // Growth past the quota is refused; a batch that shrinks the state (deletes, smaller documents) always passes.
+            if (state.State.MaxStateBytes is { } maxBytes && _tree.TotalWeight > maxBytes && _tree.TotalWeight > bytesBefore)
+            {
+                var wouldBe = _tree.TotalWeight;
+                Undo();
+                return Refused(SubmitOutcome.QuotaExceeded, [.. fresh.Select(c => new UpdateRejection(c.Index, c.Update!.UpdateId, RejectionCodes.QuotaExceeded,
+                    $"The state would hold {wouldBe:N0} bytes of documents; this exit node's quota is {maxBytes:N0} (it holds {bytesBefore:N0})."))]);
+            }
+
             var commit = SignCommit(key, new Commit(_did, _headSeq + 1, _headSeq + fresh.Count, prevRoot, roots, roots[^1], fresh.Select(c => c.UpdateHash!).ToList(), time.GetUtcNow().ToUnixTimeMilliseconds()));
             await log.AppendAsync(_did, new LogAppend(logged, new LoggedCommit(commit.FromSeq, commit.ToSeq, ProtocolModel.ToJson(commit)), documents));
             _headSeq = commit.ToSeq;
@@ -404,17 +430,7 @@ public sealed class AnchorStateGrain(
         catch (Exception e)
         {
             // Nothing was acknowledged: put the tree back as it was before this batch.
-            for (var i = undo.Count - 1; i >= 0; i--)
-            {
-                if (undo[i].Previous is { } previous)
-                {
-                    _tree.Set(undo[i].Key, previous);
-                }
-                else
-                {
-                    _tree.Remove(undo[i].Key);
-                }
-            }
+            Undo();
 
             if (e is UpdateLogConflictException)
             {
@@ -424,6 +440,21 @@ public sealed class AnchorStateGrain(
             }
 
             throw;
+        }
+
+        void Undo()
+        {
+            for (var i = undo.Count - 1; i >= 0; i--)
+            {
+                if (undo[i].Previous is { } previous)
+                {
+                    _tree.Set(undo[i].Key, previous, undo[i].PreviousBytes);
+                }
+                else
+                {
+                    _tree.Remove(undo[i].Key);
+                }
+            }
         }
     }
 
@@ -493,7 +524,7 @@ public sealed class AnchorStateGrain(
         }
     }
 
-    public Task<AnchorHead> GetHeadAsync() => Task.FromResult(new AnchorHead(_did, _headSeq, _tree.RootHex, _retainedFromSeq));
+    public Task<AnchorHead> GetHeadAsync() => Task.FromResult(new AnchorHead(_did, _headSeq, _tree.RootHex, _retainedFromSeq, _tree.TotalWeight));
 
     public async Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit)
     {
@@ -641,5 +672,9 @@ public sealed class AnchorStateGrain(
         /// <summary>Where the log was last truncated: a clone behind it must take a snapshot.</summary>
         [Id(3)]
         public RetentionCheckpoint? Checkpoint { get; set; }
+
+        /// <summary>The bytes-of-state quota (null: none).</summary>
+        [Id(4)]
+        public long? MaxStateBytes { get; set; }
     }
 }

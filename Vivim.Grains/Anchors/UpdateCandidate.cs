@@ -17,8 +17,9 @@ namespace Vivim.Anchors;
 /// </summary>
 internal sealed class UpdateCandidate
 {
-    private UpdateCandidate(int index, JsonObject? json, StateUpdate? update, string? hash, byte[]? key, byte[]? value, UpdateRejection? rejection)
+    private UpdateCandidate(int index, JsonObject? json, StateUpdate? update, string? hash, byte[]? key, byte[]? value, int documentBytes, UpdateRejection? rejection)
     {
+        DocumentBytes = documentBytes;
         Index = index;
         Json = json;
         Update = update;
@@ -47,6 +48,9 @@ internal sealed class UpdateCandidate
     /// <summary>The document's tree value (null for deletes).</summary>
     public byte[]? DocumentValue { get; }
 
+    /// <summary>The document's stored size (UTF-8 bytes of its JSON; 0 for deletes), for the bytes-of-state quota.</summary>
+    public int DocumentBytes { get; }
+
     public UpdateRejection? Rejection { get; }
 
     /// <summary>Validates one update's text against everything but the anchor's current state and writer registry.</summary>
@@ -54,7 +58,7 @@ internal sealed class UpdateCandidate
     public static UpdateCandidate Check(int index, string text, AnchorOptions options, DateTimeOffset now, System.Collections.Concurrent.ConcurrentDictionary<string, DidKey> authors)
     {
         UpdateCandidate Reject(string code, string reason, string? updateId = null) =>
-            new(index, null, null, null, null, null, new UpdateRejection(index, updateId, code, reason));
+            new(index, null, null, null, null, null, 0, new UpdateRejection(index, updateId, code, reason));
 
         var bytes = Encoding.UTF8.GetBytes(text);
         if (bytes.Length > options.MaxUpdateBytes)
@@ -109,9 +113,10 @@ internal sealed class UpdateCandidate
         }
 
         byte[]? value = null;
+        var documentBytes = 0;
         if (update.Operation != UpdateOperation.Delete)
         {
-            var documentBytes = StateRules.DocumentBytes(update.Data);
+            documentBytes = StateRules.DocumentBytes(update.Data);
             if (documentBytes > options.MaxDocumentBytes)
             {
                 return Reject(RejectionCodes.TooLarge, $"The document is {documentBytes} bytes; the limit is {options.MaxDocumentBytes}.", update.UpdateId);
@@ -159,7 +164,7 @@ internal sealed class UpdateCandidate
         }
 
         var hash = Hex.Encode(SHA256.HashData(signingBytes));
-        return new UpdateCandidate(index, json, update, hash, MerkleHashes.KeyOf(update.Path), value, null);
+        return new UpdateCandidate(index, json, update, hash, MerkleHashes.KeyOf(update.Path), value, documentBytes, null);
     }
 
     /// <summary>Whether <paramref name="update"/>'s author may write into <paramref name="anchorDid"/>: the parent itself, or a granted clone.</summary>

@@ -115,7 +115,7 @@ public sealed partial class ExitNodeGrain(
         Node.Endpoints = setup.Endpoints ?? DefaultEndpoints;
         await state.WriteStateAsync();
 
-        await Anchor.InitializeAsync(new AnchorSetup(Node.Key));
+        await Anchor.InitializeAsync(new AnchorSetup(Node.Key, setup.MaxStateBytes));
         _key?.Dispose();
         _key = vault.Unseal(Node.Key, Did);
         Node.Advertisement = await SignAdvertisementAsync(_key);
@@ -129,7 +129,7 @@ public sealed partial class ExitNodeGrain(
     {
         RequireKey();
         var head = await Anchor.GetHeadAsync();
-        return new ExitNodeInfo(Did, Node.TenantId, head.Seq, head.Root, CloneCount, head.RetainedFromSeq);
+        return new ExitNodeInfo(Did, Node.TenantId, head.Seq, head.Root, CloneCount, head.RetainedFromSeq, head.StateBytes);
     }
 
     public Task<ExitNodeAdvertisement> GetAdvertisementAsync()

@@ -184,7 +184,7 @@ public sealed class InMemoryUpdateLog : IUpdateLog
     {
         await foreach (var document in ReadDocumentsAsync(did, cancellationToken).ConfigureAwait(false))
         {
-            yield return new DocumentLeaf(document.Path, document.Value);
+            yield return new DocumentLeaf(document.Path, document.Value, System.Text.Encoding.UTF8.GetByteCount(document.Json));
         }
     }
 

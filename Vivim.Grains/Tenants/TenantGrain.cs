@@ -166,7 +166,8 @@ public sealed partial class TenantGrain(
                 creation.Capabilities,
                 (creation.Policy ?? new ExitNodePolicy()) with { MaxClones = Math.Min((creation.Policy ?? new ExitNodePolicy()).MaxClones, quotas.MaxClonesPerExitNode!.Value) },
                 creation.Endpoints,
-                creation.DefaultPermissions);
+                creation.DefaultPermissions,
+                quotas.MaxStateBytesPerExitNode);
             return await node.CreateAsync(setup);
         }
         catch (Exception) when (added)
@@ -208,7 +209,7 @@ public sealed partial class TenantGrain(
             try
             {
                 var info = await GrainFactory.GetGrain<IExitNodeGrain>(did).GetInfoAsync();
-                return new ExitNodeSummary(did, info.HeadSeq, info.CloneCount);
+                return new ExitNodeSummary(did, info.HeadSeq, info.CloneCount, info.StateBytes);
             }
             catch (NotHostedException)
             {
@@ -262,9 +263,9 @@ public sealed partial class TenantGrain(
             return;
         }
 
-        if (quotas.MaxExitNodes < 0 || quotas.MaxClonesPerExitNode < 0 || quotas.UpdatesPerSecond < 1 || quotas.RequestsPerSecond < 1)
+        if (quotas.MaxExitNodes < 0 || quotas.MaxClonesPerExitNode < 0 || quotas.UpdatesPerSecond < 1 || quotas.RequestsPerSecond < 1 || quotas.MaxStateBytesPerExitNode < 0)
         {
-            throw new ArgumentException("Quotas are positive numbers (maxExitNodes and maxClonesPerExitNode may be 0).", nameof(quotas));
+            throw new ArgumentException("Quotas are positive numbers (maxExitNodes, maxClonesPerExitNode and maxStateBytesPerExitNode may be 0).", nameof(quotas));
         }
     }
 

@@ -15,9 +15,13 @@ public sealed class TenantOptions
     /// <summary>Authenticated requests per second per tenant (a token bucket at each gateway).</summary>
     public int RequestsPerSecond { get; set; } = 200;
 
+    /// <summary>Bytes of state (UTF-8 size of the current documents) each exit node may hold: 1 GiB.</summary>
+    public long MaxStateBytesPerExitNode { get; set; } = 1L << 30;
+
     public TenantQuotas Resolve(TenantQuotas? quotas) => new(
         quotas?.MaxExitNodes ?? MaxExitNodes,
         quotas?.MaxClonesPerExitNode ?? MaxClonesPerExitNode,
         quotas?.UpdatesPerSecond ?? UpdatesPerSecond,
-        quotas?.RequestsPerSecond ?? RequestsPerSecond);
+        quotas?.RequestsPerSecond ?? RequestsPerSecond,
+        quotas?.MaxStateBytesPerExitNode ?? MaxStateBytesPerExitNode);
 }

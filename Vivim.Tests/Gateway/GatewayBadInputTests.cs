@@ -155,6 +155,33 @@ public sealed class GatewayBadInputTests(GatewayFixture gateway)
         Assert.True(int.Parse(retryAfter!, System.Globalization.CultureInfo.InvariantCulture) >= 1);
     }
 
+    [Fact]
+    public async Task Writes_past_the_bytes_of_state_quota_are_403_quota_exceeded_and_commit_nothing()
+    {
+        var (_, apiKey) = await gateway.CreateTenantAsync("small", new JsonObject { ["maxStateBytesPerExitNode"] = 64 });
+        var did = await gateway.CreateExitNodeAsync(apiKey);
+        var seq = await WriteAsync(gateway, apiKey, did, ("memoryIndex/a", "{\"t\":\"0123456789012345678901234567890123456789\"}"));
+        using var http = gateway.CreateClient(apiKey);
+        var node = JsonNode.Parse(await http.GetStringAsync($"/v1/exit-nodes/{did}"))!;
+        Assert.Equal(48, node["stateBytes"]!.GetValue<long>());
+
+        var updates = new JsonArray(new JsonObject { ["type"] = "memory", ["operation"] = "create", ["path"] = "memoryIndex/b", ["data"] = new JsonObject { ["t"] = new string('x', 20) } });
+        using var response = await http.PostAsync($"/v1/exit-nodes/{did}/updates", GatewayFixture.Json(new JsonObject { ["updates"] = updates }));
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal("quota-exceeded", problem["code"]!.GetValue<string>());
+        Assert.Equal("quota-exceeded", problem["rejections"]![0]!["code"]!.GetValue<string>());
+
+        node = JsonNode.Parse(await http.GetStringAsync($"/v1/exit-nodes/{did}"))!;
+        Assert.Equal((seq, 48L), (node["headSeq"]!.GetValue<long>(), node["stateBytes"]!.GetValue<long>()));
+        var listed = JsonNode.Parse(await http.GetStringAsync("/v1/exit-nodes"))!["items"]![0]!;
+        Assert.Equal(48, listed["stateBytes"]!.GetValue<long>());
+
+        using var operatorHttp = gateway.CreateClient(GatewayFixture.TestOperatorKey);
+        using var negative = await operatorHttp.PostAsync("/v1/tenants", GatewayFixture.Json(new JsonObject { ["name"] = "x", ["quotas"] = new JsonObject { ["maxStateBytesPerExitNode"] = -1 } }));
+        Assert.Equal(HttpStatusCode.BadRequest, negative.StatusCode);
+    }
+
     [Theory]
     [InlineData("not json", "invalid-message")]
     [InlineData("{\"type\":\"ack\",\"seq\":1}", "protocol-violation")]

@@ -317,4 +317,43 @@ public sealed class AnchorStateGrainTests(ClusterFixture fixture)
         await Assert.ThrowsAnyAsync<Exception>(() => anchor.InitializeAsync(new AnchorSetup(SignedUpdates.TestVault.Seal(other.ExportSeed(), parent.Did.Value))));
         Assert.Equal(SubmitOutcome.Committed, (await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/a", new JsonObject())])).Outcome);
     }
+    [Fact]
+    public async Task The_bytes_of_state_quota_refuses_growth_atomically_but_lets_the_state_shrink()
+    {
+        using var parent = SigningKey.Generate();
+        var anchor = fixture.Client.GetGrain<IAnchorStateGrain>(parent.Did.Value);
+        var sealedKey = SignedUpdates.TestVault.Seal(parent.ExportSeed(), parent.Did.Value);
+        await anchor.InitializeAsync(new AnchorSetup(sealedKey, MaxStateBytes: 100));
+        static JsonObject Doc(int chars) => new() { ["t"] = new string('é', chars) }; // 2 UTF-8 bytes per char
+
+        // {"t":"…"} is 8 bytes plus 2 per char: 48 + 38 = 86 bytes fit.
+        Assert.Equal(SubmitOutcome.Committed, (await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/a", Doc(20)), SignedUpdates.Create(parent, "nodes/b", Doc(15))])).Outcome);
+        var head = await anchor.GetHeadAsync();
+        Assert.Equal(86, head.StateBytes);
+
+        // 86 + 10 - 38 + 58 = 116 > 100: the whole batch is refused, every update named, nothing changes.
+        var refused = await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/c", Doc(1)), SignedUpdates.Create(parent, "nodes/b", Doc(25), UpdateOperation.Update)]);
+        Assert.Equal(SubmitOutcome.QuotaExceeded, refused.Outcome);
+        Assert.Equal([0, 1], refused.Rejections.Select(r => r.Index));
+        Assert.All(refused.Rejections, r => Assert.Equal(RejectionCodes.QuotaExceeded, r.Code));
+        Assert.Equal(head, await anchor.GetHeadAsync());
+
+        // Replacing a document with a smaller one, or deleting, always passes; then there is room again.
+        Assert.Equal(SubmitOutcome.Committed, (await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/a", Doc(5), UpdateOperation.Update)])).Outcome);
+        Assert.Equal(18 + 38, (await anchor.GetHeadAsync()).StateBytes);
+        Assert.Equal(SubmitOutcome.Committed, (await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/b", null, UpdateOperation.Delete), SignedUpdates.Create(parent, "nodes/c", Doc(37))])).Outcome);
+        Assert.Equal(18 + 82, (await anchor.GetHeadAsync()).StateBytes); // exactly the quota
+
+        // A lower quota set later holds the state where it is: growth refused, shrinking allowed.
+        await anchor.InitializeAsync(new AnchorSetup(sealedKey, MaxStateBytes: 50));
+        Assert.Equal(SubmitOutcome.QuotaExceeded, (await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/d", new JsonObject())])).Outcome);
+        Assert.Equal(SubmitOutcome.Committed, (await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/c", null, UpdateOperation.Delete)])).Outcome);
+        Assert.Equal(18, (await anchor.GetHeadAsync()).StateBytes);
+
+        // The count is rebuilt from the log on reactivation.
+        await fixture.Cluster.DeactivateAsync(anchor);
+        Assert.Equal(18, (await anchor.GetHeadAsync()).StateBytes);
+        Assert.Equal(SubmitOutcome.Committed, (await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/d", Doc(12))])).Outcome);
+        Assert.Equal(18 + 32, (await anchor.GetHeadAsync()).StateBytes);
+    }
 }

@@ -296,4 +296,50 @@ public class MerkleTreeTests
         Assert.Equal("AQEAAA", MerkleProof.Decode([0x01, 0x01, 0x00, 0x00]).ToBase64Url());
         Assert.Throws<MerkleProofFormatException>(() => MerkleProof.FromBase64Url("AQEAAB"));
     }
+    [Fact]
+    public void Weights_sum_through_set_replace_remove_and_build_without_changing_roots()
+    {
+        var rng = new Random(7);
+        var tree = new SparseMerkleTree();
+        var plain = new SparseMerkleTree();
+        var expected = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var step = 0; step < 2000; step++)
+        {
+            var path = $"nodes/{rng.Next(300)}";
+            if (rng.Next(4) == 0)
+            {
+                Assert.Equal(expected.Remove(path), tree.Remove(path));
+                plain.Remove(path);
+            }
+            else
+            {
+                var weight = rng.Next(0, 5000);
+                var value = SHA256.HashData(Encoding.UTF8.GetBytes(path + step));
+                var key = SHA256.HashData(Encoding.UTF8.GetBytes(path));
+                tree.Set(key, value, weight);
+                plain.Set(key, value);
+                expected[path] = weight;
+            }
+
+            Assert.Equal(expected.Values.Sum(w => (long)w), tree.TotalWeight);
+            Assert.Equal(plain.RootHex, tree.RootHex); // a weight is never hashed
+        }
+
+        foreach (var (path, weight) in expected)
+        {
+            Assert.Equal(weight, tree.GetWeight(SHA256.HashData(Encoding.UTF8.GetBytes(path))));
+        }
+
+        Assert.Equal(0, tree.GetWeight(SHA256.HashData("absent"u8)));
+
+        // Built in one pass from the same leaves: the same total and per-key weights.
+        var keys = expected.Keys.SelectMany(p => SHA256.HashData(Encoding.UTF8.GetBytes(p))).ToArray();
+        var values = expected.Keys.SelectMany(p => { tree.TryGetValue(p, out var v); return v!; }).ToArray();
+        var built = SparseMerkleTree.Build(keys, values, expected.Values.ToArray());
+        Assert.Equal(tree.TotalWeight, built.TotalWeight);
+        Assert.Equal(tree.RootHex, built.RootHex);
+        Assert.Equal(expected.First().Value, built.GetWeight(SHA256.HashData(Encoding.UTF8.GetBytes(expected.First().Key))));
+        Assert.Throws<ArgumentException>(() => SparseMerkleTree.Build(keys, values, [1]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => tree.Set(new byte[32], new byte[32], -1));
+    }
 }

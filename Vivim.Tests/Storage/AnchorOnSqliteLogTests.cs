@@ -39,6 +39,7 @@ public sealed class AnchorOnSqliteLogTests
 
                 head = await anchor.GetHeadAsync();
                 Assert.Equal(21 + (4 * 23), head.Seq);
+                Assert.True(head.StateBytes > 2000, $"StateBytes {head.StateBytes}"); // compared whole after reactivation and restart
 
                 // Deactivate it, and check that the next call really meets a new activation.
                 var grainId = anchor.GetGrainId();

@@ -239,18 +239,19 @@ public abstract class UpdateLogConformance
             Change("nodes/c", """{"c":2}""", 5),
             Change("nodes/c", null, 6),
             Change("nodes/b", """{"again":true}""", 7),
-            Change("nodes/b", """{"again":2}""", 8),
+            Change("nodes/b", """{"again":"Grüße 😀"}""", 8),
         ]));
         Assert.Null(await Log.ReadDocumentAsync(did, "nodes/c"));
         var b = await Log.ReadDocumentAsync(did, "nodes/b");
-        Assert.Equal(("""{"again":2}""", 8L), (b!.Json, b.Seq));
+        Assert.Equal(("""{"again":"Grüße 😀"}""", 8L), (b!.Json, b.Seq));
 
         var documents = (await ToListAsync(Log.ReadDocumentsAsync(did))).OrderBy(d => d.Path, StringComparer.Ordinal).ToList();
         Assert.Equal(["nodes/a", "nodes/b"], documents.Select(d => d.Path));
         Assert.Equal([2L, 8], documents.Select(d => d.Seq));
-        Assert.Equal(Value("""{"again":2}"""), documents[1].Value);
+        Assert.Equal(Value("""{"again":"Grüße 😀"}"""), documents[1].Value);
         var leaves = (await ToListAsync(Log.ReadLeavesAsync(did))).OrderBy(l => l.Path, StringComparer.Ordinal).ToList();
         Assert.Equal(documents.Select(d => (d.Path, Convert.ToHexString(d.Value))), leaves.Select(l => (l.Path, Convert.ToHexString(l.Value))));
+        Assert.Equal(documents.Select(d => System.Text.Encoding.UTF8.GetByteCount(d.Json)), leaves.Select(l => l.Size));
 
         // Deleting a document that does not exist is no error (the anchor checks preconditions, the log records outcomes).
         await Log.AppendAsync(did, Batch(did, 9, 1, documents: [Change("nodes/never", null, 9)]));

@@ -49,6 +49,12 @@ public sealed class SparseMerkleTree
     public int Count { get; private set; }
 
     /// <summary>
+    /// The sum of every key's weight: an unhashed number each key carries beside its value (the anchor stores its
+    /// document's size in bytes there), so a total over 10^6 keys costs no separate map. It never affects a root.
+    /// </summary>
+    public long TotalWeight { get; private set; }
+
+    /// <summary>
     /// The current root (32 bytes; EMPTY for the empty tree). The span views the tree's own buffer, so it changes
     /// with the tree; copy it (<see cref="GetRoot"/>) to keep it.
     /// </summary>
@@ -65,7 +71,14 @@ public sealed class SparseMerkleTree
     /// concatenations of 32-byte items, pair i being item i of each.
     /// </summary>
     /// <exception cref="ArgumentException">The lengths are not equal multiples of 32, or a key repeats.</exception>
-    public static SparseMerkleTree Build(ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values)
+    public static SparseMerkleTree Build(ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values) => Build(keys, values, []);
+
+    /// <summary>
+    /// Builds a tree from unordered pairs in O(n log n) as <see cref="Build(ReadOnlySpan{byte}, ReadOnlySpan{byte})"/>,
+    /// with each key's weight (<paramref name="weights"/> empty, or one non-negative weight per pair).
+    /// </summary>
+    /// <exception cref="ArgumentException">The lengths do not match, a weight is negative, or a key repeats.</exception>
+    public static SparseMerkleTree Build(ReadOnlySpan<byte> keys, ReadOnlySpan<byte> values, ReadOnlySpan<int> weights)
     {
         if (keys.Length % Size != 0 || keys.Length != values.Length)
         {
@@ -73,13 +86,27 @@ public sealed class SparseMerkleTree
         }
 
         int n = keys.Length / Size;
+        if (!weights.IsEmpty && weights.Length != n)
+        {
+            throw new ArgumentException("There must be one weight per key, or none.", nameof(weights));
+        }
+
         var tree = new SparseMerkleTree(n);
+        long total = 0;
         for (int i = 0; i < n; i++)
         {
             ref Leaf leaf = ref tree._leaves[i];
             leaf.Key = Key256.Read(keys.Slice(i * Size, Size));
             values.Slice(i * Size, Size).CopyTo(leaf.Value);
+            if (!weights.IsEmpty)
+            {
+                ArgumentOutOfRangeException.ThrowIfNegative(weights[i], nameof(weights));
+                leaf.Weight = weights[i];
+                total += weights[i];
+            }
         }
+
+        tree.TotalWeight = total;
 
         tree.FinishBuild(n);
         return tree;
@@ -139,14 +166,20 @@ public sealed class SparseMerkleTree
     /// <summary>Sets the value of <paramref name="key"/>, adding it if absent.</summary>
     /// <returns>True if the key was added, false if an existing value was replaced.</returns>
     /// <exception cref="ArgumentException">key or value is not 32 bytes.</exception>
-    public bool Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    public bool Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => Set(key, value, 0);
+
+    /// <summary>Sets the value and weight of <paramref name="key"/>, adding it if absent.</summary>
+    /// <returns>True if the key was added, false if an existing value was replaced.</returns>
+    /// <exception cref="ArgumentException">key or value is not 32 bytes, or the weight is negative.</exception>
+    public bool Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, int weight)
     {
         MerkleHashes.CheckSize(key, nameof(key));
         MerkleHashes.CheckSize(value, nameof(value));
+        ArgumentOutOfRangeException.ThrowIfNegative(weight);
         var k = Key256.Read(key);
         if (Count == 0)
         {
-            _root = ~AllocLeaf(k, value);
+            _root = ~AllocLeaf(k, value, weight);
             Count = 1;
             RefreshRoot();
             return true;
@@ -159,6 +192,8 @@ public sealed class SparseMerkleTree
         int c = Key256.FirstDifference(k, found);
         if (c == 256)
         {
+            TotalWeight += weight - _leaves[~cur].Weight;
+            _leaves[~cur].Weight = weight;
             Span<byte> stored = _leaves[~cur].Value;
             if (!stored.SequenceEqual(value))
             {
@@ -178,7 +213,7 @@ public sealed class SparseMerkleTree
         }
 
         int displaced = p < count ? path[p] : cur;
-        int leaf = AllocLeaf(k, value);
+        int leaf = AllocLeaf(k, value, weight);
         int branch = AllocBranch();
         ref Branch nb = ref _branches[branch];
         nb.Depth = c;
@@ -285,6 +320,14 @@ public sealed class SparseMerkleTree
         Span<byte> key = stackalloc byte[Size];
         MerkleHashes.KeyOf(path, key);
         return Remove(key);
+    }
+
+    /// <summary>The weight of <paramref name="key"/>, or 0 if it is absent.</summary>
+    /// <exception cref="ArgumentException">key is not 32 bytes.</exception>
+    public int GetWeight(ReadOnlySpan<byte> key)
+    {
+        int leaf = Find(key);
+        return leaf == -1 ? 0 : _leaves[leaf].Weight;
     }
 
     /// <summary>Whether <paramref name="key"/> is present.</summary>
@@ -528,7 +571,7 @@ public sealed class SparseMerkleTree
         }
     }
 
-    private int AllocLeaf(in Key256 key, ReadOnlySpan<byte> value)
+    private int AllocLeaf(in Key256 key, ReadOnlySpan<byte> value, int weight)
     {
         int index;
         if (_freeLeafCount > 0)
@@ -548,6 +591,8 @@ public sealed class SparseMerkleTree
         ref Leaf leaf = ref _leaves[index];
         leaf.Key = key;
         value.CopyTo(leaf.Value);
+        leaf.Weight = weight;
+        TotalWeight += weight;
         return index;
     }
 
@@ -568,6 +613,8 @@ public sealed class SparseMerkleTree
 
     private void FreeLeaf(int index)
     {
+        TotalWeight -= _leaves[index].Weight;
+        _leaves[index].Weight = 0;
         if (_freeLeafCount == _freeLeaves.Length)
         {
             Array.Resize(ref _freeLeaves, Grow(_freeLeafCount));
@@ -679,6 +726,7 @@ public sealed class SparseMerkleTree
     {
         public Key256 Key;
         public Bytes32 Value;
+        public int Weight;
     }
 
     private struct Branch

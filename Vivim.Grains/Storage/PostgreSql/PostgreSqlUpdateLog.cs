@@ -94,7 +94,7 @@ public sealed class PostgreSqlUpdateLog(NpgsqlDataSource dataSource) : IUpdateLo
         """;
 
     private const string LeavesSql = """
-        SELECT path, value FROM vivim_documents
+        SELECT path, value, octet_length(json) FROM vivim_documents
         WHERE did_id = (SELECT id FROM vivim_log_heads WHERE did = $1)
         """;
 
@@ -268,7 +268,7 @@ public sealed class PostgreSqlUpdateLog(NpgsqlDataSource dataSource) : IUpdateLo
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            yield return new DocumentLeaf(reader.GetString(0), reader.GetFieldValue<byte[]>(1));
+            yield return new DocumentLeaf(reader.GetString(0), reader.GetFieldValue<byte[]>(1), reader.GetInt32(2));
         }
     }
 

@@ -53,7 +53,7 @@ public sealed class SqliteUpdateLog : IUpdateLog, IDisposable
         """;
 
     private const string LeavesSql = """
-        SELECT path, value FROM vivim_documents
+        SELECT path, value, length(CAST(json AS BLOB)) FROM vivim_documents
         WHERE did_id = (SELECT id FROM vivim_log_heads WHERE did = $did)
         """;
 
@@ -210,7 +210,7 @@ public sealed class SqliteUpdateLog : IUpdateLog, IDisposable
         while (reader.Read())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            yield return new DocumentLeaf(reader.GetString(0), (byte[])reader.GetValue(1));
+            yield return new DocumentLeaf(reader.GetString(0), (byte[])reader.GetValue(1), reader.GetInt32(2));
         }
     }
 
