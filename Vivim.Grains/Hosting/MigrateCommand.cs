@@ -17,7 +17,7 @@ public static class MigrateCommand
         try
         {
             var options = configuration.GetSection(VivimSiloOptions.Section).Get<VivimSiloOptions>() ?? new VivimSiloOptions();
-            var storage = configuration.GetSection(VivimStorageOptions.Section).Get<VivimStorageOptions>() ?? new VivimStorageOptions();
+            var storage = VivimStorageOptions.FromConfiguration(configuration);
             var location = StorageLocation.Resolve(storage, options.DataPath);
             await using var connection = location.CreateConnection();
             await connection.OpenAsync(cancellationToken);

@@ -23,11 +23,10 @@ public static class SiloHostingExtensions
     public static IHostApplicationBuilder AddVivimSilo(this IHostApplicationBuilder builder)
     {
         var options = builder.Configuration.GetSection(VivimSiloOptions.Section).Get<VivimSiloOptions>() ?? new VivimSiloOptions();
-        var storageSection = builder.Configuration.GetSection(VivimStorageOptions.Section);
-        var storage = storageSection.Get<VivimStorageOptions>() ?? new VivimStorageOptions();
+        var storage = VivimStorageOptions.FromConfiguration(builder.Configuration);
         var location = StorageLocation.Resolve(storage, options.DataPath);
 
-        builder.Services.AddOptions<VivimStorageOptions>().Bind(storageSection);
+        builder.Services.AddOptions<VivimStorageOptions>().Configure(o => VivimStorageOptions.Apply(builder.Configuration, o));
         builder.Services.AddSingleton(location);
         builder.Services.AddSingleton<IPostConfigureOptions<KeyVaultOptions>, EmbeddedKeyEncryptionKey>();
         builder.Services.AddSingleton<IPostConfigureOptions<ClusterSecretOptions>, EmbeddedClusterSecret>();

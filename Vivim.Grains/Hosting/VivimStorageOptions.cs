@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Vivim.Storage.Schema;
 
 namespace Vivim.Hosting;
@@ -5,7 +6,8 @@ namespace Vivim.Hosting;
 /// <summary>
 /// Configuration section <c>Vivim:Storage</c>: where grain state, the update log, membership and reminders live.
 /// The default is the embedded node (SQLite files under <c>Vivim:DataPath</c>); production sets
-/// <c>Vivim__Storage__Provider=PostgreSql</c> and <c>Vivim__Storage__ConnectionString</c>.
+/// <c>Vivim__Storage__Provider=PostgreSql</c> and <c>Vivim__Storage__ConnectionString</c>. The public API's short form is
+/// accepted too: <c>Vivim:Storage</c> itself set to <c>Sqlite</c> or <c>Postgres</c>, with <c>ConnectionStrings:Vivim</c>.
 /// </summary>
 public sealed class VivimStorageOptions
 {
@@ -24,4 +26,41 @@ public sealed class VivimStorageOptions
 
     /// <summary>The longest wait between attempts to reach the database at start-up.</summary>
     public TimeSpan MaxStartupRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Reads the section, then the short form where the long one is not set.</summary>
+    /// <exception cref="InvalidOperationException"><c>Vivim:Storage</c> names no known provider.</exception>
+    public static VivimStorageOptions FromConfiguration(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var options = new VivimStorageOptions();
+        Apply(configuration, options);
+        return options;
+    }
+
+    /// <summary>Binds <paramref name="options"/> from the section and the short form.</summary>
+    public static void Apply(IConfiguration configuration, VivimStorageOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(options);
+        var section = configuration.GetSection(Section);
+        if (section.GetChildren().Any())
+        {
+            section.Bind(options);
+        }
+
+        if (section.Value is { Length: > 0 } shortForm && section["Provider"] is null)
+        {
+            options.Provider = shortForm.Trim().ToUpperInvariant() switch
+            {
+                "SQLITE" => DatabaseKind.Sqlite,
+                "POSTGRES" or "POSTGRESQL" => DatabaseKind.PostgreSql,
+                _ => throw new InvalidOperationException($"{Section} is '{shortForm}'; it must be Sqlite or Postgres."),
+            };
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ConnectionString) && configuration.GetConnectionString("Vivim") is { Length: > 0 } connectionString)
+        {
+            options.ConnectionString = connectionString;
+        }
+    }
 }

@@ -46,8 +46,9 @@ public sealed class ClusterProcesses : IAsyncDisposable
 
     public HostProcess StartSilo(string name, Dictionary<string, string>? extra = null) => Start("Vivim.Silo", name, [], extra);
 
+    /// <summary>A gateway configured with the public API's short storage form (<c>Vivim:Storage=Postgres</c>, <c>ConnectionStrings:Vivim</c>), silos with the long one.</summary>
     public HostProcess StartGateway(string name, Dictionary<string, string>? extra = null) =>
-        Start("Vivim.Gateway", name, ["--urls", "http://127.0.0.1:" + FreePort.Next().ToString(CultureInfo.InvariantCulture)], extra);
+        Start("Vivim.Gateway", name, ["--urls", "http://127.0.0.1:" + FreePort.Next().ToString(CultureInfo.InvariantCulture)], extra, apiStorageForm: true);
 
     public Task<ExternalClient> ConnectAsync() => ExternalClient.ConnectAsync(client =>
     {
@@ -67,10 +68,18 @@ public sealed class ClusterProcesses : IAsyncDisposable
         }
     }
 
-    private HostProcess Start(string project, string name, string[] arguments, Dictionary<string, string>? extra)
+    private HostProcess Start(string project, string name, string[] arguments, Dictionary<string, string>? extra, bool apiStorageForm = false)
     {
         var siloPort = FreePort.Next();
         var environment = Environment();
+        if (apiStorageForm)
+        {
+            environment.Remove("Vivim__Storage__Provider");
+            environment.Remove("Vivim__Storage__ConnectionString");
+            environment["Vivim__Storage"] = "Postgres";
+            environment["ConnectionStrings__Vivim"] = ConnectionString;
+        }
+
         environment["Vivim__SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture);
         environment["Vivim__GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture);
         foreach (var (key, value) in extra ?? [])
