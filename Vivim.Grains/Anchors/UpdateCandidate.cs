@@ -126,9 +126,6 @@ internal sealed class UpdateCandidate
             {
                 return Reject(RejectionCodes.InvalidShape, "create and update need a document in data.", update.UpdateId);
             }
-
-            // Hash the node already parsed rather than re-parsing the document's text.
-            value = SHA256.HashData(Jcs.Canonicalize(json["data"], JsonLimits.Snapshot));
         }
 
         if (!authors.TryGetValue(update.SourceDid, out var author))
@@ -152,7 +149,14 @@ internal sealed class UpdateCandidate
             // only make its own author's updates unreadable to SDK 1.x clients.
             SignatureV1.ReadSignature(json);
             var signature = SignatureV2.ReadProofSignature(json);
-            signingBytes = SignatureV2.SigningBytes(SignedKind.StateUpdate, json);
+
+            // The signed form holds data's canonical form as a slice: its hash is the document's tree value.
+            signingBytes = SignatureV2.SigningBytes(SignedKind.StateUpdate, json, "data", out var dataRange);
+            if (update.Operation != UpdateOperation.Delete)
+            {
+                value = SHA256.HashData(signingBytes.AsSpan(dataRange));
+            }
+
             if (!Ed25519Keys.Verify(author.PublicKey, signingBytes, signature))
             {
                 return Reject(RejectionCodes.InvalidSignature, "The v2 proof does not verify with sourceDid's key.", update.UpdateId);

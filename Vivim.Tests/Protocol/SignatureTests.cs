@@ -18,6 +18,22 @@ public sealed class SignatureTests
         """);
 
     [Fact]
+    public void The_signing_bytes_hold_a_members_canonical_form_as_a_slice()
+    {
+        var update = NewUpdate();
+        var bytes = SignatureV2.SigningBytes(SignedKind.StateUpdate, update, "data", out var range);
+        Assert.Equal(SignatureV2.SigningBytes(SignedKind.StateUpdate, update), bytes);
+        Assert.Equal(Jcs.Canonicalize(update["data"]), bytes[range]);
+
+        // Only a top-level member counts; an absent one is an empty range.
+        update["data"] = new JsonObject { ["data"] = 1 };
+        Assert.Equal("{\"data\":1}"u8.ToArray(), SignatureV2.SigningBytes(SignedKind.StateUpdate, update, "data", out range)[range]);
+        update.Remove("data");
+        SignatureV2.SigningBytes(SignedKind.StateUpdate, update, "data", out range);
+        Assert.Equal(default, range);
+    }
+
+    [Fact]
     public void V1_signs_the_sorted_subset_digest_and_verifies_with_did_or_hex()
     {
         var update = NewUpdate();

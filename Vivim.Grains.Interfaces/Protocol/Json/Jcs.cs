@@ -25,4 +25,18 @@ public static class Jcs
         JsonTextWriter.Release(output);
         return result;
     }
+
+    /// <summary>As above, and where the value of the top-level member <paramref name="capturedKey"/> lies in the result (its own canonical form).</summary>
+    internal static byte[] CanonicalizeWithPrefix(ReadOnlySpan<byte> prefix, JsonObject value, IReadOnlyCollection<string> excludedTopLevelKeys, JsonLimits limits, string capturedKey, out Range captured)
+    {
+        var output = JsonTextWriter.Canonical(value, limits, excludedTopLevelKeys, capturedKey, out var range);
+        var body = output.WrittenSpan;
+        var result = new byte[prefix.Length + body.Length];
+        prefix.CopyTo(result);
+        body.CopyTo(result.AsSpan(prefix.Length));
+        JsonTextWriter.Release(output);
+        var (offset, length) = range.GetOffsetAndLength(body.Length);
+        captured = length == 0 ? default : (prefix.Length + offset)..(prefix.Length + offset + length);
+        return result;
+    }
 }

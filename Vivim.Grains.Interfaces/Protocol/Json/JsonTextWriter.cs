@@ -24,6 +24,9 @@ internal sealed class JsonTextWriter
     private readonly JsonLimits _limits;
     private readonly IReadOnlyCollection<string>? _excludedTopLevelKeys;
     private readonly int _indent;
+    private string? _capturedKey;
+    private int _capturedStart = -1;
+    private int _capturedEnd = -1;
 
     private JsonTextWriter(bool canonical, IReadOnlyList<string>? replacerKeys, JsonLimits limits, int initialCapacity, IReadOnlyCollection<string>? excludedTopLevelKeys = null, int indent = 0)
     {
@@ -78,6 +81,19 @@ internal sealed class JsonTextWriter
     {
         var writer = new JsonTextWriter(canonical: true, replacerKeys: null, limits, sizeHint, excludedTopLevelKeys);
         writer.WriteValue(value, 1);
+        return writer._output;
+    }
+
+    /// <summary>
+    /// As <see cref="Canonical"/>, and where in the output the value of the top-level member
+    /// <paramref name="capturedKey"/> was written (an empty range when absent). That value's canonical form is the
+    /// slice itself, so a document inside a signed object need not be canonicalized a second time.
+    /// </summary>
+    public static ArrayBufferWriter<byte> Canonical(JsonObject value, JsonLimits limits, IReadOnlyCollection<string>? excludedTopLevelKeys, string capturedKey, out Range captured)
+    {
+        var writer = new JsonTextWriter(canonical: true, replacerKeys: null, limits, 256, excludedTopLevelKeys) { _capturedKey = capturedKey };
+        writer.WriteValue(value, 1);
+        captured = writer._capturedStart < 0 ? default : writer._capturedStart..writer._capturedEnd;
         return writer._output;
     }
 
@@ -218,6 +234,14 @@ internal sealed class JsonTextWriter
         if (_indent > 0)
         {
             WriteByte((byte)' ');
+        }
+
+        if (depth == 1 && _capturedKey is not null && string.Equals(key, _capturedKey, StringComparison.Ordinal))
+        {
+            _capturedStart = _output.WrittenCount;
+            WriteValue(value, depth + 1);
+            _capturedEnd = _output.WrittenCount;
+            return;
         }
 
         WriteValue(value, depth + 1);

@@ -30,6 +30,13 @@ public static class SignatureV2
     public static byte[] SigningBytes(SignedKind kind, JsonObject obj, JsonLimits? limits = null) =>
         Jcs.CanonicalizeWithPrefix(Prefixes[(int)kind], obj, ExcludedMembers(kind), limits ?? JsonLimits.Default);
 
+    /// <summary>
+    /// The signing bytes, and where in them the canonical form of the top-level member <paramref name="member"/> lies
+    /// (empty when absent): a StateUpdate's document hash comes from that slice instead of a second canonicalization.
+    /// </summary>
+    public static byte[] SigningBytes(SignedKind kind, JsonObject obj, string member, out Range memberRange, JsonLimits? limits = null) =>
+        Jcs.CanonicalizeWithPrefix(Prefixes[(int)kind], obj, ExcludedMembers(kind), limits ?? JsonLimits.Default, member, out memberRange);
+
     /// <summary>Hex SHA-256 of the signing bytes: a StateUpdate's <em>update hash</em>, which commits list.</summary>
     public static string ContentHash(SignedKind kind, JsonObject obj, JsonLimits? limits = null) =>
         Hex.Encode(System.Security.Cryptography.SHA256.HashData(SigningBytes(kind, obj, limits)));

@@ -31,19 +31,39 @@ internal static class IngestLoad
             await cluster.Client.GetGrain<IAnchorStateGrain>(w.Key.Did.Value).InitializeAsync(new AnchorSetup(BenchCluster.Vault.Seal(w.Key.ExportSeed(), w.Key.Did.Value)));
         }
 
-        // Warm up on a separate DID set until the JIT has settled (tiered compilation recompiles hot paths).
-        for (var round = 0; round < 3; round++)
-        {
-            await RunAsync(cluster, Enumerable.Range(0, 16).Select(_ => Workload.Create(500, batchSize)).ToList(), init: true);
-        }
+        // Warm up on separate DIDs until tiered compilation has settled: a round that compiled hardly any method means
+        // the hot paths run their final code. Compilation is a start-up cost, not ingest's; the count during the
+        // measured run is printed so that a run which still compiled can be told apart.
+        await WarmUpAsync(cluster, batchSize);
 
+        var compiledBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
         var many = await RunAsync(cluster, workloads, init: false);
         Report($"{dids} DIDs, batches of {batchSize}", many, bound);
+        Console.WriteLine($"  methods JIT-compiled during that run: {System.Runtime.JitInfo.GetCompiledMethodCount() - compiledBefore:N0}");
 
         var single = Workload.Create(Math.Min(dids * perDid, 20_000), batchSize);
         await cluster.Client.GetGrain<IAnchorStateGrain>(single.Key.Did.Value).InitializeAsync(new AnchorSetup(BenchCluster.Vault.Seal(single.Key.ExportSeed(), single.Key.Did.Value)));
         var one = await RunAsync(cluster, [single], init: false, writersPerDid: 8);
         Report($"1 DID, 8 concurrent writers, batches of {batchSize}", one, bound);
+    }
+
+    internal static async Task WarmUpAsync(BenchCluster cluster, int batchSize)
+    {
+        var clock = Stopwatch.StartNew();
+        for (var round = 1; ; round++)
+        {
+            var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+            await RunAsync(cluster, Enumerable.Range(0, 16).Select(_ => Workload.Create(500, batchSize)).ToList(), init: true);
+            compiled = System.Runtime.JitInfo.GetCompiledMethodCount() - compiled;
+            if ((round >= 3 && compiled < 20) || clock.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                Console.WriteLine($"Warmed up in {round} rounds ({clock.Elapsed.TotalSeconds:0} s); the last compiled {compiled} methods");
+                return;
+            }
+
+            // Tiering waits for a quiet spell (100 ms without new tier-0 code) before it recompiles hot methods.
+            await Task.Delay(200);
+        }
     }
 
     private static void Report(string label, (long Updates, TimeSpan Elapsed, List<double> LatenciesMs) run, double bound)
