@@ -252,31 +252,41 @@ public sealed class SyncSocket(
 
     private sealed record Hello(long? Cursor, int? MaxBatchSize, bool Compression);
 
-    /// <summary>The v2 root after each sent seq's batch, so an ack can report the clone's state hash.</summary>
+    /// <summary>
+    /// The v2 root after each sent seq's batch, so an ack can report the clone's state hash. Batches are remembered by
+    /// the send loop while the ack loop looks roots up, so both go under one lock.
+    /// </summary>
     private sealed class SentRoots
     {
         private readonly Queue<Protocol.Model.Commit> _commits = new();
+        private readonly Lock _lock = new();
 
         public void Remember(SessionBatch batch)
         {
-            foreach (var commit in batch.Commits)
+            lock (_lock)
             {
-                _commits.Enqueue(commit);
-            }
+                foreach (var commit in batch.Commits)
+                {
+                    _commits.Enqueue(commit);
+                }
 
-            while (_commits.Count > 64)
-            {
-                _commits.Dequeue();
+                while (_commits.Count > 64)
+                {
+                    _commits.Dequeue();
+                }
             }
         }
 
         public string RootAt(long seq)
         {
-            foreach (var commit in _commits)
+            lock (_lock)
             {
-                if (seq >= commit.FromSeq && seq <= commit.ToSeq && seq - commit.FromSeq < commit.Roots.Count)
+                foreach (var commit in _commits)
                 {
-                    return commit.Roots[(int)(seq - commit.FromSeq)];
+                    if (seq >= commit.FromSeq && seq <= commit.ToSeq && seq - commit.FromSeq < commit.Roots.Count)
+                    {
+                        return commit.Roots[(int)(seq - commit.FromSeq)];
+                    }
                 }
             }
 

@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Running;
 using Vivim.Benchmarks;
 using Vivim.Benchmarks.Cluster;
+using Vivim.Benchmarks.Gateway;
 using Vivim.Benchmarks.Storage;
 
 // Load generators run by name; everything else goes to BenchmarkDotNet.
@@ -21,6 +22,10 @@ switch (args.FirstOrDefault())
     case "activation":
         await ActivationLoad.RunAsync(args);
         return 0;
+    case "gateway-ingest":
+        return await GatewayIngestLoad.RunAsync(args);
+    case "gateway-fanout":
+        return await GatewayFanoutLoad.RunAsync(args);
     case "libp2p":
         return await Libp2pLoad.RunAsync(args[1..]);
     default:

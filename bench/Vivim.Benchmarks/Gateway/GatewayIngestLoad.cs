@@ -1,0 +1,217 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Vivim.Benchmarks.Cluster;
+using Vivim.Client.Http;
+
+namespace Vivim.Benchmarks.Gateway;
+
+/// <summary>
+/// Owner-write ingest over HTTP through the real gateway process on loopback: a tenant posts update batches to
+/// <c>POST /v1/exit-nodes/{did}/updates</c> for many hosted exit nodes at once. Usage:
+/// <c>dotnet run -c Release -- gateway-ingest [dids] [updatesPerDid] [batch] [concurrency]</c>.
+/// Prints updates/s and batch request latency next to two baselines of the same run: the Ed25519 verify bound of this
+/// process's cores (measured before the gateway starts; the gateway then shares those cores), and a cheap
+/// tenant-authenticated request (<c>GET /v1/exit-nodes/{did}</c>) at the same concurrency, which is the HTTP and
+/// authentication cost that every write pays too.
+/// </summary>
+/// <remarks>
+/// Owner writes carry no signature from the client: the API takes <c>{type, operation, path, data, updateId}</c> and
+/// the exit node signs each update with its hosted key (v1 and v2) before its anchor verifies the v2 proof — two
+/// signatures and one verification per update, all in the gateway process. So the exit nodes are custodial, and what
+/// is prepared before the timed phase is every request body, serialized once.
+/// </remarks>
+internal static class GatewayIngestLoad
+{
+    private const int WarmUpDids = 8;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        int Arg(int i, int fallback) => args.Length > i ? int.Parse(args[i], CultureInfo.InvariantCulture) : fallback;
+        var dids = Arg(1, 64);
+        var perDid = Arg(2, 1000);
+        var batchSize = Arg(3, 50);
+        var concurrency = Arg(4, 16);
+
+        if (GatewayProcess.MissingGateway() is { } missing)
+        {
+            Console.Error.WriteLine("gateway-ingest: " + missing);
+            return 1;
+        }
+
+        var bound = IngestLoad.MeasureVerifyBound(TimeSpan.FromSeconds(3));
+        Console.WriteLine($"Ed25519 verify bound (all {Environment.ProcessorCount} cores of this process, before the gateway starts): {bound:N0}/s");
+
+        // The gateway's buckets are raised out of the way: this measures capacity, not the limiter.
+        var settings = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["Vivim__RateLimits__PerAddressPerSecond"] = "1000000",
+            ["Vivim__RateLimits__PerDidPerSecond"] = "1000000",
+            ["Vivim__Tenants__MaxExitNodes"] = (dids + WarmUpDids).ToString(CultureInfo.InvariantCulture),
+            ["Vivim__Tenants__UpdatesPerSecond"] = "10000000",
+            ["Vivim__Tenants__RequestsPerSecond"] = "1000000",
+        };
+
+        return await GatewayProcess.RunAsync("gateway-ingest", settings, gateway => MeasureAsync(gateway, bound, dids, perDid, batchSize, concurrency));
+    }
+
+    private static async Task MeasureAsync(GatewayProcess gateway, double bound, int dids, int perDid, int batchSize, int concurrency)
+    {
+        var started = Stopwatch.StartNew();
+        using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromMinutes(2) };
+        using var operatorClient = new OperatorClient(gateway.BaseAddress, gateway.OperatorKey, http);
+        var (_, apiKey) = await operatorClient.CreateTenantAsync("gateway-ingest");
+        using var tenant = new TenantClient(gateway.BaseAddress, apiKey, http);
+        var auth = new AuthenticationHeaderValue("Bearer", apiKey);
+
+        var warmUp = await CreateExitNodesAsync(tenant, WarmUpDids);
+        var measured = await CreateExitNodesAsync(tenant, dids);
+        var requests = Batches(gateway.BaseAddress, measured, perDid, batchSize, "notes");
+        var gets = Gets(gateway.BaseAddress, measured, Math.Max(10_000, requests.Count));
+        Console.WriteLine($"Created {dids} exit nodes (+{WarmUpDids} for warm-up) and serialized {dids * perDid:N0} updates in {started.Elapsed.TotalSeconds:0.0} s");
+
+        // Warm up both request kinds until the JIT of both processes has settled (tiered compilation recompiles hot paths).
+        for (var round = 0; round < 3; round++)
+        {
+            await RunAsync(http, Batches(gateway.BaseAddress, warmUp, 200, batchSize, $"warm-up-{round}"), concurrency, auth);
+            await RunAsync(http, Gets(gateway.BaseAddress, warmUp, 500), concurrency, auth);
+        }
+
+        var headBefore = await HeadSeqSumAsync(tenant, measured);
+        var cpu = new CpuShare(gateway);
+        var baseline = await RunAsync(http, gets, concurrency, auth);
+        var baselineCpu = cpu.Measure();
+
+        cpu = new CpuShare(gateway);
+        var run = await RunAsync(http, requests, concurrency, auth);
+        var runCpu = cpu.Measure();
+
+        // Every update committed exactly once: the heads moved by the number of updates sent.
+        var updates = requests.Sum(r => r.Updates);
+        var cpuPerUpdate = runCpu.Gateway * run.Elapsed.TotalSeconds / updates;
+        var verifyCost = Environment.ProcessorCount / bound;
+        var moved = await HeadSeqSumAsync(tenant, measured) - headBefore;
+        if (moved != updates)
+        {
+            throw new InvalidOperationException($"{updates} updates sent but the exit nodes' heads moved by {moved}.");
+        }
+
+        var rate = updates / run.Elapsed.TotalSeconds;
+        var write = new Percentiles(run.LatenciesMs);
+        var get = new Percentiles(baseline.LatenciesMs);
+        Console.WriteLine(
+            $"{dids} DIDs x {perDid} updates, batches of {batchSize}, {concurrency} concurrent requests: {updates:N0} updates in {run.Elapsed.TotalSeconds:0.00} s = {rate:N0} updates/s = {rate / bound:P0} of the verify bound; " +
+            $"batch request p50 {write.P50:0.0} ms, p99 {write.P99:0.0} ms; gateway CPU {cpuPerUpdate * 1e6:N0} µs per update = {cpuPerUpdate / verifyCost:0.0} verifications' worth; {runCpu}");
+        Console.WriteLine(
+            $"baseline GET /v1/exit-nodes/{{did}}, {concurrency} concurrent: {get.Count:N0} requests in {baseline.Elapsed.TotalSeconds:0.00} s = {get.Count / baseline.Elapsed.TotalSeconds:N0} requests/s, p50 {get.P50:0.0} ms, p99 {get.P99:0.0} ms; {baselineCpu}");
+        Console.WriteLine(
+            $"batch request / baseline GET: p50 {write.P50 / get.P50:0.0}x, p99 {write.P99 / get.P99:0.0}x; per update (batch p50 / {batchSize}) {write.P50 / batchSize:0.00} ms vs GET p50 {get.P50:0.00} ms");
+    }
+
+    private static async Task<List<string>> CreateExitNodesAsync(TenantClient tenant, int count)
+    {
+        var dids = new List<string>(count);
+        for (var i = 0; i < count; i++)
+        {
+            dids.Add((await tenant.CreateExitNodeAsync()).Did);
+        }
+
+        return dids;
+    }
+
+    private static async Task<long> HeadSeqSumAsync(TenantClient tenant, List<string> dids)
+    {
+        var wanted = dids.ToHashSet(StringComparer.Ordinal);
+        return (await tenant.ListExitNodesAsync()).Where(n => wanted.Contains(n.Did)).Sum(n => n.HeadSeq);
+    }
+
+    /// <summary>One request to send: its target, its body (null for a GET) and how many updates it carries.</summary>
+    private sealed record PreparedRequest(Uri Target, byte[]? Body, int Updates);
+
+    /// <summary>Every DID's batches, interleaved (batch 0 of each DID, then batch 1…), so concurrent requests go to different exit nodes.</summary>
+    private static List<PreparedRequest> Batches(Uri gateway, List<string> dids, int perDid, int batchSize, string folder)
+    {
+        var requests = new List<PreparedRequest>();
+        for (var first = 0; first < perDid; first += batchSize)
+        {
+            foreach (var did in dids)
+            {
+                var count = Math.Min(batchSize, perDid - first);
+                requests.Add(new PreparedRequest(new Uri(gateway, $"/v1/exit-nodes/{did}/updates"), Body(folder, first, count), count));
+            }
+        }
+
+        return requests;
+    }
+
+    private static List<PreparedRequest> Gets(Uri gateway, List<string> dids, int count) =>
+        [.. Enumerable.Range(0, count).Select(i => new PreparedRequest(new Uri(gateway, $"/v1/exit-nodes/{dids[i % dids.Count]}"), null, 0))];
+
+    /// <summary><c>{"updates":[…]}</c> with documents like the cluster ingest load's (a title, 200 bytes of body, two tags).</summary>
+    private static byte[] Body(string folder, int first, int count)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteStartArray("updates");
+            for (var j = first; j < first + count; j++)
+            {
+                json.WriteStartObject();
+                json.WriteString("updateId", Guid.NewGuid().ToString());
+                json.WriteString("type", "memory");
+                json.WriteString("operation", "create");
+                json.WriteString("path", string.Create(CultureInfo.InvariantCulture, $"memoryIndex/{folder}/{j}"));
+                json.WriteStartObject("data");
+                json.WriteString("title", string.Create(CultureInfo.InvariantCulture, $"note {j}"));
+                json.WriteString("body", new string('x', 200));
+                json.WriteStartArray("tags");
+                json.WriteStringValue("a");
+                json.WriteStringValue("b");
+                json.WriteEndArray();
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>Sends every request, <paramref name="concurrency"/> at a time; each latency is from send to the whole answer read.</summary>
+    private static async Task<(TimeSpan Elapsed, double[] LatenciesMs)> RunAsync(HttpClient http, List<PreparedRequest> requests, int concurrency, AuthenticationHeaderValue auth)
+    {
+        var latencies = new double[requests.Count];
+        var next = -1;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < requests.Count)
+            {
+                var prepared = requests[i];
+                using var request = new HttpRequestMessage(prepared.Body is null ? HttpMethod.Get : HttpMethod.Post, prepared.Target);
+                request.Headers.Authorization = auth;
+                if (prepared.Body is not null)
+                {
+                    request.Content = new ByteArrayContent(prepared.Body);
+                    request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                }
+
+                var started = Stopwatch.GetTimestamp();
+                using var response = await http.SendAsync(request);
+                var answer = await response.Content.ReadAsByteArrayAsync();
+                latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                if (response.StatusCode != HttpStatusCode.OK)
+                {
+                    throw new InvalidOperationException($"{request.Method} {prepared.Target.AbsolutePath} answered {(int)response.StatusCode}: {System.Text.Encoding.UTF8.GetString(answer.AsSpan(0, Math.Min(answer.Length, 500)))}");
+                }
+            }
+        })));
+        return (clock.Elapsed, latencies);
+    }
+}

@@ -1,0 +1,61 @@
+using System.Diagnostics;
+
+namespace Vivim.Benchmarks.Gateway;
+
+/// <summary>Nearest-rank percentiles, as the cluster load generators print them.</summary>
+internal sealed class Percentiles
+{
+    private readonly double[] _sorted;
+
+    public Percentiles(IEnumerable<double> samples)
+    {
+        _sorted = [.. samples];
+        Array.Sort(_sorted);
+    }
+
+    public int Count => _sorted.Length;
+
+    public double P50 => At(0.5);
+
+    public double P99 => At(0.99);
+
+    public double At(double q) => _sorted.Length == 0 ? double.NaN : _sorted[(int)Math.Min(_sorted.Length - 1, Math.Floor(q * _sorted.Length))];
+}
+
+/// <summary>
+/// CPU used by the gateway process and by this one since construction, in cores: both share the machine's cores, so
+/// this says which side a result is bound by.
+/// </summary>
+internal sealed class CpuShare
+{
+    private readonly GatewayProcess _gateway;
+    private readonly TimeSpan _gatewayStart;
+    private readonly TimeSpan _benchStart;
+    private readonly long _started;
+
+    public CpuShare(GatewayProcess gateway)
+    {
+        _gateway = gateway;
+        _gatewayStart = gateway.CpuTime;
+        _benchStart = BenchCpu();
+        _started = Stopwatch.GetTimestamp();
+    }
+
+    public CpuUse Measure()
+    {
+        var wall = Stopwatch.GetElapsedTime(_started).TotalSeconds;
+        return new CpuUse((_gateway.CpuTime - _gatewayStart).TotalSeconds / wall, (BenchCpu() - _benchStart).TotalSeconds / wall);
+    }
+
+    private static TimeSpan BenchCpu()
+    {
+        using var self = Process.GetCurrentProcess();
+        return self.TotalProcessorTime;
+    }
+}
+
+/// <summary>Average cores busy in each process over a phase.</summary>
+internal readonly record struct CpuUse(double Gateway, double Bench)
+{
+    public override string ToString() => $"CPU gateway {Gateway:0.00} cores, bench {Bench:0.00} cores (of {Environment.ProcessorCount})";
+}
