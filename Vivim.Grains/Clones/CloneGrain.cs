@@ -64,9 +64,11 @@ public sealed class CloneGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        // Acks move the cursor in memory; this timer writes it when it changed, instead of one write per ack.
+        // Acks move the cursor in memory; this timer writes it when it changed, instead of one write per ack. The first
+        // tick is spread over the interval so that clones activated together do not all write together.
         var interval = options.Value.CursorFlushInterval;
-        this.RegisterGrainTimer(FlushCursorAsync, new GrainTimerCreationOptions(interval, interval));
+        var first = TimeSpan.FromTicks((long)(interval.Ticks * (0.1 + (0.9 * Random.Shared.NextDouble()))));
+        this.RegisterGrainTimer(FlushCursorAsync, new GrainTimerCreationOptions(first, interval));
         return Task.CompletedTask;
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.Hosting;
 using Orleans.Serialization;
 using Orleans.Storage;
@@ -26,12 +27,21 @@ public static class OrleansStorageExtensions
         ArgumentNullException.ThrowIfNull(silo);
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         var invariant = AdoNetInvariants.For(database);
-        return silo.AddAdoNetGrainStorage(name, options => options.Configure<Serializer>((o, serializer) =>
+
+        // On SQLite the provider is reached through a writer thread of its own (see SqliteGrainStateWriter).
+        var providerName = database == DatabaseKind.Sqlite ? name + "-sqlite" : name;
+        silo.AddAdoNetGrainStorage(providerName, options => options.Configure<Serializer>((o, serializer) =>
         {
             o.Invariant = invariant;
             o.ConnectionString = connectionString;
             o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
         }));
+        if (database == DatabaseKind.Sqlite)
+        {
+            silo.Services.AddKeyedSingleton<IGrainStorage>(name, (services, _) => new Storage.Sqlite.SqliteGrainStateWriter(services.GetRequiredKeyedService<IGrainStorage>(providerName)));
+        }
+
+        return silo;
     }
 
     /// <summary>Cluster membership in PostgreSQL, for a silo (which also publishes itself as a gateway there).</summary>

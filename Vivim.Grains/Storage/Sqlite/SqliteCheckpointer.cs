@@ -23,6 +23,7 @@ internal sealed class SqliteCheckpointer : IDisposable
         _connection = new SqliteConnection(connectionString);
         _connection.Open();
         SqliteLogStatements.Execute(_connection, "PRAGMA synchronous = FULL");
+        SqliteLogStatements.Execute(_connection, SqliteLogWriter.BusyTimeout);
         _thread = new Thread(Run) { IsBackground = true, Name = "vivim-sqlite-log-checkpoint" };
         _thread.Start();
     }
