@@ -80,12 +80,18 @@ public sealed class SqliteTestFile : MigratedDatabase
 
     public override string ConnectionString { get; }
 
-    /// <summary>A fresh file, not migrated yet.</summary>
+    /// <summary>A fresh file in WAL mode, as a host's start-up leaves it, not migrated yet.</summary>
     public static SqliteTestFile Create()
     {
         var directory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "vivim-sqlite-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(directory);
-        return new SqliteTestFile(directory);
+        var file = new SqliteTestFile(directory);
+        using var connection = new SqliteConnection(file.ConnectionString);
+        connection.Open();
+        using var wal = connection.CreateCommand();
+        wal.CommandText = "PRAGMA journal_mode=WAL";
+        wal.ExecuteNonQuery();
+        return file;
     }
 
     public override DbConnection CreateConnection() => new SqliteConnection(ConnectionString);
