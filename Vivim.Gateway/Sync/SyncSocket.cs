@@ -106,8 +106,9 @@ public sealed class SyncSocket(
             // Reads stop only with the connection (cancelling a socket read aborts the socket); sends stop with the
             // gateway too, which then closes with "going away" and lets the clone answer.
             using var receiving = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+            using var sending = CancellationTokenSource.CreateLinkedTokenSource(ending);
             var receive = ReceiveAcksAsync(channel, session, sent, receiving.Token);
-            var send = SendAsync(channel, session, sent, ending);
+            var send = SendAsync(channel, session, sent, sending.Token);
             var first = await Task.WhenAny(receive, send);
             if (first == send)
             {
@@ -121,6 +122,12 @@ public sealed class SyncSocket(
             }
 
             await receiving.CancelAsync();
+            if (first == receive)
+            {
+                // Acks ended (close, violation or a fault): a send loop left running would hold the session open and stalled.
+                await sending.CancelAsync();
+            }
+
             var other = first == receive ? send : receive;
             try
             {
