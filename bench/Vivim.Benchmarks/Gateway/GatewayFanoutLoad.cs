@@ -5,6 +5,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using Vivim.Anchors;
+using Vivim.Benchmarks.Cluster;
 using Vivim.Client.Http;
 using Vivim.Client.Transports;
 using Vivim.ExitNodes;
@@ -62,6 +63,8 @@ internal static class GatewayFanoutLoad
             ["Vivim__Tenants__RequestsPerSecond"] = "1000000",
             ["Vivim__Tenants__UpdatesPerSecond"] = "1000000",
         };
+        // Not a ratio here, but this machine's speed at the moment: shared hosts vary, and latency with them.
+        Console.WriteLine($"Ed25519 verify bound (all {Environment.ProcessorCount} cores, before the gateway starts): {IngestLoad.MeasureVerifyBound(TimeSpan.FromSeconds(2)):N0}/s");
         return await GatewayProcess.RunAsync("gateway-fanout", settings, gateway => MeasureAsync(gateway, clones, writes, writesPerSecond, sdk));
     }
 
