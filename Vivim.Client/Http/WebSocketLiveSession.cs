@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.WebSockets;
 using Vivim.Client.Transports;
+using Vivim.Protocol;
 using Vivim.Protocol.Http;
 
 namespace Vivim.Client.Http;
@@ -199,7 +200,7 @@ internal sealed class WebSocketLiveSession : ILiveSubscription
                 switch (message)
                 {
                     case BatchMessage batch:
-                        RaiseHead(batch.HeadSeq);
+                        Seqs.RaiseTo(ref _knownHead, batch.HeadSeq);
                         if (batch.Updates.Count > 0 && batch.Updates[^1].Seq is { } last)
                         {
                             lock (_lock)
@@ -212,7 +213,7 @@ internal sealed class WebSocketLiveSession : ILiveSubscription
                         await _observer.OnUpdatesAsync(new LiveUpdates(batch.Updates, batch.Commits, batch.HeadSeq, batch.Updates.Count >= _observer.Config.MaxBatchSize)).ConfigureAwait(false);
                         break;
                     case HeadMessage head:
-                        RaiseHead(head.HeadSeq);
+                        Seqs.RaiseTo(ref _knownHead, head.HeadSeq);
                         await _observer.OnHeadAsync(head.HeadSeq).ConfigureAwait(false);
                         break;
                     case ResyncMessage resync:
@@ -323,7 +324,7 @@ internal sealed class WebSocketLiveSession : ILiveSubscription
         {
             case WelcomeMessage welcome:
                 Volatile.Write(ref _maxInFlight, Math.Max(1, welcome.MaxInFlight));
-                RaiseHead(welcome.HeadSeq);
+                Seqs.RaiseTo(ref _knownHead, welcome.HeadSeq);
                 return;
             case ErrorMessage error when error.Code == "clone-revoked":
                 throw new CloneRevokedException($"The parent refused this clone's session: {error.Message}");
@@ -372,21 +373,6 @@ internal sealed class WebSocketLiveSession : ILiveSubscription
         finally
         {
             _sendLock.Release();
-        }
-    }
-
-    private void RaiseHead(long head)
-    {
-        var current = Interlocked.Read(ref _knownHead);
-        while (head > current)
-        {
-            var seen = Interlocked.CompareExchange(ref _knownHead, head, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
         }
     }
 

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Vivim.Anchors;
 using Vivim.Client.Replica;
 using Vivim.Client.Transports;
+using Vivim.Protocol;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 
@@ -176,7 +177,7 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
         try
         {
             _verifier.LoadSnapshot(Replica, snapshot);
-            InterlockedMax(ref _knownHead, Replica.Cursor);
+            Seqs.RaiseTo(ref _knownHead, Replica.Cursor);
         }
         finally
         {
@@ -242,7 +243,7 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
 
     ValueTask ILiveSyncObserver.OnHeadAsync(long headSeq)
     {
-        InterlockedMax(ref _knownHead, headSeq);
+        Seqs.RaiseTo(ref _knownHead, headSeq);
         // One pull at a time is enough: it runs until current.
         if (headSeq > Replica.Cursor && !_paused && _running is { } running && Interlocked.Exchange(ref _headPullRunning, 1) == 0)
         {
@@ -377,7 +378,7 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
                     continue;
                 }
 
-                InterlockedMax(ref _knownHead, head);
+                Seqs.RaiseTo(ref _knownHead, head);
                 if (head > Replica.Cursor)
                 {
                     await BackgroundSyncAsync(cancellationToken).ConfigureAwait(false);
@@ -428,7 +429,7 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
 
     private async Task ApplyLiveAsync(LiveUpdates batch, CancellationToken cancellationToken)
     {
-        InterlockedMax(ref _knownHead, batch.HeadSeq);
+        Seqs.RaiseTo(ref _knownHead, batch.HeadSeq);
         var cursor = Replica.Cursor;
         // Updates without a seq are left to the verifier, which refuses them.
         var first = batch.Updates.Count == 0 ? null : batch.Updates[0].Seq;
@@ -440,7 +441,7 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
 
         if (last is { } lastSeq)
         {
-            InterlockedMax(ref _knownHead, lastSeq);
+            Seqs.RaiseTo(ref _knownHead, lastSeq);
         }
 
         if (first is { } firstSeq && firstSeq > cursor + 1)
@@ -486,7 +487,7 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
                 continue;
             }
 
-            InterlockedMax(ref _knownHead, page.HeadSeq);
+            Seqs.RaiseTo(ref _knownHead, page.HeadSeq);
             if (page.Updates.Count == 0)
             {
                 return applied;
@@ -551,7 +552,7 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
         }
 
         _verifier.LoadSnapshot(Replica, snapshot);
-        InterlockedMax(ref _knownHead, Replica.Cursor);
+        Seqs.RaiseTo(ref _knownHead, Replica.Cursor);
     }
 
     private int ApplyVerified(IReadOnlyList<StateUpdate> updates, IReadOnlyList<Commit> commits, bool requireCompleteCommits)
@@ -627,21 +628,6 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
         catch (Exception e) when (args is not SyncErrorEventArgs && e is not OutOfMemoryException)
         {
             Raise(new SyncErrorEventArgs(e), Error);
-        }
-    }
-
-    private static void InterlockedMax(ref long target, long value)
-    {
-        var current = Interlocked.Read(ref target);
-        while (value > current)
-        {
-            var seen = Interlocked.CompareExchange(ref target, value, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
         }
     }
 }

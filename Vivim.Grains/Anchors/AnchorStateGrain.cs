@@ -84,11 +84,12 @@ public sealed class AnchorStateGrain(
 
         _key?.Dispose();
         _key = null;
-        
     }
 
     public async Task InitializeAsync(AnchorSetup setup)
     {
+        ArgumentNullException.ThrowIfNull(setup);
+        ArgumentOutOfRangeException.ThrowIfNegative(setup.MaxStateBytes ?? 0, nameof(setup));
         if (state.State.ParentKey is { } existing)
         {
             using var current = vault.Unseal(existing, _did);
@@ -122,7 +123,6 @@ public sealed class AnchorStateGrain(
             throw new ArgumentException("The parent key's DID is not this anchor's DID.", nameof(setup));
         }
 
-        ArgumentOutOfRangeException.ThrowIfNegative(setup.MaxStateBytes ?? 0, nameof(setup));
         state.State.ParentKey = setup.ParentKey;
         state.State.MaxStateBytes = setup.MaxStateBytes;
         await WriteStateAsync();

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Vivim.Anchors;
 using Vivim.Clones;
+using Vivim.Protocol;
 
 namespace Vivim.Sessions;
 
@@ -150,7 +151,7 @@ public sealed class CloneSession : IAsyncDisposable
         }
 
         Interlocked.Exchange(ref _lastSentTicks, DateTime.UtcNow.Ticks);
-        RaiseKnownHead(batch.LastSeq);
+        Seqs.RaiseTo(ref _knownHead, batch.LastSeq);
         return true;
     }
 
@@ -171,23 +172,8 @@ public sealed class CloneSession : IAsyncDisposable
 
     internal void OfferHead(long headSeq)
     {
-        RaiseKnownHead(headSeq);
+        Seqs.RaiseTo(ref _knownHead, headSeq);
         _wake.Release();
-    }
-
-    private void RaiseKnownHead(long headSeq)
-    {
-        var current = Interlocked.Read(ref _knownHead);
-        while (headSeq > current)
-        {
-            var seen = Interlocked.CompareExchange(ref _knownHead, headSeq, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
-        }
     }
 
     internal void Revoke(string reason)

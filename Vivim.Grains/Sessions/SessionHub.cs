@@ -5,6 +5,7 @@ using Orleans.Runtime;
 using Orleans.Streams;
 using Vivim.Anchors;
 using Vivim.Clones;
+using Vivim.Protocol;
 using Vivim.Security;
 
 namespace Vivim.Sessions;
@@ -280,19 +281,6 @@ public sealed class SessionHub : IAsyncDisposable
         public long KnownHead => Interlocked.Read(ref _knownHead);
 
         /// <summary>Heads only move forward, whichever of a stream event or a reconciliation reports first.</summary>
-        public void RaiseKnownHead(long seq)
-        {
-            var current = Interlocked.Read(ref _knownHead);
-            while (seq > current)
-            {
-                var seen = Interlocked.CompareExchange(ref _knownHead, seq, current);
-                if (seen == current)
-                {
-                    return;
-                }
-
-                current = seen;
-            }
-        }
+        public void RaiseKnownHead(long seq) => Seqs.RaiseTo(ref _knownHead, seq);
     }
 }

@@ -120,7 +120,7 @@ public sealed class CloneRequestSignerTests : IAsyncLifetime
     public async Task The_websocket_upgrade_is_signed_and_opens_with_hello_and_welcome()
     {
         using var transport = new HttpSyncTransport(_server!.Address, _key, CloneId);
-        var observer = new NullObserver();
+        var observer = new NullLiveObserver();
         await using (var live = await transport.SubscribeAsync(observer, default))
         {
             Assert.Equal(2, live.MaxInFlightBatches);
@@ -156,20 +156,5 @@ public sealed class CloneRequestSignerTests : IAsyncLifetime
             _seen.Enqueue(new Seen(context.Request.Method, raw, null, null, 0, e.Message));
             return false;
         }
-    }
-
-    private sealed class NullObserver : ILiveSyncObserver
-    {
-        public long Cursor => 0;
-
-        public SyncConfig Config { get; } = new();
-
-        public ValueTask OnBatchAsync(CommittedBatch batch) => ValueTask.CompletedTask;
-
-        public ValueTask OnUpdatesAsync(LiveUpdates updates) => ValueTask.CompletedTask;
-
-        public ValueTask OnHeadAsync(long headSeq) => ValueTask.CompletedTask;
-
-        public ValueTask OnRevokedAsync(string reason) => ValueTask.CompletedTask;
     }
 }

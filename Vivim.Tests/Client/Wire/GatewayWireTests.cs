@@ -223,7 +223,7 @@ public sealed class GatewayWireTests(GatewayFixture gateway) : IAsyncLifetime
         await revoked.Task.WaitAsync(Patience);
         await UntilAsync(() => !clone.Sync.IsRunning, () => "still running");
         await Assert.ThrowsAsync<CloneRevokedException>(() => clone.Transport.GetStatusAsync());
-        await Assert.ThrowsAsync<CloneRevokedException>(() => clone.Transport.SubscribeAsync(new Observer(), default));
+        await Assert.ThrowsAsync<CloneRevokedException>(() => clone.Transport.SubscribeAsync(new NullLiveObserver(), default));
     }
 
     [Fact]
@@ -252,7 +252,7 @@ public sealed class GatewayWireTests(GatewayFixture gateway) : IAsyncLifetime
 
         var status = await Assert.ThrowsAsync<GatewayException>(() => transport.GetStatusAsync());
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, status.Status);
-        var upgrade = await Assert.ThrowsAsync<GatewayException>(() => transport.SubscribeAsync(new Observer(), default));
+        var upgrade = await Assert.ThrowsAsync<GatewayException>(() => transport.SubscribeAsync(new NullLiveObserver(), default));
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, upgrade.Status);
 
         // The clone's own key still works: nothing was revoked by the impostor.
@@ -318,20 +318,5 @@ public sealed class GatewayWireTests(GatewayFixture gateway) : IAsyncLifetime
             Assert.True(DateTime.UtcNow < deadline, describe());
             await Task.Delay(20);
         }
-    }
-
-    private sealed class Observer : ILiveSyncObserver
-    {
-        public long Cursor => 0;
-
-        public SyncConfig Config { get; } = new();
-
-        public ValueTask OnBatchAsync(CommittedBatch batch) => ValueTask.CompletedTask;
-
-        public ValueTask OnUpdatesAsync(LiveUpdates updates) => ValueTask.CompletedTask;
-
-        public ValueTask OnHeadAsync(long headSeq) => ValueTask.CompletedTask;
-
-        public ValueTask OnRevokedAsync(string reason) => ValueTask.CompletedTask;
     }
 }

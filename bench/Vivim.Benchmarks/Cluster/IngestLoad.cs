@@ -1,10 +1,7 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
 using Vivim.Anchors;
+using Vivim.Benchmarks.Storage;
 using Vivim.Protocol.Identity;
-using Vivim.Protocol.Json;
-using Vivim.Protocol.Model;
-using Vivim.Protocol.Signatures;
 
 namespace Vivim.Benchmarks.Cluster;
 
@@ -37,7 +34,7 @@ internal static class IngestLoad
             var workloads = await PrepareAsync(cluster, dids, perDid, batchSize);
             var before = MeasureVerifyBound(TimeSpan.FromSeconds(2));
             var compiledBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
-            var run = await RunAsync(cluster, workloads, init: false);
+            var run = await RunAsync(cluster, workloads);
             var compiled = System.Runtime.JitInfo.GetCompiledMethodCount() - compiledBefore;
             var after = MeasureVerifyBound(TimeSpan.FromSeconds(2));
             ratios.Add(Report($"run {round}: {dids} DIDs, batches of {batchSize}", run, before, after, compiled));
@@ -51,11 +48,11 @@ internal static class IngestLoad
 
         var single = (await PrepareAsync(cluster, 1, Math.Min(dids * perDid, 20_000), batchSize))[0];
         var singleBefore = MeasureVerifyBound(TimeSpan.FromSeconds(2));
-        var one = await RunAsync(cluster, [single], init: false, writersPerDid: 8);
+        var one = await RunAsync(cluster, [single], writersPerDid: 8);
         Report($"1 DID, 8 concurrent writers, batches of {batchSize}", one, singleBefore, MeasureVerifyBound(TimeSpan.FromSeconds(2)), compiled: null);
     }
 
-    private static async Task DeleteAsync(BenchCluster cluster, List<Workload> workloads)
+    private static async Task DeleteAsync(BenchCluster cluster, List<SignedWorkload> workloads)
     {
         foreach (var w in workloads)
         {
@@ -65,13 +62,17 @@ internal static class IngestLoad
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
     }
 
-    private static async Task<List<Workload>> PrepareAsync(BenchCluster cluster, int dids, int perDid, int batchSize)
+    private static async Task<List<SignedWorkload>> PrepareAsync(BenchCluster cluster, int dids, int perDid, int batchSize, bool quiet = false)
     {
-        Console.WriteLine($"Signing {dids * perDid:N0} updates for {dids} DIDs…");
-        var workloads = Enumerable.Range(0, dids).Select(_ => Workload.Create(perDid, batchSize)).ToList();
+        if (!quiet)
+        {
+            Console.WriteLine($"Signing {dids * perDid:N0} updates for {dids} DIDs…");
+        }
+
+        var workloads = SignedWorkload.CreateMany(dids, perDid, batchSize);
         foreach (var w in workloads)
         {
-            await cluster.Client.GetGrain<IAnchorStateGrain>(w.Key.Did.Value).InitializeAsync(new AnchorSetup(BenchCluster.Vault.Seal(w.Key.ExportSeed(), w.Key.Did.Value)));
+            await w.InitializeAsync(cluster.Client);
         }
 
         return workloads;
@@ -83,8 +84,8 @@ internal static class IngestLoad
         for (var round = 1; ; round++)
         {
             var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
-            var warmUp = Enumerable.Range(0, 16).Select(_ => Workload.Create(500, batchSize)).ToList();
-            await RunAsync(cluster, warmUp, init: true);
+            var warmUp = await PrepareAsync(cluster, 16, 500, batchSize, quiet: true);
+            await RunAsync(cluster, warmUp);
             await DeleteAsync(cluster, warmUp);
             compiled = System.Runtime.JitInfo.GetCompiledMethodCount() - compiled;
             if ((round >= 3 && compiled < 20) || clock.Elapsed > TimeSpan.FromSeconds(60))
@@ -110,16 +111,8 @@ internal static class IngestLoad
         return rate / bound;
     }
 
-    private static async Task<(long, TimeSpan, List<double>)> RunAsync(BenchCluster cluster, List<Workload> workloads, bool init, int writersPerDid = 1)
+    private static async Task<(long, TimeSpan, List<double>)> RunAsync(BenchCluster cluster, List<SignedWorkload> workloads, int writersPerDid = 1)
     {
-        if (init)
-        {
-            foreach (var w in workloads)
-            {
-                await cluster.Client.GetGrain<IAnchorStateGrain>(w.Key.Did.Value).InitializeAsync(new AnchorSetup(BenchCluster.Vault.Seal(w.Key.ExportSeed(), w.Key.Did.Value)));
-            }
-        }
-
         var latencies = new List<double>();
         var total = 0L;
         var clock = Stopwatch.StartNew();
@@ -165,33 +158,5 @@ internal static class IngestLoad
             Interlocked.Add(ref count, local);
         });
         return count / clock.Elapsed.TotalSeconds;
-    }
-
-    private sealed record Workload(SigningKey Key, List<List<string>> Batches)
-    {
-        public static Workload Create(int updates, int batchSize)
-        {
-            var key = SigningKey.Generate();
-            var batches = new List<List<string>>();
-            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            for (var i = 0; i < updates; i += batchSize)
-            {
-                var batch = new List<string>(batchSize);
-                for (var j = i; j < Math.Min(updates, i + batchSize); j++)
-                {
-                    var update = ProtocolModel.ToJsonObject(new StateUpdate(
-                        Guid.NewGuid().ToString(), UpdateType.Memory, now, key.Did.Value, string.Empty, UpdateOperation.Create,
-                        $"memoryIndex/notes/{j}", RawJson.From(new JsonObject { ["title"] = $"note {j}", ["body"] = new string('x', 200), ["tags"] = new JsonArray("a", "b") }),
-                        string.Empty, string.Empty));
-                    SignatureV1.SignInPlace(key, SignedKind.StateUpdate, update);
-                    SignatureV2.SignInPlace(key, SignedKind.StateUpdate, update);
-                    batch.Add(JavaScriptJson.Stringify(update));
-                }
-
-                batches.Add(batch);
-            }
-
-            return new Workload(key, batches);
-        }
     }
 }

@@ -9,6 +9,7 @@ using Vivim.Benchmarks.Cluster;
 using Vivim.Client.Http;
 using Vivim.Client.Transports;
 using Vivim.ExitNodes;
+using Vivim.Protocol;
 using Vivim.Protocol.Http;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
@@ -131,7 +132,7 @@ internal static class GatewayFanoutLoad
                 {
                     var started = recorder.Written(index);
                     var seq = await WriteAsync(tenant, did, MeasuredPrefix + index.ToString(CultureInfo.InvariantCulture), index);
-                    InterlockedMax(ref head, seq);
+                    Seqs.RaiseTo(ref head, seq);
                     commits[index] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 }));
             }
@@ -179,15 +180,6 @@ internal static class GatewayFanoutLoad
         Console.WriteLine($"warning: {missing:N0} deliveries missing after 30 s, in {behind.Count} sessions{example}; " +
             $"{failed.Count} sessions failed{(failed.Count > 0 ? ", e.g. " + failed[0].Failure : string.Empty)}; gateway log kept: {gateway.LogPath}");
         gateway.KeepFiles = true;
-    }
-
-    private static void InterlockedMax(ref long target, long value)
-    {
-        var current = Interlocked.Read(ref target);
-        while (value > current && Interlocked.CompareExchange(ref target, value, current) is var seen && seen != current)
-        {
-            current = seen;
-        }
     }
 
     /// <summary>One owner write of one update; returns its seq.</summary>
