@@ -5,21 +5,79 @@ namespace Vivim.Client.Transports;
 
 /// <summary>
 /// Listens on a DID's anchor stream and forwards its events to an observer: committed batches as hints, and the
-/// revocation of one clone. Ordering, gaps and duplicates are the observer's business.
+/// revocation of one clone. Ordering, gaps and duplicates are the observer's business. While subscribed it renews
+/// the anchor's listener lease, without which the anchor stops publishing commits.
 /// </summary>
-public static class AnchorStreamListener
+public sealed class AnchorStreamListener : IAsyncDisposable
 {
+    private readonly StreamSubscriptionHandle<AnchorEvent> _handle;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _renewals;
+
+    private AnchorStreamListener(StreamSubscriptionHandle<AnchorEvent> handle, IAnchorStateGrain anchor, TimeSpan lease)
+    {
+        _handle = handle;
+        _renewals = RenewAsync(anchor, lease, _stopping.Token);
+    }
+
     /// <param name="cloneId">The clone whose revocation ends the session; null to ignore revocations.</param>
-    public static Task<StreamSubscriptionHandle<AnchorEvent>> SubscribeAsync(IClusterClient client, string did, string? cloneId, ILiveSyncObserver observer)
+    public static async Task<AnchorStreamListener> SubscribeAsync(IClusterClient client, string did, string? cloneId, ILiveSyncObserver observer)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(observer);
         var stream = client.GetStreamProvider(AnchorStreams.Provider).GetStream<AnchorEvent>(StreamId.Create(AnchorStreams.Namespace, did));
-        return stream.SubscribeAsync((item, _) => item switch
+        var handle = await stream.SubscribeAsync((item, _) => item switch
         {
             CommittedBatch batch => observer.OnBatchAsync(batch).AsTask(),
             CloneAccessRevoked revoked when cloneId is not null && string.Equals(revoked.CloneId, cloneId, StringComparison.Ordinal) => observer.OnRevokedAsync(revoked.Reason).AsTask(),
             _ => Task.CompletedTask,
-        });
+        }).ConfigureAwait(false);
+
+        var anchor = client.GetGrain<IAnchorStateGrain>(did);
+        try
+        {
+            var lease = await anchor.ListenAsync().ConfigureAwait(false);
+            return new AnchorStreamListener(handle, anchor, lease.Duration);
+        }
+        catch
+        {
+            await handle.UnsubscribeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    // Four renewals per lease: one lost call does not let the lease lapse.
+    private static async Task RenewAsync(IAnchorStateGrain anchor, TimeSpan lease, CancellationToken stopping)
+    {
+        var period = TimeSpan.FromTicks(Math.Max(lease.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks));
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(period, stopping).ConfigureAwait(false);
+                period = TimeSpan.FromTicks(Math.Max((await anchor.ListenAsync().WaitAsync(stopping).ConfigureAwait(false)).Duration.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks));
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A missed renewal only delays live delivery: the observer reconciles with the head and fills from the log.
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _renewals.ConfigureAwait(false);
+        _stopping.Dispose();
+        await _handle.UnsubscribeAsync().ConfigureAwait(false);
     }
 }

@@ -48,8 +48,8 @@ public sealed class OrleansSyncTransport : ISyncTransport
         var grant = await Revocable(_clone.AttachSessionAsync(sessionId)).WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var handle = await AnchorStreamListener.SubscribeAsync(_client, grant.ParentDid, CloneId, observer).WaitAsync(cancellationToken).ConfigureAwait(false);
-            return new Subscription(this, handle, sessionId, grant.MaxInFlightBatches);
+            var listener = await AnchorStreamListener.SubscribeAsync(_client, grant.ParentDid, CloneId, observer).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return new Subscription(this, listener, sessionId, grant.MaxInFlightBatches);
         }
         catch
         {
@@ -83,7 +83,7 @@ public sealed class OrleansSyncTransport : ISyncTransport
         }
     }
 
-    private sealed class Subscription(OrleansSyncTransport owner, StreamSubscriptionHandle<AnchorEvent> handle, string sessionId, int maxInFlight) : ILiveSubscription
+    private sealed class Subscription(OrleansSyncTransport owner, AnchorStreamListener listener, string sessionId, int maxInFlight) : ILiveSubscription
     {
         private int _disposed;
 
@@ -98,7 +98,7 @@ public sealed class OrleansSyncTransport : ISyncTransport
 
             try
             {
-                await handle.UnsubscribeAsync().ConfigureAwait(false);
+                await listener.DisposeAsync().ConfigureAwait(false);
             }
             finally
             {

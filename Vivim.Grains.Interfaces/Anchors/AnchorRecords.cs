@@ -50,6 +50,10 @@ public sealed record SubmitResult(SubmitOutcome Outcome, IReadOnlyList<UpdateRec
 [GenerateSerializer, Immutable, Alias("vivim.AnchorHead")]
 public sealed record AnchorHead(string Did, long Seq, string Root, long RetainedFromSeq, long StateBytes = 0);
 
+/// <summary>The anchor publishes on its stream for <see cref="Duration"/> from the call; <see cref="Head"/> is its head at the call.</summary>
+[GenerateSerializer, Immutable, Alias("vivim.ListenerLease")]
+public sealed record ListenerLease(AnchorHead Head, TimeSpan Duration);
+
 /// <summary>
 /// A page of committed updates (each with <c>seq</c> and <c>merkleProof</c>) and every commit overlapping it. When
 /// <see cref="ResyncRequired"/> the cursor is behind the retained log and the clone must take a new snapshot.

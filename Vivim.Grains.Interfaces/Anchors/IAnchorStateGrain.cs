@@ -25,6 +25,14 @@ public interface IAnchorStateGrain : IGrainWithStringKey
     [Alias("GetHead")]
     Task<AnchorHead> GetHeadAsync();
 
+    /// <summary>
+    /// A consumer of the DID's stream says it is listening: the anchor publishes commits for the lease's duration
+    /// after this call, and not at all while nobody listens. Returns the head as well, so one periodic call both
+    /// renews the lease and reconciles.
+    /// </summary>
+    [Alias("Listen")]
+    Task<ListenerLease> ListenAsync();
+
     /// <summary>Updates with seq &gt; <paramref name="afterSeq"/> (at most <paramref name="limit"/>) and every commit that overlaps them.</summary>
     [Alias("GetUpdates")]
     Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit);

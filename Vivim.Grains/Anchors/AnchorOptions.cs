@@ -27,6 +27,14 @@ public sealed class AnchorOptions
     /// <summary>How often an active anchor applies the retention rules.</summary>
     public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// How long an anchor keeps publishing commits after a listener last said it is there
+    /// (<see cref="IAnchorStateGrain.ListenAsync"/>): writes into a DID nobody watches skip the stream. Listeners
+    /// renew well within it (gateways at every <c>Vivim:Sessions:ReconcileInterval</c>); a newly activated anchor
+    /// (after a failover) publishes again from the first renewal, and the same call hands listeners the head to fill from.
+    /// </summary>
+    public TimeSpan ListenerLease { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Most updates one retention pass reads to find the horizon (the rest waits for the next pass).</summary>
     public int RetentionScanUpdates { get; set; } = 50_000;
 }

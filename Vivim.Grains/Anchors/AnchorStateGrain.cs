@@ -45,6 +45,7 @@ public sealed class AnchorStateGrain(
     private long _headSeq;
     private long _retainedFromSeq = 1;
     private IAsyncStream<AnchorEvent>? _stream;
+    private long _publishUntilTicks;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DidKey> _authors = new(StringComparer.Ordinal);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -279,12 +280,15 @@ public sealed class AnchorStateGrain(
 
         // Signature checks dominate the cost: run them on the thread pool, in parallel, before taking the lock.
         var now = time.GetUtcNow();
-        var candidates = await Task.Run(() =>
+        var candidates = new UpdateCandidate[updatesJson.Count];
+        var parts = Math.Min(Environment.ProcessorCount, updatesJson.Count);
+        await Task.WhenAll(Enumerable.Range(0, parts).Select(part => Task.Run(() =>
         {
-            var checkedUpdates = new UpdateCandidate[updatesJson.Count];
-            Parallel.For(0, updatesJson.Count, i => checkedUpdates[i] = UpdateCandidate.Check(i, updatesJson[i], _options, now, _authors));
-            return checkedUpdates;
-        });
+            for (var i = part; i < candidates.Length; i += parts)
+            {
+                candidates[i] = UpdateCandidate.Check(i, updatesJson[i], _options, now, _authors);
+            }
+        })));
 
         var rejections = candidates.Where(c => c.Rejection is not null).Select(c => c.Rejection!).ToList();
         var duplicateIds = candidates.Where(c => c.Update is not null).GroupBy(c => c.Update!.UpdateId, StringComparer.Ordinal).Where(g => g.Count() > 1);
@@ -378,7 +382,9 @@ public sealed class AnchorStateGrain(
         var bytesBefore = _tree.TotalWeight;
         var undo = new List<(byte[] Key, byte[]? Previous, int PreviousBytes)>(fresh.Count);
         var logged = new List<LoggedUpdate>(fresh.Count);
-        var committed = new List<StateUpdate>(fresh.Count);
+
+        // Publishing serializes and queues the whole batch: only worth it while somebody listens.
+        var committed = time.GetUtcNow().UtcTicks < _publishUntilTicks ? new List<StateUpdate>(fresh.Count) : null;
         var documents = new List<DocumentChange>(fresh.Count);
         var roots = new List<string>(fresh.Count);
         try
@@ -407,7 +413,7 @@ public sealed class AnchorStateGrain(
                 stored["seq"] = seq;
                 stored["merkleProof"] = proof;
                 logged.Add(new LoggedUpdate(seq, update.UpdateId, candidate.UpdateHash!, root, JavaScriptJson.Stringify(stored)));
-                committed.Add(update with { Seq = seq, MerkleProof = proof });
+                committed?.Add(update with { Seq = seq, MerkleProof = proof });
                 roots.Add(root);
                 receipts[candidate.Index] = new UpdateReceipt(update.UpdateId, seq, root);
             }
@@ -424,7 +430,11 @@ public sealed class AnchorStateGrain(
             var commit = SignCommit(key, new Commit(_did, _headSeq + 1, _headSeq + fresh.Count, prevRoot, roots, roots[^1], fresh.Select(c => c.UpdateHash!).ToList(), time.GetUtcNow().ToUnixTimeMilliseconds()));
             await log.AppendAsync(_did, new LogAppend(logged, new LoggedCommit(commit.FromSeq, commit.ToSeq, ProtocolModel.ToJson(commit)), documents));
             _headSeq = commit.ToSeq;
-            await PublishAsync(new CommittedBatch(_did, commit, committed));
+            if (committed is not null)
+            {
+                await PublishAsync(new CommittedBatch(_did, commit, committed));
+            }
+
             return null;
         }
         catch (Exception e)
@@ -526,6 +536,12 @@ public sealed class AnchorStateGrain(
 
     public Task<AnchorHead> GetHeadAsync() => Task.FromResult(new AnchorHead(_did, _headSeq, _tree.RootHex, _retainedFromSeq, _tree.TotalWeight));
 
+    public Task<ListenerLease> ListenAsync()
+    {
+        _publishUntilTicks = Math.Max(_publishUntilTicks, (time.GetUtcNow() + _options.ListenerLease).UtcTicks);
+        return Task.FromResult(new ListenerLease(new AnchorHead(_did, _headSeq, _tree.RootHex, _retainedFromSeq, _tree.TotalWeight), _options.ListenerLease));
+    }
+
     public async Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit)
     {
         var head = _headSeq;
@@ -606,7 +622,7 @@ public sealed class AnchorStateGrain(
 
     /// <summary>Reached from outside only through exit nodes and clones; a gateway's hub may read the head.</summary>
     public bool Allows(CallPrincipal principal, string method) =>
-        principal.Kind == PrincipalKind.Service && method == nameof(GetHeadAsync);
+        principal.Kind == PrincipalKind.Service && method is nameof(GetHeadAsync) or nameof(ListenAsync);
 
     public async Task DeleteAsync()
     {

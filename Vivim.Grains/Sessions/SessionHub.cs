@@ -142,7 +142,7 @@ public sealed class SessionHub : IAsyncDisposable
                     using var service = AsService();
                     var stream = _client.GetStreamProvider(AnchorStreams.Provider).GetStream<AnchorEvent>(StreamId.Create(AnchorStreams.Namespace, did));
                     feed.Subscription = await stream.SubscribeAsync((e, _) => DeliverAsync(feed, e));
-                    feed.RaiseKnownHead((await _client.GetGrain<IAnchorStateGrain>(did).GetHeadAsync()).Seq);
+                    feed.RaiseKnownHead((await _client.GetGrain<IAnchorStateGrain>(did).ListenAsync()).Head.Seq);
                 }
 
                 feed.Users++;
@@ -225,7 +225,8 @@ public sealed class SessionHub : IAsyncDisposable
                         AnchorHead head;
                         using (AsService())
                         {
-                            head = await _client.GetGrain<IAnchorStateGrain>(feed.Did).GetHeadAsync().WaitAsync(_stopping.Token);
+                            // Renews the anchor's listener lease too, so it keeps publishing to this hub.
+                            head = (await _client.GetGrain<IAnchorStateGrain>(feed.Did).ListenAsync().WaitAsync(_stopping.Token)).Head;
                         }
 
                         feed.RaiseKnownHead(head.Seq);

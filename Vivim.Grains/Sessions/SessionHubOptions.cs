@@ -8,7 +8,10 @@ public sealed class SessionHubOptions
     /// <summary>A head message goes out when a session has sent nothing for this long (API: at least every 15 s).</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>How often the hub asks each DID's anchor for its head, so that a lost last event cannot leave sessions behind.</summary>
+    /// <summary>
+    /// How often the hub asks each DID's anchor for its head, so that a lost last event cannot leave sessions behind.
+    /// The same call renews the anchor's listener lease (<c>Vivim:Anchors:ListenerLease</c>), which must be well above this.
+    /// </summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How often a session passes its clone's acknowledged cursor on to the Clone grain (which persists it in batches too).</summary>

@@ -36,10 +36,10 @@ internal sealed class AnchorGrainTransport(IClusterClient client, string did) : 
     public async Task<ILiveSubscription> SubscribeAsync(ILiveSyncObserver observer, CancellationToken cancellationToken) =>
         new Subscription(await AnchorStreamListener.SubscribeAsync(client, did, null, observer));
 
-    private sealed class Subscription(StreamSubscriptionHandle<AnchorEvent> handle) : ILiveSubscription
+    private sealed class Subscription(AnchorStreamListener listener) : ILiveSubscription
     {
         public int MaxInFlightBatches => 4;
 
-        public async ValueTask DisposeAsync() => await handle.UnsubscribeAsync();
+        public ValueTask DisposeAsync() => listener.DisposeAsync();
     }
 }

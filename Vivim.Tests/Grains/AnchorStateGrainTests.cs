@@ -279,6 +279,7 @@ public sealed class AnchorStateGrainTests(ClusterFixture fixture)
 
             return Task.CompletedTask;
         });
+        await anchor.ListenAsync(); // an anchor publishes only while somebody listens
 
         await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/1", new JsonObject()), SignedUpdates.Create(parent, "nodes/2", new JsonObject())]);
         await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/3", new JsonObject())]);

@@ -120,6 +120,7 @@ public sealed class SessionHubTests(ClusterFixture fixture)
 
             return Task.CompletedTask;
         });
+        await Grains.GetGrain<IAnchorStateGrain>(parent.Did.Value).ListenAsync();
         for (var i = 0; i < 4; i++)
         {
             await node.WriteAsOwnerAsync([Write(i)]);

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using Vivim.Anchors;
 using Vivim.Benchmarks.Storage;
+using Vivim.Client.Transports;
 using Vivim.Protocol.Identity;
+using Vivim.Protocol.Model;
 
 namespace Vivim.Benchmarks.Cluster;
 
@@ -45,6 +47,32 @@ internal static class IngestLoad
 
         ratios.Sort();
         Console.WriteLine($"{dids} DIDs: median of {rounds} runs = {ratios[ratios.Count / 2]:P0} of the verify bound (runs: {string.Join(", ", ratios.Select(r => r.ToString("P0", System.Globalization.CultureInfo.InvariantCulture)))})");
+
+        // Anchors publish only while somebody listens; with a listener on every DID each commit is also serialized,
+        // queued and delivered, as it is for DIDs whose clones are connected.
+        var listened = await PrepareAsync(cluster, dids, perDid, batchSize);
+        var observer = new CountingObserver();
+        var listeners = new List<AnchorStreamListener>();
+        foreach (var w in listened)
+        {
+            listeners.Add(await AnchorStreamListener.SubscribeAsync(cluster.Client, w.Key.Did.Value, null, observer));
+        }
+
+        var listenedBefore = MeasureVerifyBound(TimeSpan.FromSeconds(2));
+        var withListeners = await RunAsync(cluster, listened);
+        var listenedAfter = MeasureVerifyBound(TimeSpan.FromSeconds(2));
+        for (var waited = 0; observer.Updates < withListeners.Updates && waited < 100; waited++)
+        {
+            await Task.Delay(100);
+        }
+
+        Report($"{dids} DIDs with a stream listener each ({observer.Updates:N0} updates delivered to them)", withListeners, listenedBefore, listenedAfter, compiled: null);
+        foreach (var listener in listeners)
+        {
+            await listener.DisposeAsync();
+        }
+
+        await DeleteAsync(cluster, listened);
 
         var single = (await PrepareAsync(cluster, 1, Math.Min(dids * perDid, 20_000), batchSize))[0];
         var singleBefore = MeasureVerifyBound(TimeSpan.FromSeconds(2));
@@ -107,11 +135,11 @@ internal static class IngestLoad
         double P(double q) => run.LatenciesMs[(int)Math.Min(run.LatenciesMs.Count - 1, Math.Floor(q * run.LatenciesMs.Count))];
         Console.WriteLine($"{label}: {run.Updates:N0} updates in {run.Elapsed.TotalSeconds:0.00} s = {rate:N0} updates/s = {rate / bound:P0} of the verify bound " +
             $"({bound:N0}/s on all {Environment.ProcessorCount} cores: {boundBefore:N0} before, {boundAfter:N0} after); batch commit latency p50 {P(0.5):0.0} ms, p99 {P(0.99):0.0} ms" +
-            (compiled is { } count ? $"; {count:N0} methods JIT-compiled during the run" : string.Empty));
+            (compiled is { } count ? $"; {count:N0} methods JIT-compiled during the run" : string.Empty) + $"; {ThreadPool.ThreadCount} pool threads");
         return rate / bound;
     }
 
-    private static async Task<(long, TimeSpan, List<double>)> RunAsync(BenchCluster cluster, List<SignedWorkload> workloads, int writersPerDid = 1)
+    private static async Task<(long Updates, TimeSpan Elapsed, List<double> LatenciesMs)> RunAsync(BenchCluster cluster, List<SignedWorkload> workloads, int writersPerDid = 1)
     {
         var latencies = new List<double>();
         var total = 0L;
@@ -136,6 +164,29 @@ internal static class IngestLoad
             }
         }))));
         return (total, clock.Elapsed, latencies);
+    }
+
+    private sealed class CountingObserver : ILiveSyncObserver
+    {
+        private long _updates;
+
+        public long Updates => Interlocked.Read(ref _updates);
+
+        public long Cursor => 0;
+
+        public SyncConfig Config { get; } = new();
+
+        public ValueTask OnBatchAsync(CommittedBatch batch)
+        {
+            Interlocked.Add(ref _updates, batch.Updates.Count);
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask OnUpdatesAsync(LiveUpdates updates) => ValueTask.CompletedTask;
+
+        public ValueTask OnHeadAsync(long headSeq) => ValueTask.CompletedTask;
+
+        public ValueTask OnRevokedAsync(string reason) => ValueTask.CompletedTask;
     }
 
     internal static double MeasureVerifyBound(TimeSpan duration)

@@ -1,0 +1,172 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Orleans.Streams;
+using Orleans.TestingHost;
+using Vivim.Anchors;
+using Vivim.Client.Transports;
+using Vivim.ExitNodes;
+using Vivim.Protocol.Identity;
+using Vivim.Protocol.Model;
+using Vivim.Security;
+using Vivim.Sessions;
+using Vivim.Storage;
+using Vivim.Tests.Support;
+using static Vivim.Tests.Grains.ExitNodeTestKit;
+
+namespace Vivim.Tests.Grains;
+
+/// <summary>
+/// An anchor publishes commits only while a listener holds a lease; on a cluster of its own whose lease is one
+/// second, so that lapsing and renewing happen within a test.
+/// </summary>
+public sealed class AnchorListenerLeaseTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(1);
+
+    private InProcessTestCluster _cluster = null!;
+
+    private IClusterClient Client => _cluster.Client;
+
+    public async Task InitializeAsync()
+    {
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSilo((_, silo) => ClusterFixture.ConfigureSilo(silo, new InMemoryUpdateLog(), new SharedMemoryGrainStorage(), new Dictionary<string, string?>
+        {
+            ["Vivim:Anchors:ListenerLease"] = Lease.ToString(),
+        }));
+        builder.ConfigureClient(client => client.AddMemoryStreams(AnchorStreams.Provider).AddVivimOperatorCredentials(ClusterFixture.TestClusterSecret));
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+
+    [Fact]
+    public async Task Commits_are_published_only_while_a_listener_holds_a_lease()
+    {
+        var (parent, anchor) = await NewAnchorAsync();
+        await using var published = await PublishedSeqs.SubscribeAsync(Client, parent.Did.Value);
+
+        // Nobody has said they listen: the commit is stored but not published.
+        Assert.Equal(1, Assert.Single((await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/1", new JsonObject())])).Receipts).Seq);
+
+        // A listener's call starts the lease and reports the head it may have missed.
+        var lease = await anchor.ListenAsync();
+        Assert.Equal(1, lease.Head.Seq);
+        Assert.Equal(Lease, lease.Duration);
+        await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/2", new JsonObject())]);
+        await published.WaitForAsync(2);
+
+        // Not renewed: publishing stops again.
+        await Task.Delay(Lease * 1.5);
+        await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/3", new JsonObject())]);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Equal([2L], published.Seqs);
+    }
+
+    [Fact]
+    public async Task A_stream_listener_keeps_renewing_while_it_is_subscribed()
+    {
+        var (parent, anchor) = await NewAnchorAsync();
+        var observer = new BatchObserver();
+        var listener = await AnchorStreamListener.SubscribeAsync(Client, parent.Did.Value, null, observer);
+        await using (listener)
+        {
+            await Task.Delay(Lease * 3);
+            await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/1", new JsonObject())]);
+            await observer.First.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+
+        // Once it is gone the lease lapses.
+        await using var published = await PublishedSeqs.SubscribeAsync(Client, parent.Did.Value);
+        await Task.Delay(Lease * 1.5);
+        await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/2", new JsonObject())]);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Empty(published.Seqs);
+    }
+
+    [Fact]
+    public async Task A_session_hub_renews_the_lease_of_every_DID_it_serves()
+    {
+        var (parent, node, _) = await CreateNodeAsync(Client);
+        using var clone = SigningKey.Generate();
+        var cloneId = await RegisterApprovedAsync(node, clone);
+        await using var hub = new SessionHub(Client, Options.Create(new SessionHubOptions { ReconcileInterval = Lease / 4 }), NullLogger<SessionHub>.Instance);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var session = await hub.OpenAsync(cloneId, cursor: 0, cancellationToken: timeout.Token);
+        await using var published = await PublishedSeqs.SubscribeAsync(Client, parent.Did.Value);
+
+        await Task.Delay(Lease * 3);
+        var receipts = await node.WriteAsOwnerAsync([new OwnerUpdate(UpdateType.Memory, UpdateOperation.Create, "memoryIndex/l/1", RawJson.From(new JsonObject()))]);
+        await published.WaitForAsync(Assert.Single(receipts.Receipts).Seq);
+    }
+
+    private async Task<(SigningKey Parent, IAnchorStateGrain Anchor)> NewAnchorAsync()
+    {
+        var parent = SigningKey.Generate();
+        var anchor = Client.GetGrain<IAnchorStateGrain>(parent.Did.Value);
+        await anchor.InitializeAsync(new AnchorSetup(SignedUpdates.TestVault.Seal(parent.ExportSeed(), parent.Did.Value)));
+        return (parent, anchor);
+    }
+
+    /// <summary>The seqs published on a DID's stream, from a plain subscription that holds no lease.</summary>
+    private sealed class PublishedSeqs : IAsyncDisposable
+    {
+        private StreamSubscriptionHandle<AnchorEvent> _handle = null!;
+
+        public ConcurrentBag<long> Seqs { get; } = [];
+
+        public static async Task<PublishedSeqs> SubscribeAsync(IClusterClient client, string did)
+        {
+            var published = new PublishedSeqs();
+            var stream = client.GetStreamProvider(AnchorStreams.Provider).GetStream<AnchorEvent>(StreamId.Create(AnchorStreams.Namespace, did));
+            published._handle = await stream.SubscribeAsync((e, _) =>
+            {
+                if (e is CommittedBatch batch)
+                {
+                    foreach (var update in batch.Updates)
+                    {
+                        published.Seqs.Add(update.Seq!.Value);
+                    }
+                }
+
+                return Task.CompletedTask;
+            });
+            return published;
+        }
+
+        public async Task WaitForAsync(long seq)
+        {
+            for (var waited = 0; !Seqs.Contains(seq); waited += 50)
+            {
+                Assert.True(waited < 10_000, $"seq {seq} was not published within 10 s");
+                await Task.Delay(50);
+            }
+        }
+
+        public async ValueTask DisposeAsync() => await _handle.UnsubscribeAsync();
+    }
+
+    private sealed class BatchObserver : ILiveSyncObserver
+    {
+        public TaskCompletionSource<CommittedBatch> First { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public long Cursor => 0;
+
+        public SyncConfig Config { get; } = new();
+
+        public ValueTask OnBatchAsync(CommittedBatch batch)
+        {
+            First.TrySetResult(batch);
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask OnUpdatesAsync(LiveUpdates updates) => ValueTask.CompletedTask;
+
+        public ValueTask OnHeadAsync(long headSeq) => ValueTask.CompletedTask;
+
+        public ValueTask OnRevokedAsync(string reason) => ValueTask.CompletedTask;
+    }
+}
