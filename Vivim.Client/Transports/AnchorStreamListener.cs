@@ -13,6 +13,7 @@ public sealed class AnchorStreamListener : IAsyncDisposable
     private readonly StreamSubscriptionHandle<AnchorEvent> _handle;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _renewals;
+    private int _disposed;
 
     private AnchorStreamListener(StreamSubscriptionHandle<AnchorEvent> handle, IAnchorStateGrain anchor, TimeSpan lease)
     {
@@ -47,15 +48,17 @@ public sealed class AnchorStreamListener : IAsyncDisposable
     }
 
     // Four renewals per lease: one lost call does not let the lease lapse.
+    private static TimeSpan RenewalPeriod(TimeSpan lease) => TimeSpan.FromTicks(Math.Max(lease.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks));
+
     private static async Task RenewAsync(IAnchorStateGrain anchor, TimeSpan lease, CancellationToken stopping)
     {
-        var period = TimeSpan.FromTicks(Math.Max(lease.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks));
+        var period = RenewalPeriod(lease);
         while (!stopping.IsCancellationRequested)
         {
             try
             {
                 await Task.Delay(period, stopping).ConfigureAwait(false);
-                period = TimeSpan.FromTicks(Math.Max((await anchor.ListenAsync().WaitAsync(stopping).ConfigureAwait(false)).Duration.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks));
+                period = RenewalPeriod((await anchor.ListenAsync().WaitAsync(stopping).ConfigureAwait(false)).Duration);
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
@@ -70,7 +73,7 @@ public sealed class AnchorStreamListener : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_stopping.IsCancellationRequested)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }

@@ -6,7 +6,7 @@ namespace Vivim.Anchors;
 /// <summary>
 /// The canonical state of one DID (grain key: the DID): orders signed updates into gapless seqs, keeps the state
 /// tree, signs commits with the parent node's key, appends to the update log before acknowledging, and publishes
-/// every commit on the DID's stream.
+/// each commit on the DID's stream while a listener holds a lease (<see cref="ListenAsync"/>).
 /// </summary>
 [Alias("vivim.IAnchorStateGrain")]
 public interface IAnchorStateGrain : IGrainWithStringKey

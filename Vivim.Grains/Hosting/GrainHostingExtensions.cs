@@ -17,7 +17,9 @@ public static class GrainHostingExtensions
     public static ISiloBuilder AddVivimGrains(this ISiloBuilder silo, IConfiguration configuration)
     {
         silo.Services.AddOptions<KeyVaultOptions>().Bind(configuration.GetSection(KeyVaultOptions.Section));
-        silo.Services.AddOptions<AnchorOptions>().Bind(configuration.GetSection(AnchorOptions.Section));
+        silo.Services.AddOptions<AnchorOptions>().Bind(configuration.GetSection(AnchorOptions.Section))
+            .Validate(o => o.ListenerLease > TimeSpan.Zero, "Vivim:Anchors:ListenerLease must be positive: with none, anchors would never publish.")
+            .ValidateOnStart();
         silo.Services.AddOptions<ExitNodeOptions>().Bind(configuration.GetSection(ExitNodeOptions.Section));
         silo.Services.AddOptions<TenantOptions>().Bind(configuration.GetSection(TenantOptions.Section));
         silo.Services.AddOptions<ClusterSecretOptions>().Bind(configuration.GetSection(ClusterSecretOptions.Section));
