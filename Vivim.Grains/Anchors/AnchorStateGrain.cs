@@ -278,7 +278,8 @@ public sealed class AnchorStateGrain(
             return Refused(SubmitOutcome.Rejected, [new UpdateRejection(0, null, RejectionCodes.TooLarge, $"A batch holds at most {_options.MaxBatchUpdates} updates.")]);
         }
 
-        // Signature checks dominate the cost: run them on the thread pool, in parallel, before taking the lock.
+        // Signature checks dominate the cost: run them on the thread pool, in parallel, before taking the lock. One work
+        // item per core, not a Parallel.For, which would block a pool thread per batch while concurrent batches wait.
         var now = time.GetUtcNow();
         var candidates = new UpdateCandidate[updatesJson.Count];
         var parts = Math.Min(Environment.ProcessorCount, updatesJson.Count);
@@ -382,9 +383,7 @@ public sealed class AnchorStateGrain(
         var bytesBefore = _tree.TotalWeight;
         var undo = new List<(byte[] Key, byte[]? Previous, int PreviousBytes)>(fresh.Count);
         var logged = new List<LoggedUpdate>(fresh.Count);
-
-        // Publishing serializes and queues the whole batch: only worth it while somebody listens.
-        var committed = time.GetUtcNow().UtcTicks < _publishUntilTicks ? new List<StateUpdate>(fresh.Count) : null;
+        var proofs = new List<string>(fresh.Count);
         var documents = new List<DocumentChange>(fresh.Count);
         var roots = new List<string>(fresh.Count);
         try
@@ -413,7 +412,7 @@ public sealed class AnchorStateGrain(
                 stored["seq"] = seq;
                 stored["merkleProof"] = proof;
                 logged.Add(new LoggedUpdate(seq, update.UpdateId, candidate.UpdateHash!, root, JavaScriptJson.Stringify(stored)));
-                committed?.Add(update with { Seq = seq, MerkleProof = proof });
+                proofs.Add(proof);
                 roots.Add(root);
                 receipts[candidate.Index] = new UpdateReceipt(update.UpdateId, seq, root);
             }
@@ -430,9 +429,12 @@ public sealed class AnchorStateGrain(
             var commit = SignCommit(key, new Commit(_did, _headSeq + 1, _headSeq + fresh.Count, prevRoot, roots, roots[^1], fresh.Select(c => c.UpdateHash!).ToList(), time.GetUtcNow().ToUnixTimeMilliseconds()));
             await log.AppendAsync(_did, new LogAppend(logged, new LoggedCommit(commit.FromSeq, commit.ToSeq, ProtocolModel.ToJson(commit)), documents));
             _headSeq = commit.ToSeq;
-            if (committed is not null)
+
+            // Publishing serializes, queues and caches the whole batch: only worth it while somebody listens. Checked
+            // after the head moved, so a listener whose lease starts now either gets this batch or a head that includes it.
+            if (time.GetUtcNow().UtcTicks < _publishUntilTicks)
             {
-                await PublishAsync(new CommittedBatch(_did, commit, committed));
+                await PublishAsync(new CommittedBatch(_did, commit, [.. fresh.Select((c, i) => c.Update! with { Seq = commit.FromSeq + i, MerkleProof = proofs[i] })]));
             }
 
             return null;
@@ -620,7 +622,7 @@ public sealed class AnchorStateGrain(
         }
     }
 
-    /// <summary>Reached from outside only through exit nodes and clones; a gateway's hub may read the head.</summary>
+    /// <summary>Reached from outside only through exit nodes and clones; a gateway's hub may read the head and hold a listener lease.</summary>
     public bool Allows(CallPrincipal principal, string method) =>
         principal.Kind == PrincipalKind.Service && method is nameof(GetHeadAsync) or nameof(ListenAsync);
 
