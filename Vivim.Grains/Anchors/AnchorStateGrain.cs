@@ -536,13 +536,15 @@ public sealed class AnchorStateGrain(
         }
     }
 
-    public Task<AnchorHead> GetHeadAsync() => Task.FromResult(new AnchorHead(_did, _headSeq, _tree.RootHex, _retainedFromSeq, _tree.TotalWeight));
+    public Task<AnchorHead> GetHeadAsync() => Task.FromResult(Head());
 
     public Task<ListenerLease> ListenAsync()
     {
         _publishUntilTicks = Math.Max(_publishUntilTicks, (time.GetUtcNow() + _options.ListenerLease).UtcTicks);
-        return Task.FromResult(new ListenerLease(new AnchorHead(_did, _headSeq, _tree.RootHex, _retainedFromSeq, _tree.TotalWeight), _options.ListenerLease));
+        return Task.FromResult(new ListenerLease(Head(), _options.ListenerLease));
     }
+
+    private AnchorHead Head() => new(_did, _headSeq, _tree.RootHex, _retainedFromSeq, _tree.TotalWeight);
 
     public async Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit)
     {

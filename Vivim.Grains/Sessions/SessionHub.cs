@@ -25,6 +25,7 @@ public sealed class SessionHub : IAsyncDisposable
     private readonly Task _reconciler;
 
     private readonly CallPrincipals? _principals;
+    private int _shortLeaseReported;
 
     public SessionHub(IClusterClient client, IOptions<SessionHubOptions> options, ILogger<SessionHub> logger, CallPrincipals? principals = null)
     {
@@ -142,7 +143,13 @@ public sealed class SessionHub : IAsyncDisposable
                     using var service = AsService();
                     var stream = _client.GetStreamProvider(AnchorStreams.Provider).GetStream<AnchorEvent>(StreamId.Create(AnchorStreams.Namespace, did));
                     feed.Subscription = await stream.SubscribeAsync((e, _) => DeliverAsync(feed, e));
-                    feed.RaiseKnownHead((await _client.GetGrain<IAnchorStateGrain>(did).ListenAsync()).Head.Seq);
+                    var lease = await _client.GetGrain<IAnchorStateGrain>(did).ListenAsync();
+                    feed.RaiseKnownHead(lease.Head.Seq);
+                    if (lease.Duration < _options.ReconcileInterval * 2 && Interlocked.Exchange(ref _shortLeaseReported, 1) == 0)
+                    {
+                        // Renewals ride on reconciles: a lease this short lapses between them and live delivery stalls until the next one.
+                        _logger.LogWarning("Anchors' listener lease ({Lease}) is under twice this hub's reconcile interval ({Interval}); raise Vivim:Anchors:ListenerLease", lease.Duration, _options.ReconcileInterval);
+                    }
                 }
 
                 feed.Users++;

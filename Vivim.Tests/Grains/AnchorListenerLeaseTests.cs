@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Orleans.Streams;
@@ -101,6 +102,20 @@ public sealed class AnchorListenerLeaseTests : IAsyncLifetime
         await Task.Delay(Lease * 3);
         var receipts = await node.WriteAsOwnerAsync([new OwnerUpdate(UpdateType.Memory, UpdateOperation.Create, "memoryIndex/l/1", RawJson.From(new JsonObject()))]);
         await published.WaitForAsync(Assert.Single(receipts.Receipts).Seq);
+    }
+
+    [Fact]
+    public async Task A_hub_whose_reconciles_are_too_rare_for_the_lease_says_so()
+    {
+        var (_, node, _) = await CreateNodeAsync(Client);
+        using var clone = SigningKey.Generate();
+        var cloneId = await RegisterApprovedAsync(node, clone);
+        var logs = new Libp2p.ListLoggerFactory();
+        await using var hub = new SessionHub(Client, Options.Create(new SessionHubOptions { ReconcileInterval = Lease }), new Logger<SessionHub>(logs));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var session = await hub.OpenAsync(cloneId, cursor: 0, cancellationToken: timeout.Token);
+
+        Assert.Contains(logs.Lines, line => line.StartsWith("Warning", StringComparison.Ordinal) && line.Contains("Vivim:Anchors:ListenerLease", StringComparison.Ordinal));
     }
 
     private async Task<(SigningKey Parent, IAnchorStateGrain Anchor)> NewAnchorAsync()

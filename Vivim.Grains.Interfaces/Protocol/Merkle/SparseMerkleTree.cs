@@ -163,7 +163,7 @@ public sealed class SparseMerkleTree
         return tree;
     }
 
-    /// <summary>Sets the value of <paramref name="key"/>, adding it if absent.</summary>
+    /// <summary>Sets the value of <paramref name="key"/> with weight 0, adding it if absent.</summary>
     /// <returns>True if the key was added, false if an existing value was replaced.</returns>
     /// <exception cref="ArgumentException">key or value is not 32 bytes.</exception>
     public bool Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => Set(key, value, 0);
