@@ -74,7 +74,7 @@ public sealed class OpenApiContractTests(GatewayFixture gateway)
 
             foreach (var (status, declared) in responses)
             {
-                var response = Resolve(contract.Document, declared!);
+                var response = contract.Resolve(declared!);
                 var content = response["content"] as JsonObject;
                 if ((status is "200" or "201" || status.StartsWith('4') || (status.StartsWith('5') && !path.StartsWith("/health/", StringComparison.Ordinal))) && content is not { Count: > 0 })
                 {
@@ -88,7 +88,7 @@ public sealed class OpenApiContractTests(GatewayFixture gateway)
                         problems.Add($"{where} {status} {media} has no schema.");
                     }
 
-                    if (status.StartsWith('4') && media == "application/problem+json" && Resolve(contract.Document, body!["schema"]!) != contract.Document["components"]!["schemas"]!["Problem"])
+                    if (status.StartsWith('4') && media == "application/problem+json" && contract.Resolve(body!["schema"]!) != contract.Document["components"]!["schemas"]!["Problem"])
                     {
                         problems.Add($"{where} {status}: a problem body's schema is not components.schemas.Problem.");
                     }
@@ -253,14 +253,4 @@ public sealed class OpenApiContractTests(GatewayFixture gateway)
             RoutePatternParameterPart parameter => "{" + parameter.Name + "}",
             _ => p.ToString(),
         }))));
-
-    private static JsonNode Resolve(JsonObject document, JsonNode node)
-    {
-        while (node is JsonObject o && o["$ref"]?.GetValue<string>() is { } reference)
-        {
-            node = reference.TrimStart('#').Split('/', StringSplitOptions.RemoveEmptyEntries).Aggregate((JsonNode)document, (n, key) => n[key]!);
-        }
-
-        return node;
-    }
 }

@@ -149,7 +149,7 @@ public sealed class OpenApiContract
     }
 
     /// <summary>A <c>$ref</c> to <c>#/components/…</c> resolved within the document.</summary>
-    private JsonNode Resolve(JsonNode node)
+    public JsonNode Resolve(JsonNode node)
     {
         while (node is JsonObject o && o["$ref"]?.GetValue<string>() is { } reference)
         {
