@@ -4,7 +4,7 @@ using Vivim.Protocol.Identity;
 namespace Vivim.Client.Http;
 
 /// <summary>
-/// Signs every request it sends with the clone's key (RFC 9421, as API.md's clone authentication): <c>@method</c>,
+/// Signs every request it sends with the clone's key (RFC 9421, as docs/api.md §Authentication describes): <c>@method</c>,
 /// <c>@path</c>, <c>@query</c> when there is one, <c>content-digest</c> when there is a body. The target signed is
 /// the one sent on the wire (<see cref="Uri.PathAndQuery"/>), so clone ids with <c>:</c> stay as they are.
 /// </summary>

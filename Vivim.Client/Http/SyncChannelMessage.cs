@@ -2,7 +2,7 @@ using Vivim.Protocol.Model;
 
 namespace Vivim.Client.Http;
 
-/// <summary>What the gateway sends on a clone's WebSocket sync channel (API.md §WebSocket sync channel).</summary>
+/// <summary>What the gateway sends on a clone's WebSocket sync channel (docs/api.md §WebSocket sync channel).</summary>
 public abstract record SyncChannelMessage;
 
 /// <summary>The session is open: the anchor's head and how many unacknowledged batches the gateway allows.</summary>

@@ -12,7 +12,7 @@ using Vivim.Protocol.State;
 namespace Vivim.Client.Http;
 
 /// <summary>
-/// A tenant's management calls (API.md §Tenants and hosted parent nodes), authenticated with its API key: exit nodes,
+/// A tenant's management calls (docs/api.md §Tenants, §Exit nodes), authenticated with its API key: exit nodes,
 /// their advertisement and policy, owner writes and reads (each read's Merkle proof checked), and their clones.
 /// </summary>
 public sealed class TenantClient : IDisposable

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Vivim.Gateway.Api;
+using Vivim.Gateway.Api.OpenApi;
 using Vivim.Gateway.Auth;
 using Vivim.Gateway.Limits;
 using Vivim.Gateway.Sync;
@@ -28,13 +29,6 @@ public static class GatewayHostingExtensions
         services.AddSingleton<GatewayRateLimiter>();
         services.AddSingleton<SyncSocketRegistry>();
         services.AddSingleton<SyncSocket>();
-        services.AddOpenApi("v1", openApi => openApi.AddDocumentTransformer((document, _, _) =>
-        {
-            document.Info.Title = "Vivim Cloud API";
-            document.Info.Version = "v1";
-            document.Info.Description = "Hosted parent nodes for the VIVIM SDK: tenants, exit nodes, clone registration and sync.";
-            return Task.CompletedTask;
-        }));
 
         var cors = configuration.GetSection(CorsOptions.Section).Get<CorsOptions>() ?? new CorsOptions();
         services.AddCors(o => o.AddPolicy(CorsPolicy, policy => policy
@@ -54,7 +48,7 @@ public static class GatewayHostingExtensions
         return builder;
     }
 
-    /// <summary>The middleware and every route of the API (API.md), health, and the OpenAPI document.</summary>
+    /// <summary>The middleware and every route of the API (docs/api.md), health, and the OpenAPI document.</summary>
     public static WebApplication MapVivimGateway(this WebApplication app)
     {
         app.UseMiddleware<ApiErrors>();
@@ -73,7 +67,7 @@ public static class GatewayHostingExtensions
         });
 
         app.MapHealthEndpoints();
-        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapOpenApiDocument();
 
         var auth = app.Services.GetRequiredService<ApiAuthentication>();
         var v1 = app.MapGroup("/v1");
@@ -84,7 +78,7 @@ public static class GatewayHostingExtensions
         SyncSocket.Map(v1);
 
         // Unknown routes are problems too, not empty 404s.
-        app.MapFallback(() => ApiProblem.NotFound("No such route. The API is described at /openapi/v1.json."));
+        app.MapFallback(() => ApiProblem.NotFound("No such route. The API is described at /openapi/v1.json.")).ExcludeFromDescription();
 
         // The operator key is created (embedded) or checked (configured) at start, not on the first request.
         app.Lifetime.ApplicationStarted.Register(() => _ = app.Services.GetRequiredService<OperatorKey>());

@@ -40,10 +40,12 @@ public static class HealthEndpoints
     public static void MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
         var health = app.ServiceProvider.GetRequiredService<HostLifecycleHealth>();
-        app.MapGet("/health/startup", () => health.Started ? Results.Ok(new { status = "started" }) : Results.StatusCode(StatusCodes.Status503ServiceUnavailable));
-        app.MapGet("/health/ready", () => health.Ready ? Results.Ok(new { status = "ready" }) : Results.StatusCode(StatusCodes.Status503ServiceUnavailable));
+        app.MapGet("/health/startup", () => health.Started ? Results.Ok(new { status = "started" }) : Results.StatusCode(StatusCodes.Status503ServiceUnavailable))
+            .WithName("getStartupHealth");
+        app.MapGet("/health/ready", () => health.Ready ? Results.Ok(new { status = "ready" }) : Results.StatusCode(StatusCodes.Status503ServiceUnavailable))
+            .WithName("getReadiness");
 
         // Liveness never touches grains or storage: a slow dependency must not get the process restarted.
-        app.MapGet("/health/live", () => Results.Ok(new { status = "live" }));
+        app.MapGet("/health/live", () => Results.Ok(new { status = "live" })).WithName("getLiveness");
     }
 }

@@ -38,14 +38,14 @@ public sealed class GatewayProcessTests
             Assert.DoesNotContain(operatorKey, node.Output, StringComparison.Ordinal);
 
             var baseAddress = new Uri($"http://127.0.0.1:{port}");
-            using var http = new HttpClient { BaseAddress = baseAddress };
+            using var http = new HttpClient(new ContractCheckingHandler()) { BaseAddress = baseAddress };
             http.DefaultRequestHeaders.Authorization = new("Bearer", operatorKey);
             using var created = await http.PostAsync("/v1/tenants", GatewayFixture.Json(new JsonObject { ["name"] = "process" }));
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
             var apiKey = JsonNode.Parse(await created.Content.ReadAsStringAsync())!["apiKey"]!.GetValue<string>();
             Assert.DoesNotContain(apiKey, node.Output, StringComparison.Ordinal);
 
-            using var tenant = new HttpClient { BaseAddress = baseAddress };
+            using var tenant = new HttpClient(new ContractCheckingHandler()) { BaseAddress = baseAddress };
             tenant.DefaultRequestHeaders.Authorization = new("Bearer", apiKey);
             using var nodeCreated = await tenant.PostAsync("/v1/exit-nodes", GatewayFixture.Json(new JsonObject()));
             var did = JsonNode.Parse(await nodeCreated.Content.ReadAsStringAsync())!["did"]!.GetValue<string>();

@@ -28,7 +28,7 @@ public sealed class GatewayHostTests
         try
         {
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-            using var http = new HttpClient { BaseAddress = new Uri(address) };
+            using var http = new HttpClient(new ContractCheckingHandler()) { BaseAddress = new Uri(address) };
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/health/startup", UriKind.Relative), cts.Token)).StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/health/ready", UriKind.Relative), cts.Token)).StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/health/live", UriKind.Relative), cts.Token)).StatusCode);

@@ -72,9 +72,10 @@ public sealed class GatewayFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>A client whose every response is checked against the OpenAPI document (<see cref="ContractCheckingHandler"/>).</summary>
     public HttpClient CreateClient(string? bearer = null)
     {
-        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        var client = new HttpClient(new ContractCheckingHandler()) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         if (bearer is not null)
         {
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
@@ -112,7 +113,7 @@ public sealed class GatewayFixture : IAsyncLifetime
 
     public static StringContent Json(JsonNode body) => new(body.ToJsonString(), Encoding.UTF8, "application/json");
 
-    /// <summary>A request signed by a clone's key as API.md describes (RFC 9421 over the target exactly as sent).</summary>
+    /// <summary>A request signed by a clone's key as docs/api.md describes (RFC 9421 over the target exactly as sent).</summary>
     public HttpRequestMessage Signed(SigningKey key, HttpMethod method, string target, string? body = null, long? created = null, string? nonce = null)
     {
         var bytes = body is null ? [] : Encoding.UTF8.GetBytes(body);

@@ -24,6 +24,7 @@ public sealed class GatewayWireTests(GatewayFixture gateway) : IAsyncLifetime
     private readonly List<IAsyncDisposable> _clones = [];
     private string _tenantId = string.Empty;
     private TenantClient _tenant = null!;
+    private HttpClient _checked = null!; // the operator's and tenant's calls, checked against the OpenAPI document
     private string _did = string.Empty;
 
     // Live sync only through the WebSocket: no periodic pulls or head checks that would hide a broken channel.
@@ -31,9 +32,10 @@ public sealed class GatewayWireTests(GatewayFixture gateway) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        using var operatorClient = new OperatorClient(gateway.BaseAddress, gateway.OperatorKey);
+        _checked = gateway.CreateClient();
+        using var operatorClient = new OperatorClient(gateway.BaseAddress, gateway.OperatorKey, _checked);
         (_tenantId, var apiKey) = await operatorClient.CreateTenantAsync("wire");
-        _tenant = new TenantClient(gateway.BaseAddress, apiKey);
+        _tenant = new TenantClient(gateway.BaseAddress, apiKey, _checked);
         (_did, var advertisement) = await _tenant.CreateExitNodeAsync(
             ["storage", "memory", "identity", "content"], new ExitNodePolicy(MaxClones: 50, AllowMigration: true, RequireVerification: true));
         Assert.Equal(50, advertisement.Policy.MaxClones);
@@ -47,9 +49,10 @@ public sealed class GatewayWireTests(GatewayFixture gateway) : IAsyncLifetime
             await clone.DisposeAsync();
         }
 
-        using var operatorClient = new OperatorClient(gateway.BaseAddress, gateway.OperatorKey);
+        using var operatorClient = new OperatorClient(gateway.BaseAddress, gateway.OperatorKey, _checked);
         await operatorClient.DeleteTenantAsync(_tenantId);
         _tenant.Dispose();
+        _checked.Dispose();
         _home.Delete(recursive: true);
     }
 
@@ -248,7 +251,7 @@ public sealed class GatewayWireTests(GatewayFixture gateway) : IAsyncLifetime
         using var key = SigningKey.Generate();
         var (clone, _) = await RegisterAsync(key);
         using var impostor = SigningKey.Generate();
-        using var transport = new HttpSyncTransport(gateway.BaseAddress, impostor, clone.CloneId);
+        using var transport = new HttpSyncTransport(gateway.BaseAddress, impostor, clone.CloneId, handler: new ContractCheckingHandler());
 
         var status = await Assert.ThrowsAsync<GatewayException>(() => transport.GetStatusAsync());
         Assert.Equal(System.Net.HttpStatusCode.Unauthorized, status.Status);
