@@ -38,7 +38,8 @@ public sealed class HostProcess : IAsyncDisposable
     public static string BuildConfiguration =>
         AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
 
-    public static HostProcess Start(string project, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, string? name = null)
+    /// <param name="hostLogging">Keep the host's own default log levels instead of the tests' (which log "Application started").</param>
+    public static HostProcess Start(string project, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, string? name = null, bool hostLogging = false)
     {
         var assembly = Repository.PathOf(project, "bin", BuildConfiguration, "net10.0", project + ".dll");
         if (!File.Exists(assembly))
@@ -63,9 +64,13 @@ public sealed class HostProcess : IAsyncDisposable
         start.Environment["Vivim__ClusterSecret"] = Convert.ToBase64String(ClusterFixture.TestClusterSecret);
         start.Environment["Vivim__OperatorKey"] = GatewayFixture.TestOperatorKey;
         start.Environment["Logging__Console__FormatterName"] = "simple";
-        start.Environment["Logging__LogLevel__Default"] = "Warning";
-        start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
-        start.Environment["Logging__LogLevel__Vivim"] = "Information";
+        if (!hostLogging)
+        {
+            start.Environment["Logging__LogLevel__Default"] = "Warning";
+            start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+            start.Environment["Logging__LogLevel__Vivim"] = "Information";
+        }
+
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[key] = value;
