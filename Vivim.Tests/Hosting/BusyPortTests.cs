@@ -13,10 +13,12 @@ namespace Vivim.Tests.Hosting;
 public sealed class BusyPortTests
 {
     [Theory]
-    [InlineData("--urls")]
-    [InlineData("--Vivim:SiloPort")]
-    [InlineData("--Vivim:GatewayPort")]
-    public async Task A_gateway_whose_port_is_taken_names_the_port_and_its_flag_and_exits_1(string flag)
+    [InlineData("Vivim.Gateway", "--urls")]
+    [InlineData("Vivim.Gateway", "--Vivim:SiloPort")]
+    [InlineData("Vivim.Gateway", "--Vivim:GatewayPort")]
+    [InlineData("Vivim.Silo", "--Vivim:SiloPort")]
+    [InlineData("Vivim.Silo", "--Vivim:GatewayPort")]
+    public async Task A_host_whose_port_is_taken_names_the_port_and_its_flag_and_exits_1(string project, string flag)
     {
         // The holder reuses its address the way Orleans' listeners do (SO_REUSEPORT on Linux): a plain second bind
         // would not notice it.
@@ -30,42 +32,22 @@ public sealed class BusyPortTests
             [flag] = busy,
         };
         var data = Path.Combine(Path.GetTempPath(), "vivim-busy-" + Guid.NewGuid().ToString("N")[..12]);
-        try
+        List<string> arguments =
+        [
+            "--Vivim:DataPath", data,
+            "--Vivim:SiloPort", Text(ports["--Vivim:SiloPort"]),
+            "--Vivim:GatewayPort", Text(ports["--Vivim:GatewayPort"]),
+        ];
+        if (project == "Vivim.Gateway")
         {
-            await using var node = HostProcess.Start(
-                "Vivim.Gateway",
-                [
-                    "--urls", "http://127.0.0.1:" + Text(ports["--urls"]),
-                    "--Vivim:DataPath", data,
-                    "--Vivim:SiloPort", Text(ports["--Vivim:SiloPort"]),
-                    "--Vivim:GatewayPort", Text(ports["--Vivim:GatewayPort"]),
-                ],
-                name: "gateway",
-                hostLogging: true);
-            Assert.Equal(1, await node.WaitForExitAsync(TimeSpan.FromSeconds(60)));
-            AssertOneLineNaming(node.Output, busy, flag);
+            arguments.AddRange(["--urls", "http://127.0.0.1:" + Text(ports["--urls"])]);
         }
-        finally
-        {
-            DeleteDirectory(data);
-        }
-    }
 
-    [Fact]
-    public async Task A_silo_whose_silo_port_is_taken_names_the_port_and_its_flag_and_exits_1()
-    {
-        using var holder = HoldLoopbackPort(reuseAddress: true);
-        var busy = ((IPEndPoint)holder.LocalEndPoint!).Port;
-        var data = Path.Combine(Path.GetTempPath(), "vivim-busy-" + Guid.NewGuid().ToString("N")[..12]);
         try
         {
-            await using var silo = HostProcess.Start(
-                "Vivim.Silo",
-                ["--Vivim:DataPath", data, "--Vivim:SiloPort", Text(busy), "--Vivim:GatewayPort", Text(FreePort.Next())],
-                name: "silo",
-                hostLogging: true);
-            Assert.Equal(1, await silo.WaitForExitAsync(TimeSpan.FromSeconds(60)));
-            AssertOneLineNaming(silo.Output, busy, "--Vivim:SiloPort");
+            await using var host = HostProcess.Start(project, arguments, hostLogging: true);
+            Assert.Equal(1, await host.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            AssertOneLineNaming(host.Output, busy, flag);
         }
         finally
         {

@@ -76,8 +76,15 @@ public sealed class HostProcess : IAsyncDisposable
             start.Environment[key] = value;
         }
 
+        return Launch(name ?? project, start);
+    }
+
+    /// <summary>Starts <paramref name="start"/> (output redirected) and keeps what it writes.</summary>
+    public static HostProcess Launch(string name, ProcessStartInfo start)
+    {
+        ArgumentNullException.ThrowIfNull(start);
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        var host = new HostProcess(name ?? project, process);
+        var host = new HostProcess(name, process);
         process.OutputDataReceived += (_, e) => host.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => host.OnLine(e.Data);
         process.Exited += (_, _) => host._started.TrySetException(new InvalidOperationException($"{host.Name} exited with {process.ExitCode} before it started:\n{host.Output}"));
@@ -106,6 +113,17 @@ public sealed class HostProcess : IAsyncDisposable
         var deadline = DateTime.UtcNow + timeout;
         while (!Output.Contains(text, StringComparison.Ordinal))
         {
+            if (_process.HasExited)
+            {
+                _process.WaitForExit();
+                if (!Output.Contains(text, StringComparison.Ordinal))
+                {
+                    throw new InvalidOperationException($"{Name} exited with {_process.ExitCode} before it wrote '{text}':\n{Output}");
+                }
+
+                return;
+            }
+
             if (DateTime.UtcNow > deadline)
             {
                 throw new TimeoutException($"{Name} never wrote '{text}':\n{Output}");
