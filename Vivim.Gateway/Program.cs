@@ -1,3 +1,27 @@
+using Microsoft.AspNetCore.Connections;
 using Vivim.Gateway.Hosting;
+using Vivim.Hosting;
 
-await GatewayApp.Create(args).RunAsync();
+WebApplication app;
+try
+{
+    app = GatewayApp.Create(args);
+}
+catch (PortInUseException e)
+{
+    await Console.Error.WriteLineAsync("vivim gateway: " + e.Message);
+    return 1;
+}
+
+try
+{
+    await app.RunAsync();
+}
+catch (IOException e) when (e.InnerException is AddressInUseException)
+{
+    // Taken after the check: Kestrel already said so in the log; the last line says what to do.
+    await Console.Error.WriteLineAsync("vivim gateway: " + HttpListenUrls.InUse(e.Message));
+    return 1;
+}
+
+return 0;

@@ -7,11 +7,22 @@ using Vivim.Hosting;
 if (args is ["migrate", .. var rest])
 {
     var tool = Host.CreateApplicationBuilder(rest);
+    tool.AddVivimLoggingDefaults();
     using var services = tool.Services.BuildServiceProvider();
     return await MigrateCommand.RunAsync(tool.Configuration, services.GetRequiredService<ILoggerFactory>());
 }
 
 var builder = Host.CreateApplicationBuilder(args);
-builder.AddVivimSilo();
+builder.AddVivimLoggingDefaults();
+try
+{
+    builder.AddVivimSilo();
+}
+catch (PortInUseException e)
+{
+    await Console.Error.WriteLineAsync("vivim silo: " + e.Message);
+    return 1;
+}
+
 await builder.Build().RunAsync();
 return 0;

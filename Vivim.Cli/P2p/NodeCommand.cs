@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Net.Sockets;
+using Vivim.Libp2p.Core;
 
 namespace Vivim.Cli.P2p;
 
@@ -47,12 +49,39 @@ public static class NodeCommand
                 await node.RunAsync(Console.OpenStandardInput(), ct);
                 return 0;
             }
-            catch (Exception ex) when (ex is ArgumentException or FormatException or Vivim.Libp2p.Core.Libp2pException or System.Net.Sockets.SocketException)
+            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressAlreadyInUse)
+            {
+                await Console.Error.WriteLineAsync($"vivim p2p node: {BusyListenAddress(options.Listen)} is already in use by another process: pass another --listen port (tcp/0 picks a free one).");
+                return 1;
+            }
+            catch (Exception ex) when (ex is ArgumentException or FormatException or Vivim.Libp2p.Core.Libp2pException or SocketException)
             {
                 await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"vivim p2p node: {ex.Message}"));
                 return 1;
             }
         });
         return cmd;
+    }
+
+    /// <summary>Names the --listen address whose port is taken ("port N (multiaddr)"), found by binding each again.</summary>
+    private static string BusyListenAddress(IReadOnlyList<string> listen)
+    {
+        foreach (var text in listen)
+        {
+            if (Multiaddr.TryParse(text, out var address) && address!.ToTcpEndPoint() is { Port: > 0 } endPoint)
+            {
+                using var probe = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                try
+                {
+                    probe.Bind(endPoint);
+                }
+                catch (SocketException)
+                {
+                    return string.Create(CultureInfo.InvariantCulture, $"port {endPoint.Port} ({text}, --listen)");
+                }
+            }
+        }
+
+        return $"a --listen address ({string.Join(", ", listen)})";
     }
 }

@@ -6,14 +6,14 @@ namespace Vivim.Gateway.Auth;
 
 /// <summary>
 /// The operator's bearer key (<c>Vivim:OperatorKey</c>). When unset, the embedded node creates one on first start in
-/// <c>operator.key</c> of its data directory (owner-readable) and says where — never the key itself.
+/// <c>operator.key</c> of its data directory (owner-readable); the node's ready notice says where — never the key itself.
 /// </summary>
-public sealed partial class OperatorKey
+public sealed class OperatorKey
 {
     public const string FileName = "operator.key";
     private readonly byte[] _key;
 
-    public OperatorKey(IConfiguration configuration, StorageLocation location, ILogger<OperatorKey> logger)
+    public OperatorKey(IConfiguration configuration, StorageLocation location)
     {
         var configured = configuration["Vivim:OperatorKey"];
         if (!string.IsNullOrEmpty(configured))
@@ -37,7 +37,6 @@ public sealed partial class OperatorKey
         var text = File.ReadAllText(path).Trim();
         _key = text.Length >= 16 ? Encoding.UTF8.GetBytes(text) : throw new InvalidOperationException($"{path} holds no usable operator key.");
         FilePath = Path.GetFullPath(path);
-        LogKeyFile(logger, FilePath);
     }
 
     /// <summary>Where the embedded node keeps the key, or null when it is configured.</summary>
@@ -45,7 +44,4 @@ public sealed partial class OperatorKey
 
     public bool Matches(string? presented) =>
         presented is { Length: > 0 and <= 512 } && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(_key));
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Operator key: {Path} (created on first start; set Vivim:OperatorKey in production)")]
-    private static partial void LogKeyFile(ILogger logger, string path);
 }

@@ -25,6 +25,7 @@ public static class GatewayHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<HostLifecycleHealth>());
         services.AddVivimSessionHub(configuration);
         services.AddSingleton<OperatorKey>();
+        services.AddSingleton<NodeReadyNotice>();
         services.AddSingleton<ApiAuthentication>();
         services.AddSingleton<GatewayRateLimiter>();
         services.AddSingleton<SyncSocketRegistry>();
@@ -80,8 +81,9 @@ public static class GatewayHostingExtensions
         // Unknown routes are problems too, not empty 404s.
         app.MapFallback(() => ApiProblem.NotFound("No such route. The API is described at /openapi/v1.json.")).ExcludeFromDescription();
 
-        // The operator key is created (embedded) or checked (configured) at start, not on the first request.
-        app.Lifetime.ApplicationStarted.Register(() => _ = app.Services.GetRequiredService<OperatorKey>());
+        // The operator key is created (embedded) or checked (configured) at start, not on the first request; then the
+        // node says where it is and what to type next.
+        app.Lifetime.ApplicationStarted.Register(() => app.Services.GetRequiredService<NodeReadyNotice>().Log());
         return app;
     }
 }

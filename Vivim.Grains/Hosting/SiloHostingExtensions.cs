@@ -26,6 +26,11 @@ public static class SiloHostingExtensions
         var storage = VivimStorageOptions.FromConfiguration(builder.Configuration);
         var location = StorageLocation.Resolve(storage, options.DataPath);
 
+        // Before anything starts: a taken port is one clear line, not a silo that shares it (or a crash mid-start).
+        var listenAddress = location.Provider == DatabaseKind.Sqlite ? IPAddress.Loopback : IPAddress.Any;
+        ListenPorts.EnsureFree(listenAddress, options.SiloPort, "the silo port, between silos", "--" + VivimSiloOptions.Section + ":" + nameof(VivimSiloOptions.SiloPort));
+        ListenPorts.EnsureFree(listenAddress, options.GatewayPort, "the Orleans gateway port, for cluster clients", "--" + VivimSiloOptions.Section + ":" + nameof(VivimSiloOptions.GatewayPort));
+
         builder.Services.AddOptions<VivimStorageOptions>().Configure(o => VivimStorageOptions.Apply(builder.Configuration, o));
         builder.Services.AddSingleton(location);
         builder.Services.AddSingleton<IPostConfigureOptions<KeyVaultOptions>, EmbeddedKeyEncryptionKey>();

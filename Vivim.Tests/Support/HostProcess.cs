@@ -38,7 +38,8 @@ public sealed class HostProcess : IAsyncDisposable
     public static string BuildConfiguration =>
         AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
 
-    public static HostProcess Start(string project, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, string? name = null)
+    /// <param name="hostLogging">Keep the host's own default log levels instead of the tests' (which log "Application started").</param>
+    public static HostProcess Start(string project, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, string? name = null, bool hostLogging = false)
     {
         var assembly = Repository.PathOf(project, "bin", BuildConfiguration, "net10.0", project + ".dll");
         if (!File.Exists(assembly))
@@ -63,16 +64,27 @@ public sealed class HostProcess : IAsyncDisposable
         start.Environment["Vivim__ClusterSecret"] = Convert.ToBase64String(ClusterFixture.TestClusterSecret);
         start.Environment["Vivim__OperatorKey"] = GatewayFixture.TestOperatorKey;
         start.Environment["Logging__Console__FormatterName"] = "simple";
-        start.Environment["Logging__LogLevel__Default"] = "Warning";
-        start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
-        start.Environment["Logging__LogLevel__Vivim"] = "Information";
+        if (!hostLogging)
+        {
+            start.Environment["Logging__LogLevel__Default"] = "Warning";
+            start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+            start.Environment["Logging__LogLevel__Vivim"] = "Information";
+        }
+
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[key] = value;
         }
 
+        return Launch(name ?? project, start);
+    }
+
+    /// <summary>Starts <paramref name="start"/> (output redirected) and keeps what it writes.</summary>
+    public static HostProcess Launch(string name, ProcessStartInfo start)
+    {
+        ArgumentNullException.ThrowIfNull(start);
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        var host = new HostProcess(name ?? project, process);
+        var host = new HostProcess(name, process);
         process.OutputDataReceived += (_, e) => host.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => host.OnLine(e.Data);
         process.Exited += (_, _) => host._started.TrySetException(new InvalidOperationException($"{host.Name} exited with {process.ExitCode} before it started:\n{host.Output}"));
@@ -101,6 +113,17 @@ public sealed class HostProcess : IAsyncDisposable
         var deadline = DateTime.UtcNow + timeout;
         while (!Output.Contains(text, StringComparison.Ordinal))
         {
+            if (_process.HasExited)
+            {
+                _process.WaitForExit();
+                if (!Output.Contains(text, StringComparison.Ordinal))
+                {
+                    throw new InvalidOperationException($"{Name} exited with {_process.ExitCode} before it wrote '{text}':\n{Output}");
+                }
+
+                return;
+            }
+
             if (DateTime.UtcNow > deadline)
             {
                 throw new TimeoutException($"{Name} never wrote '{text}':\n{Output}");
