@@ -110,7 +110,7 @@ public sealed class CliHome(string root)
             return env.Trim();
         }
 
-        if (ReadTenant() is { } tenant && tenant["apiKey"]?.GetValue<string>() is { Length: > 0 } key)
+        if (ReadTenant() is { } tenant && TextOf(tenant, "apiKey") is { Length: > 0 } key)
         {
             return key;
         }
@@ -124,7 +124,7 @@ public sealed class CliHome(string root)
         : Environment.GetEnvironmentVariable(ApiKeyVariable) is { Length: > 0 } ? ApiKeyVariable
         : TenantPath;
 
-    public string? TenantId() => ReadTenant()?["tenantId"]?.GetValue<string>();
+    public string? TenantId() => ReadTenant() is { } tenant ? TextOf(tenant, "tenantId") : null;
 
     public void SaveDefaultNode(string did) => AtomicFile.WriteAllText(DefaultNodePath, did + "\n");
 
@@ -182,5 +182,22 @@ public sealed class CliHome(string root)
         };
     }
 
-    private JsonObject? ReadTenant() => File.Exists(TenantPath) ? ProtocolJson.ParseObject(File.ReadAllBytes(TenantPath)) : null;
+    private static string? TextOf(JsonObject json, string member) => json[member] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+
+    private JsonObject? ReadTenant()
+    {
+        if (!File.Exists(TenantPath))
+        {
+            return null;
+        }
+
+        try
+        {
+            return ProtocolJson.ParseObject(File.ReadAllBytes(TenantPath));
+        }
+        catch (Vivim.Protocol.ProtocolException e)
+        {
+            throw new CliException($"{TenantPath} is not what 'vivim tenant create' writes ({e.Message}): pass --api-key, or delete the file and run 'vivim tenant create'.");
+        }
+    }
 }

@@ -120,8 +120,17 @@ public static class CliRunner
         }
     }
 
-    private static string Reason(HttpRequestException e) =>
-        e.InnerException is SocketException socket ? socket.Message.ToLowerInvariant() : e.Message.TrimEnd('.');
+    /// <summary>The innermost cause (a refused connection, a name that does not resolve, an answer that is not HTTP).</summary>
+    private static string Reason(HttpRequestException e)
+    {
+        Exception cause = e;
+        while (cause.InnerException is not null)
+        {
+            cause = cause.InnerException;
+        }
+
+        return cause is SocketException ? cause.Message.ToLowerInvariant() : cause.Message.TrimEnd('.');
+    }
 
     /// <summary>An ArgumentException's message without the "(Parameter 'x')" that .NET appends for developers.</summary>
     private static string WithoutParameterName(ArgumentException e)
