@@ -3,30 +3,25 @@ namespace Vivim.Tests.Cli;
 /// <summary>The <c>vivim</c> command's parsing, local state and error lines, as a user runs it (a process of the built dll).</summary>
 public sealed class VivimCommandTests : IDisposable
 {
-    private readonly DirectoryInfo _home = Directory.CreateTempSubdirectory("vivim-home-");
-    private readonly DirectoryInfo _cwd = Directory.CreateTempSubdirectory("vivim-cwd-");
+    private readonly VivimSandbox _vivim = new();
 
-    public void Dispose()
-    {
-        _home.Delete(recursive: true);
-        _cwd.Delete(recursive: true);
-    }
+    public void Dispose() => _vivim.Dispose();
 
     [Fact]
     public async Task Identity_create_writes_an_owner_only_key_and_show_prints_its_did()
     {
-        var created = await RunAsync("identity", "create");
+        var created = await _vivim.RunAsync("identity", "create");
         Assert.Equal(0, created.ExitCode);
         var did = created.Stdout.Trim();
         Assert.StartsWith("did:key:z6Mk", did, StringComparison.Ordinal);
-        var keyFile = Path.Combine(_home.FullName, "identity.key");
+        var keyFile = Path.Combine(_vivim.Home, "identity.key");
         if (!OperatingSystem.IsWindows())
         {
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
         }
 
 
-        var shown = await RunAsync("identity", "show");
+        var shown = await _vivim.RunAsync("identity", "show");
         Assert.Equal(0, shown.ExitCode);
         Assert.Contains(did, shown.Stdout, StringComparison.Ordinal);
     }
@@ -43,10 +38,8 @@ public sealed class VivimCommandTests : IDisposable
     [InlineData(new[] { "demo", "--timeout", "0" }, 2, "vivim demo: --timeout must be between 1 and 3600 seconds, not 0.")]
     public async Task Errors_are_one_line_on_stderr_with_a_non_zero_exit_code(string[] args, int exitCode, string line)
     {
-        var result = await RunAsync(args);
+        var result = await _vivim.RunAsync(args);
 
         Assert.StartsWith(line, result.AssertErrorLine(exitCode), StringComparison.Ordinal);
     }
-
-    private Task<VivimRun.Result> RunAsync(params string[] args) => VivimRun.RunAsync(_home.FullName, _cwd.FullName, null, args);
 }

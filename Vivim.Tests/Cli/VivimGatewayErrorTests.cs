@@ -9,16 +9,11 @@ public sealed class VivimGatewayErrorTests(GatewayFixture gateway) : IDisposable
     /// <summary>Well formed, but no exit node of any tenant.</summary>
     private const string UnknownDid = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK";
 
-    private readonly DirectoryInfo _home = Directory.CreateTempSubdirectory("vivim-home-");
-    private readonly DirectoryInfo _cwd = Directory.CreateTempSubdirectory("vivim-cwd-");
+    private readonly VivimSandbox _vivim = new();
 
     private string Gateway => gateway.BaseAddress.AbsoluteUri;
 
-    public void Dispose()
-    {
-        _home.Delete(recursive: true);
-        _cwd.Delete(recursive: true);
-    }
+    public void Dispose() => _vivim.Dispose();
 
     [Fact]
     public async Task Get_on_a_did_of_no_exit_node_of_the_tenant_says_so_not_that_the_document_is_missing()
@@ -82,5 +77,5 @@ public sealed class VivimGatewayErrorTests(GatewayFixture gateway) : IDisposable
     private Task<VivimRun.Result> RunAsync(params string[] args) => RunAsync(new Dictionary<string, string>(), args);
 
     private Task<VivimRun.Result> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] args) =>
-        VivimRun.RunAsync(_home.FullName, _cwd.FullName, new Dictionary<string, string>(environment) { ["VIVIM_GATEWAY"] = Gateway }, args);
+        _vivim.RunAsync(new Dictionary<string, string>(environment) { ["VIVIM_GATEWAY"] = Gateway }, args);
 }
