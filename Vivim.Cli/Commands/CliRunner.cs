@@ -55,13 +55,12 @@ public static class CliRunner
     }
 
     /// <summary>The line for an expected failure that needs no context; null for a bug.</summary>
-    public static string? Describe(Exception e) => e switch
+    private static string? Describe(Exception e) => e switch
     {
         ArgumentException argument => OneLine(WithoutParameterName(argument)),
         CliException or GatewayException or CloneRevokedException or CloneRegistrationException or AdvertisementVerificationException
             or SyncVerificationException or ProtocolException or SyncChannelException or FormatException
             or IOException or UnauthorizedAccessException or InvalidDataException => OneLine(e.Message),
-        HttpRequestException http => OneLine($"cannot reach the gateway: {Reason(http)}."),
         TimeoutException timeout => OneLine(timeout.Message),
         _ => null,
     };
