@@ -19,9 +19,9 @@ root.Subcommands.Add(p2p);
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
 {
-    // One line per problem, no usage dump: the first error is what to fix.
-    await Console.Error.WriteLineAsync($"vivim: {parse.Errors[0].Message} (see 'vivim --help')");
-    return 2;
+    // One line, no usage dump: what is wrong and what is valid instead.
+    await Console.Error.WriteLineAsync(UsageErrors.Describe(parse));
+    return CliRunner.UsageError;
 }
 
 // SIGTERM / Ctrl-C cancel the command's token and the command stops itself (no forced exit after a timeout).

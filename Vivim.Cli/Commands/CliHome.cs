@@ -36,8 +36,19 @@ public sealed class CliHome(string root)
             ? home
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".vivim"));
 
-    public static Uri Gateway(string? option) =>
-        GatewayAddress.Parse(option ?? (Environment.GetEnvironmentVariable(GatewayVariable) is { Length: > 0 } env ? env : GatewayAddress.Default));
+    /// <summary>The gateway: the option, then <c>VIVIM_GATEWAY</c>, then http://localhost:8080; a malformed one is a usage error naming where it came from.</summary>
+    public static Uri Gateway(string? option)
+    {
+        var (address, origin) = option is not null
+            ? (option, "--gateway")
+            : Environment.GetEnvironmentVariable(GatewayVariable) is { Length: > 0 } env ? (env, GatewayVariable) : (GatewayAddress.Default, "the default gateway");
+        if (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || uri.Host.Length == 0)
+        {
+            throw new CliUsageException($"{origin} must be an http(s) URL such as {GatewayAddress.Default}, not '{address}'.");
+        }
+
+        return GatewayAddress.Normalize(uri);
+    }
 
     /// <summary>The operator key: the option, then <c>VIVIM_OPERATOR_KEY</c>, then <c>data/operator.key</c> in the current directory.</summary>
     public static string OperatorKey(string? option)
@@ -57,7 +68,7 @@ public sealed class CliHome(string root)
             return File.ReadAllText(DefaultOperatorKeyFile).Trim();
         }
 
-        throw new CliException($"No operator key: pass --operator-key, set {OperatorKeyVariable}, or run from the directory holding {DefaultOperatorKeyFile}.");
+        throw new CliException($"no operator key found: no --operator-key, no {OperatorKeyVariable}, and no {Path.GetFullPath(DefaultOperatorKeyFile)}; pass --operator-key <key> or set {OperatorKeyVariable} to the key in the gateway's data/operator.key (its start-up log names the file).");
     }
 
     public SigningKey LoadIdentity()
@@ -99,7 +110,7 @@ public sealed class CliHome(string root)
             return env.Trim();
         }
 
-        if (ReadTenant() is { } tenant && tenant["apiKey"]?.GetValue<string>() is { Length: > 0 } key)
+        if (ReadTenant() is { } tenant && TextOf(tenant, "apiKey") is { Length: > 0 } key)
         {
             return key;
         }
@@ -107,12 +118,51 @@ public sealed class CliHome(string root)
         throw new CliException($"No tenant API key: pass --api-key, set {ApiKeyVariable}, or run 'vivim tenant create'.");
     }
 
-    public string? TenantId() => ReadTenant()?["tenantId"]?.GetValue<string>();
+    /// <summary>Where <see cref="ApiKey"/> takes the key from, for messages: the option, the variable or the saved file.</summary>
+    public string ApiKeyOrigin(string? option) =>
+        !string.IsNullOrWhiteSpace(option) ? CommonOptions.ApiKeyName
+        : Environment.GetEnvironmentVariable(ApiKeyVariable) is { Length: > 0 } ? ApiKeyVariable
+        : TenantPath;
+
+    public string? TenantId() => ReadTenant() is { } tenant ? TextOf(tenant, "tenantId") : null;
 
     public void SaveDefaultNode(string did) => AtomicFile.WriteAllText(DefaultNodePath, did + "\n");
 
-    public string Node(string? option) =>
-        option ?? (File.Exists(DefaultNodePath) ? File.ReadAllText(DefaultNodePath).Trim() : throw new CliException("No exit node: pass --node <did> or run 'vivim node create'."));
+    /// <summary>The exit node: the option, else the one <c>vivim node create</c> saved; checked to be a did:key before any call.</summary>
+    public string Node(string? option)
+    {
+        if (option is not null)
+        {
+            return CheckedDid(option, "--node");
+        }
+
+        if (!File.Exists(DefaultNodePath))
+        {
+            throw new CliException("No exit node: pass --node <did> or run 'vivim node create'.");
+        }
+
+        var saved = File.ReadAllText(DefaultNodePath).Trim();
+        return DidProblem(saved) is { } problem ? throw new CliException($"{DefaultNodePath} holds '{saved}', not a did:key ({problem}): pass --node <did> or run 'vivim node create'.") : saved;
+    }
+
+    /// <summary>A did:key as typed in <paramref name="option"/>, or a usage error saying what is wrong with it (a typo in a DID is the usual cause).</summary>
+    public static string CheckedDid(string did, string option) =>
+        DidProblem(did) is { } problem
+            ? throw new CliUsageException($"{option} '{did}' is not a valid did:key: {problem} Copy the DID that 'vivim node create' or 'vivim node list' printed.")
+            : did;
+
+    private static string? DidProblem(string did)
+    {
+        try
+        {
+            DidKey.Parse(did);
+            return null;
+        }
+        catch (DidFormatException e)
+        {
+            return e.Message;
+        }
+    }
 
     /// <summary>The directory of a clone: by id (or directory name), or the only one there is.</summary>
     public string CloneDirectory(string? cloneId)
@@ -132,5 +182,22 @@ public sealed class CliHome(string root)
         };
     }
 
-    private JsonObject? ReadTenant() => File.Exists(TenantPath) ? ProtocolJson.ParseObject(File.ReadAllBytes(TenantPath)) : null;
+    private static string? TextOf(JsonObject json, string member) => json[member] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+
+    private JsonObject? ReadTenant()
+    {
+        if (!File.Exists(TenantPath))
+        {
+            return null;
+        }
+
+        try
+        {
+            return ProtocolJson.ParseObject(File.ReadAllBytes(TenantPath));
+        }
+        catch (Vivim.Protocol.ProtocolException e)
+        {
+            throw new CliException($"{TenantPath} is not what 'vivim tenant create' writes ({e.Message}): pass --api-key, or delete the file and run 'vivim tenant create'.");
+        }
+    }
 }

@@ -22,6 +22,19 @@ public static class CloneCommands
     internal static Uri? ExplicitGateway(ParseResult parse) =>
         parse.GetValue(CommonOptions.Gateway) is { } gateway ? CliHome.Gateway(gateway) : null;
 
+    /// <summary>A call through a clone: a gateway it cannot reach is named as the clone knows it (its registration's, or --gateway).</summary>
+    internal static async Task<T> ReachingAsync<T>(RemoteClone clone, Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (HttpRequestException e)
+        {
+            throw new CliException(CliRunner.Unreachable(clone.Transport.Gateway.AbsoluteUri, e));
+        }
+    }
+
     private static Command Register()
     {
         var node = new Option<string>("--node") { Description = "the exit node's DID", Required = true };
@@ -30,19 +43,20 @@ public static class CloneCommands
         var command = new Command("register", "discover the exit node, verify it, answer its challenge, register, and keep the verified snapshot") { node, capabilities, migration };
         CliRunner.SetAction(command, async (parse, ct) =>
         {
-            var home = CliHome.FromEnvironment();
-            using var key = home.LoadOrCreateIdentity();
+            var parentDid = CliHome.CheckedDid(parse.GetValue(node)!, "--node");
             MigrationType? migrationType = parse.GetValue(migration) switch
             {
                 null => null,
                 "mirror" => MigrationType.Mirror,
                 "relay" => MigrationType.Relay,
                 "fork" => MigrationType.Fork,
-                var other => throw new CliException($"--migration must be mirror, relay or fork, not '{other}'."),
+                var other => throw new CliUsageException($"--migration must be mirror, relay or fork, not '{other}'."),
             };
-            var gateway = CliHome.Gateway(parse.GetValue(CommonOptions.Gateway));
+            var gateway = CommonOptions.GatewayOf(parse);
+            var home = CliHome.FromEnvironment();
+            using var key = home.LoadOrCreateIdentity();
             var (clone, result) = await RemoteClone.RegisterAsync(
-                gateway, parse.GetValue(node)!, key, home.ClonesRoot, parse.GetValue(capabilities) is { Length: > 0 } c ? c : null, migrationType, cancellationToken: ct);
+                gateway, parentDid, key, home.ClonesRoot, parse.GetValue(capabilities) is { Length: > 0 } c ? c : null, migrationType, cancellationToken: ct);
             await using (clone)
             {
                 AnsiConsole.WriteLine(clone.CloneId);
@@ -61,7 +75,7 @@ public static class CloneCommands
             var home = CliHome.FromEnvironment();
             using var key = home.LoadIdentity();
             await using var clone = RemoteClone.Open(home.CloneDirectory(parse.GetValue(cloneOption)), key, gateway: ExplicitGateway(parse));
-            var remote = await clone.Transport.GetStatusAsync(ct);
+            var remote = await ReachingAsync(clone, () => clone.Transport.GetStatusAsync(ct));
             var table = new Table().HideHeaders().AddColumns("field", "value");
             CliOutput.AddRow(table, "clone", clone.CloneId);
             CliOutput.AddRow(table, "parent", clone.Registration.ParentDid);
@@ -99,7 +113,11 @@ public static class CloneCommands
             AnsiConsole.WriteLine($"clone {clone.CloneId} of {clone.Registration.ParentDid}, resuming after seq {clone.Sync.Replica.Cursor}");
             if (parse.GetValue(once))
             {
-                await clone.Sync.SyncNowAsync(ct);
+                await ReachingAsync(clone, async () =>
+                {
+                    await clone.Sync.SyncNowAsync(ct);
+                    return true;
+                });
             }
             else
             {

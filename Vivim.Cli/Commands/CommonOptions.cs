@@ -5,6 +5,10 @@ namespace Vivim.Cli.Commands;
 /// <summary>Options several commands share.</summary>
 public static class CommonOptions
 {
+    public const string OperatorKeyName = "--operator-key";
+
+    public const string ApiKeyName = "--api-key";
+
     /// <summary>On the root, for every command: the gateway's address.</summary>
     public static readonly Option<string?> Gateway = new("--gateway")
     {
@@ -12,9 +16,12 @@ public static class CommonOptions
         Recursive = true,
     };
 
-    public static Option<string?> OperatorKey() => new("--operator-key") { Description = $"operator key (else ${CliHome.OperatorKeyVariable}, else ./data/operator.key)" };
+    /// <summary>The gateway a command talks to (a clone talks to the one it registered with unless --gateway is given).</summary>
+    public static Uri GatewayOf(ParseResult parse) => CliHome.Gateway(parse.GetValue(Gateway));
 
-    public static Option<string?> ApiKey() => new("--api-key") { Description = $"tenant API key (else ${CliHome.ApiKeyVariable}, else the one 'vivim tenant create' saved)" };
+    public static Option<string?> OperatorKey() => new(OperatorKeyName) { Description = $"operator key (else ${CliHome.OperatorKeyVariable}, else ./data/operator.key)" };
+
+    public static Option<string?> ApiKey() => new(ApiKeyName) { Description = $"tenant API key (else ${CliHome.ApiKeyVariable}, else the one 'vivim tenant create' saved)" };
 
     public static Option<string?> Node() => new("--node") { Description = "exit node DID (else the last one 'vivim node create' made)" };
 

@@ -22,8 +22,15 @@ public static class DemoCommand
         var operatorKey = CommonOptions.OperatorKey();
         var timeout = new Option<int>("--timeout") { Description = "seconds to wait for each sync step", DefaultValueFactory = _ => 30 };
         var command = new Command("demo", "run the protocol's Complete Example against a running gateway, printing every event") { operatorKey, timeout };
-        CliRunner.SetAction(command, (parse, ct) => RunAsync(
-            CliHome.Gateway(parse.GetValue(CommonOptions.Gateway)), CliHome.OperatorKey(parse.GetValue(operatorKey)), TimeSpan.FromSeconds(parse.GetValue(timeout)), ct));
+        CliRunner.SetAction(command, (parse, ct) =>
+        {
+            // Usage first: a wrong option is reported before a missing key.
+            var stepTimeout = parse.GetValue(timeout) is > 0 and <= 3600 and var seconds
+                ? TimeSpan.FromSeconds(seconds)
+                : throw new CliUsageException($"--timeout must be between 1 and 3600 seconds, not {parse.GetValue(timeout)}.");
+            var gateway = CommonOptions.GatewayOf(parse);
+            return RunAsync(gateway, CliHome.OperatorKey(parse.GetValue(operatorKey)), stepTimeout, ct);
+        });
         return command;
     }
 

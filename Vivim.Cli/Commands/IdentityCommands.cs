@@ -17,6 +17,11 @@ public static class IdentityCommands
         CliRunner.SetAction(create, (parse, _) =>
         {
             var home = CliHome.FromEnvironment();
+            if (!parse.GetValue(force) && File.Exists(home.IdentityPath))
+            {
+                throw new CliException($"an identity already exists in {home.IdentityPath} ('vivim identity show' prints it); pass --force to replace it (the clones it registered will no longer be reachable).");
+            }
+
             using var key = SigningKey.Generate();
             KeyFile.Save(home.IdentityPath, key, overwrite: parse.GetValue(force));
             AnsiConsole.WriteLine(key.Did.Value);

@@ -1,18 +1,20 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Net;
 using Spectre.Console;
 using Vivim.Client.Http;
 using Vivim.Protocol.Model;
 
 namespace Vivim.Cli.Commands;
 
-/// <summary><c>vivim node create|advertise|policy|clones|suspend|reinstate</c>: a tenant's hosted exit nodes.</summary>
+/// <summary><c>vivim node create|list|advertise|policy|clones|suspend|reinstate</c>: a tenant's hosted exit nodes.</summary>
 public static class NodeCommands
 {
     public static Command Create()
     {
         var node = new Command("node", "hosted exit nodes (tenant API key)");
         node.Subcommands.Add(CreateNode());
+        node.Subcommands.Add(List());
         node.Subcommands.Add(Advertise());
         node.Subcommands.Add(Policy());
         node.Subcommands.Add(Clones());
@@ -39,6 +41,24 @@ public static class NodeCommands
         return command;
     }
 
+    private static Command List()
+    {
+        var apiKey = CommonOptions.ApiKey();
+        var command = new Command("list", "list the tenant's exit nodes") { apiKey };
+        CliRunner.SetAction(command, async (parse, ct) =>
+        {
+            using var tenant = Tenant(parse, apiKey);
+            var table = new Table().AddColumns("did", "head seq", "clones");
+            foreach (var node in await tenant.ListExitNodesAsync(ct))
+            {
+                CliOutput.AddRow(table, node.Did, node.HeadSeq.ToString(CultureInfo.InvariantCulture), node.CloneCount.ToString(CultureInfo.InvariantCulture));
+            }
+
+            AnsiConsole.Write(table);
+        });
+        return command;
+    }
+
     private static Command Advertise()
     {
         var nodeOption = CommonOptions.Node();
@@ -47,13 +67,13 @@ public static class NodeCommands
         var command = new Command("advertise", "show the node's verified advertisement, or change its capabilities and re-advertise") { nodeOption, capabilities, apiKey };
         CliRunner.SetAction(command, async (parse, ct) =>
         {
-            var gateway = CliHome.Gateway(parse.GetValue(CommonOptions.Gateway));
+            var gateway = CommonOptions.GatewayOf(parse);
             var did = CliHome.FromEnvironment().Node(parse.GetValue(nodeOption));
             ExitNodeAdvertisement advertisement;
             if (NullIfEmpty(parse.GetValue(capabilities)) is { } changed)
             {
                 using var tenant = Tenant(parse, apiKey);
-                advertisement = await tenant.UpdateAdvertisementAsync(did, changed, cancellationToken: ct);
+                advertisement = await OnNodeAsync(tenant, gateway, did, () => tenant.UpdateAdvertisementAsync(did, changed, cancellationToken: ct), ct);
             }
             else
             {
@@ -74,16 +94,19 @@ public static class NodeCommands
         var command = new Command("policy", "change the node's registration policy (unset options keep their value)") { nodeOption, maxClones, allowMigration, requireVerification, apiKey };
         CliRunner.SetAction(command, async (parse, ct) =>
         {
-            var gateway = CliHome.Gateway(parse.GetValue(CommonOptions.Gateway));
+            var gateway = CommonOptions.GatewayOf(parse);
             var did = CliHome.FromEnvironment().Node(parse.GetValue(nodeOption));
-            using var exitNodes = new ExitNodeClient(gateway);
-            var current = (await exitNodes.GetAdvertisementAsync(did, ct)).Policy;
-            var policy = new ExitNodePolicy(
-                parse.GetValue(maxClones) ?? current.MaxClones,
-                parse.GetValue(allowMigration) ?? current.AllowMigration,
-                parse.GetValue(requireVerification) ?? current.RequireVerification);
             using var tenant = Tenant(parse, apiKey);
-            Print(await tenant.UpdateAdvertisementAsync(did, policy: policy, cancellationToken: ct));
+            using var exitNodes = new ExitNodeClient(gateway);
+            Print(await OnNodeAsync(tenant, gateway, did, async () =>
+            {
+                var current = (await exitNodes.GetAdvertisementAsync(did, ct)).Policy;
+                var policy = new ExitNodePolicy(
+                    parse.GetValue(maxClones) ?? current.MaxClones,
+                    parse.GetValue(allowMigration) ?? current.AllowMigration,
+                    parse.GetValue(requireVerification) ?? current.RequireVerification);
+                return await tenant.UpdateAdvertisementAsync(did, policy: policy, cancellationToken: ct);
+            }, ct));
         });
         return command;
     }
@@ -97,7 +120,7 @@ public static class NodeCommands
         {
             var did = CliHome.FromEnvironment().Node(parse.GetValue(nodeOption));
             using var tenant = Tenant(parse, apiKey);
-            var clones = await tenant.ListClonesAsync(did, ct);
+            var clones = await OnNodeAsync(tenant, CommonOptions.GatewayOf(parse), did, () => tenant.ListClonesAsync(did, ct), ct);
             var table = new Table().AddColumns("clone", "did", "trust", "permissions", "migration", "cursor", "connected", "pending");
             foreach (var c in clones)
             {
@@ -124,16 +147,51 @@ public static class NodeCommands
         {
             var did = CliHome.FromEnvironment().Node(parse.GetValue(nodeOption));
             using var tenant = Tenant(parse, apiKey);
-            var proof = suspend
-                ? await tenant.SuspendCloneAsync(did, parse.GetValue(clone)!, parse.GetValue(reason), ct)
-                : await tenant.ReinstateCloneAsync(did, parse.GetValue(clone)!, parse.GetValue(reason), ct);
+            var proof = await OnNodeAsync(tenant, CommonOptions.GatewayOf(parse), did, () => suspend
+                ? tenant.SuspendCloneAsync(did, parse.GetValue(clone)!, parse.GetValue(reason), ct)
+                : tenant.ReinstateCloneAsync(did, parse.GetValue(clone)!, parse.GetValue(reason), ct), ct);
             AnsiConsole.WriteLine($"{parse.GetValue(clone)}: {proof.Payload.TrustLevel?.ToString().ToLowerInvariant()} (signed by {proof.Issuer})");
         });
         return command;
     }
 
     internal static TenantClient Tenant(ParseResult parse, Option<string?> apiKey) =>
-        new(CliHome.Gateway(parse.GetValue(CommonOptions.Gateway)), CliHome.FromEnvironment().ApiKey(parse.GetValue(apiKey)));
+        new(CommonOptions.GatewayOf(parse), CliHome.FromEnvironment().ApiKey(parse.GetValue(apiKey)));
+
+    /// <summary>
+    /// A tenant call about one exit node. The gateway answers a node that is missing or another tenant's with a bare 404
+    /// (on purpose: outsiders must not learn which DIDs exist), so on a 404 the node itself is looked up to say which it was.
+    /// </summary>
+    internal static async Task<T> OnNodeAsync<T>(TenantClient tenant, Uri gateway, string did, Func<Task<T>> call, CancellationToken ct)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (GatewayException e) when (e.Status == HttpStatusCode.NotFound)
+        {
+            if (await NodeMissingAsync(tenant, gateway, did, ct) is { } missing)
+            {
+                throw missing;
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>The error to give when this tenant has no exit node <paramref name="did"/>; null when it has.</summary>
+    internal static async Task<CliException?> NodeMissingAsync(TenantClient tenant, Uri gateway, string did, CancellationToken ct)
+    {
+        try
+        {
+            await tenant.GetExitNodeAsync(did, ct);
+            return null;
+        }
+        catch (GatewayException e) when (e.Status == HttpStatusCode.NotFound)
+        {
+            return new CliException($"this tenant has no exit node {did} at {gateway}: check the DID ('vivim node list' shows the tenant's exit nodes).");
+        }
+    }
 
     private static Option<string[]> Capabilities() =>
         new("--capability") { Description = "a capability to advertise (repeatable): storage, memory, identity, content, …", AllowMultipleArgumentsPerToken = true };

@@ -16,7 +16,7 @@ public static class TenantCommands
         var create = new Command("create", "create a tenant and keep its API key in VIVIM_HOME/tenant.json") { name, operatorKey };
         CliRunner.SetAction(create, async (parse, ct) =>
         {
-            var gateway = CliHome.Gateway(parse.GetValue(CommonOptions.Gateway));
+            var gateway = CommonOptions.GatewayOf(parse);
             using var client = new OperatorClient(gateway, CliHome.OperatorKey(parse.GetValue(operatorKey)));
             var (tenantId, apiKey) = await client.CreateTenantAsync(parse.GetValue(name)!, ct);
             var home = CliHome.FromEnvironment();
@@ -31,8 +31,8 @@ public static class TenantCommands
         CliRunner.SetAction(delete, async (parse, ct) =>
         {
             var home = CliHome.FromEnvironment();
-            var tenantId = parse.GetValue(id) ?? home.TenantId() ?? throw new CliException("No tenant: pass --id.");
-            using var client = new OperatorClient(CliHome.Gateway(parse.GetValue(CommonOptions.Gateway)), CliHome.OperatorKey(parse.GetValue(deleteKey)));
+            var tenantId = parse.GetValue(id) ?? home.TenantId() ?? throw new CliException($"No tenant saved in {home.TenantPath}: pass --id <tenant id>.");
+            using var client = new OperatorClient(CommonOptions.GatewayOf(parse), CliHome.OperatorKey(parse.GetValue(deleteKey)));
             await client.DeleteTenantAsync(tenantId, ct);
             AnsiConsole.WriteLine($"deleted {tenantId}");
         });

@@ -6,19 +6,14 @@ namespace Vivim.Tests.Cli;
 [Collection(GatewayCollection.Name)]
 public sealed class VivimGatewayCommandTests(GatewayFixture gateway) : IDisposable
 {
-    private readonly DirectoryInfo _home = Directory.CreateTempSubdirectory("vivim-home-");
-    private readonly DirectoryInfo _cwd = Directory.CreateTempSubdirectory("vivim-cwd-");
+    private readonly VivimSandbox _vivim = new();
 
-    public void Dispose()
-    {
-        _home.Delete(recursive: true);
-        _cwd.Delete(recursive: true);
-    }
+    public void Dispose() => _vivim.Dispose();
 
     [Fact]
     public async Task Demo_runs_the_complete_example_printing_every_event_and_exits_zero()
     {
-        var result = await VivimRun.RunAsync(_home.FullName, _cwd.FullName, null, "demo", "--gateway", gateway.BaseAddress.ToString(), "--operator-key", gateway.OperatorKey);
+        var result = await _vivim.RunAsync("demo", "--gateway", gateway.BaseAddress.ToString(), "--operator-key", gateway.OperatorKey);
 
         Assert.True(result.ExitCode == 0, result.ToString());
         var output = result.Stdout;
@@ -43,15 +38,15 @@ public sealed class VivimGatewayCommandTests(GatewayFixture gateway) : IDisposab
     public async Task An_operator_and_a_clone_work_from_the_prompt_with_the_operator_key_file()
     {
         // As 'dotnet run --project Vivim.Gateway' leaves it: data/operator.key under the current directory.
-        Directory.CreateDirectory(Path.Combine(_cwd.FullName, "data"));
-        await File.WriteAllTextAsync(Path.Combine(_cwd.FullName, "data", "operator.key"), gateway.OperatorKey + "\n");
+        Directory.CreateDirectory(Path.Combine(_vivim.WorkingDirectory, "data"));
+        await File.WriteAllTextAsync(Path.Combine(_vivim.WorkingDirectory, "data", "operator.key"), gateway.OperatorKey + "\n");
         var environment = new Dictionary<string, string> { ["VIVIM_GATEWAY"] = gateway.BaseAddress.ToString() };
 
         var tenant = await RunAsync(environment, "tenant", "create", "--name", "prompt");
         Assert.True(tenant.ExitCode == 0, tenant.ToString());
         if (!OperatingSystem.IsWindows())
         {
-            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_home.FullName, "tenant.json")));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_vivim.Home, "tenant.json")));
         }
 
 
@@ -93,6 +88,5 @@ public sealed class VivimGatewayCommandTests(GatewayFixture gateway) : IDisposab
         Assert.True(deleted.ExitCode == 0, deleted.ToString());
     }
 
-    private Task<VivimRun.Result> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] args) =>
-        VivimRun.RunAsync(_home.FullName, _cwd.FullName, environment, args);
+    private Task<VivimRun.Result> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] args) => _vivim.RunAsync(environment, args);
 }
