@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json.Nodes;
+using Vivim.Gateway.Hosting;
 using Vivim.Protocol.Http;
 using Vivim.Tests.Support;
 
@@ -27,6 +28,9 @@ public sealed class GatewayProcessTests
             // No operator key configured: the node writes one, owner-readable, and logs where (never the key).
             await using var node = HostProcess.Start("Vivim.Gateway", arguments, new Dictionary<string, string> { ["Vivim__OperatorKey"] = string.Empty }, "gateway");
             await node.WaitStartedAsync(TimeSpan.FromSeconds(60));
+
+            // The ready block is logged once the host has started, right after the lifetime's own line.
+            await node.WaitForOutputAsync(NodeReadyNotice.Heading, TimeSpan.FromSeconds(60));
             var keyFile = Path.Combine(data, "operator.key");
             var operatorKey = (await File.ReadAllTextAsync(keyFile)).Trim();
             if (!OperatingSystem.IsWindows())
