@@ -2,7 +2,6 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Vivim.Client.Replica;
 using Vivim.Client.Sync;
-using Vivim.ExitNodes;
 using Vivim.Protocol;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;

@@ -27,25 +27,6 @@ public sealed record AdvertisementChange(
 [GenerateSerializer, Immutable, Alias("vivim.ExitNodeInfo")]
 public sealed record ExitNodeInfo(string Did, string TenantId, long HeadSeq, string Root, int CloneCount, long RetainedFromSeq = 1, long StateBytes = 0);
 
-/// <summary>An owner's update before signing: the node fills in id (when absent), timestamp, source and signatures.</summary>
-[GenerateSerializer, Immutable, Alias("vivim.OwnerUpdate")]
-public sealed record OwnerUpdate(UpdateType Type, UpdateOperation Operation, string Path, RawJson Data, string? UpdateId = null, long? BaseSeq = null);
-
-[GenerateSerializer, Immutable, Alias("vivim.CloneSummary")]
-public sealed record CloneSummary(
-    string CloneId,
-    string Did,
-    TrustLevel TrustLevel,
-    IReadOnlyList<string> Permissions,
-    MigrationType MigrationType,
-    long Cursor,
-    bool Connected,
-    long? LastSyncAt,
-    long PendingUpdates);
-
-[GenerateSerializer, Immutable, Alias("vivim.ClonePage")]
-public sealed record ClonePage(IReadOnlyList<CloneSummary> Items, string? NextCursor);
-
 /// <summary>The DID is already hosted (HTTP 409).</summary>
 [GenerateSerializer, Alias("vivim.ExitNodeConflictException")]
 public sealed class ExitNodeConflictException(string message) : Exception(message);
@@ -64,11 +45,4 @@ public static class DenialReasons
     public const string InvalidIdentityProof = "Invalid identity proof";
     public const string CapacityExceeded = "Capacity exceeded";
     public const string MigrationNotAllowed = "Migration not allowed";
-}
-
-/// <summary>Clone permissions carried in TrustProofs.</summary>
-public static class Permissions
-{
-    public const string Read = "read";
-    public const string Write = "write";
 }

@@ -5,6 +5,7 @@ using Vivim.ExitNodes;
 using Vivim.Hosting;
 using System.Security.Cryptography;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 using Vivim.Security;
 
 namespace Vivim.Clones;
