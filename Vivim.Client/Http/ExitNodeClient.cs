@@ -162,12 +162,6 @@ public sealed class ExitNodeClient : IDisposable
     }
 }
 
-/// <summary>An approved registration: the verified advertisement, the SDK's response, and how its snapshot checked.</summary>
-public sealed record CloneRegistrationResult(ExitNodeAdvertisement Advertisement, CloneRegistrationResponse Response, SnapshotCheck Snapshot)
-{
-    public string CloneId => Response.CloneId;
-}
-
 /// <summary>The exit node denied a registration; <see cref="Reason"/> is the SDK's denial string.</summary>
 public sealed class CloneRegistrationException(string reason, string message) : Exception(message)
 {

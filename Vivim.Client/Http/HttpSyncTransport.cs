@@ -240,6 +240,3 @@ public sealed class HttpSyncTransport : ISyncTransport, IDisposable
         throw problem;
     }
 }
-
-/// <summary>A clone's status as the gateway reports it (<c>GET /v1/clones/{cloneId}/status</c>).</summary>
-public sealed record RemoteCloneStatus(SyncStatus Status, long Cursor, long HeadSeq);

@@ -242,7 +242,3 @@ public sealed class TenantClient : IDisposable
     private static GatewayException Invalid(string what) =>
         new(HttpStatusCode.OK, "invalid-response", string.Create(CultureInfo.InvariantCulture, $"The gateway's answer is misshapen: {what}."));
 }
-
-public sealed record ExitNodeListing(string Did, long HeadSeq, int CloneCount);
-
-public sealed record ExitNodeDetails(string Did, ExitNodeAdvertisement Advertisement, long HeadSeq, string Root, int CloneCount);

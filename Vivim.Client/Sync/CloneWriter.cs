@@ -9,9 +9,6 @@ using Vivim.Protocol.Sync;
 
 namespace Vivim.Client.Sync;
 
-/// <summary>One change a clone wants to make; <see cref="BaseSeq"/> makes it conditional on the document not having changed since.</summary>
-public sealed record UpdateRequest(UpdateType Type, UpdateOperation Operation, string Path, RawJson Data, long? BaseSeq = null);
-
 /// <summary>
 /// Writes from a clone: builds StateUpdates in the SDK's shape, signs them with the clone's key (v1 for SDK peers,
 /// v2 which the anchor requires) and submits them as one atomic batch.

@@ -32,7 +32,7 @@ public sealed class AnchorRetentionTests : IAsyncLifetime
             ["Vivim:Anchors:Retention"] = Window.ToString(),
             ["Vivim:Anchors:RetentionCap"] = Cap.ToString(),
             ["Vivim:Anchors:RetentionInterval"] = TimeSpan.Zero.ToString(),
-            ["Vivim:ExitNodes:CursorFlushInterval"] = TimeSpan.FromMilliseconds(100).ToString(),
+            ["Vivim:Clones:CursorFlushInterval"] = TimeSpan.FromMilliseconds(100).ToString(),
         }));
         builder.ConfigureClient(client => client.AddMemoryStreams(AnchorStreams.Provider).AddVivimOperatorCredentials(ClusterFixture.TestClusterSecret));
         _cluster = builder.Build();
