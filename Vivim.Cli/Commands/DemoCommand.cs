@@ -1,12 +1,12 @@
 using System.CommandLine;
 using Spectre.Console;
-using Vivim.Anchors;
 using Vivim.Client.Http;
 using Vivim.Client.Sync;
 using Vivim.Client.Transports;
-using Vivim.ExitNodes;
+using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Cli.Commands;
 

@@ -1,12 +1,12 @@
 using System.CommandLine;
 using Spectre.Console;
-using Vivim.Anchors;
 using Vivim.Client.Http;
-using Vivim.ExitNodes;
 using Vivim.Protocol;
+using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.State;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Cli.Commands;
 

@@ -2,7 +2,6 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Vivim.Client.Replica;
 using Vivim.Client.Sync;
-using Vivim.ExitNodes;
 using Vivim.Protocol;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
@@ -161,12 +160,6 @@ public sealed class ExitNodeClient : IDisposable
             return false;
         }
     }
-}
-
-/// <summary>An approved registration: the verified advertisement, the SDK's response, and how its snapshot checked.</summary>
-public sealed record CloneRegistrationResult(ExitNodeAdvertisement Advertisement, CloneRegistrationResponse Response, SnapshotCheck Snapshot)
-{
-    public string CloneId => Response.CloneId;
 }
 
 /// <summary>The exit node denied a registration; <see cref="Reason"/> is the SDK's denial string.</summary>

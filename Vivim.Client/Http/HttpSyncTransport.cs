@@ -2,11 +2,10 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
-using Vivim.Anchors;
 using Vivim.Client.Transports;
-using Vivim.Clones;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Client.Http;
 
@@ -241,6 +240,3 @@ public sealed class HttpSyncTransport : ISyncTransport, IDisposable
         throw problem;
     }
 }
-
-/// <summary>A clone's status as the gateway reports it (<c>GET /v1/clones/{cloneId}/status</c>).</summary>
-public sealed record RemoteCloneStatus(SyncStatus Status, long Cursor, long HeadSeq);

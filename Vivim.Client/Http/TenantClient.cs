@@ -2,12 +2,12 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
-using Vivim.Anchors;
-using Vivim.ExitNodes;
 using Vivim.Protocol;
+using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Merkle;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.State;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Client.Http;
 
@@ -242,7 +242,3 @@ public sealed class TenantClient : IDisposable
     private static GatewayException Invalid(string what) =>
         new(HttpStatusCode.OK, "invalid-response", string.Create(CultureInfo.InvariantCulture, $"The gateway's answer is misshapen: {what}."));
 }
-
-public sealed record ExitNodeListing(string Did, long HeadSeq, int CloneCount);
-
-public sealed record ExitNodeDetails(string Did, ExitNodeAdvertisement Advertisement, long HeadSeq, string Root, int CloneCount);

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Vivim.Anchors;
 using Vivim.Client.Transports;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Client.Http;
 

@@ -1,16 +1,13 @@
 using System.Text.Json.Nodes;
-using Vivim.Anchors;
 using Vivim.Client.Transports;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
 using Vivim.Protocol.State;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Client.Sync;
-
-/// <summary>One change a clone wants to make; <see cref="BaseSeq"/> makes it conditional on the document not having changed since.</summary>
-public sealed record UpdateRequest(UpdateType Type, UpdateOperation Operation, string Path, RawJson Data, long? BaseSeq = null);
 
 /// <summary>
 /// Writes from a clone: builds StateUpdates in the SDK's shape, signs them with the clone's key (v1 for SDK peers,

@@ -1,10 +1,10 @@
 using System.Threading.Channels;
-using Vivim.Anchors;
 using Vivim.Client.Replica;
 using Vivim.Client.Transports;
 using Vivim.Protocol;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Client.Sync;
 

@@ -1,4 +1,5 @@
-using Vivim.Anchors;
+using Vivim.Protocol.Sync;
+
 
 namespace Vivim.Gateway.Api;
 

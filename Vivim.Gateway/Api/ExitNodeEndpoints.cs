@@ -2,14 +2,15 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
-using Vivim.Anchors;
 using Vivim.ExitNodes;
 using Vivim.Gateway.Auth;
 using Vivim.Gateway.Hosting;
 using Vivim.Gateway.Limits;
+using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.State;
+using Vivim.Protocol.Sync;
 using Vivim.Tenants;
 
 namespace Vivim.Gateway.Api;

@@ -1,5 +1,6 @@
 using Orleans.Concurrency;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Anchors;
 

@@ -1,5 +1,5 @@
-using Vivim.Anchors;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Clones;
 

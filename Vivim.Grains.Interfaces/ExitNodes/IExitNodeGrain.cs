@@ -1,5 +1,6 @@
-using Vivim.Anchors;
+using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.ExitNodes;
 

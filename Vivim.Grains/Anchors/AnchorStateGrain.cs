@@ -15,6 +15,7 @@ using Vivim.Protocol.Merkle;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
 using Vivim.Protocol.State;
+using Vivim.Protocol.Sync;
 using Vivim.Security;
 using Vivim.Storage;
 

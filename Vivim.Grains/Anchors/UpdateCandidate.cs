@@ -8,6 +8,7 @@ using Vivim.Protocol.Merkle;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
 using Vivim.Protocol.State;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Anchors;
 

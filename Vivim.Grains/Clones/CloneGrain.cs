@@ -5,6 +5,7 @@ using Vivim.ExitNodes;
 using Vivim.Hosting;
 using System.Security.Cryptography;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 using Vivim.Security;
 
 namespace Vivim.Clones;
@@ -21,7 +22,7 @@ namespace Vivim.Clones;
 public sealed class CloneGrain(
     [PersistentState("clone", VivimProviders.GrainState)] IPersistentState<CloneState> state,
     TimeProvider time,
-    IOptions<ExitNodeOptions> options) : Grain, ICloneGrain, IGuardedGrain
+    IOptions<CloneOptions> options) : Grain, ICloneGrain, IGuardedGrain
 {
     private const int MaxInFlightBatches = 4;
     private const int MaxBatchSize = 1000;

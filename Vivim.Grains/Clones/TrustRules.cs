@@ -1,4 +1,3 @@
-using Vivim.ExitNodes;
 using Vivim.Protocol.Model;
 
 namespace Vivim.Clones;

@@ -10,9 +10,11 @@ using Vivim.Clones;
 using Vivim.Hosting;
 using Vivim.Keys;
 using Vivim.Protocol;
+using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
+using Vivim.Protocol.Sync;
 using Vivim.Security;
 
 namespace Vivim.ExitNodes;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Vivim.Anchors;
+using Vivim.Clones;
 using Vivim.ExitNodes;
 using Vivim.Keys;
 using Vivim.Security;
@@ -21,6 +22,9 @@ public static class GrainHostingExtensions
             .Validate(o => o.ListenerLease > TimeSpan.Zero, "Vivim:Anchors:ListenerLease must be positive: with none, anchors would never publish.")
             .ValidateOnStart();
         silo.Services.AddOptions<ExitNodeOptions>().Bind(configuration.GetSection(ExitNodeOptions.Section));
+        silo.Services.AddOptions<CloneOptions>().Bind(configuration.GetSection(CloneOptions.Section))
+            .Validate(o => o.CursorFlushInterval > TimeSpan.Zero, "Vivim:Clones:CursorFlushInterval must be positive: it is the period of each clone grain's cursor timer.")
+            .ValidateOnStart();
         silo.Services.AddOptions<TenantOptions>().Bind(configuration.GetSection(TenantOptions.Section));
         silo.Services.AddOptions<ClusterSecretOptions>().Bind(configuration.GetSection(ClusterSecretOptions.Section));
         silo.Services.AddSingleton<KeyVault>();
@@ -45,11 +49,4 @@ public static class GrainHostingExtensions
         services.AddSingleton<SessionHub>();
         return services;
     }
-}
-
-/// <summary>Names of the providers Vivim's grains use.</summary>
-public static class VivimProviders
-{
-    /// <summary>Grain state (anchor heads, exit nodes, clones).</summary>
-    public const string GrainState = "vivim-state";
 }

@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using Vivim.Anchors;
 using Vivim.Clones;
 using Vivim.Protocol;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Sessions;
 

@@ -6,6 +6,7 @@ using Orleans.Streams;
 using Vivim.Anchors;
 using Vivim.Clones;
 using Vivim.Protocol;
+using Vivim.Protocol.Sync;
 using Vivim.Security;
 
 namespace Vivim.Sessions;

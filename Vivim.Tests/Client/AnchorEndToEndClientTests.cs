@@ -3,6 +3,7 @@ using Vivim.Anchors;
 using Vivim.Client.Sync;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 using Vivim.Tests.Support;
 
 namespace Vivim.Tests.Client;

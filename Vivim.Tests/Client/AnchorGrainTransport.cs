@@ -2,6 +2,7 @@ using Orleans.Streams;
 using Vivim.Anchors;
 using Vivim.Client.Transports;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Tests.Client;
 

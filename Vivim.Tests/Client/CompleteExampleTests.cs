@@ -4,6 +4,7 @@ using Vivim.Client.Sync;
 using Vivim.Client.Transports;
 using Vivim.ExitNodes;
 using Vivim.Keys;
+using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;

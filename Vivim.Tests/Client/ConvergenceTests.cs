@@ -5,8 +5,10 @@ using Vivim.Client.Transports;
 using Vivim.Clones;
 using Vivim.ExitNodes;
 using Vivim.Keys;
+using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 using Vivim.Tests.Grains;
 using Vivim.Tests.Support;
 

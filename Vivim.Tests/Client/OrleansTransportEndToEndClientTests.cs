@@ -1,13 +1,14 @@
 using System.Text.Json.Nodes;
-using Vivim.Anchors;
 using Vivim.Client.Sync;
 using Vivim.Client.Transports;
 using Vivim.Clones;
 using Vivim.ExitNodes;
 using Vivim.Keys;
+using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
+using Vivim.Protocol.Sync;
 using Vivim.Tests.Support;
 
 namespace Vivim.Tests.Client;

@@ -1,8 +1,8 @@
-using Vivim.Anchors;
 using Vivim.Client.Replica;
 using Vivim.Client.Sync;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Tests.Client;
 

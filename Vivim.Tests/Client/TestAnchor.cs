@@ -1,11 +1,11 @@
 using System.Text.Json.Nodes;
-using Vivim.Anchors;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Json;
 using Vivim.Protocol.Merkle;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
 using Vivim.Protocol.State;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Tests.Client;
 

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Vivim.Anchors;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 using Vivim.Tests.Support;
 
 namespace Vivim.Tests.Durability;

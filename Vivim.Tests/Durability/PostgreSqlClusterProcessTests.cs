@@ -2,8 +2,10 @@ using Orleans.Runtime;
 using Vivim.Anchors;
 using Vivim.ExitNodes;
 using Vivim.Keys;
+using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 using Vivim.Tests.Client;
 
 using Vivim.Tests.Support;

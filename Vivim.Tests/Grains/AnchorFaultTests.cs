@@ -3,6 +3,7 @@ using Vivim.Anchors;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Merkle;
 using Vivim.Protocol.State;
+using Vivim.Protocol.Sync;
 using Vivim.Tests.Support;
 
 namespace Vivim.Tests.Grains;

@@ -3,8 +3,10 @@ using Vivim.Anchors;
 using Vivim.Clones;
 using Vivim.ExitNodes;
 using Vivim.Keys;
+using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 using Vivim.Security;
 using Vivim.Storage;
 using Vivim.Tests.Support;
@@ -30,7 +32,7 @@ public sealed class AnchorRetentionTests : IAsyncLifetime
             ["Vivim:Anchors:Retention"] = Window.ToString(),
             ["Vivim:Anchors:RetentionCap"] = Cap.ToString(),
             ["Vivim:Anchors:RetentionInterval"] = TimeSpan.Zero.ToString(),
-            ["Vivim:ExitNodes:CursorFlushInterval"] = TimeSpan.FromMilliseconds(100).ToString(),
+            ["Vivim:Clones:CursorFlushInterval"] = TimeSpan.FromMilliseconds(100).ToString(),
         }));
         builder.ConfigureClient(client => client.AddMemoryStreams(AnchorStreams.Provider).AddVivimOperatorCredentials(ClusterFixture.TestClusterSecret));
         _cluster = builder.Build();

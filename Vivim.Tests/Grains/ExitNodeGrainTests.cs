@@ -5,10 +5,12 @@ using Vivim.Anchors;
 using Vivim.Clones;
 using Vivim.ExitNodes;
 using Vivim.Keys;
+using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
 using Vivim.Protocol.State;
+using Vivim.Protocol.Sync;
 using Vivim.Tests.Support;
 using static Vivim.Tests.Grains.ExitNodeTestKit;
 

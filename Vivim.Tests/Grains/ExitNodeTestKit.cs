@@ -7,6 +7,7 @@ using Vivim.Keys;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Tests.Grains;
 

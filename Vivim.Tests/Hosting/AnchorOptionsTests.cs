@@ -1,23 +1,12 @@
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Vivim.Anchors;
-using Vivim.Hosting;
 
 namespace Vivim.Tests.Hosting;
 
 /// <summary>The anchors' settings as a silo binds them from <c>Vivim:Anchors</c>.</summary>
 public sealed class AnchorOptionsTests
 {
-    private static AnchorOptions Bind(params (string Key, string Value)[] settings)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value))).Build();
-        var builder = Host.CreateApplicationBuilder();
-        builder.UseOrleans(silo => silo.UseLocalhostClustering().AddVivimGrains(configuration));
-        using var host = builder.Build();
-        return host.Services.GetRequiredService<IOptions<AnchorOptions>>().Value;
-    }
+    private static AnchorOptions Bind(params (string Key, string Value)[] settings) => SiloOptions.Bind<AnchorOptions>(settings);
 
     [Fact]
     public void The_listener_lease_defaults_to_a_minute_and_binds_from_configuration()

@@ -4,6 +4,7 @@ using Vivim.Protocol.Identity;
 using Vivim.Protocol.Merkle;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.State;
+using Vivim.Protocol.Sync;
 using Vivim.Tests.Support;
 
 namespace Vivim.Tests.Storage;

@@ -4,13 +4,13 @@ using System.Net.WebSockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Vivim.Anchors;
 using Vivim.Client.Http;
 using Vivim.Client.Sync;
 using Vivim.Client.Transports;
 using Vivim.Protocol.Http;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Tests.Client.Wire;
 

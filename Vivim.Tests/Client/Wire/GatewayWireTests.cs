@@ -1,11 +1,12 @@
-using Vivim.Anchors;
 using Vivim.Client.Http;
 using Vivim.Client.Replica;
 using Vivim.Client.Sync;
 using Vivim.Client.Transports;
 using Vivim.ExitNodes;
+using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 using Vivim.Tests.Gateway;
 using Vivim.Tests.Support;
 

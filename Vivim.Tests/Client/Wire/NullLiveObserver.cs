@@ -1,6 +1,6 @@
-using Vivim.Anchors;
 using Vivim.Client.Transports;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Tests.Client.Wire;
 

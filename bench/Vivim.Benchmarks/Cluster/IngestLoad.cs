@@ -4,6 +4,7 @@ using Vivim.Benchmarks.Storage;
 using Vivim.Client.Transports;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Benchmarks.Cluster;
 

@@ -4,15 +4,15 @@ using System.Globalization;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
-using Vivim.Anchors;
 using Vivim.Benchmarks.Cluster;
 using Vivim.Client.Http;
 using Vivim.Client.Transports;
-using Vivim.ExitNodes;
 using Vivim.Protocol;
+using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Http;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Benchmarks.Gateway;
 

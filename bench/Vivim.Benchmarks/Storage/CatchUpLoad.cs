@@ -3,6 +3,7 @@ using Vivim.Anchors;
 using Vivim.Benchmarks.Cluster;
 using Vivim.Client.Sync;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Benchmarks.Storage;
 

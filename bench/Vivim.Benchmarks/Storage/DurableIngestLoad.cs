@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Vivim.Anchors;
 using Vivim.Benchmarks.Cluster;
+using Vivim.Protocol.Sync;
 using Vivim.Storage;
 
 namespace Vivim.Benchmarks.Storage;

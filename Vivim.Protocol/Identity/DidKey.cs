@@ -6,7 +6,10 @@ namespace Vivim.Protocol.Identity;
 /// <summary>
 /// A <c>did:key</c> for an Ed25519 public key: <c>did:key:z</c> + base58btc(0xed 0x01 ‖ 32-byte key), always <c>z6Mk…</c>.
 /// </summary>
-[GenerateSerializer, Immutable, Alias("vivim.DidKey")]
+// Orleans generates this type's codec in Vivim.Grains.Interfaces from this assembly's metadata, which shows it no
+// private members: the serialized fields are internal (InternalsVisibleTo), and the option tells the
+// generator not to look for a primary constructor (it fails on a record with no constructor it can see).
+[GenerateSerializer(IncludePrimaryConstructorParameters = false), Immutable, Alias("vivim.DidKey")]
 public sealed record DidKey
 {
     public const string Prefix = "did:key:z";
@@ -18,19 +21,21 @@ public sealed record DidKey
 
     private DidKey(string value, byte[] publicKey)
     {
-        Value = value;
-        PublicKeyBytes = publicKey;
+        this.value = value;
+        publicKeyBytes = publicKey;
     }
 
     [Id(0)]
-    public string Value { get; }
+    internal readonly string value;
 
     [Id(1)]
-    private byte[] PublicKeyBytes { get; }
+    internal readonly byte[] publicKeyBytes;
 
-    public ReadOnlySpan<byte> PublicKey => PublicKeyBytes;
+    public string Value => value;
 
-    public string PublicKeyHex => Hex.Encode(PublicKeyBytes);
+    public ReadOnlySpan<byte> PublicKey => publicKeyBytes;
+
+    public string PublicKeyHex => Hex.Encode(publicKeyBytes);
 
     public static DidKey FromPublicKey(ReadOnlySpan<byte> publicKey)
     {
@@ -122,7 +127,7 @@ public sealed record DidKey
     /// <summary>A verification key given either as a did:key or as 64 hex characters, as the SDK accepts both.</summary>
     public static byte[] ResolvePublicKey(string didOrHex) =>
         didOrHex.StartsWith("did:", StringComparison.Ordinal)
-            ? Parse(didOrHex).PublicKeyBytes.ToArray()
+            ? Parse(didOrHex).publicKeyBytes.ToArray()
             : Hex.Decode(didOrHex, Ed25519Keys.PublicKeySize, "public key");
 
     public bool Equals(DidKey? other) => other is not null && string.Equals(Value, other.Value, StringComparison.Ordinal);

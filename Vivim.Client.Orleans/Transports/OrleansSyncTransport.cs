@@ -1,7 +1,7 @@
 using Orleans.Streams;
-using Vivim.Anchors;
 using Vivim.Clones;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Client.Transports;
 

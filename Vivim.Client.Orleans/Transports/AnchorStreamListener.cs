@@ -1,5 +1,6 @@
 using Orleans.Streams;
 using Vivim.Anchors;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Client.Transports;
 

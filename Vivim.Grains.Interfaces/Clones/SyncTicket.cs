@@ -1,0 +1,4 @@
+namespace Vivim.Clones;
+
+[GenerateSerializer, Immutable, Alias("vivim.SyncTicket")]
+public sealed record SyncTicket(string Ticket, long ExpiresAt);

@@ -1,0 +1,4 @@
+namespace Vivim.Tenants;
+
+[GenerateSerializer, Immutable, Alias("vivim.ExitNodeSummaryPage")]
+public sealed record ExitNodeSummaryPage(IReadOnlyList<ExitNodeSummary> Items, string? NextCursor);

@@ -1,0 +1,4 @@
+namespace Vivim.Tenants;
+
+[GenerateSerializer, Immutable, Alias("vivim.TenantApiKey")]
+public sealed record TenantApiKey(string TenantId, string KeyId, string ApiKey);

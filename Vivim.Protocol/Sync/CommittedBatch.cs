@@ -1,0 +1,7 @@
+using Vivim.Protocol.Model;
+
+namespace Vivim.Protocol.Sync;
+
+/// <summary>A commit and the updates it covers, in seq order.</summary>
+[GenerateSerializer, Immutable, Alias("vivim.CommittedBatch")]
+public sealed record CommittedBatch(string Did, Commit Commit, IReadOnlyList<StateUpdate> Updates) : AnchorEvent(Did);
