@@ -15,6 +15,7 @@ public sealed class Connection
         LocalAddress = localAddress;
         RemoteAddress = remoteAddress;
         Direction = direction;
+        Opened = host.Time.GetUtcNow();
     }
 
     internal Libp2pHost Host { get; }
@@ -39,7 +40,7 @@ public sealed class Connection
 
     public ConnectionDirection Direction { get; }
 
-    public DateTimeOffset Opened { get; } = DateTimeOffset.UtcNow;
+    public DateTimeOffset Opened { get; }
 
     public bool IsClosed => Session.IsClosed;
 

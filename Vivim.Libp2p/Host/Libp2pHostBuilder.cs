@@ -17,6 +17,7 @@ public sealed class Libp2pHostBuilder
     private YamuxOptions _yamux = new();
     private ILoggerFactory? _loggerFactory;
     private bool _autoIdentify = true;
+    private TimeProvider _time = TimeProvider.System;
 
     /// <summary>Identity from a 32-byte Ed25519 seed (deterministic peer id).</summary>
     public Libp2pHostBuilder WithIdentitySeed(ReadOnlySpan<byte> seed)
@@ -82,6 +83,14 @@ public sealed class Libp2pHostBuilder
         return this;
     }
 
+    /// <summary>The clock for every timeout, delay and timer of the host and its protocols (default: the system clock).</summary>
+    public Libp2pHostBuilder WithTimeProvider(TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        _time = timeProvider;
+        return this;
+    }
+
     public Libp2pHost Build()
     {
         var host = new Libp2pHost(new Libp2pHostOptions
@@ -95,6 +104,7 @@ public sealed class Libp2pHostBuilder
             Yamux = _yamux,
             LoggerFactory = _loggerFactory,
             AutoIdentify = _autoIdentify,
+            TimeProvider = _time,
         });
         foreach (var (p, h, max) in _handlers)
         {

@@ -23,4 +23,9 @@ public sealed class Libp2pHostOptions
     public ILoggerFactory? LoggerFactory { get; init; }
     /// <summary>Run identify automatically on every new connection.</summary>
     public bool AutoIdentify { get; init; } = true;
+    /// <summary>
+    /// The clock of every timeout, delay, timer and timestamp in the host and in the protocols built on it (Yamux
+    /// keepalive, Kademlia maintenance, GossipSub heartbeat); tests pass a fake one to drive time explicitly.
+    /// </summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }

@@ -300,7 +300,7 @@ public sealed class YamuxStream : Stream
             if (waitForRemote)
             {
                 // the remote must FIN within the timeout, or the stream is reset so its slot is freed
-                _ = Task.Delay(_session.Options.StreamCloseTimeout).ContinueWith(static (_, o) =>
+                _ = Task.Delay(_session.Options.StreamCloseTimeout, _session.Time).ContinueWith(static (_, o) =>
                 {
                     var s = (YamuxStream)o!;
                     bool stale;

@@ -25,7 +25,7 @@ public sealed partial class GossipSub
         {
             return;
         }
-        st.JoinMesh(topic, DateTime.UtcNow);
+        st.JoinMesh(topic, Now);
         if (sendGraft)
         {
             var rpc = new PubsubRpc();
@@ -51,11 +51,11 @@ public sealed partial class GossipSub
         return rpc;
     }
 
-    private bool InBackoff(PeerId peer, string topic) => _backoff.TryGetValue((peer, topic), out var until) && until > DateTime.UtcNow;
+    private bool InBackoff(PeerId peer, string topic) => _backoff.TryGetValue((peer, topic), out var until) && until > Now;
 
     private void SetBackoff(PeerId peer, string topic, TimeSpan d)
     {
-        var until = DateTime.UtcNow + d;
+        var until = Now + d;
         if (!_backoff.TryGetValue((peer, topic), out var cur) || cur < until)
         {
             _backoff[(peer, topic)] = until;
@@ -63,27 +63,30 @@ public sealed partial class GossipSub
     }
 
     // ------------------------------------------------------------------ heartbeat
-    private async Task HeartbeatLoopAsync()
+    private int _heartbeatRunning;
+
+    /// <summary>The heartbeat timer, on the host's clock: first after <see cref="GossipSubOptions.HeartbeatInitialDelay"/>, then every <see cref="GossipSubOptions.HeartbeatInterval"/>.</summary>
+    private ITimer StartHeartbeat() =>
+        _time.CreateTimer(static s => ((GossipSub)s!).OnHeartbeatTick(), this, Options.HeartbeatInitialDelay, Options.HeartbeatInterval);
+
+    private void OnHeartbeatTick()
     {
+        // a tick that finds the previous heartbeat still running is dropped, as a PeriodicTimer coalesces missed ticks
+        if (_cts.IsCancellationRequested || Interlocked.Exchange(ref _heartbeatRunning, 1) != 0)
+        {
+            return;
+        }
         try
         {
-            await Task.Delay(Options.HeartbeatInitialDelay, _cts.Token).ConfigureAwait(false);
-            using var timer = new PeriodicTimer(Options.HeartbeatInterval);
-            do
-            {
-                try
-                {
-                    Heartbeat();
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    _log.LogError(e, "gossipsub heartbeat failed");
-                }
-            }
-            while (await timer.WaitForNextTickAsync(_cts.Token).ConfigureAwait(false));
+            Heartbeat();
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            _log.LogError(e, "gossipsub heartbeat failed");
+        }
+        finally
+        {
+            Volatile.Write(ref _heartbeatRunning, 0);
         }
     }
 
@@ -92,7 +95,7 @@ public sealed partial class GossipSub
     {
         lock (_gate)
         {
-            var now = DateTime.UtcNow;
+            var now = Now;
             _heartbeatTicks++;
             var grafts = new Dictionary<PeerId, List<string>>();
             var prunes = new Dictionary<PeerId, List<string>>();

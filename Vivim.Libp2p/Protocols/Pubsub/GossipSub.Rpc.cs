@@ -71,7 +71,7 @@ public sealed partial class GossipSub
             if (_scores.TryGetValue(peer, out var sc))
             {
                 sc.Connected = false;
-                sc.DisconnectedAt = DateTime.UtcNow;
+                sc.DisconnectedAt = Now;
             }
             _log.LogDebug("gossipsub: peer {Peer} removed", peer);
         }
@@ -200,7 +200,7 @@ public sealed partial class GossipSub
         Func<GossipMessage, ValidationResult>? validator;
         lock (_gate)
         {
-            var now = DateTime.UtcNow;
+            var now = Now;
             if (_seen.Contains(id, now))
             {
                 CountDuplicate(from, m.Topic);
@@ -293,7 +293,7 @@ public sealed partial class GossipSub
         // IHAVE -> IWANT for unseen ids
         if (score >= Options.Score.GossipThreshold && rpc.IHave.Count > 0)
         {
-            var now = DateTime.UtcNow;
+            var now = Now;
             foreach (var ih in rpc.IHave)
             {
                 if (++st.IHaveThisHeartbeat > Options.MaxIHaveMessages)

@@ -50,7 +50,7 @@ public sealed partial class GossipSub
         }
         var o = Options.Score;
         double topicSum = 0;
-        var now = DateTime.UtcNow;
+        var now = Now;
         foreach (var (topic, ts) in s.Topics)
         {
             var tp = TopicParams(topic);

@@ -31,7 +31,8 @@ public sealed partial class GossipSub : IAsyncDisposable
     private readonly SeenCache _seen;
     private readonly Channel<GossipMessage> _messages = Channel.CreateUnbounded<GossipMessage>();
     private readonly CancellationTokenSource _cts = new();
-    private readonly Task _heartbeat;
+    private readonly TimeProvider _time;
+    private readonly ITimer _heartbeat;
     private ulong _seqno;
     private long _heartbeatTicks;
 
@@ -46,15 +47,19 @@ public sealed partial class GossipSub : IAsyncDisposable
         _log = host.Options.LoggerFactory?.CreateLogger("Vivim.Libp2p.GossipSub") ?? NullLogger.Instance;
         _mcache = new MessageCache(Options.HistoryLength, Options.HistoryGossip);
         _seen = new SeenCache(Options.SeenTtl);
-        _seqno = (ulong)(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000);
+        _time = host.Time;
+        _seqno = (ulong)(_time.GetUtcNow().ToUnixTimeMilliseconds() * 1_000_000);
         host.SetStreamHandler(ProtocolV11, HandleInboundAsync);
         host.SetStreamHandler(ProtocolV10, HandleInboundAsync);
         host.PeerIdentified += OnPeerIdentified;
         host.PeerDisconnected += OnPeerDisconnected;
-        _heartbeat = Task.Run(HeartbeatLoopAsync);
+        _heartbeat = StartHeartbeat();
     }
 
     public GossipSubOptions Options { get; }
+
+    /// <summary>Now on the host's clock; every router timestamp (seen cache, backoff, mesh time, fanout) comes from it.</summary>
+    private DateTime Now => _time.GetUtcNow().UtcDateTime;
 
     /// <summary>Messages delivered to the application (subscribed topics, validated, first copy only).</summary>
     public ChannelReader<GossipMessage> Messages => _messages.Reader;
@@ -160,7 +165,7 @@ public sealed partial class GossipSub : IAsyncDisposable
         int sent;
         lock (_gate)
         {
-            _seen.Add(id, DateTime.UtcNow);
+            _seen.Add(id, Now);
             _mcache.Put(id, msg);
             IEnumerable<PeerId> targets;
             if (Options.FloodPublish)
@@ -178,7 +183,7 @@ public sealed partial class GossipSub : IAsyncDisposable
                     fan = [.. Shuffle(Candidates(topic, [], p => Score(p) >= Options.Score.PublishThreshold)).Take(Options.D)];
                     _fanout[topic] = fan;
                 }
-                _fanoutLastPublish[topic] = DateTime.UtcNow;
+                _fanoutLastPublish[topic] = Now;
                 targets = [.. fan];
             }
             var rpc = new PubsubRpc();
@@ -296,6 +301,7 @@ public sealed partial class GossipSub : IAsyncDisposable
         _host.RemoveStreamHandler(ProtocolV11);
         _host.RemoveStreamHandler(ProtocolV10);
         await _cts.CancelAsync().ConfigureAwait(false);
+        await _heartbeat.DisposeAsync().ConfigureAwait(false);
         List<Task> writers;
         lock (_gate)
         {
@@ -307,7 +313,7 @@ public sealed partial class GossipSub : IAsyncDisposable
         }
         try
         {
-            await Task.WhenAll([_heartbeat, .. writers]).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            await Task.WhenAll(writers).WaitAsync(TimeSpan.FromSeconds(5), _time).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
