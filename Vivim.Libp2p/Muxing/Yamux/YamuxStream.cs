@@ -49,6 +49,18 @@ public sealed class YamuxStream : Stream
     public override long Length => throw new NotSupportedException();
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
+    /// <summary>Receive credit the remote has left on this stream (tests: a sender stalled at the window has used it all).</summary>
+    internal long RemainingReceiveWindow
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _recvWindow;
+            }
+        }
+    }
+
     internal bool MarkAcked() => Interlocked.Exchange(ref _acked, 1) == 0;
 
     // ------------------------------------------------------------ called by the session read loop
