@@ -4,12 +4,6 @@ using System.Text;
 
 namespace Vivim.Libp2p.Core;
 
-/// <summary>One multiaddr component: protocol code/name and its raw (binary) value.</summary>
-public readonly record struct MultiaddrComponent(int Code, string Name, ReadOnlyMemory<byte> Value)
-{
-    public string ValueText => Multiaddr.ValueToText(Code, Value.Span);
-}
-
 /// <summary>
 /// Immutable multiaddr with binary (uvarint code || value) and text (/name/value) forms.
 /// Supported: ip4, tcp, udp, ip6, dns, dns4, dns6, dnsaddr, p2p (alias ipfs), p2p-circuit, quic-v1, ws, wss, tls, noise.

@@ -57,6 +57,12 @@ public sealed class Libp2pHost : IAsyncDisposable
 
     public Libp2pHostOptions Options => _options;
 
+    /// <summary>The host's clock (<see cref="Libp2pHostOptions.TimeProvider"/>).</summary>
+    internal TimeProvider Time => _options.TimeProvider;
+
+    private static readonly TimeSpan IdentifyTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan IdentifyPushTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>Actual listen addresses (ports resolved) after <see cref="StartAsync"/>.</summary>
     public IReadOnlyList<Multiaddr> ListenAddresses
     {
@@ -225,8 +231,7 @@ public sealed class Libp2pHost : IAsyncDisposable
         var registered = false;
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _cts.Token);
-            timeout.CancelAfter(_options.HandshakeTimeout);
+            using var timeout = new Deadline(Time, _options.HandshakeTimeout, cancellationToken, _cts.Token);
             var sock = await TcpTransport.DialAsync(address, timeout.Token).ConfigureAwait(false);
             Connection conn;
             try
@@ -318,7 +323,7 @@ public sealed class Libp2pHost : IAsyncDisposable
     public async Task<TimeSpan> PingAsync(PeerId peer, CancellationToken cancellationToken = default)
     {
         await using var s = await NewStreamAsync(peer, [PingProtocol.ProtocolId], cancellationToken).ConfigureAwait(false);
-        var rtt = await PingProtocol.PingOnceAsync(s, cancellationToken).ConfigureAwait(false);
+        var rtt = await PingProtocol.PingOnceAsync(s, cancellationToken, Time).ConfigureAwait(false);
         await s.CloseWriteAsync().ConfigureAwait(false);
         return rtt;
     }
@@ -351,7 +356,7 @@ public sealed class Libp2pHost : IAsyncDisposable
                 {
                     await MultistreamSelect.HandleAsync(noise.Stream, p => p == YamuxSession.ProtocolId, () => [YamuxSession.ProtocolId], ct).ConfigureAwait(false);
                 }
-                var session = new YamuxSession(noise.Stream, isClient: initiator, _options.Yamux, _yamuxLog);
+                var session = new YamuxSession(noise.Stream, isClient: initiator, _options.Yamux, _yamuxLog, Time);
                 return new Connection(this, session, noise.RemotePeer, noise.RemotePublicKey, local, remote, dir);
             }
             catch
@@ -410,8 +415,7 @@ public sealed class Libp2pHost : IAsyncDisposable
         var registered = false;
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token);
-            timeout.CancelAfter(_options.HandshakeTimeout);
+            using var timeout = new Deadline(Time, _options.HandshakeTimeout, _cts.Token);
             var conn = await UpgradeAsync(sock, ConnectionDirection.Inbound, null, timeout.Token).ConfigureAwait(false);
             registered = true;
             Register(conn);
@@ -450,8 +454,7 @@ public sealed class Libp2pHost : IAsyncDisposable
             {
                 try
                 {
-                    using var t = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token);
-                    t.CancelAfter(TimeSpan.FromSeconds(30));
+                    using var t = new Deadline(Time, IdentifyTimeout, _cts.Token);
                     await IdentifyAsync(conn, t.Token).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException or ObjectDisposedException)
@@ -514,8 +517,7 @@ public sealed class Libp2pHost : IAsyncDisposable
         string proto;
         try
         {
-            using var t = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token);
-            t.CancelAfter(_options.StreamNegotiationTimeout);
+            using var t = new Deadline(Time, _options.StreamNegotiationTimeout, _cts.Token);
             proto = await MultistreamSelect.HandleAsync(ys, _handlers.ContainsKey, () => _handlers.Keys, t.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException or InvalidOperationException)
@@ -646,8 +648,7 @@ public sealed class Libp2pHost : IAsyncDisposable
 
     private async Task<IdentifyInfo> IdentifyOnceAsync(Connection conn, CancellationToken hostToken)
     {
-        using var t = CancellationTokenSource.CreateLinkedTokenSource(hostToken);
-        t.CancelAfter(TimeSpan.FromSeconds(30));
+        using var t = new Deadline(Time, IdentifyTimeout, hostToken);
         var cancellationToken = t.Token;
         await using var s = await OpenStreamOnAsync(conn, [IdentifyMessage.ProtocolId], cancellationToken).ConfigureAwait(false);
         await s.CloseWriteAsync().ConfigureAwait(false);
@@ -684,8 +685,7 @@ public sealed class Libp2pHost : IAsyncDisposable
         }
         _ = Task.Run(async () =>
         {
-            using var t = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token);
-            t.CancelAfter(TimeSpan.FromSeconds(10));
+            using var t = new Deadline(Time, IdentifyPushTimeout, _cts.Token);
             try
             {
                 await PushIdentifyAsync(t.Token).ConfigureAwait(false);

@@ -35,10 +35,7 @@ public class GossipSubInteropTests
 
     private static async Task WaitMeshedAsync(Node a, Node b, CancellationToken ct)
     {
-        while (!(await MeshAsync(a, ct)).Contains(b.PeerId) || !(await MeshAsync(b, ct)).Contains(a.PeerId))
-        {
-            await Task.Delay(50, ct);
-        }
+        await TestUtil.UntilAsync(async () => (await MeshAsync(a, ct)).Contains(b.PeerId) && (await MeshAsync(b, ct)).Contains(a.PeerId), ct);
     }
 
     private static async Task ConnectAsync(Node a, Node b, CancellationToken ct)
@@ -95,9 +92,14 @@ public class GossipSubInteropTests
 
     private static async Task WaitCountAsync(Node n, int expected, CancellationToken ct)
     {
-        while (await CountAsync(n, ct) < expected)
+        var last = 0;
+        try
         {
-            await Task.Delay(100, ct);
+            await TestUtil.UntilAsync(async () => (last = await CountAsync(n, ct)) >= expected, ct);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"{n.Name} has {last} messages, expected {expected}");
         }
     }
 
@@ -142,19 +144,31 @@ public class GossipSubInteropTests
             nodes[2].Gs!.AddValidator(Topic, m => m.Data.AsSpan().StartsWith("bad"u8) ? ValidationResult.Reject : ValidationResult.Accept);
 
             const int count = 1000;
+            const int batch = 100;
             var c0 = nodes[0];
             var j2 = nodes[5];
-            await Task.WhenAll(PublishAsync(c0, "cs-", count, ct), PublishAsync(j2, "js-", count, ct));
+            // Both ends publish in batches, each once the other end has the previous one: js's gossipsub writes to its
+            // outbound streams without backpressure and loses messages when their buffers overflow, which a loaded
+            // machine (slow readers, thousands queued) makes happen. Paced by delivery, the buffers stay small.
+            for (var b = 0; b < count / batch; b++)
+            {
+                await Task.WhenAll(PublishAsync(c0, $"cs-{b}-", batch, ct), PublishAsync(j2, $"js-{b}-", batch, ct));
+                await Task.WhenAll(WaitCountAsync(c0, (b + 1) * batch, ct), WaitCountAsync(j2, (b + 1) * batch, ct));
+            }
+            static IEnumerable<string> Batched(string side) =>
+                Enumerable.Range(0, count / batch).SelectMany(b => Enumerable.Range(0, batch).Select(i => $"{side}-{b}-{i}"));
             await PublishAsync(c0, "bad-", 1, ct);
-            var expectedCs = Enumerable.Range(0, count).Select(i => "cs-" + i).ToHashSet();
-            var expectedJs = Enumerable.Range(0, count).Select(i => "js-" + i).ToHashSet();
+            // a fence from each end, published last: on a line every hop forwards in order on one stream, so a node
+            // that has the fences has everything sent before them, including a "bad-0" wrongly forwarded by C1
+            await Task.WhenAll(PublishAsync(c0, "fence-cs-", 1, ct), PublishAsync(j2, "fence-js-", 1, ct));
+            var expectedCs = Batched("cs").Append("fence-cs-0").ToHashSet();
+            var expectedJs = Batched("js").Append("fence-js-0").ToHashSet();
             foreach (var n in nodes)
             {
-                // C0 and J2 get the other side's 1000; J0 also gets "bad-0"; everyone else gets 2000
-                var expected = n == c0 || n == j2 ? count : n == nodes[1] ? 2 * count + 1 : 2 * count;
+                // C0 and J2 get the other side's 1000 and fence; J0 also gets "bad-0"; everyone else gets 2000 and both fences
+                var expected = n == c0 || n == j2 ? count + 1 : n == nodes[1] ? 2 * count + 3 : 2 * count + 2;
                 await WaitCountAsync(n, expected, ct);
             }
-            await Task.Delay(1000, ct); // let any duplicate or forwarded "bad" arrive
             foreach (var n in nodes)
             {
                 var got = await ReceivedAsync(n, ct);
@@ -194,10 +208,7 @@ public class GossipSubInteropTests
             await j0.Js!.DisposeAsync();
             nodes.Remove(j0);
             var c1 = nodes[1];
-            while ((await MeshAsync(c0, ct)).Contains(j0Id) || (await MeshAsync(c1, ct)).Contains(j0Id))
-            {
-                await Task.Delay(50, ct);
-            }
+            await TestUtil.UntilAsync(async () => !(await MeshAsync(c0, ct)).Contains(j0Id) && !(await MeshAsync(c1, ct)).Contains(j0Id), ct);
             Assert.Contains(j2.PeerId, await MeshAsync(c0, ct));
             var before = new Dictionary<Node, int>();
             foreach (var n in nodes)
@@ -206,16 +217,17 @@ public class GossipSubInteropTests
             }
             await PublishAsync(c1, "after-cs-", 100, ct);
             await PublishAsync(nodes[2], "after-js-", 100, ct); // J1
+            // fences again (the network is a line again: C1 - J1 - C2 - J2 - C0)
+            await Task.WhenAll(PublishAsync(c1, "after-fence-cs-", 1, ct), PublishAsync(nodes[2], "after-fence-js-", 1, ct));
+            static int Added(Node n, Node c1, Node j1) => n == c1 || n == j1 ? 101 : 202;
             foreach (var n in nodes)
             {
-                var add = n == c1 || n == nodes[2] ? 100 : 200;
-                await WaitCountAsync(n, before[n] + add, ct);
+                await WaitCountAsync(n, before[n] + Added(n, c1, nodes[2]), ct);
             }
-            await Task.Delay(500, ct);
             foreach (var n in nodes)
             {
                 var got = await ReceivedAsync(n, ct);
-                var add = n == c1 || n == nodes[2] ? 100 : 200;
+                var add = Added(n, c1, nodes[2]);
                 Assert.Equal(before[n] + add, got.Count);
                 Assert.Equal(got.Count, got.Distinct().Count());
             }

@@ -1,5 +1,7 @@
+using System.Security.Cryptography;
 using System.Text;
 using CsCheck;
+using Microsoft.Extensions.Time.Testing;
 using Vivim.Libp2p.Core;
 using Vivim.Libp2p.Host;
 using Vivim.Libp2p.Protocols.Pubsub;
@@ -7,7 +9,7 @@ using LimitExceededException = Vivim.Libp2p.Core.LimitExceededException;
 
 namespace Vivim.Tests.Libp2p;
 
-/// <summary>GossipSub RPC codec fuzzing, signatures, and mesh maintenance between C# nodes.</summary>
+/// <summary>GossipSub RPC codec fuzzing, signatures, and mesh maintenance between C# nodes on a fake clock (heartbeats run when a test advances it).</summary>
 public class GossipSubTests
 {
     private static void OnlyTyped(Action a)
@@ -108,14 +110,16 @@ public class GossipSubTests
         Assert.False(GossipSub.VerifySignature(m, out _));
     }
 
-    internal static async Task<(Libp2pHost Host, GossipSub Gs)> NewNodeAsync(CancellationToken ct, GossipSubOptions? o = null)
+    /// <summary>A node on <paramref name="clock"/>: its heartbeat runs only when the test advances the clock.</summary>
+    internal static async Task<(Libp2pHost Host, GossipSub Gs)> NewNodeAsync(FakeTimeProvider clock, CancellationToken ct, GossipSubOptions? o = null)
     {
-        var host = TestUtil.NewHost();
-        var gs = new GossipSub(host, o ?? FastOptions());
+        var host = TestUtil.NewHost(clock);
+        var gs = new GossipSub(host, o ?? new GossipSubOptions());
         await host.StartAsync(ct);
         return (host, gs);
     }
 
+    /// <summary>Options for the interop tests, where js and C# nodes run on real time: a short heartbeat so meshes heal quickly.</summary>
     internal static GossipSubOptions FastOptions(int d = 6, int dlo = 4, int dhi = 12) => new()
     {
         D = d,
@@ -126,65 +130,84 @@ public class GossipSubTests
         HeartbeatInterval = TimeSpan.FromMilliseconds(200),
     };
 
-    internal static async Task WaitUntilAsync(Func<bool> cond, CancellationToken ct)
+    private static async Task DisposeAsync(IEnumerable<(Libp2pHost Host, GossipSub Gs)> nodes)
     {
-        while (!cond())
+        foreach (var n in nodes)
         {
-            await Task.Delay(25, ct);
+            await n.Gs.DisposeAsync();
+            await n.Host.DisposeAsync();
         }
     }
+
+    private static Task DialAsync(Libp2pHost from, Libp2pHost to, CancellationToken ct) =>
+        from.DialAsync(to.ListenAddresses[0].WithPeerId(to.PeerId), ct);
+
+    private static bool Meshed((Libp2pHost Host, GossipSub Gs) a, (Libp2pHost Host, GossipSub Gs) b, string topic) =>
+        a.Gs.MeshPeers(topic).Contains(b.Host.PeerId) && b.Gs.MeshPeers(topic).Contains(a.Host.PeerId);
+
+    /// <summary>b pruned a and a keeps b in backoff: neither side has the other in its mesh.</summary>
+    private static bool Pruned((Libp2pHost Host, GossipSub Gs) a, (Libp2pHost Host, GossipSub Gs) b, string topic) =>
+        !a.Gs.MeshPeers(topic).Contains(b.Host.PeerId) && !b.Gs.MeshPeers(topic).Contains(a.Host.PeerId) && a.Gs.IsBackedOff(b.Host.PeerId, topic);
 
     [Fact]
     public async Task Mesh_FormsAndPrunesDownToD_WhenOversubscribed_PrunedPeersGetMessagesByGossip()
     {
         using var cts = TestUtil.Timeout(60);
+        var ct = cts.Token;
+        var clock = TestUtil.NewClock();
         // no flood publish: pruned leaves can only get the hub's message through IHAVE/IWANT gossip
-        var o = new GossipSubOptions { D = 3, Dlo = 2, Dhi = 4, Dout = 1, Dscore = 2, HeartbeatInterval = TimeSpan.FromMilliseconds(200), FloodPublish = false };
+        var o = new GossipSubOptions { D = 3, Dlo = 2, Dhi = 4, Dout = 1, Dscore = 2, FloodPublish = false };
         var nodes = new List<(Libp2pHost Host, GossipSub Gs)>();
         try
         {
             for (var i = 0; i < 8; i++)
             {
-                nodes.Add(await NewNodeAsync(cts.Token, o));
+                nodes.Add(await NewNodeAsync(clock, ct, o));
             }
             var hub = nodes[0];
-            foreach (var n in nodes.Skip(1))
+            var leaves = nodes.Skip(1).ToList();
+            // the hub dials: its connections are outbound, so it accepts every leaf's GRAFT (GRAFTs from inbound peers
+            // stop at Dhi) and its mesh grows past Dhi until a heartbeat prunes it
+            foreach (var n in leaves)
             {
-                await n.Host.DialAsync(hub.Host.ListenAddresses[0].WithPeerId(hub.Host.PeerId), cts.Token);
+                await DialAsync(hub.Host, n.Host, ct);
             }
             foreach (var n in nodes)
             {
                 n.Gs.Subscribe("t");
             }
-            // the 7 leaves all graft the hub (their only peer); the hub keeps between Dlo and Dhi and prunes the rest
-            await WaitUntilAsync(() => hub.Gs.TopicPeers("t").Count == 7, cts.Token);
-            await Task.Delay(1500, cts.Token);
+            // subscriptions and GRAFTs need no heartbeat: every leaf ends up in the hub's mesh
+            await TestUtil.UntilAsync(() => leaves.All(n => Meshed(hub, n, "t")), ct);
+            Assert.Equal(7, hub.Gs.MeshPeers("t").Count);
+
+            // one heartbeat: the hub keeps D and prunes the rest, with a backoff on both sides
+            clock.Advance(o.HeartbeatInterval);
+            Assert.Equal(o.D, hub.Gs.MeshPeers("t").Count);
             var mesh = hub.Gs.MeshPeers("t");
-            Assert.InRange(mesh.Count, o.Dlo, o.Dhi);
-            var pruned = nodes.Skip(1).Where(n => !mesh.Contains(n.Host.PeerId)).ToList();
-            Assert.NotEmpty(pruned);
-            // pruned leaves have the hub in backoff and do not regraft it
+            var pruned = leaves.Where(n => !mesh.Contains(n.Host.PeerId)).ToList();
+            Assert.Equal(7 - o.D, pruned.Count);
+            await TestUtil.UntilAsync(() => pruned.All(n => Pruned(n, hub, "t")), ct);
+            Assert.All(pruned, n => Assert.True(hub.Gs.IsBackedOff(n.Host.PeerId, "t")));
+
+            // mesh leaves get the message directly; pruned leaves get it through IHAVE -> IWANT after the next heartbeat
+            Assert.Equal(o.D, await hub.Gs.PublishAsync("t", "x"u8.ToArray(), ct));
+            foreach (var n in leaves.Except(pruned))
+            {
+                Assert.Equal("x", Encoding.UTF8.GetString((await n.Gs.Messages.ReadAsync(ct)).Data));
+            }
+            Assert.All(pruned, n => Assert.False(n.Gs.Messages.TryRead(out _)));
+            clock.Advance(o.HeartbeatInterval);
             foreach (var n in pruned)
             {
-                Assert.DoesNotContain(hub.Host.PeerId, n.Gs.MeshPeers("t"));
-                Assert.True(n.Gs.IsBackedOff(hub.Host.PeerId, "t"));
-            }
-            // messages still reach every leaf: mesh leaves directly, pruned leaves via IHAVE -> IWANT at the next heartbeat
-            Assert.Equal(mesh.Count, await hub.Gs.PublishAsync("t", "x"u8.ToArray(), cts.Token));
-            foreach (var n in nodes.Skip(1))
-            {
-                var m = await n.Gs.Messages.ReadAsync(cts.Token);
+                var m = await n.Gs.Messages.ReadAsync(ct);
                 Assert.Equal("x", Encoding.UTF8.GetString(m.Data));
                 Assert.Equal(hub.Host.PeerId, m.From);
+                Assert.DoesNotContain(hub.Host.PeerId, n.Gs.MeshPeers("t")); // still backed off: gossip, not a regraft
             }
         }
         finally
         {
-            foreach (var n in nodes)
-            {
-                await n.Gs.DisposeAsync();
-                await n.Host.DisposeAsync();
-            }
+            await DisposeAsync(nodes);
         }
     }
 
@@ -192,40 +215,40 @@ public class GossipSubTests
     public async Task Line_DeliversExactlyOnce_ValidatorRejectStopsForwarding_UnsubscribePrunes()
     {
         using var cts = TestUtil.Timeout(60);
+        var ct = cts.Token;
+        var clock = TestUtil.NewClock(); // never advanced: no heartbeat, so delivery is by the mesh alone
         var nodes = new List<(Libp2pHost Host, GossipSub Gs)>();
         try
         {
             for (var i = 0; i < 4; i++)
             {
-                nodes.Add(await NewNodeAsync(cts.Token));
+                nodes.Add(await NewNodeAsync(clock, ct));
             }
             for (var i = 0; i + 1 < nodes.Count; i++)
             {
-                await nodes[i].Host.DialAsync(nodes[i + 1].Host.ListenAddresses[0].WithPeerId(nodes[i + 1].Host.PeerId), cts.Token);
+                await DialAsync(nodes[i].Host, nodes[i + 1].Host, ct);
             }
             foreach (var n in nodes)
             {
                 n.Gs.Subscribe("t");
             }
-            for (var i = 0; i + 1 < nodes.Count; i++)
-            {
-                var (a, b) = (nodes[i], nodes[i + 1]);
-                await WaitUntilAsync(() => a.Gs.MeshPeers("t").Contains(b.Host.PeerId) && b.Gs.MeshPeers("t").Contains(a.Host.PeerId), cts.Token);
-            }
+            await TestUtil.UntilAsync(() => Enumerable.Range(0, nodes.Count - 1).All(i => Meshed(nodes[i], nodes[i + 1], "t")), ct);
             nodes[1].Gs.AddValidator("t", m => m.Data.AsSpan().StartsWith("bad"u8) ? ValidationResult.Reject : ValidationResult.Accept);
             const int count = 300;
             for (var i = 0; i < count; i++)
             {
-                await nodes[0].Gs.PublishAsync("t", Encoding.UTF8.GetBytes("m" + i), cts.Token);
+                await nodes[0].Gs.PublishAsync("t", Encoding.UTF8.GetBytes("m" + i), ct);
             }
-            await nodes[0].Gs.PublishAsync("t", "bad"u8.ToArray(), cts.Token);
-            await nodes[0].Gs.PublishAsync("t", "end"u8.ToArray(), cts.Token);
+            await nodes[0].Gs.PublishAsync("t", "bad"u8.ToArray(), ct);
+            await nodes[0].Gs.PublishAsync("t", "end"u8.ToArray(), ct);
+            // each hop forwards in order on one stream, so a forwarded "bad" would arrive before "end": nodes 2 and 3
+            // never seeing it between m299 and "end" shows node 1 rejected it and did not forward it
             foreach (var n in nodes.Skip(1))
             {
                 var got = new List<string>();
                 while (true)
                 {
-                    var m = await n.Gs.Messages.ReadAsync(cts.Token);
+                    var m = await n.Gs.Messages.ReadAsync(ct);
                     var s = Encoding.UTF8.GetString(m.Data);
                     if (s == "end")
                     {
@@ -234,22 +257,16 @@ public class GossipSubTests
                     got.Add(s);
                 }
                 Assert.Equal(Enumerable.Range(0, count).Select(i => "m" + i), got);
+                Assert.False(n.Gs.Messages.TryRead(out _));
             }
-            // node 2 and 3 never saw "bad": node 1 rejected it and did not forward it
-            await Task.Delay(500, cts.Token);
-            Assert.False(nodes[2].Gs.Messages.TryRead(out _));
 
             nodes[3].Gs.Unsubscribe("t");
-            await WaitUntilAsync(() => !nodes[2].Gs.MeshPeers("t").Contains(nodes[3].Host.PeerId), cts.Token);
             Assert.True(nodes[3].Gs.IsBackedOff(nodes[2].Host.PeerId, "t"));
+            await TestUtil.UntilAsync(() => !nodes[2].Gs.MeshPeers("t").Contains(nodes[3].Host.PeerId), ct);
         }
         finally
         {
-            foreach (var n in nodes)
-            {
-                await n.Gs.DisposeAsync();
-                await n.Host.DisposeAsync();
-            }
+            await DisposeAsync(nodes);
         }
     }
 
@@ -257,37 +274,48 @@ public class GossipSubTests
     public async Task GraftDuringBackoff_IsPenalized_GraylistedPeerIsIgnored_IgnoreResultDropsSilently()
     {
         using var cts = TestUtil.Timeout(30);
-        var (ha, a) = await NewNodeAsync(cts.Token);
-        var (hb, b) = await NewNodeAsync(cts.Token);
+        var ct = cts.Token;
+        var clock = TestUtil.NewClock();
+        var (ha, a) = await NewNodeAsync(clock, ct);
+        var (hb, b) = await NewNodeAsync(clock, ct);
         try
         {
-            await hb.DialAsync(ha.ListenAddresses[0].WithPeerId(ha.PeerId), cts.Token);
+            await DialAsync(hb, ha, ct);
             a.Subscribe("t");
             b.Subscribe("t");
-            await WaitUntilAsync(() => a.MeshPeers("t").Contains(hb.PeerId) && b.MeshPeers("t").Contains(ha.PeerId), cts.Token);
+            await TestUtil.UntilAsync(() => Meshed((ha, a), (hb, b), "t"), ct);
 
-            // validator Ignore: not delivered, no P4 penalty
+            // validator Ignore: not delivered, no P4 penalty ("one" comes after "skip" on the same stream)
             a.AddValidator("t", m => m.Data.AsSpan().StartsWith("skip"u8) ? ValidationResult.Ignore : ValidationResult.Accept);
-            await b.PublishAsync("t", "skip"u8.ToArray(), cts.Token);
-            await b.PublishAsync("t", "one"u8.ToArray(), cts.Token);
-            Assert.Equal("one", Encoding.UTF8.GetString((await a.Messages.ReadAsync(cts.Token)).Data));
+            await b.PublishAsync("t", "skip"u8.ToArray(), ct);
+            await b.PublishAsync("t", "one"u8.ToArray(), ct);
+            Assert.Equal("one", Encoding.UTF8.GetString((await a.Messages.ReadAsync(ct)).Data));
             Assert.True(a.GetScore(hb.PeerId) >= 0);
 
             // b leaves the topic: its PRUNE puts a backoff on a's side; a GRAFT within it is refused and penalized
             b.Unsubscribe("t");
-            await WaitUntilAsync(() => a.IsBackedOff(hb.PeerId, "t") && !a.MeshPeers("t").Contains(hb.PeerId), cts.Token);
+            await TestUtil.UntilAsync(() => a.IsBackedOff(hb.PeerId, "t") && !a.MeshPeers("t").Contains(hb.PeerId), ct);
             var graft = new PubsubRpc();
             graft.Graft.Add(new PubsubGraft("t"));
             a.HandleRpc(hb.PeerId, graft);
             Assert.DoesNotContain(hb.PeerId, a.MeshPeers("t"));
             Assert.True(a.GetScore(hb.PeerId) < 0);
 
-            // graylisted: nothing b sends is processed any more
+            // the backoff lasts PruneBackoff on a's clock: a GRAFT once it has passed is accepted again
+            Assert.True(a.IsBackedOff(hb.PeerId, "t"));
+            clock.Advance(a.Options.PruneBackoff);
+            Assert.False(a.IsBackedOff(hb.PeerId, "t"));
+
+            // graylisted: nothing b sends is processed any more. The RPCs are handed to a as its stream reader would,
+            // so what is checked does not depend on when a wire message arrives.
+            Assert.Contains(hb.PeerId, a.Peers);
+            a.HandleRpc(hb.PeerId, MessageRpc(hb.Identity, "t", "before"));
+            Assert.Equal("before", Encoding.UTF8.GetString((await a.Messages.ReadAsync(ct)).Data));
             a.AddBehaviourPenalty(hb.PeerId, 10);
             Assert.True(a.GetScore(hb.PeerId) < a.Options.Score.GraylistThreshold);
-            Assert.Equal(1, await b.PublishAsync("t", "two"u8.ToArray(), cts.Token)); // b still sends to a (fanout/flood)
-            await Task.Delay(500, cts.Token);
+            a.HandleRpc(hb.PeerId, MessageRpc(hb.Identity, "t", "after"));
             Assert.False(a.Messages.TryRead(out _));
+            Assert.Equal(1, await b.PublishAsync("t", "two"u8.ToArray(), ct)); // b still sends to a (flood publish)
         }
         finally
         {
@@ -298,6 +326,16 @@ public class GossipSubTests
         }
     }
 
+    /// <summary>An RPC carrying one message signed by <paramref name="author"/>.</summary>
+    private static PubsubRpc MessageRpc(Ed25519Identity author, string topic, string data)
+    {
+        var m = new PubsubMessage { From = author.PeerId.ToByteArray(), Data = Encoding.UTF8.GetBytes(data), Seqno = RandomNumberGenerator.GetBytes(8), Topic = topic };
+        m.Signature = author.Sign(GossipSub.SignedBytes(m));
+        var rpc = new PubsubRpc();
+        rpc.Messages.Add(m);
+        return rpc;
+    }
+
     [Fact]
     public void KadRecord_RandomBytesNeverCrash() =>
         Gen.Byte.Array[0, 200].Sample(b => OnlyTyped(() => Vivim.Libp2p.Protocols.Kad.KadRecord.Decode(b)), iter: 20000);
@@ -306,23 +344,25 @@ public class GossipSubTests
     public async Task MalformedRpcOnAStream_EndsOnlyThatStream_RouterKeepsWorking()
     {
         using var cts = TestUtil.Timeout(30);
-        var (ha, a) = await NewNodeAsync(cts.Token);
-        var (hb, b) = await NewNodeAsync(cts.Token);
+        var ct = cts.Token;
+        var clock = TestUtil.NewClock();
+        var (ha, a) = await NewNodeAsync(clock, ct);
+        var (hb, b) = await NewNodeAsync(clock, ct);
         try
         {
-            await hb.DialAsync(ha.ListenAddresses[0].WithPeerId(ha.PeerId), cts.Token);
+            await DialAsync(hb, ha, ct);
             a.Subscribe("t");
             b.Subscribe("t");
-            await WaitUntilAsync(() => a.MeshPeers("t").Contains(hb.PeerId), cts.Token);
-            // a second, hostile meshsub stream from b: a length prefix over the limit, then garbage
-            await using (var s = await hb.NewStreamAsync(ha.PeerId, GossipSub.ProtocolV11, cts.Token))
+            await TestUtil.UntilAsync(() => a.MeshPeers("t").Contains(hb.PeerId), ct);
+            // a second, hostile meshsub stream from b: a length prefix over the limit, then garbage; a resets it
+            await using (var s = await hb.NewStreamAsync(ha.PeerId, GossipSub.ProtocolV11, ct))
             {
-                await Varint.WriteLengthPrefixedAsync(s, new byte[] { 0xFF, 0xFF, 0xFF }, cts.Token);
-                await s.FlushAsync(cts.Token);
+                await Varint.WriteLengthPrefixedAsync(s, new byte[] { 0xFF, 0xFF, 0xFF }, ct);
+                await s.FlushAsync(ct);
+                await Assert.ThrowsAsync<StreamResetException>(async () => await s.ReadAtLeastAsync(new byte[1], 1, throwOnEndOfStream: false, ct));
             }
-            await Task.Delay(200, cts.Token);
-            await b.PublishAsync("t", "still"u8.ToArray(), cts.Token);
-            Assert.Equal("still", Encoding.UTF8.GetString((await a.Messages.ReadAsync(cts.Token)).Data));
+            await b.PublishAsync("t", "still"u8.ToArray(), ct);
+            Assert.Equal("still", Encoding.UTF8.GetString((await a.Messages.ReadAsync(ct)).Data));
         }
         finally
         {

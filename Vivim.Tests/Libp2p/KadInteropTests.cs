@@ -11,15 +11,7 @@ public class KadInteropTests
 {
     private static async Task WaitInJsTableAsync(JsPeer js, string peer, CancellationToken ct)
     {
-        while (true)
-        {
-            var r = await js.CommandAsync(new JsonObject { ["cmd"] = "dhtTable", ["peers"] = new JsonArray(peer) }, ct);
-            if (r["present"]!.AsArray().Count == 1)
-            {
-                return;
-            }
-            await Task.Delay(50, ct);
-        }
+        await TestUtil.UntilAsync(async () => (await js.CommandAsync(new JsonObject { ["cmd"] = "dhtTable", ["peers"] = new JsonArray(peer) }, ct))["present"]!.AsArray().Count == 1, ct);
     }
 
     [Fact]
@@ -39,10 +31,7 @@ public class KadInteropTests
         await host.DialAsync(js1.Addrs[0], cts.Token);
         // js adds us because our identify advertises /ipfs/kad/1.0.0; we add js for the same reason
         await WaitInJsTableAsync(js1, host.PeerId.ToString(), cts.Token);
-        while (dht.RoutingTable.Find(js1Id) is null)
-        {
-            await Task.Delay(20, cts.Token);
-        }
+        await TestUtil.UntilAsync(() => dht.RoutingTable.Find(js1Id) is not null, cts.Token);
 
         var closer = await dht.FindNodeAsync(js1Id, js2Id.ToByteArray(), cts.Token);
         var js2Info = Assert.Single(closer, p => p.Peer == js2Id);
@@ -52,7 +41,7 @@ public class KadInteropTests
         Assert.NotNull(found);
         Assert.Equal(js2Id, found.Peer);
         // the learned address is dialable: ping js2 through it
-        Assert.True(await host.PingAsync(js2Id, cts.Token) < TimeSpan.FromSeconds(5));
+        TestUtil.AssertRoundTrip(await host.PingAsync(js2Id, cts.Token));
 
         var closest = await dht.GetClosestPeersAsync(RandomKey(), cts.Token);
         Assert.Contains(closest, p => p.Peer == js1Id);
@@ -72,10 +61,7 @@ public class KadInteropTests
         await x.StartAsync(cts.Token);
         await y.StartAsync(cts.Token);
         await y.DialAsync(x.ListenAddresses[0].WithPeerId(x.PeerId), cts.Token);
-        while (xDht.RoutingTable.Find(y.PeerId) is null)
-        {
-            await Task.Delay(20, cts.Token);
-        }
+        await TestUtil.UntilAsync(() => xDht.RoutingTable.Find(y.PeerId) is not null, cts.Token);
 
         await using var js = await JsPeer.StartAsync(cts.Token, "peer.mjs", "--dht");
         await js.CommandAsync(new JsonObject { ["cmd"] = "dial", ["addr"] = x.ListenAddresses[0].WithPeerId(x.PeerId).ToString() }, cts.Token);
@@ -107,10 +93,7 @@ public class KadInteropTests
         await x.StartAsync(cts.Token);
         await x.DialAsync(js1.Addrs[0], cts.Token);
         await WaitInJsTableAsync(js1, x.PeerId.ToString(), cts.Token);
-        while (xDht.RoutingTable.Find(PeerId.Parse(js1.PeerId)) is null)
-        {
-            await Task.Delay(20, cts.Token);
-        }
+        await TestUtil.UntilAsync(() => xDht.RoutingTable.Find(PeerId.Parse(js1.PeerId)) is not null, cts.Token);
 
         var mh = RandomMultihash();
         Assert.True(await xDht.ProvideAsync(mh, cts.Token) >= 1); // ADD_PROVIDER reached js1 at least
@@ -126,13 +109,10 @@ public class KadInteropTests
         using var yDht = new KadDht(y);
         await y.StartAsync(cts.Token);
         await y.DialAsync(js1.Addrs[0], cts.Token);
-        while (yDht.RoutingTable.Find(PeerId.Parse(js1.PeerId)) is null)
-        {
-            await Task.Delay(20, cts.Token);
-        }
+        await TestUtil.UntilAsync(() => yDht.RoutingTable.Find(PeerId.Parse(js1.PeerId)) is not null, cts.Token);
         var found = await yDht.FindProvidersAsync(mh, 5, cts.Token);
         Assert.Contains(found, p => p.Peer == x.PeerId);
-        Assert.True(await y.PingAsync(x.PeerId, cts.Token) < TimeSpan.FromSeconds(5));
+        TestUtil.AssertRoundTrip(await y.PingAsync(x.PeerId, cts.Token));
     }
 
     [Fact]
@@ -150,10 +130,7 @@ public class KadInteropTests
         var p = await js.CommandAsync(new JsonObject { ["cmd"] = "dhtProvide", ["mh"] = Convert.ToHexStringLower(mh) }, cts.Token);
         var jsId = PeerId.Parse(js.PeerId);
         // our server stored js as provider (ADD_PROVIDER handler)
-        while (xDht.Providers.Get(mh).Count == 0)
-        {
-            await Task.Delay(20, cts.Token);
-        }
+        await TestUtil.UntilAsync(() => xDht.Providers.Get(mh).Count > 0, cts.Token);
         var rec = Assert.Single(xDht.Providers.Get(mh));
         Assert.Equal(jsId, rec.Peer);
         Assert.Contains(rec.Addresses, a => a.WithPeerId(jsId).ToString() == js.Addrs[0]);
@@ -162,10 +139,7 @@ public class KadInteropTests
         await using var y = TestUtil.NewHost();
         using var yDht = new KadDht(y);
         await y.DialAsync(x.ListenAddresses[0].WithPeerId(x.PeerId), cts.Token);
-        while (yDht.RoutingTable.Find(x.PeerId) is null)
-        {
-            await Task.Delay(20, cts.Token);
-        }
+        await TestUtil.UntilAsync(() => yDht.RoutingTable.Find(x.PeerId) is not null, cts.Token);
         var found = await yDht.FindProvidersAsync(mh, 5, cts.Token);
         Assert.Contains(found, f => f.Peer == jsId);
         // js's provide query went through our FIND_NODE server

@@ -67,10 +67,7 @@ public class KadMixedNetworkTests
                     await left.Js!.CommandAsync(new JsonObject { ["cmd"] = "dial", ["addr"] = right.Addr }, ct);
                 }
 
-                while (!await KnowsAsync(left, right.PeerId, ct) || !await KnowsAsync(right, left.PeerId, ct))
-                {
-                    await Task.Delay(50, ct);
-                }
+                await TestUtil.UntilAsync(async () => await KnowsAsync(left, right.PeerId, ct) && await KnowsAsync(right, left.PeerId, ct), ct);
             }
 
             var (c0, j2) = (nodes[0], nodes[5]);

@@ -79,10 +79,7 @@ public class KadValueTests
 
     private static async Task WaitInJsTableAsync(JsPeer js, string peer, CancellationToken ct)
     {
-        while ((await js.CommandAsync(new JsonObject { ["cmd"] = "dhtTable", ["peers"] = new JsonArray(peer) }, ct))["present"]!.AsArray().Count == 0)
-        {
-            await Task.Delay(50, ct);
-        }
+        await TestUtil.UntilAsync(async () => (await js.CommandAsync(new JsonObject { ["cmd"] = "dhtTable", ["peers"] = new JsonArray(peer) }, ct))["present"]!.AsArray().Count > 0, ct);
     }
 
     [Fact]
@@ -99,10 +96,7 @@ public class KadValueTests
         await host.StartAsync(ct);
         await host.DialAsync(js1.Addrs[0], ct);
         await WaitInJsTableAsync(js1, host.PeerId.ToString(), ct);
-        while (dht.RoutingTable.Find(PeerId.Parse(js1.PeerId)) is null)
-        {
-            await Task.Delay(20, ct);
-        }
+        await TestUtil.UntilAsync(() => dht.RoutingTable.Find(PeerId.Parse(js1.PeerId)) is not null, ct);
 
         // C# puts; js2 (not directly connected to us) gets it
         Assert.True(await dht.PutValueAsync(U("/vivim/a"), U("v=1;from-cs"), ct) >= 1);

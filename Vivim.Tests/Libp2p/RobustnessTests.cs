@@ -159,8 +159,9 @@ public sealed class RobustnessTests : IDisposable
         var payload = RandomNumberGenerator.GetBytes(1024 * 1024);
         var write = s.WriteAsync(payload, cts.Token).AsTask();
         var inbound = await server.AcceptStreamAsync(cts.Token);
-        await Task.Delay(300, cts.Token);
-        Assert.False(write.IsCompleted); // 1 MiB cannot pass a 256 KiB window without reads
+        // the sender has used the whole window: without reads it gets no more credit, so the 1 MiB write cannot complete
+        await TestUtil.UntilAsync(() => inbound.RemainingReceiveWindow == 0, cts.Token);
+        Assert.False(write.IsCompleted);
         var got = new byte[payload.Length];
         await inbound.ReadExactlyAsync(got, cts.Token);
         await write;
@@ -186,11 +187,16 @@ public sealed class RobustnessTests : IDisposable
     public async Task Yamux_KeepAlive_UnansweredPingClosesSession()
     {
         using var cts = TestUtil.Timeout(20);
+        var clock = TestUtil.NewClock();
         var (a, b) = await SocketPairAsync();
-        await using var session = new YamuxSession(a, isClient: true, new YamuxOptions { KeepAliveInterval = TimeSpan.FromMilliseconds(200) });
-        session.Start();
+        await using var session = new YamuxSession(a, isClient: true, new YamuxOptions(), time: clock);
+        var interval = session.Options.KeepAliveInterval!.Value;
+        session.Start(); // the first keepalive delay starts here
+        clock.Advance(interval);
         var h = await ReadHeaderAsync(b, cts.Token); // the keepalive ping, never answered
         Assert.Equal(YamuxFrameType.Ping, h.Type);
+        Assert.False(session.IsClosed);
+        clock.Advance(interval); // the ping's deadline (started before it was sent) passes
         await session.Completion.WaitAsync(cts.Token);
         Assert.IsType<YamuxProtocolException>(session.CloseReason);
     }
@@ -257,8 +263,8 @@ public sealed class RobustnessTests : IDisposable
         b.PeerDisconnected += (_, e) => bDisconnected.TrySetResult(e.Peer);
         var conn = await a.DialAsync(b.ListenAddresses[0].WithPeerId(b.PeerId), cts.Token);
         Assert.Equal(a.PeerId, await bConnected.Task.WaitAsync(cts.Token));
-        Assert.True(await a.PingAsync(b.PeerId, cts.Token) < TimeSpan.FromSeconds(5));
-        Assert.True(await b.PingAsync(a.PeerId, cts.Token) < TimeSpan.FromSeconds(5));
+        TestUtil.AssertRoundTrip(await a.PingAsync(b.PeerId, cts.Token));
+        TestUtil.AssertRoundTrip(await b.PingAsync(a.PeerId, cts.Token));
         var info = await a.IdentifyAsync(conn, cts.Token);
         Assert.Equal(b.PeerId, info.PeerId);
         Assert.Contains(TestUtil.Echo, info.Protocols);
@@ -331,7 +337,7 @@ public sealed class RobustnessTests : IDisposable
 
         await using var other = TestUtil.NewHost();
         await other.DialAsync(host.ListenAddresses[0].WithPeerId(host.PeerId), cts.Token);
-        Assert.True(await other.PingAsync(host.PeerId, cts.Token) < TimeSpan.FromSeconds(5));
+        TestUtil.AssertRoundTrip(await other.PingAsync(host.PeerId, cts.Token));
         Assert.Contains(logs.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains("failed during upgrade", StringComparison.Ordinal));
     }
 
@@ -353,7 +359,7 @@ public sealed class RobustnessTests : IDisposable
             }
         });
         Assert.False(conn.IsClosed);
-        Assert.True(await a.PingAsync(b.PeerId, cts.Token) < TimeSpan.FromSeconds(5));
+        TestUtil.AssertRoundTrip(await a.PingAsync(b.PeerId, cts.Token));
     }
 
     [Fact]
@@ -388,24 +394,27 @@ public sealed class RobustnessTests : IDisposable
         // (b's genuine identify pushes may have been stored; the impostor key never is)
         Assert.True(a.GetPeerInfo(b.PeerId) is null || a.GetPeerInfo(b.PeerId)!.PublicKey.Equals(b.Identity.PublicKey));
         Assert.False(conn.IsClosed);
-        Assert.True(await a.PingAsync(b.PeerId, cts.Token) < TimeSpan.FromSeconds(5));
+        TestUtil.AssertRoundTrip(await a.PingAsync(b.PeerId, cts.Token));
     }
 
     [Fact]
     public async Task Host_SilentPeerIsClosedAfterHandshakeTimeout()
     {
         using var cts = TestUtil.Timeout(30);
-        await using var host = TestUtil.NewHost(b => b.WithHandshakeTimeout(TimeSpan.FromMilliseconds(500)));
+        var clock = TestUtil.NewClock();
+        await using var host = TestUtil.NewHost(clock);
         await host.StartAsync(cts.Token);
         using var raw = new TcpClient();
         await raw.ConnectAsync(host.ListenAddresses[0].ToTcpEndPoint()!, cts.Token);
-        var start = DateTime.UtcNow;
-        Assert.True(await ClosedByRemoteAsync(raw.GetStream(), cts.Token));
-        Assert.True(DateTime.UtcNow - start < TimeSpan.FromSeconds(10));
-        while (host.ConnectionCount != 0)
-        {
-            await Task.Delay(10, cts.Token); // the slot is released right after the socket closes
-        }
+        await TestUtil.UntilAsync(() => host.ConnectionCount == 1, cts.Token); // accepted: its handshake is running
+        var start = clock.GetUtcNow();
+        var closed = ClosedByRemoteAsync(raw.GetStream(), cts.Token);
+        // the clock moves in quarters of the timeout: the peer is closed only once a whole timeout has passed
+        var timeout = host.Options.HandshakeTimeout;
+        await TestUtil.AdvanceUntilAsync(clock, timeout / 4, () => closed.IsCompleted, cts.Token);
+        Assert.True(await closed);
+        Assert.True(clock.GetUtcNow() - start >= timeout);
+        await TestUtil.UntilAsync(() => host.ConnectionCount == 0, cts.Token); // the slot is released right after the socket closes
     }
 
     [Fact]
@@ -423,7 +432,7 @@ public sealed class RobustnessTests : IDisposable
         await c2.DialAsync(addr, cts.Token);
         await Assert.ThrowsAnyAsync<Exception>(() => c3.DialAsync(addr, cts.Token));
         Assert.Equal(2, server.ConnectionCount);
-        Assert.True(await c1.PingAsync(server.PeerId, cts.Token) < TimeSpan.FromSeconds(5));
+        TestUtil.AssertRoundTrip(await c1.PingAsync(server.PeerId, cts.Token));
         // the outbound side of the limit
         await using var limited = TestUtil.NewHost(b => b.WithConnectionLimits(1));
         await limited.DialAsync(c1.ListenAddresses[0].WithPeerId(c1.PeerId), cts.Token);
@@ -437,11 +446,11 @@ public sealed class RobustnessTests : IDisposable
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var server = TestUtil.NewHost(b => b
             .WithYamux(new YamuxOptions { MaxInboundStreams = 8 })
+            .WithAutoIdentify(false) // only the held streams: no identify stream of the server's own on the connection
             .WithStreamHandler("/hold/1", async (s, ct) => await release.Task.WaitAsync(ct)));
         await server.StartAsync(cts.Token);
         await using var client = TestUtil.NewHost(b => b.WithAutoIdentify(false));
         var conn = await client.DialAsync(server.ListenAddresses[0].WithPeerId(server.PeerId), cts.Token);
-        await Task.Delay(200, cts.Token); // let the server's own identify stream finish
         var held = new List<Libp2pStream>();
         for (var i = 0; i < 8; i++)
         {
@@ -460,15 +469,18 @@ public sealed class RobustnessTests : IDisposable
     public async Task Yamux_DisposedStreamWithoutRemoteFin_IsResetAfterCloseTimeout()
     {
         using var cts = TestUtil.Timeout(20);
+        var clock = TestUtil.NewClock();
         var (a, b) = await SocketPairAsync();
-        await using var session = new YamuxSession(a, isClient: true, new YamuxOptions { KeepAliveInterval = null, StreamCloseTimeout = TimeSpan.FromSeconds(1) });
+        await using var session = new YamuxSession(a, isClient: true, new YamuxOptions { KeepAliveInterval = null }, time: clock);
         session.Start();
         var s = await session.OpenStreamAsync(cts.Token);
-        await s.DisposeAsync();
+        await s.DisposeAsync(); // the close timeout starts here
         Assert.Equal(1, session.StreamCount); // still waiting for the remote's FIN
         Assert.Equal(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Syn, 1, (uint)(session.Options.ReceiveWindow - YamuxOptions.DefaultWindow)), await ReadHeaderAsync(b, cts.Token));
         Assert.Equal(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Fin, 1, 0), await ReadHeaderAsync(b, cts.Token));
-        // the remote never FINs: RST after the timeout, slot freed
+        Assert.Equal(1, session.StreamCount);
+        // the remote never FINs: RST once the timeout has passed, slot freed
+        clock.Advance(session.Options.StreamCloseTimeout);
         Assert.Equal(new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, 1, 0), await ReadHeaderAsync(b, cts.Token));
         Assert.Equal(0, session.StreamCount);
     }
@@ -487,22 +499,13 @@ public sealed class RobustnessTests : IDisposable
         b.ConnectionClosed += (_, _) => Interlocked.Increment(ref connDown);
         var c1 = await a.DialAsync(b.ListenAddresses[0], cts.Token); // no /p2p/: a second, separate connection
         var c2 = await a.DialAsync(b.ListenAddresses[0], cts.Token);
-        while (Volatile.Read(ref connUp) < 2)
-        {
-            await Task.Delay(10, cts.Token);
-        }
+        await TestUtil.UntilAsync(() => Volatile.Read(ref connUp) >= 2, cts.Token);
         Assert.Equal(1, peerUp);
         await c1.CloseAsync();
-        while (Volatile.Read(ref connDown) < 1)
-        {
-            await Task.Delay(10, cts.Token);
-        }
+        await TestUtil.UntilAsync(() => Volatile.Read(ref connDown) >= 1, cts.Token);
         Assert.Equal(0, peerDown);
         await c2.CloseAsync();
-        while (Volatile.Read(ref peerDown) < 1)
-        {
-            await Task.Delay(10, cts.Token);
-        }
+        await TestUtil.UntilAsync(() => Volatile.Read(ref peerDown) >= 1, cts.Token);
         Assert.Equal(2, connDown);
     }
 
@@ -525,10 +528,7 @@ public sealed class RobustnessTests : IDisposable
         {
             held.Add(await conn.NewStreamAsync(["/hold/1"], cts.Token));
         }
-        while (Volatile.Read(ref running) < 3)
-        {
-            await Task.Delay(10, cts.Token);
-        }
+        await TestUtil.UntilAsync(() => Volatile.Read(ref running) >= 3, cts.Token);
         // negotiation succeeds, then the 4th stream is reset by the limit
         var fourth = await conn.NewStreamAsync(["/hold/1"], cts.Token);
         await Assert.ThrowsAsync<StreamResetException>(async () => await fourth.ReadAtLeastAsync(new byte[1], 1, throwOnEndOfStream: false, cts.Token));
@@ -550,7 +550,8 @@ public sealed class RobustnessTests : IDisposable
     public async Task Host_PendingHandshakeLimit_ExtraSilentConnectionsClosedAtOnce_ThenServiceResumes()
     {
         using var cts = TestUtil.Timeout(30);
-        await using var host = TestUtil.NewHost(b => b.WithConnectionLimits(100, maxPendingInbound: 4).WithHandshakeTimeout(TimeSpan.FromSeconds(2)));
+        var clock = TestUtil.NewClock(); // moved only below: until then no handshake can time out
+        await using var host = TestUtil.NewHost(clock, b => b.WithConnectionLimits(100, maxPendingInbound: 4));
         await host.StartAsync(cts.Token);
         var ep = host.ListenAddresses[0].ToTcpEndPoint()!;
         var silent = new List<TcpClient>();
@@ -560,24 +561,21 @@ public sealed class RobustnessTests : IDisposable
             await c.ConnectAsync(ep, cts.Token);
             silent.Add(c);
         }
-        while (host.ConnectionCount < 4)
-        {
-            await Task.Delay(10, cts.Token); // all four are in the handshake
-        }
-        // the fifth is closed immediately, long before the 2 s handshake timeout
+        await TestUtil.UntilAsync(() => host.ConnectionCount >= 4, cts.Token);
+        // the fifth is closed at once: the clock has not moved, so it is the pending limit and not a timeout
         using var extra = new TcpClient();
         await extra.ConnectAsync(ep, cts.Token);
-        var sw = System.Diagnostics.Stopwatch.StartNew();
         Assert.True(await ClosedByRemoteAsync(extra.GetStream(), cts.Token));
-        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(1.5), $"closed after {sw.Elapsed}");
         // the silent ones time out, and real peers are served again
+        var closed = silent.Select(c => ClosedByRemoteAsync(c.GetStream(), cts.Token)).ToList();
+        await TestUtil.AdvanceUntilAsync(clock, host.Options.HandshakeTimeout, () => closed.All(t => t.IsCompleted), cts.Token);
         foreach (var c in silent)
         {
-            Assert.True(await ClosedByRemoteAsync(c.GetStream(), cts.Token));
             c.Dispose();
         }
+        await TestUtil.UntilAsync(() => host.ConnectionCount == 0, cts.Token);
         await using var peer = TestUtil.NewHost();
         await peer.DialAsync(host.ListenAddresses[0].WithPeerId(host.PeerId), cts.Token);
-        Assert.True(await peer.PingAsync(host.PeerId, cts.Token) < TimeSpan.FromSeconds(5));
+        TestUtil.AssertRoundTrip(await peer.PingAsync(host.PeerId, cts.Token));
     }
 }

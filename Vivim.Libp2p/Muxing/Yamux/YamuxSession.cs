@@ -36,8 +36,10 @@ public sealed class YamuxSession : IAsyncDisposable
     private Task? _writeLoop;
     private Task? _keepAlive;
 
-    public YamuxSession(Stream transport, bool isClient, YamuxOptions? options = null, ILogger? logger = null)
+    /// <param name="time">The clock of keepalive pings, ping round trips, close bounds and stream close timeouts (default: the system clock).</param>
+    public YamuxSession(Stream transport, bool isClient, YamuxOptions? options = null, ILogger? logger = null, TimeProvider? time = null)
     {
+        Time = time ?? TimeProvider.System;
         _transport = transport;
         IsClient = isClient;
         Options = options ?? new YamuxOptions();
@@ -55,6 +57,8 @@ public sealed class YamuxSession : IAsyncDisposable
 
     public YamuxOptions Options { get; }
 
+    internal TimeProvider Time { get; }
+
     /// <summary>Completes when the session has closed (for any reason).</summary>
     public Task Completion => _completion.Task;
 
@@ -71,7 +75,7 @@ public sealed class YamuxSession : IAsyncDisposable
         _writeLoop = Task.Run(WriteLoopAsync);
         if (Options.KeepAliveInterval is { } ka)
         {
-            _keepAlive = Task.Run(() => KeepAliveLoopAsync(ka));
+            _keepAlive = KeepAliveLoopAsync(ka); // its first delay starts here, on this thread
         }
     }
 
@@ -321,12 +325,12 @@ public sealed class YamuxSession : IAsyncDisposable
         var opaque = Interlocked.Increment(ref _nextPing);
         var tcs = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pings[opaque] = tcs;
-        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        var start = Time.GetTimestamp();
         try
         {
             EnqueueControl(YamuxFrameType.Ping, YamuxFlags.Syn, 0, opaque);
             await tcs.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-            return System.Diagnostics.Stopwatch.GetElapsedTime(start);
+            return Time.GetElapsedTime(start);
         }
         finally
         {
@@ -340,9 +344,8 @@ public sealed class YamuxSession : IAsyncDisposable
         {
             while (!_cts.IsCancellationRequested)
             {
-                await Task.Delay(interval, _cts.Token).ConfigureAwait(false);
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token);
-                timeout.CancelAfter(interval);
+                await Task.Delay(interval, Time, _cts.Token).ConfigureAwait(false);
+                using var timeout = new Deadline(Time, interval, _cts.Token);
                 try
                 {
                     await PingAsync(timeout.Token).ConfigureAwait(false);
@@ -558,7 +561,7 @@ public sealed class YamuxSession : IAsyncDisposable
         EnqueueControl(YamuxFrameType.GoAway, YamuxFlags.None, 0, (uint)YamuxGoAwayCode.Normal);
         try
         {
-            await FlushAsync().WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            await FlushAsync().WaitAsync(TimeSpan.FromSeconds(2), Time).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -577,7 +580,7 @@ public sealed class YamuxSession : IAsyncDisposable
         {
             // best effort, bounded: the writer gets a moment to push the GoAway before the transport closes
             EnqueueControl(YamuxFrameType.GoAway, YamuxFlags.None, 0, (uint)code);
-            _ = FlushAsync().WaitAsync(TimeSpan.FromMilliseconds(500)).ContinueWith(_ => Shutdown(), TaskScheduler.Default);
+            _ = FlushAsync().WaitAsync(TimeSpan.FromMilliseconds(500), Time).ContinueWith(_ => Shutdown(), TaskScheduler.Default);
         }
         else
         {

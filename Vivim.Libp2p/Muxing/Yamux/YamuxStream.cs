@@ -49,6 +49,18 @@ public sealed class YamuxStream : Stream
     public override long Length => throw new NotSupportedException();
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
+    /// <summary>Receive credit the remote has left on this stream (tests: a sender stalled at the window has used it all).</summary>
+    internal long RemainingReceiveWindow
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _recvWindow;
+            }
+        }
+    }
+
     internal bool MarkAcked() => Interlocked.Exchange(ref _acked, 1) == 0;
 
     // ------------------------------------------------------------ called by the session read loop
@@ -300,7 +312,7 @@ public sealed class YamuxStream : Stream
             if (waitForRemote)
             {
                 // the remote must FIN within the timeout, or the stream is reset so its slot is freed
-                _ = Task.Delay(_session.Options.StreamCloseTimeout).ContinueWith(static (_, o) =>
+                _ = Task.Delay(_session.Options.StreamCloseTimeout, _session.Time).ContinueWith(static (_, o) =>
                 {
                     var s = (YamuxStream)o!;
                     bool stale;

@@ -6,32 +6,6 @@ using Vivim.Libp2p.Transport.Tcp;
 
 namespace Vivim.Libp2p.Protocols.Kad;
 
-public sealed class KadOptions
-{
-    /// <summary>Server mode: answer /ipfs/kad/1.0.0 and advertise it in identify (only servers enter routing tables).</summary>
-    public bool ServerMode { get; init; } = true;
-    public int K { get; init; } = 20;
-    /// <summary>Lookup concurrency (spec default 10; we use 3 like the Kademlia paper by default).</summary>
-    public int Alpha { get; init; } = 3;
-    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
-    /// <summary>Inbound streams idle longer than this are closed (js uses 10 s).</summary>
-    public TimeSpan InboundIdleTimeout { get; init; } = TimeSpan.FromSeconds(10);
-    /// <summary>Requests served per inbound stream before it is closed.</summary>
-    public int MaxRequestsPerStream { get; init; } = 64;
-    /// <summary>Routing-table refresh: buckets not looked up for this long get a random lookup into them (spec: 10 min). Zero or negative: off.</summary>
-    public TimeSpan RefreshInterval { get; init; } = TimeSpan.FromMinutes(10);
-    /// <summary>Buckets beyond this common-prefix length are not refreshed (finding a key for them costs 2^cpl hashes; go uses 15).</summary>
-    public int MaxRefreshCpl { get; init; } = 15;
-    /// <summary>How long provider records are kept (spec: 48 h).</summary>
-    public TimeSpan ProviderValidity { get; init; } = TimeSpan.FromHours(48);
-    /// <summary>Our own provider records are re-announced this often (spec: 22 h). Zero or negative: off.</summary>
-    public TimeSpan ProviderRepublishInterval { get; init; } = TimeSpan.FromHours(22);
-    /// <summary>A full bucket pings its least-recently-seen peer this long before keeping it over a newcomer.</summary>
-    public TimeSpan LivenessTimeout { get; init; } = TimeSpan.FromSeconds(5);
-    /// <summary>Value-record validators by key namespace ("/ns/..." → "ns"). PUT_VALUE/GET_VALUE for other namespaces are refused.</summary>
-    public Dictionary<string, IKadRecordValidator> Validators { get; init; } = [];
-}
-
 /// <summary>
 /// Kademlia DHT ("/ipfs/kad/1.0.0"): routing table, FIND_NODE client and server, iterative closest-peers lookup,
 /// FindPeer, provider records (ADD_PROVIDER / GET_PROVIDERS both roles), value records (PUT_VALUE / GET_VALUE both roles,
@@ -51,8 +25,10 @@ public sealed class KadDht : IDisposable
         _host = host;
         Options = options ?? new KadOptions();
         _log = host.Options.LoggerFactory?.CreateLogger("Vivim.Libp2p.Kad") ?? NullLogger.Instance;
+        _time = host.Time;
+        _lastRepublish = _time.GetUtcNow();
         RoutingTable = new KadRoutingTable(host.PeerId, Options.K);
-        Providers = new KadProviderStore(validity: Options.ProviderValidity);
+        Providers = new KadProviderStore(_time, Options.ProviderValidity);
         for (var i = 0; i < _bucketLookedUp.Length; i++)
         {
             _bucketLookedUp[i] = DateTimeOffset.MinValue;
@@ -63,15 +39,16 @@ public sealed class KadDht : IDisposable
         {
             host.SetStreamHandler(KadMessage.ProtocolId, HandleStreamAsync);
         }
-        _maintenance = Task.Run(() => MaintenanceLoopAsync(_stop.Token));
+        _maintenance = MaintenanceLoopAsync(_stop.Token); // its first delay starts here, so the clock counts from construction
     }
 
+    private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _maintenance;
     private readonly DateTimeOffset[] _bucketLookedUp = new DateTimeOffset[257];
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> _provided = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<PeerId, byte> _livenessChecks = new();
-    private DateTimeOffset _lastRepublish = DateTimeOffset.UtcNow;
+    private DateTimeOffset _lastRepublish;
 
     /// <summary>Keys this node provides (re-announced every <see cref="KadOptions.ProviderRepublishInterval"/>).</summary>
     public IReadOnlyCollection<byte[]> ProvidedKeys => [.. _provided.Values];
@@ -90,7 +67,7 @@ public sealed class KadDht : IDisposable
         var cpl = RoutingTable.BucketOf(key);
         lock (_bucketLookedUp)
         {
-            _bucketLookedUp[cpl] = DateTimeOffset.UtcNow;
+            _bucketLookedUp[cpl] = _time.GetUtcNow();
         }
     }
 
@@ -107,11 +84,11 @@ public sealed class KadDht : IDisposable
             republish ? Options.ProviderRepublishInterval.Ticks : long.MaxValue) / 4));
         try
         {
-            var lastRefresh = DateTimeOffset.UtcNow;
+            var lastRefresh = _time.GetUtcNow();
             while (!ct.IsCancellationRequested)
             {
-                await Task.Delay(tick, ct).ConfigureAwait(false);
-                var now = DateTimeOffset.UtcNow;
+                await Task.Delay(tick, _time, ct).ConfigureAwait(false);
+                var now = _time.GetUtcNow();
                 if (refresh && now - lastRefresh >= Options.RefreshInterval)
                 {
                     lastRefresh = now;
@@ -139,7 +116,7 @@ public sealed class KadDht : IDisposable
             Refreshed?.Invoke(this, 0);
             return 0;
         }
-        var staleBefore = DateTimeOffset.UtcNow - Options.RefreshInterval;
+        var staleBefore = _time.GetUtcNow() - Options.RefreshInterval;
         var done = 0;
         for (var cpl = 0; cpl <= top; cpl++)
         {
@@ -215,8 +192,7 @@ public sealed class KadDht : IDisposable
         }
         try
         {
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
-            cts.CancelAfter(Options.LivenessTimeout);
+            using var cts = new Deadline(_time, Options.LivenessTimeout, cancellationToken, _stop.Token);
             try
             {
                 await _host.PingAsync(oldest.Peer, cts.Token).ConfigureAwait(false);
@@ -316,7 +292,7 @@ public sealed class KadDht : IDisposable
                 }
                 var v = ValidatorFor(key);
                 v.Validate(key, rec.Value);
-                Records.Put(rec with { TimeReceived = DateTimeOffset.UtcNow }, v);
+                Records.Put(rec with { TimeReceived = _time.GetUtcNow() }, v);
                 return req; // echoed, as the spec and js expect
             }
             case KadMessageType.AddProvider:
@@ -347,9 +323,8 @@ public sealed class KadDht : IDisposable
         for (var i = 0; i < Options.MaxRequestsPerStream; i++)
         {
             byte[]? bytes;
-            using (var idle = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            using (var idle = new Deadline(_time, Options.InboundIdleTimeout, ct))
             {
-                idle.CancelAfter(Options.InboundIdleTimeout);
                 try
                 {
                     bytes = await Varint.ReadLengthPrefixedAsync(stream, KadMessage.MaxMessageLength, idle.Token).ConfigureAwait(false);
@@ -376,8 +351,7 @@ public sealed class KadDht : IDisposable
     /// <summary>One FIND_NODE RPC to <paramref name="remote"/>; returns the closer peers it reported (their addresses are remembered).</summary>
     public async Task<IReadOnlyList<KadPeerInfo>> FindNodeAsync(PeerId remote, byte[] key, CancellationToken cancellationToken = default)
     {
-        using var t = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        t.CancelAfter(Options.RequestTimeout);
+        using var t = new Deadline(_time, Options.RequestTimeout, cancellationToken);
         await using var s = await _host.NewStreamAsync(remote, [KadMessage.ProtocolId], t.Token).ConfigureAwait(false);
         var req = new KadMessage { Type = KadMessageType.FindNode, Key = key };
         await Varint.WriteLengthPrefixedAsync(s, req.Encode(), t.Token).ConfigureAwait(false);
@@ -419,8 +393,7 @@ public sealed class KadDht : IDisposable
 
     private async Task<KadMessage?> RpcAsync(PeerId remote, KadMessage req, bool expectResponse, CancellationToken cancellationToken)
     {
-        using var t = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        t.CancelAfter(Options.RequestTimeout);
+        using var t = new Deadline(_time, Options.RequestTimeout, cancellationToken);
         await using var s = await _host.NewStreamAsync(remote, [KadMessage.ProtocolId], t.Token).ConfigureAwait(false);
         await Varint.WriteLengthPrefixedAsync(s, req.Encode(), t.Token).ConfigureAwait(false);
         if (!expectResponse)
@@ -496,7 +469,7 @@ public sealed class KadDht : IDisposable
     {
         var v = ValidatorFor(key);
         v.Validate(key, value);
-        var rec = new KadRecord(key, value, DateTimeOffset.UtcNow);
+        var rec = new KadRecord(key, value, _time.GetUtcNow());
         Records.Put(rec, v);
         var req = new KadMessage { Type = KadMessageType.PutValue, Key = key, Record = rec.Encode() };
         var closest = await GetClosestPeersAsync(key, cancellationToken).ConfigureAwait(false);
@@ -716,7 +689,7 @@ public sealed class KadDht : IDisposable
         _stop.Cancel(); // not disposed: a late liveness check may still link to its token
         try
         {
-            _maintenance.Wait(TimeSpan.FromSeconds(5));
+            _maintenance.WaitAsync(TimeSpan.FromSeconds(5), _time).Wait();
         }
         catch (AggregateException)
         {

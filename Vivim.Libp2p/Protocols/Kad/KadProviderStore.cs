@@ -71,6 +71,20 @@ public sealed class KadProviderStore
         }
     }
 
+    /// <summary>When <paramref name="provider"/>'s record for <paramref name="key"/> expires (null if it has none; tests).</summary>
+    internal DateTimeOffset? ExpiresAt(ReadOnlySpan<byte> key, PeerId provider)
+    {
+        if (!_records.TryGetValue(Convert.ToHexString(key), out var set))
+        {
+            return null;
+        }
+        lock (set)
+        {
+            Prune(set);
+            return set.TryGetValue(provider, out var r) ? r.Expires : null;
+        }
+    }
+
     private void Prune(Dictionary<PeerId, (IReadOnlyList<Multiaddr> Addrs, DateTimeOffset Expires)> set)
     {
         var now = _time.GetUtcNow();

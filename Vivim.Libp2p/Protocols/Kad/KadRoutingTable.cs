@@ -3,9 +3,6 @@ using Vivim.Libp2p.Core;
 
 namespace Vivim.Libp2p.Protocols.Kad;
 
-/// <summary>A known DHT server peer and its addresses.</summary>
-public sealed record KadPeerInfo(PeerId Peer, IReadOnlyList<Multiaddr> Addresses);
-
 /// <summary>
 /// Kademlia routing table: 256 k-buckets by common-prefix length of SHA-256(peer id bytes) with our own key.
 /// A full bucket keeps its existing (older, proven) entries and drops newcomers; <see cref="KadDht"/> first pings the

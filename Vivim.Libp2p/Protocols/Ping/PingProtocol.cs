@@ -33,12 +33,13 @@ public static class PingProtocol
         }
     }
 
-    /// <summary>Initiator: one round trip on an open stream; verifies the echo.</summary>
-    public static async Task<TimeSpan> PingOnceAsync(Stream stream, CancellationToken ct)
+    /// <summary>Initiator: one round trip on an open stream; verifies the echo. The round trip is timed on <paramref name="time"/> (default: the system clock).</summary>
+    public static async Task<TimeSpan> PingOnceAsync(Stream stream, CancellationToken ct, TimeProvider? time = null)
     {
+        time ??= TimeProvider.System;
         var payload = RandomNumberGenerator.GetBytes(PayloadSize);
         var echo = new byte[PayloadSize];
-        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        var start = time.GetTimestamp();
         await stream.WriteAsync(payload, ct).ConfigureAwait(false);
         await stream.FlushAsync(ct).ConfigureAwait(false);
         try
@@ -49,7 +50,7 @@ public static class PingProtocol
         {
             throw new MalformedDataException("ping stream closed before the echo", e);
         }
-        var rtt = System.Diagnostics.Stopwatch.GetElapsedTime(start);
+        var rtt = time.GetElapsedTime(start);
         if (!payload.AsSpan().SequenceEqual(echo))
         {
             throw new MalformedDataException("ping echo does not match");

@@ -1,20 +1,5 @@
 namespace Vivim.Libp2p.Protocols.Pubsub;
 
-/// <summary>Byte-array key comparison for message ids.</summary>
-internal sealed class ByteArrayComparer : IEqualityComparer<byte[]>
-{
-    public static readonly ByteArrayComparer Instance = new();
-
-    public bool Equals(byte[]? x, byte[]? y) => x is null ? y is null : y is not null && x.AsSpan().SequenceEqual(y);
-
-    public int GetHashCode(byte[] obj)
-    {
-        var h = new HashCode();
-        h.AddBytes(obj);
-        return h.ToHashCode();
-    }
-}
-
 /// <summary>Sliding-window message cache: <c>history</c> windows kept for IWANT, the newest <c>gossip</c> windows advertised in IHAVE.</summary>
 internal sealed class MessageCache
 {
@@ -91,33 +76,5 @@ internal sealed class MessageCache
     {
         public PubsubMessage Message { get; } = m;
         public Dictionary<Core.PeerId, int> Sent { get; } = [];
-    }
-}
-
-/// <summary>Ids seen within the TTL (first-seen time based).</summary>
-internal sealed class SeenCache(TimeSpan ttl)
-{
-    private readonly Dictionary<byte[], DateTime> _seen = new(ByteArrayComparer.Instance);
-    private readonly Queue<(byte[] Id, DateTime At)> _order = new();
-
-    public int Count => _seen.Count;
-
-    public bool Contains(byte[] id, DateTime now) => _seen.TryGetValue(id, out var at) && now - at < ttl;
-
-    public void Add(byte[] id, DateTime now)
-    {
-        if (_seen.TryAdd(id, now))
-        {
-            _order.Enqueue((id, now));
-        }
-    }
-
-    public void Sweep(DateTime now)
-    {
-        while (_order.TryPeek(out var e) && now - e.At >= ttl)
-        {
-            _order.Dequeue();
-            _seen.Remove(e.Id);
-        }
     }
 }

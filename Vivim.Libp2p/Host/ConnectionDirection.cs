@@ -1,0 +1,7 @@
+namespace Vivim.Libp2p.Host;
+
+public enum ConnectionDirection
+{
+    Inbound,
+    Outbound,
+}

@@ -1,0 +1,3 @@
+namespace Vivim.Libp2p.Protocols.Pubsub;
+
+public sealed record PubsubGraft(string Topic);
