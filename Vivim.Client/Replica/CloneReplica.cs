@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Vivim.Protocol;
 using Vivim.Protocol.Merkle;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.State;
 
 namespace Vivim.Client.Replica;
 

@@ -1,6 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Runtime;
@@ -9,7 +7,6 @@ using Vivim.Anchors;
 using Vivim.Clones;
 using Vivim.Hosting;
 using Vivim.Keys;
-using Vivim.Protocol;
 using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
@@ -31,8 +28,6 @@ public sealed partial class ExitNodeGrain(
     IOptions<ExitNodeOptions> options,
     ILogger<ExitNodeGrain> logger) : Grain, IExitNodeGrain, IGuardedGrain
 {
-    private const long TimestampWindowMs = 300_000;
-    private const int MaxNonceLength = 256;
     private const int MaxListLimit = 500;
     private const string Base36 = "0123456789abcdefghijklmnopqrstuvwxyz";
 
@@ -44,8 +39,7 @@ public sealed partial class ExitNodeGrain(
     private static readonly ExitNodeEndpoints DefaultEndpoints = new("/vivim/clone/1.0.0", "/vivim/sync/1.0.0", string.Empty);
 
     private readonly ExitNodeOptions _options = options.Value;
-    private readonly Dictionary<string, PendingChallenge> _challenges = new(StringComparer.Ordinal);
-    private readonly RegistrationRateLimiter _rateLimiter = new(options.Value.RegistrationsPerMinute);
+    private readonly CloneRegistrationFlow _registration = new(options.Value);
     private SigningKey? _key;
 
     private string Did => this.GetPrimaryKeyString();
@@ -157,14 +151,7 @@ public sealed partial class ExitNodeGrain(
     public Task<RegistrationChallenge> IssueChallengeAsync(string cloneDid, string nonce)
     {
         RequireKey();
-        ArgumentException.ThrowIfNullOrEmpty(cloneDid);
-        ValidateNonce(nonce);
-        if (Node.SpentNonces.ContainsKey(nonce))
-        {
-            throw new ArgumentException(DenialReasons.NonceAlreadyUsed, nameof(nonce));
-        }
-
-        return Task.FromResult(Issue(cloneDid, nonce, NowMs));
+        return Task.FromResult(_registration.IssueChallenge(cloneDid, nonce, Node.SpentNonces, NowMs));
     }
 
     public async Task<CloneRegistrationResponse> RegisterAsync(CloneRegistrationRequest request)
@@ -172,68 +159,19 @@ public sealed partial class ExitNodeGrain(
         ArgumentNullException.ThrowIfNull(request);
         var key = RequireKey();
         var now = NowMs;
-        var did = request.Did ?? string.Empty;
-
-        // The SDK's order, step by step.
-        if (!_rateLimiter.TryAcquire(did, now))
+        var decision = _registration.Decide(request, Node.Policy, CloneCount, Node.SpentNonces, now);
+        if (decision.Approved)
         {
-            return Deny(request, DenialReasons.RateLimitExceeded);
+            return await ApproveAsync(key, request, decision.Migration, now);
         }
 
-        // Compared without subtracting from the request's value, which may be any long.
-        if (request.Timestamp < now - TimestampWindowMs || request.Timestamp > now + TimestampWindowMs)
+        if (decision.SpendsNonce)
         {
-            return Deny(request, DenialReasons.InvalidTimestamp);
+            _registration.SpendNonce(Node.SpentNonces, request.Nonce, now);
+            await state.WriteStateAsync();
         }
 
-        if (string.IsNullOrEmpty(request.Nonce) || request.Nonce.Length > MaxNonceLength)
-        {
-            return Deny(request, DenialReasons.InvalidIdentityProof);
-        }
-
-        if (Node.SpentNonces.ContainsKey(request.Nonce))
-        {
-            return Deny(request, DenialReasons.NonceAlreadyUsed);
-        }
-
-        if (request.ChallengeResponse is null)
-        {
-            if (Node.Policy.RequireVerification)
-            {
-                // The first half of the round trip: the nonce stays unspent until the answer comes.
-                return Deny(request, DenialReasons.ChallengeRequired) with { Challenge = Issue(did, request.Nonce, now) };
-            }
-        }
-        else
-        {
-            var proven = ProvesIdentity(request, now);
-            _challenges.Remove(request.Nonce); // single-use, whatever the outcome
-            if (!proven)
-            {
-                return await DenyConcludedAsync(request, DenialReasons.InvalidIdentityProof, now);
-            }
-        }
-
-        // From here the registration concludes, so its nonce is spent whatever the answer.
-        if (!IsDidKey(did))
-        {
-            return await DenyConcludedAsync(request, DenialReasons.InvalidIdentityProof, now);
-        }
-
-        if (CloneCount >= Node.Policy.MaxClones)
-        {
-            return await DenyConcludedAsync(request, DenialReasons.CapacityExceeded, now);
-        }
-
-        // No migrationType (every SDK 1.x client) means mirror. SDK 1.x itself labels every clone a fork and so refuses
-        // all registrations when migration is off; we only refuse what actually migrates (relay, fork).
-        var migration = request.MigrationType ?? MigrationType.Mirror;
-        if (!Node.Policy.AllowMigration && migration != MigrationType.Mirror)
-        {
-            return await DenyConcludedAsync(request, DenialReasons.MigrationNotAllowed, now);
-        }
-
-        return await ApproveAsync(key, request, migration, now);
+        return Deny(request, decision.DenialReason!) with { Challenge = decision.Challenge };
     }
 
     public async Task<TrustProof> DelegateTrustAsync(string cloneId, TrustLevel trustLevel, IReadOnlyList<string> permissions)
@@ -459,7 +397,7 @@ public sealed partial class ExitNodeGrain(
             : ProtocolSigner.TrustProof(key, TrustProofType.Attestation, request.Did, now, Payload(clone));
         clone.LastProof = proof;
         Node.Clones[cloneId] = clone;
-        SpendNonce(request.Nonce, now);
+        _registration.SpendNonce(Node.SpentNonces, request.Nonce, now);
         await state.WriteStateAsync();
         LogApproved(logger, Did, cloneId, migration);
 
@@ -541,65 +479,10 @@ public sealed partial class ExitNodeGrain(
             .GetStream<AnchorEvent>(StreamId.Create(AnchorStreams.Namespace, Did))
             .OnNextAsync(new CloneAccessRevoked(Did, cloneId, reason));
 
-    private RegistrationChallenge Issue(string did, string nonce, long now)
-    {
-        foreach (var expired in _challenges.Where(p => p.Value.ExpiresAt < now).Select(p => p.Key).ToList())
-        {
-            _challenges.Remove(expired);
-        }
-
-        // Asking again under the same unspent nonce replaces its challenge. Challenges live 30 s and each DID is rate
-        // limited, so this map stays small; the gateway limits per peer and IP in front of it.
-        // crypto.randomUUID() in the SDK; Guid.NewGuid is a random (v4) UUID from the OS CSPRNG.
-        var challenge = new RegistrationChallenge(Guid.NewGuid().ToString(), nonce, now + (long)_options.ChallengeTimeout.TotalMilliseconds);
-        _challenges[nonce] = new PendingChallenge(did, challenge.Challenge, challenge.ExpiresAt);
-        return challenge;
-    }
-
-    private bool ProvesIdentity(CloneRegistrationRequest request, long now)
-    {
-        if (!_challenges.TryGetValue(request.Nonce, out var pending)
-            || now > pending.ExpiresAt
-            || !string.Equals(pending.Did, request.Did, StringComparison.Ordinal)
-            || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(pending.Challenge), Encoding.UTF8.GetBytes(request.ChallengeResponse ?? string.Empty)))
-        {
-            return false;
-        }
-
-        try
-        {
-            var signed = new JsonObject { ["challenge"] = pending.Challenge, ["nonce"] = request.Nonce };
-            return SignatureV1.Verify(signed, SignatureV1.IdentityProofFields, request.IdentityProof, DidKey.Parse(request.Did).PublicKey);
-        }
-        catch (ProtocolException)
-        {
-            // A malformed DID or signature is a failed proof, never an error.
-            return false;
-        }
-    }
-
-    private async Task<CloneRegistrationResponse> DenyConcludedAsync(CloneRegistrationRequest request, string reason, long now)
-    {
-        SpendNonce(request.Nonce, now);
-        await state.WriteStateAsync();
-        return Deny(request, reason);
-    }
-
     private CloneRegistrationResponse Deny(CloneRegistrationRequest request, string reason)
     {
         LogDenied(logger, Did, request.Did, reason);
         return new CloneRegistrationResponse(Approved: false, CloneId: string.Empty, DenialReason: reason);
-    }
-
-    private void SpendNonce(string nonce, long now)
-    {
-        var horizon = now - (long)_options.NonceRetention.TotalMilliseconds;
-        foreach (var old in Node.SpentNonces.Where(p => p.Value < horizon).Select(p => p.Key).ToList())
-        {
-            Node.SpentNonces.Remove(old);
-        }
-
-        Node.SpentNonces[nonce] = now;
     }
 
     private SigningKey RequireKey() =>
@@ -627,19 +510,6 @@ public sealed partial class ExitNodeGrain(
         return $"{did[..16]}-{now}-{new string(suffix)}";
     }
 
-    private static bool IsDidKey(string did)
-    {
-        try
-        {
-            DidKey.Parse(did);
-            return true;
-        }
-        catch (ProtocolException)
-        {
-            return false;
-        }
-    }
-
     private static SigningKey KeyFromSeed(SecretSeed seed)
     {
         try
@@ -649,15 +519,6 @@ public sealed partial class ExitNodeGrain(
         catch (KeyFormatException e)
         {
             throw new ArgumentException(e.Message, nameof(seed), e);
-        }
-    }
-
-    private static void ValidateNonce(string nonce)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(nonce);
-        if (nonce.Length > MaxNonceLength)
-        {
-            throw new ArgumentException($"A nonce is at most {MaxNonceLength} characters.", nameof(nonce));
         }
     }
 
@@ -683,6 +544,4 @@ public sealed partial class ExitNodeGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Exit node {Did} deleted")]
     private static partial void LogDeleted(ILogger logger, string did);
-
-    private sealed record PendingChallenge(string Did, string Challenge, long ExpiresAt);
 }

@@ -1,11 +1,15 @@
 using System.Text.Json.Nodes;
 using Vivim.Protocol.Identity;
+using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
 
 namespace Vivim.ExitNodes;
 
-/// <summary>Signs protocol records the way the wire sees them: record → JSON → signatures → record.</summary>
+/// <summary>
+/// Signs protocol records the way the wire sees them. Each is written to JSON once and signed in that object; the
+/// signed object is what is sent or stored, so nothing is parsed back into a record only to be written again.
+/// </summary>
 internal static class ProtocolSigner
 {
     /// <summary>v1 (the SDK's subset, so unmodified clients accept it) and then v2 (everything).</summary>
@@ -22,6 +26,35 @@ internal static class ProtocolSigner
         ProtocolModel.FromJsonObject<TrustProof>(
             SignBoth(key, SignedKind.TrustProof, new TrustProof(type, key.Did.Value, target, string.Empty, timestamp, payload)));
 
-    public static string StateUpdateJson(SigningKey key, StateUpdate update) =>
-        ProtocolModel.ToJson(ProtocolModel.FromJsonObject<StateUpdate>(SignBoth(key, SignedKind.StateUpdate, update)));
+    /// <summary>
+    /// The update signed v1 and v2, as text in the record's member order: <c>proof</c> is declared before <c>seq</c>
+    /// and <c>baseSeq</c>, so those move behind the proof that signing appended (neither signature depends on order).
+    /// </summary>
+    public static string StateUpdateJson(SigningKey key, StateUpdate update)
+    {
+        var json = SignBoth(key, SignedKind.StateUpdate, update);
+
+        // Refuses what the record cannot hold (a null path), as reading it back into a record did before.
+        StateUpdateReader.Read(json);
+        MoveToEnd(json, "seq");
+        MoveToEnd(json, "baseSeq");
+        return JavaScriptJson.Stringify(json);
+    }
+
+    /// <summary>The commit signed v2: the record (for the stream) and its text (for the log), from one JSON object.</summary>
+    public static (Commit Commit, string Json) SignCommit(SigningKey key, Commit commit)
+    {
+        var json = ProtocolModel.ToJsonObject(commit);
+        SignatureV2.SignInPlace(key, SignedKind.Commit, json);
+        var signature = json["proof"]!["signature"]!.GetValue<string>();
+        return (commit with { Proof = new V2Proof(SignatureV2.ProofType, signature) }, JavaScriptJson.Stringify(json));
+    }
+
+    private static void MoveToEnd(JsonObject json, string member)
+    {
+        if (json.Remove(member, out var value))
+        {
+            json[member] = value;
+        }
+    }
 }

@@ -13,37 +13,6 @@ public static class SnapshotRootV1
     /// <summary>The SDK's state categories in the order its state object is built.</summary>
     public static IReadOnlyList<string> Categories { get; } = ["identity", "nodes", "apps", "contentManifest", "socialGraph", "memoryIndex"];
 
-    /// <summary>
-    /// Builds <c>{identity: {did, publicKey, profile?}, nodes, apps, contentManifest, socialGraph, memoryIndex}</c> in
-    /// SDK order. The five collections are objects keyed by document key; a null profile is left out as the SDK does.
-    /// </summary>
-    public static JsonObject BuildState(
-        string did,
-        string publicKeyHex,
-        JsonNode? profile,
-        JsonObject nodes,
-        JsonObject apps,
-        JsonObject contentManifest,
-        JsonObject socialGraph,
-        JsonObject memoryIndex)
-    {
-        var identity = new JsonObject { ["did"] = did, ["publicKey"] = publicKeyHex };
-        if (profile is not null)
-        {
-            identity["profile"] = profile;
-        }
-
-        return new JsonObject
-        {
-            ["identity"] = identity,
-            ["nodes"] = nodes,
-            ["apps"] = apps,
-            ["contentManifest"] = contentManifest,
-            ["socialGraph"] = socialGraph,
-            ["memoryIndex"] = memoryIndex,
-        };
-    }
-
     /// <summary>The v1 root of a state object as it stands (its member order is what JSON.stringify would see).</summary>
     public static string Compute(JsonNode state, JsonLimits? limits = null) =>
         Compute(JavaScriptJson.StringifyToUtf8(state, limits ?? JsonLimits.Snapshot));

@@ -157,24 +157,7 @@ internal sealed class TestAnchor : IDisposable
         return ProtocolModel.FromJsonObject<StateSnapshot>(json);
     }
 
-    // The SDK's state: identity {did, publicKey, then identity documents by key}, then the five collections.
-    private JsonObject SnapshotState()
-    {
-        var identity = new JsonObject { ["did"] = Did, ["publicKey"] = Parent.PublicKeyHex };
-        var state = new JsonObject { ["identity"] = identity };
-        foreach (var category in SnapshotRootV1.Categories.Skip(1))
-        {
-            state[category] = new JsonObject();
-        }
-
-        foreach (var (path, document) in _documents)
-        {
-            var slash = path.IndexOf('/', StringComparison.Ordinal);
-            ((JsonObject)state[path[..slash]]!)[path[(slash + 1)..]] = document.Parse();
-        }
-
-        return state;
-    }
+    private JsonObject SnapshotState() => StateLayout.BuildState(Did, Parent.PublicKeyHex, _documents);
 
     private static UpdateType TypeOf(string path) => path[..path.IndexOf('/', StringComparison.Ordinal)] switch
     {

@@ -167,7 +167,7 @@ internal static class ProtocolVectors
         var trust = ProtocolModel.ToJsonObject(new TrustProof(TrustProofType.Attestation, parent.Did.Value, clone.Did.Value, "", Timestamp, new TrustProofPayload(TrustLevel.Secondary, parent.Did.Value, "", MigrationType.Mirror, ["read", "write"])));
         Add(parent, Seeds[4], SignedKind.TrustProof, trust, v1: true);
 
-        var state = SnapshotRootV1.BuildState(parent.Did.Value, parent.PublicKeyHex, null, new JsonObject { ["laptop"] = new JsonObject { ["name"] = "laptop" } }, [], [], [], new JsonObject { ["notes/42"] = ProtocolJson.Parse(HardDocumentText) });
+        var state = StateLayout.BuildState(parent.Did.Value, parent.PublicKeyHex, null, new JsonObject { ["laptop"] = new JsonObject { ["name"] = "laptop" } }, [], [], [], new JsonObject { ["notes/42"] = ProtocolJson.Parse(HardDocumentText) });
         var stateText = JavaScriptJson.Stringify(state);
         var snapshot = ProtocolModel.ToJsonObject(new StateSnapshot("snap-2026-01-01", Timestamp, parent.Did.Value, "", "1.0.0", "1.0.0", SnapshotRootV1.Compute(Encoding.UTF8.GetBytes(stateText)), new RawJson(stateText), "", Seq: 42, RootV2: new string('e', 64)));
         Add(parent, Seeds[4], SignedKind.StateSnapshot, snapshot, v1: true);
@@ -215,8 +215,8 @@ internal static class ProtocolVectors
             return new JsonObject { ["state"] = state, ["json"] = json, ["merkleRoot"] = SnapshotRootV1.Compute(state) };
         }
 
-        var empty = SnapshotRootV1.BuildState(parent.Did.Value, parent.PublicKeyHex, null, [], [], [], [], []);
-        var documents = SnapshotRootV1.BuildState(
+        var empty = StateLayout.BuildState(parent.Did.Value, parent.PublicKeyHex, null, [], [], [], [], []);
+        var documents = StateLayout.BuildState(
             parent.Did.Value,
             parent.PublicKeyHex,
             new JsonObject { ["name"] = "Ada", ["bio"] = "ünïcødé 😀" },
@@ -227,7 +227,7 @@ internal static class ProtocolVectors
             new JsonObject { ["notes/hard"] = ProtocolJson.Parse(HardDocumentText) });
 
         // JSON.stringify escapes lone surrogates; RFC 8785 refuses them, so only this section has them.
-        var surrogates = SnapshotRootV1.BuildState(
+        var surrogates = StateLayout.BuildState(
             parent.Did.Value,
             parent.PublicKeyHex,
             new JsonObject { ["name"] = "lone high \ud800 here", ["low"] = "\udc00", ["pair"] = "\ud83d\ude00", ["reversed"] = "\ude00\ud83d" },

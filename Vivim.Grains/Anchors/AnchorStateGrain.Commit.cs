@@ -1,0 +1,209 @@
+using Microsoft.Extensions.Logging;
+using Vivim.ExitNodes;
+using Vivim.Protocol.Identity;
+using Vivim.Protocol.Json;
+using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
+using Vivim.Storage;
+
+namespace Vivim.Anchors;
+
+/// <summary>The commit path: check a batch (signatures in parallel, then authors, retries and preconditions under the lock), apply it to the tree, sign the commit, append, publish.</summary>
+public sealed partial class AnchorStateGrain
+{
+    public async Task<SubmitResult> SubmitAsync(IReadOnlyList<string> updatesJson)
+    {
+        var key = _key ?? throw new NotHostedException($"{_did} is not hosted here.");
+        if (updatesJson.Count == 0)
+        {
+            return new SubmitResult(SubmitOutcome.Committed, [], []);
+        }
+
+        if (updatesJson.Count > _options.MaxBatchUpdates)
+        {
+            return Refused(SubmitOutcome.Rejected, [new UpdateRejection(0, null, RejectionCodes.TooLarge, $"A batch holds at most {_options.MaxBatchUpdates} updates.")]);
+        }
+
+        // Signature checks dominate the cost: run them on the thread pool, in parallel, before taking the lock. One work
+        // item per core, not a Parallel.For, which would block a pool thread per batch while concurrent batches wait.
+        var now = time.GetUtcNow();
+        var candidates = new UpdateCandidate[updatesJson.Count];
+        var parts = Math.Min(Environment.ProcessorCount, updatesJson.Count);
+        await Task.WhenAll(Enumerable.Range(0, parts).Select(part => Task.Run(() =>
+        {
+            for (var i = part; i < candidates.Length; i += parts)
+            {
+                candidates[i] = UpdateCandidate.Check(i, updatesJson[i], _options, now, _authors);
+            }
+        })));
+
+        var rejections = candidates.Where(c => c.Rejection is not null).Select(c => c.Rejection!).ToList();
+        var duplicateIds = candidates.Where(c => c.Update is not null).GroupBy(c => c.Update!.UpdateId, StringComparer.Ordinal).Where(g => g.Count() > 1);
+        foreach (var group in duplicateIds)
+        {
+            rejections.AddRange(group.Skip(1).Select(c => new UpdateRejection(c.Index, c.Update!.UpdateId, RejectionCodes.DuplicateUpdateId, "The batch repeats this updateId.")));
+        }
+
+        if (rejections.Count > 0)
+        {
+            return Refused(SubmitOutcome.Rejected, rejections);
+        }
+
+        await _commitLock.WaitAsync();
+        try
+        {
+            return await CommitAsync(key, candidates);
+        }
+        finally
+        {
+            _commitLock.Release();
+        }
+    }
+
+    private async Task<SubmitResult> CommitAsync(SigningKey key, UpdateCandidate[] candidates)
+    {
+        // Authors are checked under the lock: a suspension that landed while signatures were checked counts.
+        var rejections = new List<UpdateRejection>();
+        foreach (var candidate in candidates)
+        {
+            if (UpdateCandidate.CheckAuthor(candidate.Index, candidate.Update!, _did, state.State.Writers) is { } rejection)
+            {
+                rejections.Add(rejection);
+            }
+        }
+
+        if (rejections.Count > 0)
+        {
+            return Refused(SubmitOutcome.Forbidden, rejections);
+        }
+
+        // Retries: an updateId already in the log with the same content gets its original receipt.
+        var receipts = new UpdateReceipt?[candidates.Length];
+        var known = await log.FindUpdatesAsync(_did, candidates.Select(c => c.Update!.UpdateId).ToList());
+        var fresh = new List<UpdateCandidate>(candidates.Length);
+        foreach (var candidate in candidates)
+        {
+            if (known.TryGetValue(candidate.Update!.UpdateId, out var logged))
+            {
+                if (!string.Equals(logged.UpdateHash, candidate.UpdateHash, StringComparison.Ordinal) && !IsSameWrite(logged, candidate.Update))
+                {
+                    rejections.Add(new UpdateRejection(candidate.Index, candidate.Update.UpdateId, RejectionCodes.DuplicateUpdateId, "This updateId was already committed with other content."));
+                }
+
+                receipts[candidate.Index] = new UpdateReceipt(logged.UpdateId, logged.Seq, logged.Root);
+            }
+            else
+            {
+                fresh.Add(candidate);
+            }
+        }
+
+        if (rejections.Count > 0)
+        {
+            return Refused(SubmitOutcome.Rejected, rejections);
+        }
+
+        if (fresh.Count > 0)
+        {
+            var outcome = await CommitFreshAsync(key, fresh, receipts);
+            if (outcome is not null)
+            {
+                return outcome;
+            }
+        }
+
+        return new SubmitResult(SubmitOutcome.Committed, receipts.Select(r => r!).ToList(), []);
+    }
+
+    /// <summary>Orders, applies, signs, appends and publishes; null on success, or the refusal (with the tree unchanged).</summary>
+    private async Task<SubmitResult?> CommitFreshAsync(SigningKey key, List<UpdateCandidate> fresh, UpdateReceipt?[] receipts)
+    {
+        var rejections = await BatchPreconditions.CheckAsync(fresh, _tree, _headSeq, async path => (await log.ReadDocumentAsync(_did, path))?.Seq ?? 0);
+        if (rejections.Count > 0)
+        {
+            var outcome = rejections.Any(r => r.Code == RejectionCodes.Conflict) ? SubmitOutcome.Conflict : SubmitOutcome.Rejected;
+            return Refused(outcome, rejections);
+        }
+
+        var prevRoot = _tree.RootHex;
+        var bytesBefore = _tree.TotalWeight;
+        var batch = new TreeBatch(_tree);
+        try
+        {
+            batch.Apply(fresh, _headSeq + 1, receipts);
+
+            // Growth past the quota is refused; a batch that shrinks the state (deletes, smaller documents) always passes.
+            if (state.State.MaxStateBytes is { } maxBytes && _tree.TotalWeight > maxBytes && _tree.TotalWeight > bytesBefore)
+            {
+                var wouldBe = _tree.TotalWeight;
+                batch.Undo();
+                return Refused(SubmitOutcome.QuotaExceeded, [.. fresh.Select(c => new UpdateRejection(c.Index, c.Update!.UpdateId, RejectionCodes.QuotaExceeded,
+                    $"The state would hold {wouldBe:N0} bytes of documents; this exit node's quota is {maxBytes:N0} (it holds {bytesBefore:N0})."))]);
+            }
+
+            var roots = batch.Roots;
+            var (commit, commitJson) = ProtocolSigner.SignCommit(key, new Commit(_did, _headSeq + 1, _headSeq + fresh.Count, prevRoot, roots, roots[^1], fresh.Select(c => c.UpdateHash!).ToList(), time.GetUtcNow().ToUnixTimeMilliseconds()));
+            await log.AppendAsync(_did, new LogAppend(batch.Logged, new LoggedCommit(commit.FromSeq, commit.ToSeq, commitJson), batch.Documents));
+            _headSeq = commit.ToSeq;
+
+            // Publishing serializes, queues and caches the whole batch: only worth it while somebody listens. Checked
+            // after the head moved, so a listener whose lease starts now either gets this batch or a head that includes it.
+            if (time.GetUtcNow().UtcTicks < _publishUntilTicks)
+            {
+                await PublishAsync(new CommittedBatch(_did, commit, [.. fresh.Select((c, i) => c.Update! with { Seq = commit.FromSeq + i, MerkleProof = batch.Proofs[i] })]));
+            }
+
+            return null;
+        }
+        catch (Exception e)
+        {
+            // Nothing was acknowledged: put the tree back as it was before this batch.
+            batch.Undo();
+
+            if (e is UpdateLogConflictException)
+            {
+                // Another activation wrote to this log: this one's view is stale, so let the next call rebuild it.
+                logger.LogWarning("Anchor {Did} lost an append race at seq {Seq}; deactivating to reload", _did, _headSeq + 1);
+                this.DeactivateOnIdle();
+            }
+
+            throw;
+        }
+    }
+
+    private async Task PublishAsync(AnchorEvent anchorEvent)
+    {
+        try
+        {
+            await _stream!.OnNextAsync(anchorEvent);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The stream is a hint: consumers reconcile with the head and fill gaps from the log.
+            logger.LogWarning(e, "Anchor {Did} could not publish seq {Seq}", _did, _headSeq);
+        }
+    }
+
+    /// <summary>Commits are published while a lease holds; the lease starts from the head returned with it.</summary>
+    public Task<ListenerLease> ListenAsync()
+    {
+        _publishUntilTicks = Math.Max(_publishUntilTicks, (time.GetUtcNow() + _options.ListenerLease).UtcTicks);
+        return Task.FromResult(new ListenerLease(Head(), _options.ListenerLease));
+    }
+
+
+    /// <summary>
+    /// A retry re-signed by its author (an owner write retried through the exit node gets a new timestamp and signature)
+    /// is the same write when author and change are the same; it gets the original receipt, not a refusal.
+    /// </summary>
+    private static bool IsSameWrite(LoggedUpdate logged, StateUpdate retry)
+    {
+        var original = ProtocolModel.Parse<StateUpdate>(System.Text.Encoding.UTF8.GetBytes(logged.Json), JsonLimits.Snapshot);
+        return original.SourceDid == retry.SourceDid && original.SourceCloneId == retry.SourceCloneId
+            && original.Type == retry.Type && original.Operation == retry.Operation && original.Path == retry.Path
+            && original.BaseSeq == retry.BaseSeq && original.Data.Text == retry.Data.Text;
+    }
+
+    private static SubmitResult Refused(SubmitOutcome outcome, IReadOnlyList<UpdateRejection> rejections) =>
+        new(outcome, [], rejections.OrderBy(r => r.Index).ToList());
+}
