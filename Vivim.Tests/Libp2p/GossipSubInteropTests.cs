@@ -106,7 +106,7 @@ public class GossipSubInteropTests
     [Fact]
     public async Task MixedNetwork_MeshForms_ThousandsDeliveredExactlyOnce_RejectNotForwarded_LeaverPrunedAndMeshHeals()
     {
-        using var cts = TestUtil.Timeout(120);
+        using var cts = TestUtil.InteropTimeout();
         var ct = cts.Token;
         var nodes = new List<Node>();
         try

@@ -18,7 +18,7 @@ public class InteropTests
     [Fact]
     public async Task CSharpDialsJs_SessionIdentifyAndPingBothWays()
     {
-        using var cts = TestUtil.Timeout(60);
+        using var cts = TestUtil.InteropTimeout();
         await using var js = await JsPeer.StartAsync(cts.Token);
         await using var host = TestUtil.NewHost(b => b.WithAgentVersion("vivim-test/1.0"));
         await host.StartAsync(cts.Token);
@@ -69,7 +69,7 @@ public class InteropTests
     [Fact]
     public async Task JsDialsCSharp_SessionIdentifyAndPingBothWays()
     {
-        using var cts = TestUtil.Timeout(60);
+        using var cts = TestUtil.InteropTimeout();
         await using var js = await JsPeer.StartAsync(cts.Token);
         await using var host = TestUtil.NewHost();
         await host.StartAsync(cts.Token);
@@ -103,7 +103,7 @@ public class InteropTests
     [Fact]
     public async Task IdentifyPush_NewProtocolReachesJs()
     {
-        using var cts = TestUtil.Timeout(60);
+        using var cts = TestUtil.InteropTimeout();
         await using var js = await JsPeer.StartAsync(cts.Token);
         await using var host = TestUtil.NewHost();
         await host.StartAsync(cts.Token);
@@ -122,7 +122,7 @@ public class InteropTests
     [Fact]
     public async Task CSharpToJsEcho_64MiBAcross32Streams_HashesMatch()
     {
-        using var cts = TestUtil.Timeout(120);
+        using var cts = TestUtil.InteropTimeout();
         await using var js = await JsPeer.StartAsync(cts.Token);
         await using var host = TestUtil.NewHost();
         await host.StartAsync(cts.Token);
@@ -144,7 +144,7 @@ public class InteropTests
     [Fact]
     public async Task JsToCSharpEcho_64MiBAcross32Streams_HashesMatch()
     {
-        using var cts = TestUtil.Timeout(120);
+        using var cts = TestUtil.InteropTimeout();
         await using var js = await JsPeer.StartAsync(cts.Token);
         var seen = new System.Collections.Concurrent.ConcurrentBag<string>();
         await using var host = TestUtil.NewHost(b => b.WithStreamHandler("/vivim/echo-hash/1.0.0", async (s, ct) =>

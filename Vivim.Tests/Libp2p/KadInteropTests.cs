@@ -17,7 +17,7 @@ public class KadInteropTests
     [Fact]
     public async Task CSharpClient_FindNodeOnJs_LearnsJsNeighbour_ThenFindsAndDialsIt()
     {
-        using var cts = TestUtil.Timeout(60);
+        using var cts = TestUtil.InteropTimeout();
         await using var js1 = await JsPeer.StartAsync(cts.Token, "peer.mjs", "--dht");
         await using var js2 = await JsPeer.StartAsync(cts.Token, "peer.mjs", "--dht");
         await js1.CommandAsync(new JsonObject { ["cmd"] = "dial", ["addr"] = js2.Addrs[0] }, cts.Token);
@@ -53,7 +53,7 @@ public class KadInteropTests
     [Fact]
     public async Task CSharpServer_AnswersJsFindPeer_ForAPeerOnlyCSharpKnows()
     {
-        using var cts = TestUtil.Timeout(60);
+        using var cts = TestUtil.InteropTimeout();
         await using var x = TestUtil.NewHost();
         using var xDht = new KadDht(x);
         await using var y = TestUtil.NewHost();
@@ -82,7 +82,7 @@ public class KadInteropTests
     [Fact]
     public async Task Providers_CSharpProvidesToJs_JsAndAnotherCSharpPeerFindIt()
     {
-        using var cts = TestUtil.Timeout(60);
+        using var cts = TestUtil.InteropTimeout();
         await using var js1 = await JsPeer.StartAsync(cts.Token, "peer.mjs", "--dht");
         await using var js2 = await JsPeer.StartAsync(cts.Token, "peer.mjs", "--dht");
         await js2.CommandAsync(new JsonObject { ["cmd"] = "dial", ["addr"] = js1.Addrs[0] }, cts.Token);
@@ -118,7 +118,7 @@ public class KadInteropTests
     [Fact]
     public async Task Providers_JsProvides_CSharpServerStoresAndServesTheRecord()
     {
-        using var cts = TestUtil.Timeout(60);
+        using var cts = TestUtil.InteropTimeout();
         await using var x = TestUtil.NewHost();
         using var xDht = new KadDht(x);
         await x.StartAsync(cts.Token);

@@ -41,7 +41,7 @@ public class KadMixedNetworkTests
     [Fact]
     public async Task Lookups_providers_and_values_cross_both_implementations()
     {
-        using var cts = TestUtil.Timeout(120);
+        using var cts = TestUtil.InteropTimeout();
         var ct = cts.Token;
         var nodes = new List<Node>();
         try

@@ -85,7 +85,7 @@ public class KadValueTests
     [Fact]
     public async Task Interop_PutAndGetBothWays_SelectorPicksNewest_InvalidRefused()
     {
-        using var cts = TestUtil.Timeout(60);
+        using var cts = TestUtil.InteropTimeout();
         var ct = cts.Token;
         await using var js1 = await JsPeer.StartAsync(ct, "peer.mjs", "--dht");
         await using var js2 = await JsPeer.StartAsync(ct, "peer.mjs", "--dht");

@@ -11,6 +11,12 @@ internal static class TestUtil
 
     public static CancellationTokenSource Timeout(int seconds = 60) => new(TimeSpan.FromSeconds(seconds));
 
+    /// <summary>
+    /// The bound of a test with js-libp2p peers, which run on real time: it only matters when something is broken, so it
+    /// is long enough for node processes starved of CPU on a loaded machine.
+    /// </summary>
+    public static CancellationTokenSource InteropTimeout() => Timeout(300);
+
     /// <summary>Echo handler: copies everything back, then half-closes.</summary>
     public static async Task EchoHandler(Libp2pStream s, CancellationToken ct)
     {
