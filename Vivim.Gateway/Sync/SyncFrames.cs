@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Vivim.Gateway.Api;
 using Vivim.Protocol.Json;
-using Vivim.Sessions;
 
 namespace Vivim.Gateway.Sync;
 

@@ -8,7 +8,6 @@ using Vivim.Gateway.Hosting;
 using Vivim.Protocol;
 using Vivim.Protocol.Json;
 using Vivim.Security;
-using Vivim.Sessions;
 
 namespace Vivim.Gateway.Sync;
 

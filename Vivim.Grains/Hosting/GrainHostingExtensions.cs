@@ -6,7 +6,6 @@ using Vivim.Anchors;
 using Vivim.ExitNodes;
 using Vivim.Keys;
 using Vivim.Security;
-using Vivim.Sessions;
 using Vivim.Tenants;
 
 namespace Vivim.Hosting;
@@ -36,14 +35,6 @@ public static class GrainHostingExtensions
             streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(10)));
         });
         return silo;
-    }
-
-    /// <summary>The live-session hub of a process that serves clones (a gateway): one per process.</summary>
-    public static IServiceCollection AddVivimSessionHub(this IServiceCollection services, IConfiguration configuration)
-    {
-        services.AddOptions<SessionHubOptions>().Bind(configuration.GetSection(SessionHubOptions.Section));
-        services.AddSingleton<SessionHub>();
-        return services;
     }
 }
 

@@ -11,7 +11,7 @@ using Vivim.ExitNodes;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 using Vivim.Security;
-using Vivim.Sessions;
+using Vivim.Gateway.Sync;
 using Vivim.Storage;
 using Vivim.Tests.Support;
 using static Vivim.Tests.Grains.ExitNodeTestKit;

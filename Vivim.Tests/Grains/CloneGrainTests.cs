@@ -7,7 +7,7 @@ using Vivim.ExitNodes;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
-using Vivim.Sessions;
+using Vivim.Gateway.Sync;
 using Vivim.Tests.Support;
 using static Vivim.Tests.Grains.ExitNodeTestKit;
 

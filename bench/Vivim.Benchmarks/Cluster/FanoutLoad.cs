@@ -9,7 +9,7 @@ using Vivim.Protocol.Identity;
 using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
-using Vivim.Sessions;
+using Vivim.Gateway.Sync;
 
 namespace Vivim.Benchmarks.Cluster;
 

@@ -1,6 +1,6 @@
 using Vivim.Protocol.Model;
 
-namespace Vivim.Sessions;
+namespace Vivim.Gateway.Sync;
 
 /// <summary>What a live clone session sends to its clone, in order.</summary>
 public abstract record SessionMessage;

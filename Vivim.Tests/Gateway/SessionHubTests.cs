@@ -8,11 +8,11 @@ using Vivim.ExitNodes;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
-using Vivim.Sessions;
+using Vivim.Gateway.Sync;
 using Vivim.Tests.Support;
 using static Vivim.Tests.Grains.ExitNodeTestKit;
 
-namespace Vivim.Tests.Grains;
+namespace Vivim.Tests.Gateway;
 
 [Collection(ClusterCollection.Name)]
 public sealed class SessionHubTests(ClusterFixture fixture)

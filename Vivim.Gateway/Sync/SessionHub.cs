@@ -8,7 +8,7 @@ using Vivim.Clones;
 using Vivim.Protocol;
 using Vivim.Security;
 
-namespace Vivim.Sessions;
+namespace Vivim.Gateway.Sync;
 
 /// <summary>
 /// Live delivery to the clones connected to this process: one stream subscription per DID however many sessions

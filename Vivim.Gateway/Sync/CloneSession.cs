@@ -5,7 +5,7 @@ using Vivim.Anchors;
 using Vivim.Clones;
 using Vivim.Protocol;
 
-namespace Vivim.Sessions;
+namespace Vivim.Gateway.Sync;
 
 /// <summary>
 /// One connected clone: sends the backlog from its cursor in batches, then live commits, in seq order, with no gap

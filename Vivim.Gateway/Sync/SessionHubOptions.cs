@@ -1,4 +1,4 @@
-namespace Vivim.Sessions;
+namespace Vivim.Gateway.Sync;
 
 /// <summary>Configuration section <c>Vivim:Sessions</c>.</summary>
 public sealed class SessionHubOptions
