@@ -65,7 +65,7 @@ public sealed class SessionHubTests(ClusterFixture fixture)
                 seqs.Add(update.Seq!.Value);
             }
 
-            await session.AcknowledgeAsync(batch.LastSeq, string.Empty);
+            await session.AcknowledgeAsync(batch.LastSeq);
             if (seqs.Count == 28)
             {
                 break;
@@ -96,10 +96,10 @@ public sealed class SessionHubTests(ClusterFixture fixture)
         await Task.Delay(500);
         Assert.False(session.Outgoing.TryRead(out var extra) && extra is SessionBatch, "a third batch went out unacknowledged");
 
-        await session.AcknowledgeAsync(first.LastSeq, string.Empty);
+        await session.AcknowledgeAsync(first.LastSeq);
         var third = await NextBatchAsync(session, timeout.Token);
         Assert.Equal((1L, 2L, 3L), (first.LastSeq, second.LastSeq, third.LastSeq));
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => session.AcknowledgeAsync(99, string.Empty));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => session.AcknowledgeAsync(99));
     }
 
     [Fact]
@@ -148,7 +148,7 @@ public sealed class SessionHubTests(ClusterFixture fixture)
         {
             var batch = await NextBatchAsync(session, timeout.Token);
             seqs.AddRange(batch.Updates.Select(u => u.Seq!.Value));
-            await session.AcknowledgeAsync(batch.LastSeq, string.Empty);
+            await session.AcknowledgeAsync(batch.LastSeq);
         }
 
         Assert.Equal([1L, 2, 3, 4, 5], seqs);
@@ -157,7 +157,7 @@ public sealed class SessionHubTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task An_idle_session_sends_head_heartbeats_and_cursors_reach_the_clone_grain()
+    public async Task An_idle_session_sends_head_heartbeats_and_cursors_with_the_sent_root_reach_the_clone_grain()
     {
         var (node, _, cloneId) = await NewCloneAsync();
         await node.WriteAsOwnerAsync([Write(0)]);
@@ -167,12 +167,13 @@ public sealed class SessionHubTests(ClusterFixture fixture)
         await using var session = await hub.OpenAsync(cloneId, cursor: 0, cancellationToken: timeout.Token);
 
         var batch = await NextBatchAsync(session, timeout.Token);
-        await session.AcknowledgeAsync(batch.LastSeq, "hash-at-1");
+        await session.AcknowledgeAsync(batch.LastSeq);
         var head = await NextAsync<SessionHead>(session, timeout.Token);
         Assert.Equal(1, head.HeadSeq);
 
         var status = await Grains.GetGrain<ICloneGrain>(cloneId).GetStatusAsync();
         Assert.Equal(1, status.Cursor);
+        Assert.Equal(Assert.Single(batch.Commits).Root, status.Status.StateHash); // the session knows the root it sent for seq 1
         Assert.True(status.Status.Connected);
     }
 

@@ -209,7 +209,7 @@ public sealed class CloneGrainTests(ClusterFixture fixture)
         await node.WriteAsOwnerAsync([new OwnerUpdate(UpdateType.Memory, UpdateOperation.Create, "memoryIndex/live", RawJson.From(JsonValue.Create(1)))]);
         var batch = await NextAsync<SessionBatch>(session, timeout.Token);
         Assert.Equal(1, batch.LastSeq);
-        await session.AcknowledgeAsync(batch.LastSeq, string.Empty);
+        await session.AcknowledgeAsync(batch.LastSeq);
         Assert.True((await Grains.GetGrain<ICloneGrain>(cloneId).GetStatusAsync()).Status.Connected);
 
         await node.SuspendCloneAsync(cloneId, "test");

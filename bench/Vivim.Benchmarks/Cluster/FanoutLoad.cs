@@ -116,7 +116,7 @@ internal static class FanoutLoad
                     }
                 }
 
-                await session.AcknowledgeAsync(batch.LastSeq, string.Empty);
+                await session.AcknowledgeAsync(batch.LastSeq);
             }
         }
 
