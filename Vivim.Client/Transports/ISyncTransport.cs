@@ -1,4 +1,5 @@
 using Vivim.Anchors;
+using Vivim.Feeds;
 using Vivim.Protocol.Model;
 
 namespace Vivim.Client.Transports;

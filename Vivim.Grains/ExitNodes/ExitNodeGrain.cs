@@ -7,6 +7,7 @@ using Orleans.Runtime;
 using Orleans.Streams;
 using Vivim.Anchors;
 using Vivim.Clones;
+using Vivim.Feeds;
 using Vivim.Hosting;
 using Vivim.Keys;
 using Vivim.Protocol;
@@ -535,8 +536,8 @@ public sealed partial class ExitNodeGrain(
     }
 
     private Task PublishRevokedAsync(string cloneId, string reason) =>
-        this.GetStreamProvider(AnchorStreams.Provider)
-            .GetStream<AnchorEvent>(StreamId.Create(AnchorStreams.Namespace, Did))
+        this.GetStreamProvider(DidStreams.Provider)
+            .GetStream<DidEvent>(DidStreams.For(Did))
             .OnNextAsync(new CloneAccessRevoked(Did, cloneId, reason));
 
     private RegistrationChallenge Issue(string did, string nonce, long now)

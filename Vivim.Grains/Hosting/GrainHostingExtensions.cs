@@ -4,6 +4,7 @@ using Orleans.Configuration;
 using Orleans.Hosting;
 using Vivim.Anchors;
 using Vivim.ExitNodes;
+using Vivim.Feeds;
 using Vivim.Keys;
 using Vivim.Security;
 using Vivim.Tenants;
@@ -29,7 +30,7 @@ public static class GrainHostingExtensions
         silo.AddIncomingGrainCallFilter<PrincipalCallFilter>();
         silo.Services.AddSingleton(TimeProvider.System);
         // Memory streams poll their queues; the default 100 ms period alone would eat the delivery latency budget.
-        silo.AddMemoryStreams(AnchorStreams.Provider, streams =>
+        silo.AddMemoryStreams(DidStreams.Provider, streams =>
         {
             streams.ConfigurePartitioning(8);
             streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(10)));

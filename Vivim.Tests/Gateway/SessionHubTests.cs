@@ -5,10 +5,11 @@ using Orleans.Streams;
 using Vivim.Anchors;
 using Vivim.Clones;
 using Vivim.ExitNodes;
+using Vivim.Feeds;
+using Vivim.Gateway.Sync;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
-using Vivim.Gateway.Sync;
 using Vivim.Tests.Support;
 using static Vivim.Tests.Grains.ExitNodeTestKit;
 
@@ -106,7 +107,7 @@ public sealed class SessionHubTests(ClusterFixture fixture)
     public async Task Duplicate_and_out_of_order_stream_events_neither_repeat_nor_skip_anything()
     {
         var (node, parent, cloneId) = await NewCloneAsync();
-        var stream = fixture.Client.GetStreamProvider(AnchorStreams.Provider).GetStream<AnchorEvent>(StreamId.Create(AnchorStreams.Namespace, parent.Did.Value));
+        var stream = fixture.Client.GetStreamProvider(DidStreams.Provider).GetStream<DidEvent>(DidStreams.For(parent.Did.Value));
         var captured = new List<CommittedBatch>();
         var handle = await stream.SubscribeAsync((e, _) =>
         {

@@ -4,10 +4,10 @@ using Microsoft.Extensions.Options;
 using Vivim.Anchors;
 using Vivim.Clones;
 using Vivim.ExitNodes;
+using Vivim.Gateway.Sync;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
-using Vivim.Gateway.Sync;
 using Vivim.Tests.Support;
 using static Vivim.Tests.Grains.ExitNodeTestKit;
 

@@ -1,5 +1,6 @@
 using Vivim.Anchors;
 using Vivim.Client.Transports;
+using Vivim.Feeds;
 using Vivim.Protocol.Model;
 
 namespace Vivim.Tests.Client.Wire;

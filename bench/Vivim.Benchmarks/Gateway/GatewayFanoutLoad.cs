@@ -9,6 +9,7 @@ using Vivim.Benchmarks.Cluster;
 using Vivim.Client.Http;
 using Vivim.Client.Transports;
 using Vivim.ExitNodes;
+using Vivim.Feeds;
 using Vivim.Protocol;
 using Vivim.Protocol.Http;
 using Vivim.Protocol.Identity;
