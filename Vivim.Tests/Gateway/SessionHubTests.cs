@@ -11,6 +11,7 @@ using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
 using Vivim.Tests.Support;
+using static Vivim.Tests.Gateway.SessionOutput;
 using static Vivim.Tests.Grains.ExitNodeTestKit;
 
 namespace Vivim.Tests.Gateway;
@@ -179,18 +180,4 @@ public sealed class SessionHubTests(ClusterFixture fixture)
     }
 
     private static Task<SessionBatch> NextBatchAsync(CloneSession session, CancellationToken token) => NextAsync<SessionBatch>(session, token);
-
-    private static async Task<T> NextAsync<T>(CloneSession session, CancellationToken token)
-        where T : SessionMessage
-    {
-        while (await session.Outgoing.WaitToReadAsync(token))
-        {
-            if (session.Outgoing.TryRead(out var message) && message is T wanted)
-            {
-                return wanted;
-            }
-        }
-
-        throw new InvalidOperationException($"The session ended without a {typeof(T).Name}.");
-    }
 }

@@ -9,6 +9,7 @@ using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
 using Vivim.Tests.Support;
+using static Vivim.Tests.Gateway.SessionOutput;
 using static Vivim.Tests.Grains.ExitNodeTestKit;
 
 namespace Vivim.Tests.Grains;
@@ -223,19 +224,5 @@ public sealed class CloneGrainTests(ClusterFixture fixture)
         var grain = Grains.GetGrain<ICloneGrain>("did:key:z6MkNone-0-unknown" + Guid.NewGuid().ToString("N"));
         await Assert.ThrowsAsync<NotHostedException>(() => grain.GetSnapshotAsync());
         await Assert.ThrowsAsync<NotHostedException>(() => grain.GetStatusAsync());
-    }
-
-    private static async Task<T> NextAsync<T>(CloneSession session, CancellationToken cancellationToken)
-        where T : SessionMessage
-    {
-        await foreach (var message in session.Outgoing.ReadAllAsync(cancellationToken))
-        {
-            if (message is T wanted)
-            {
-                return wanted;
-            }
-        }
-
-        throw new InvalidOperationException($"The session ended without a {typeof(T).Name}.");
     }
 }
