@@ -18,7 +18,7 @@ public sealed class SessionHub : IAsyncDisposable
     private readonly IClusterClient _client;
     private readonly SessionHubOptions _options;
     private readonly ILogger<SessionHub> _logger;
-    private readonly ConcurrentDictionary<string, DidSessions> _feeds = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DidSessions> _dids = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
 
     private readonly CallPrincipals? _principals;
@@ -43,7 +43,7 @@ public sealed class SessionHub : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(_stopping.Token))
             {
-                foreach (var feed in _feeds.Values)
+                foreach (var feed in _dids.Values)
                 {
                     foreach (var session in feed.Sessions.Values)
                     {
@@ -67,10 +67,10 @@ public sealed class SessionHub : IAsyncDisposable
     internal PrincipalScope AsService() => _principals?.Enter(CallPrincipal.Service) ?? default;
 
     /// <summary>Sessions attached here, over all DIDs.</summary>
-    public int SessionCount => _feeds.Values.Sum(f => f.Sessions.Count);
+    public int SessionCount => _dids.Values.Sum(f => f.Sessions.Count);
 
     /// <summary>DIDs this hub is subscribed to.</summary>
-    public int SubscribedDids => _feeds.Count;
+    public int SubscribedDids => _dids.Count;
 
     /// <summary>
     /// Attaches a live session for <paramref name="cloneId"/>: backlog from <paramref name="cursor"/> (or the clone's
@@ -114,7 +114,7 @@ public sealed class SessionHub : IAsyncDisposable
 
     internal async Task ReleaseAsync(CloneSession session)
     {
-        if (_feeds.TryGetValue(session.ParentDid, out var feed) && feed.Sessions.TryRemove(session.SessionId, out _))
+        if (_dids.TryGetValue(session.ParentDid, out var feed) && feed.Sessions.TryRemove(session.SessionId, out _))
         {
             await ReleaseFeedAsync(feed);
         }
@@ -124,7 +124,7 @@ public sealed class SessionHub : IAsyncDisposable
     {
         while (true)
         {
-            var feed = _feeds.GetOrAdd(did, d => new DidSessions(d));
+            var feed = _dids.GetOrAdd(did, d => new DidSessions(d));
             await feed.Gate.WaitAsync();
             try
             {
@@ -160,7 +160,7 @@ public sealed class SessionHub : IAsyncDisposable
             }
 
             feed.Removed = true;
-            _feeds.TryRemove(KeyValuePair.Create(feed.Did, feed));
+            _dids.TryRemove(KeyValuePair.Create(feed.Did, feed));
             if (feed.Feed is { } didFeed)
             {
                 await didFeed.DisposeAsync();
@@ -180,7 +180,7 @@ public sealed class SessionHub : IAsyncDisposable
     {
         await _stopping.CancelAsync();
         await _ticker;
-        foreach (var feed in _feeds.Values)
+        foreach (var feed in _dids.Values)
         {
             foreach (var session in feed.Sessions.Values)
             {
