@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Vivim.Client.Replica;
 using Vivim.Client.Transports;
+using Vivim.Feeds;
 using Vivim.Protocol;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;

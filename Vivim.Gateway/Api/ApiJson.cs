@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Features;
+using Vivim.Anchors;
 using Vivim.Protocol;
 using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;
@@ -93,6 +94,11 @@ public static class ApiJson
 
     public static IResult Object(JsonObject value, int status = StatusCodes.Status200OK) =>
         Results.Text(JavaScriptJson.Stringify(value, JsonLimits.Snapshot), ContentType, statusCode: status);
+
+    /// <summary>A submitted batch's answer: its receipts when committed, else the rejections as a problem.</summary>
+    public static IResult Receipts(SubmitResult result) => result.Outcome == SubmitOutcome.Committed
+        ? Results.Json(WireJson.Receipts(result.Receipts))
+        : ApiProblem.Rejected(result);
 
     public static JsonNode ToNode<T>(T value)
         where T : class => ProtocolModel.ToJsonObject(value);

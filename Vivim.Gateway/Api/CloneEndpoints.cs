@@ -1,11 +1,9 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Vivim.Clones;
 using Vivim.Gateway.Auth;
 using Vivim.Gateway.Hosting;
 using Vivim.Protocol.Json;
-using Vivim.Protocol.Model;
 
 namespace Vivim.Gateway.Api;
 
@@ -47,16 +45,8 @@ public static class CloneEndpoints
         var page = await Clone(grains, cloneId).GetUpdatesAsync(after ?? 0, limit ?? DefaultUpdatesLimit);
         return page.ResyncRequired
             ? ApiProblem.Create(StatusCodes.Status410Gone, "resync-required", "The cursor is behind the retained log: take a new snapshot.")
-            : ApiJson.Object(PageJson(page.Updates, page.Commits, page.HeadSeq));
+            : ApiJson.Object(WireJson.Page(page.Updates, page.Commits, page.HeadSeq));
     }
-
-    /// <summary><c>{updates, commits, headSeq}</c>, as pages and WebSocket batches carry them.</summary>
-    public static JsonObject PageJson(IReadOnlyList<StateUpdate> updates, IReadOnlyList<Commit> commits, long headSeq) => new()
-    {
-        ["updates"] = new JsonArray([.. updates.Select(u => (JsonNode)ProtocolModel.ToJsonObject(u))]),
-        ["commits"] = new JsonArray([.. commits.Select(c => (JsonNode)ProtocolModel.ToJsonObject(c))]),
-        ["headSeq"] = headSeq,
-    };
 
     private static async Task<IResult> SubmitAsync(HttpContext context, string cloneId, IGrainFactory grains, IOptions<GatewayOptions> options)
     {
@@ -71,7 +61,7 @@ public static class CloneEndpoints
         var texts = array.Select((node, index) => node is JsonObject update
             ? JavaScriptJson.Stringify(update)
             : throw ApiJson.Bad($"updates[{index}] must be an object.")).ToList();
-        return ExitNodeEndpoints.Receipts(await Clone(grains, cloneId).SubmitAsync(texts));
+        return ApiJson.Receipts(await Clone(grains, cloneId).SubmitAsync(texts));
     }
 
     private static async Task<IResult> AcknowledgeAsync(HttpContext context, string cloneId, IGrainFactory grains, IOptions<GatewayOptions> options)
@@ -91,12 +81,7 @@ public static class CloneEndpoints
 
     private static async Task<IResult> StatusAsync(string cloneId, IGrainFactory grains)
     {
-        var status = await Clone(grains, cloneId).GetStatusAsync();
-        var json = ProtocolModel.ToJsonObject(status.Status);
-        json["cursor"] = status.Cursor;
-        json["headSeq"] = status.HeadSeq;
-        json["trustLevel"] = JsonSerializer.SerializeToNode(status.TrustLevel, ProtocolModel.Options);
-        return ApiJson.Object(json);
+        return ApiJson.Object(WireJson.CloneStatus(await Clone(grains, cloneId).GetStatusAsync()));
     }
 
     private static async Task<IResult> DeregisterAsync(string cloneId, IGrainFactory grains)

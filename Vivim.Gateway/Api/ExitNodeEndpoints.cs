@@ -163,12 +163,8 @@ public static class ExitNodeEndpoints
         limiter.ForDid(did);
         limiter.ForTenantUpdates(tenant.TenantId, updates.Count, tenant.Quotas.UpdatesPerSecond ?? 1);
         var result = await grains.GetGrain<IExitNodeGrain>(did).WriteAsOwnerAsync(updates);
-        return Receipts(result);
+        return ApiJson.Receipts(result);
     }
-
-    internal static IResult Receipts(SubmitResult result) => result.Outcome == SubmitOutcome.Committed
-        ? Results.Json(new { receipts = result.Receipts.Select(r => new { updateId = r.UpdateId, seq = r.Seq, root = r.Root }) })
-        : ApiProblem.Rejected(result);
 
     private static OwnerUpdate ToOwnerUpdate(OwnerUpdateRequest request)
     {
@@ -194,14 +190,7 @@ public static class ExitNodeEndpoints
             return ApiProblem.NotFound($"No document {path}.");
         }
 
-        return ApiJson.Object(new JsonObject
-        {
-            ["path"] = document.Path,
-            ["document"] = document.Document.Parse(JsonLimits.Snapshot),
-            ["seq"] = document.Seq,
-            ["root"] = document.Root,
-            ["merkleProof"] = document.MerkleProof,
-        });
+        return ApiJson.Object(WireJson.Document(document));
     }
 
     private static async Task<IResult> ListClonesAsync(string did, IGrainFactory grains, int? limit, string? cursor)

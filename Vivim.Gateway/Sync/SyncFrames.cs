@@ -4,11 +4,10 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Vivim.Gateway.Api;
 using Vivim.Protocol.Json;
-using Vivim.Sessions;
 
 namespace Vivim.Gateway.Sync;
 
-/// <summary>The sync channel's server frames. A batch is shared by every session of its DID, so its bytes are built once.</summary>
+/// <summary>The sync channel's server frames, encoded (shapes: <see cref="WireJson.SyncChannel"/>). A batch is shared by every session of its DID, so its bytes are built once.</summary>
 public static class SyncFrames
 {
     private static readonly ConditionalWeakTable<SessionBatch, byte[]> Encoded = new();
@@ -17,19 +16,15 @@ public static class SyncFrames
     public static byte[] BatchGzip(SessionBatch batch) => Compressed.GetValue(batch, b => Gzip(Batch(b)));
 
     public static byte[] Batch(SessionBatch batch) => Encoded.GetValue(batch, b =>
-    {
-        var json = CloneEndpoints.PageJson(b.Updates, b.Commits, b.HeadSeq);
-        json.Insert(0, "type", "batch");
-        return JavaScriptJson.StringifyToUtf8(json, JsonLimits.Snapshot);
-    });
+        JavaScriptJson.StringifyToUtf8(WireJson.SyncChannel.Batch(b.Updates, b.Commits, b.HeadSeq), JsonLimits.Snapshot));
 
-    public static byte[] Welcome(long headSeq, int maxInFlight) => Json(new JsonObject { ["type"] = "welcome", ["headSeq"] = headSeq, ["maxInFlight"] = maxInFlight });
+    public static byte[] Welcome(long headSeq, int maxInFlight) => Json(WireJson.SyncChannel.Welcome(headSeq, maxInFlight));
 
-    public static byte[] Head(long headSeq) => Json(new JsonObject { ["type"] = "head", ["headSeq"] = headSeq });
+    public static byte[] Head(long headSeq) => Json(WireJson.SyncChannel.Head(headSeq));
 
-    public static byte[] Resync(string reason) => Json(new JsonObject { ["type"] = "resync", ["reason"] = reason });
+    public static byte[] Resync(string reason) => Json(WireJson.SyncChannel.Resync(reason));
 
-    public static byte[] Error(string code, string message) => Json(new JsonObject { ["type"] = "error", ["code"] = code, ["message"] = message });
+    public static byte[] Error(string code, string message) => Json(WireJson.SyncChannel.Error(code, message));
 
     public static byte[] Gzip(byte[] json)
     {

@@ -8,7 +8,6 @@ using Vivim.Gateway.Hosting;
 using Vivim.Protocol;
 using Vivim.Protocol.Json;
 using Vivim.Security;
-using Vivim.Sessions;
 
 namespace Vivim.Gateway.Sync;
 
@@ -101,14 +100,13 @@ public sealed class SyncSocket(
         {
             channel.Compression = hello.Compression;
             await channel.SendAsync(SyncFrames.Welcome(session.KnownHead, session.MaxInFlightBatches), ending);
-            var sent = new SentRoots();
 
             // Reads stop only with the connection (cancelling a socket read aborts the socket); sends stop with the
             // gateway too, which then closes with "going away" and lets the clone answer.
             using var receiving = CancellationTokenSource.CreateLinkedTokenSource(aborted);
             using var sending = CancellationTokenSource.CreateLinkedTokenSource(ending);
-            var receive = ReceiveAcksAsync(channel, session, sent, receiving.Token);
-            var send = SendAsync(channel, session, sent, sending.Token);
+            var receive = ReceiveAcksAsync(channel, session, receiving.Token);
+            var send = SendAsync(channel, session, sending.Token);
             var first = await Task.WhenAny(receive, send);
             if (first == send)
             {
@@ -146,14 +144,13 @@ public sealed class SyncSocket(
         }
     }
 
-    private async Task SendAsync(Channel channel, CloneSession session, SentRoots sent, CancellationToken ending)
+    private async Task SendAsync(Channel channel, CloneSession session, CancellationToken ending)
     {
         await foreach (var message in session.Outgoing.ReadAllAsync(ending))
         {
             switch (message)
             {
                 case SessionBatch batch:
-                    sent.Remember(batch);
                     await channel.SendAsync(channel.Compression ? SyncFrames.BatchGzip(batch) : SyncFrames.Batch(batch), ending, precompressed: channel.Compression);
                     break;
                 case SessionHead head:
@@ -166,11 +163,11 @@ public sealed class SyncSocket(
                 case SessionClosed closed:
                     var status = closed.Reason switch
                     {
-                        "closed" => WebSocketCloseStatus.NormalClosure,
-                        _ when closed.Reason.StartsWith("session failed", StringComparison.Ordinal) => WebSocketCloseStatus.InternalServerError,
-                        _ => WebSocketCloseStatus.PolicyViolation, // suspended, removed, deregistered
+                        SessionCloseReason.Closed => WebSocketCloseStatus.NormalClosure,
+                        SessionCloseReason.Failed => WebSocketCloseStatus.InternalServerError,
+                        _ => WebSocketCloseStatus.PolicyViolation, // revoked: suspended, removed, deregistered
                     };
-                    await channel.CloseAsync(status, closed.Reason);
+                    await channel.CloseAsync(status, closed.Description);
                     return;
             }
         }
@@ -179,7 +176,7 @@ public sealed class SyncSocket(
         await channel.CloseAsync(WebSocketCloseStatus.NormalClosure, "closed");
     }
 
-    private async Task ReceiveAcksAsync(Channel channel, CloneSession session, SentRoots sent, CancellationToken token)
+    private async Task ReceiveAcksAsync(Channel channel, CloneSession session, CancellationToken token)
     {
         while (!token.IsCancellationRequested)
         {
@@ -202,7 +199,7 @@ public sealed class SyncSocket(
             var seq = (long)number;
             try
             {
-                await session.AcknowledgeAsync(seq, sent.RootAt(seq));
+                await session.AcknowledgeAsync(seq);
             }
             catch (ArgumentOutOfRangeException)
             {
@@ -258,48 +255,6 @@ public sealed class SyncSocket(
         message[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 
     private sealed record Hello(long? Cursor, int? MaxBatchSize, bool Compression);
-
-    /// <summary>
-    /// The v2 root after each sent seq's batch, so an ack can report the clone's state hash. Batches are remembered by
-    /// the send loop while the ack loop looks roots up, so both go under one lock.
-    /// </summary>
-    private sealed class SentRoots
-    {
-        private readonly Queue<Protocol.Model.Commit> _commits = new();
-        private readonly Lock _lock = new();
-
-        public void Remember(SessionBatch batch)
-        {
-            lock (_lock)
-            {
-                foreach (var commit in batch.Commits)
-                {
-                    _commits.Enqueue(commit);
-                }
-
-                while (_commits.Count > 64)
-                {
-                    _commits.Dequeue();
-                }
-            }
-        }
-
-        public string RootAt(long seq)
-        {
-            lock (_lock)
-            {
-                foreach (var commit in _commits)
-                {
-                    if (seq >= commit.FromSeq && seq <= commit.ToSeq && seq - commit.FromSeq < commit.Roots.Count)
-                    {
-                        return commit.Roots[(int)(seq - commit.FromSeq)];
-                    }
-                }
-            }
-
-            return string.Empty;
-        }
-    }
 
     /// <summary>A broken rule of the channel: an error frame, then the socket closes.</summary>
     private sealed class ProtocolViolation(string code, string message, WebSocketCloseStatus status = WebSocketCloseStatus.ProtocolError) : Exception(message)

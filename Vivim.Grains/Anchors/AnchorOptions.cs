@@ -30,7 +30,7 @@ public sealed class AnchorOptions
     /// <summary>
     /// How long an anchor keeps publishing commits after a listener last said it is there
     /// (<see cref="IAnchorStateGrain.ListenAsync"/>): writes into a DID nobody watches skip the stream. Listeners
-    /// renew well within it (gateways at every <c>Vivim:Sessions:ReconcileInterval</c>); a newly activated anchor
+    /// renew it at a quarter of it (<see cref="Feeds.DidFeed"/>); a newly activated anchor
     /// (after a failover) publishes again from the first renewal, and the same call hands listeners the head to fill from.
     /// </summary>
     public TimeSpan ListenerLease { get; set; } = TimeSpan.FromSeconds(60);

@@ -171,11 +171,11 @@ public sealed partial class AnchorStateGrain
         }
     }
 
-    private async Task PublishAsync(AnchorEvent anchorEvent)
+    private async Task PublishAsync(DidEvent didEvent)
     {
         try
         {
-            await _stream!.OnNextAsync(anchorEvent);
+            await _stream!.OnNextAsync(didEvent);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -4,6 +4,7 @@ using Orleans.Concurrency;
 using Orleans.Runtime;
 using Orleans.Streams;
 using Vivim.ExitNodes;
+using Vivim.Feeds;
 using Vivim.Hosting;
 using Vivim.Keys;
 using Vivim.Protocol.Identity;
@@ -39,7 +40,7 @@ public sealed partial class AnchorStateGrain(
     private SparseMerkleTree _tree = new();
     private long _headSeq;
     private long _retainedFromSeq = 1;
-    private IAsyncStream<AnchorEvent>? _stream;
+    private IAsyncStream<DidEvent>? _stream;
     private long _publishUntilTicks;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DidKey> _authors = new(StringComparer.Ordinal);
 
@@ -55,7 +56,7 @@ public sealed partial class AnchorStateGrain(
         _headSeq = bounds.LastSeq;
         _retainedFromSeq = bounds.FirstRetainedSeq;
         _tree = await StateTreeReader.ReadAsync(log, _did, cancellationToken);
-        _stream = this.GetStreamProvider(AnchorStreams.Provider).GetStream<AnchorEvent>(StreamId.Create(AnchorStreams.Namespace, _did));
+        _stream = this.GetStreamProvider(DidStreams.Provider).GetStream<DidEvent>(DidStreams.For(_did));
         logger.LogDebug("Anchor {Did} activated at seq {Seq} with {Documents} documents", _did, _headSeq, _tree.Count);
         if (_options.RetentionInterval > TimeSpan.Zero)
         {
@@ -155,9 +156,12 @@ public sealed partial class AnchorStateGrain(
         }
     }
 
-    /// <summary>Reached from outside only through exit nodes and clones; a gateway's hub may read the head and hold a listener lease.</summary>
+    /// <summary>
+    /// Reached from outside only through exit nodes and clones; a gateway's DID feeds may read the head, hold a listener
+    /// lease and read the log to fill what the stream lost.
+    /// </summary>
     public bool Allows(CallPrincipal principal, string method) =>
-        principal.Kind == PrincipalKind.Service && method is nameof(GetHeadAsync) or nameof(ListenAsync);
+        principal.Kind == PrincipalKind.Service && method is nameof(GetHeadAsync) or nameof(ListenAsync) or nameof(GetUpdatesAsync);
 
     public async Task DeleteAsync()
     {

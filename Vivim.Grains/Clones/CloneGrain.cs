@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using Vivim.Anchors;
 using Vivim.ExitNodes;
+using Vivim.Feeds;
 using Vivim.Hosting;
 using System.Security.Cryptography;
 using Vivim.Protocol.Model;

@@ -5,6 +5,7 @@ using Orleans.Runtime;
 using Orleans.Streams;
 using Vivim.Anchors;
 using Vivim.Clones;
+using Vivim.Feeds;
 using Vivim.Hosting;
 using Vivim.Keys;
 using Vivim.Protocol.ExitNodes;
@@ -475,8 +476,8 @@ public sealed partial class ExitNodeGrain(
     }
 
     private Task PublishRevokedAsync(string cloneId, string reason) =>
-        this.GetStreamProvider(AnchorStreams.Provider)
-            .GetStream<AnchorEvent>(StreamId.Create(AnchorStreams.Namespace, Did))
+        this.GetStreamProvider(DidStreams.Provider)
+            .GetStream<DidEvent>(DidStreams.For(Did))
             .OnNextAsync(new CloneAccessRevoked(Did, cloneId, reason));
 
     private CloneRegistrationResponse Deny(CloneRegistrationRequest request, string reason)

@@ -5,9 +5,9 @@ using Orleans.Hosting;
 using Vivim.Anchors;
 using Vivim.Clones;
 using Vivim.ExitNodes;
+using Vivim.Feeds;
 using Vivim.Keys;
 using Vivim.Security;
-using Vivim.Sessions;
 using Vivim.Tenants;
 
 namespace Vivim.Hosting;
@@ -34,19 +34,11 @@ public static class GrainHostingExtensions
         silo.AddIncomingGrainCallFilter<PrincipalCallFilter>();
         silo.Services.AddSingleton(TimeProvider.System);
         // Memory streams poll their queues; the default 100 ms period alone would eat the delivery latency budget.
-        silo.AddMemoryStreams(AnchorStreams.Provider, streams =>
+        silo.AddMemoryStreams(DidStreams.Provider, streams =>
         {
             streams.ConfigurePartitioning(8);
             streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(10)));
         });
         return silo;
-    }
-
-    /// <summary>The live-session hub of a process that serves clones (a gateway): one per process.</summary>
-    public static IServiceCollection AddVivimSessionHub(this IServiceCollection services, IConfiguration configuration)
-    {
-        services.AddOptions<SessionHubOptions>().Bind(configuration.GetSection(SessionHubOptions.Section));
-        services.AddSingleton<SessionHub>();
-        return services;
     }
 }

@@ -51,14 +51,14 @@ public static class SiloHostingExtensions
                 silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
                 silo.Configure<EndpointOptions>(o => o.AdvertisedIPAddress = IPAddress.Loopback);
                 silo.UseInMemoryReminderService();
-                silo.AddMemoryGrainStorage(AnchorStreamsPubSub);
+                silo.AddMemoryGrainStorage(DidStreamsPubSub);
             }
             else
             {
                 var connectionString = location.ConnectionString;
                 silo.UseVivimPostgreSqlClustering(connectionString);
                 silo.UseVivimPostgreSqlReminders(connectionString);
-                silo.AddVivimGrainStorage(DatabaseKind.PostgreSql, connectionString, AnchorStreamsPubSub);
+                silo.AddVivimGrainStorage(DatabaseKind.PostgreSql, connectionString, DidStreamsPubSub);
                 silo.Configure<EndpointOptions>(o =>
                 {
                     o.SiloPort = options.SiloPort;
@@ -83,5 +83,5 @@ public static class SiloHostingExtensions
     }
 
     /// <summary>The storage the stream provider keeps its subscriptions in (Orleans' conventional name).</summary>
-    private const string AnchorStreamsPubSub = "PubSubStore";
+    private const string DidStreamsPubSub = "PubSubStore";
 }

@@ -4,4 +4,4 @@ namespace Vivim.Protocol.Sync;
 
 /// <summary>A commit and the updates it covers, in seq order.</summary>
 [GenerateSerializer, Immutable, Alias("vivim.CommittedBatch")]
-public sealed record CommittedBatch(string Did, Commit Commit, IReadOnlyList<StateUpdate> Updates) : AnchorEvent(Did);
+public sealed record CommittedBatch(string Did, Commit Commit, IReadOnlyList<StateUpdate> Updates) : DidEvent(Did);

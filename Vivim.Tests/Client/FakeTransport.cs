@@ -1,4 +1,5 @@
 using Vivim.Client.Transports;
+using Vivim.Feeds;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Sync;
 

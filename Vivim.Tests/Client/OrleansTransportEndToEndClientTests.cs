@@ -3,6 +3,7 @@ using Vivim.Client.Sync;
 using Vivim.Client.Transports;
 using Vivim.Clones;
 using Vivim.ExitNodes;
+using Vivim.Feeds;
 using Vivim.Keys;
 using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Identity;

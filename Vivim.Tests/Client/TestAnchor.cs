@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using Vivim.Anchors;
+using Vivim.Feeds;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Json;
 using Vivim.Protocol.Merkle;

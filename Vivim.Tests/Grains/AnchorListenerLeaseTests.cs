@@ -1,18 +1,21 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using Orleans.Streams;
 using Orleans.TestingHost;
 using Vivim.Anchors;
 using Vivim.Client.Transports;
+using Vivim.ExitNodes;
+using Vivim.Feeds;
+using Vivim.Gateway.Sync;
 using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Sync;
 using Vivim.Security;
-using Vivim.Sessions;
 using Vivim.Storage;
 using Vivim.Tests.Support;
 using static Vivim.Tests.Grains.ExitNodeTestKit;
@@ -38,7 +41,7 @@ public sealed class AnchorListenerLeaseTests : IAsyncLifetime
         {
             ["Vivim:Anchors:ListenerLease"] = Lease.ToString(),
         }));
-        builder.ConfigureClient(client => client.AddMemoryStreams(AnchorStreams.Provider).AddVivimOperatorCredentials(ClusterFixture.TestClusterSecret));
+        builder.ConfigureClient(client => client.AddMemoryStreams(DidStreams.Provider).AddVivimOperatorCredentials(ClusterFixture.TestClusterSecret));
         _cluster = builder.Build();
         await _cluster.DeployAsync();
     }
@@ -90,12 +93,12 @@ public sealed class AnchorListenerLeaseTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_session_hub_renews_the_lease_of_every_DID_it_serves()
+    public async Task A_session_hub_keeps_every_DID_it_serves_published_with_a_reconcile_interval_longer_than_the_lease()
     {
         var (parent, node, _) = await CreateNodeAsync(Client);
         using var clone = SigningKey.Generate();
         var cloneId = await RegisterApprovedAsync(node, clone);
-        await using var hub = new SessionHub(Client, Options.Create(new SessionHubOptions { ReconcileInterval = Lease / 4 }), NullLogger<SessionHub>.Instance);
+        await using var hub = new SessionHub(Client, Options.Create(new SessionHubOptions { ReconcileInterval = Lease * 10 }), NullLogger<SessionHub>.Instance);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await using var session = await hub.OpenAsync(cloneId, cursor: 0, cancellationToken: timeout.Token);
         await using var published = await PublishedSeqs.SubscribeAsync(Client, parent.Did.Value);
@@ -106,17 +109,49 @@ public sealed class AnchorListenerLeaseTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_hub_whose_reconciles_are_too_rare_for_the_lease_says_so()
+    public async Task A_feed_renews_at_a_quarter_of_the_lease_whatever_its_reconcile_interval_and_reconciles_each_time()
     {
-        var (_, node, _) = await CreateNodeAsync(Client);
-        using var clone = SigningKey.Generate();
-        var cloneId = await RegisterApprovedAsync(node, clone);
-        var logs = new Libp2p.ListLoggerFactory();
-        await using var hub = new SessionHub(Client, Options.Create(new SessionHubOptions { ReconcileInterval = Lease }), new Logger<SessionHub>(logs));
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await using var session = await hub.OpenAsync(cloneId, cursor: 0, cancellationToken: timeout.Token);
+        var (parent, anchor) = await NewAnchorAsync();
+        var time = new FakeTimeProvider();
+        var observer = new FeedObserver();
+        await using var feed = await DidFeed.StartAsync(Client, parent.Did.Value, observer, new DidFeedOptions { ReconcileInterval = TimeSpan.FromHours(1), TimeProvider = time });
 
-        Assert.Contains(logs.Lines, line => line.StartsWith("Warning", StringComparison.Ordinal) && line.Contains("Vivim:Anchors:ListenerLease", StringComparison.Ordinal));
+        // Each quarter of the lease on the feed's clock is one renewal, which reports the head.
+        for (var i = 0; i < 3; i++)
+        {
+            time.Advance(Lease / 4);
+            Assert.Equal(0, await observer.Heads.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        }
+
+        // A commit reaches the feed (on the stream, or at the next renewal from the log) and the next head says so.
+        await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/1", new JsonObject())]);
+        time.Advance(Lease / 4);
+        Assert.Equal(1, await observer.Heads.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal([1L], observer.CommittedSeqs());
+        Assert.Equal(1, feed.KnownHead);
+    }
+
+    [Fact]
+    public async Task A_feed_reads_from_the_log_the_commits_the_stream_did_not_carry_and_hands_all_on_in_order()
+    {
+        var (parent, anchor) = await NewAnchorAsync();
+        var observer = new FeedObserver();
+        var time = new FakeTimeProvider(); // frozen: the feed never renews by itself here
+        await using var feed = await DidFeed.StartAsync(Client, parent.Did.Value, observer, new DidFeedOptions { TimeProvider = time });
+
+        // The feed's lease lapses; these commits are stored but not published.
+        await Task.Delay(Lease * 1.5);
+        for (var i = 1; i <= 3; i++)
+        {
+            await anchor.SubmitAsync([SignedUpdates.Create(parent, $"nodes/{i}", new JsonObject()), SignedUpdates.Create(parent, $"nodes/{i}b", new JsonObject())]);
+        }
+
+        // Someone else listens again: the next commit is published, and the feed sees a gap before it.
+        await anchor.ListenAsync();
+        await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/4", new JsonObject())]);
+        await observer.WaitForAsync(7);
+        Assert.Equal([1L, 2, 3, 4, 5, 6, 7], observer.CommittedSeqs());
+        Assert.Equal([(1L, 2L), (3L, 4L), (5L, 6L), (7L, 7L)], observer.Commits());
     }
 
     private async Task<(SigningKey Parent, IAnchorStateGrain Anchor)> NewAnchorAsync()
@@ -130,14 +165,14 @@ public sealed class AnchorListenerLeaseTests : IAsyncLifetime
     /// <summary>The seqs published on a DID's stream, from a plain subscription that holds no lease.</summary>
     private sealed class PublishedSeqs : IAsyncDisposable
     {
-        private StreamSubscriptionHandle<AnchorEvent> _handle = null!;
+        private StreamSubscriptionHandle<DidEvent> _handle = null!;
 
         public ConcurrentBag<long> Seqs { get; } = [];
 
         public static async Task<PublishedSeqs> SubscribeAsync(IClusterClient client, string did)
         {
             var published = new PublishedSeqs();
-            var stream = client.GetStreamProvider(AnchorStreams.Provider).GetStream<AnchorEvent>(StreamId.Create(AnchorStreams.Namespace, did));
+            var stream = client.GetStreamProvider(DidStreams.Provider).GetStream<DidEvent>(DidStreams.For(did));
             published._handle = await stream.SubscribeAsync((e, _) =>
             {
                 if (e is CommittedBatch batch)
@@ -184,5 +219,53 @@ public sealed class AnchorListenerLeaseTests : IAsyncLifetime
         public ValueTask OnHeadAsync(long headSeq) => ValueTask.CompletedTask;
 
         public ValueTask OnRevokedAsync(string reason) => ValueTask.CompletedTask;
+    }
+
+    /// <summary>What a feed handed on, in order.</summary>
+    private sealed class FeedObserver : IDidFeedObserver
+    {
+        private readonly List<CommittedBatch> _batches = [];
+        private readonly SemaphoreSlim _arrived = new(0, int.MaxValue);
+
+        public Channel<long> Heads { get; } = Channel.CreateUnbounded<long>();
+
+        public List<long> CommittedSeqs()
+        {
+            lock (_batches)
+            {
+                return [.. _batches.SelectMany(b => b.Updates).Select(u => u.Seq!.Value)];
+            }
+        }
+
+        public List<(long, long)> Commits()
+        {
+            lock (_batches)
+            {
+                return [.. _batches.Select(b => (b.Commit.FromSeq, b.Commit.ToSeq))];
+            }
+        }
+
+        public async Task WaitForAsync(long seq)
+        {
+            while (!CommittedSeqs().Contains(seq))
+            {
+                Assert.True(await _arrived.WaitAsync(TimeSpan.FromSeconds(10)), $"seq {seq} did not arrive within 10 s");
+            }
+        }
+
+        public ValueTask OnCommittedAsync(CommittedBatch batch)
+        {
+            lock (_batches)
+            {
+                _batches.Add(batch);
+            }
+
+            _arrived.Release();
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask OnHeadAsync(long headSeq) => Heads.Writer.WriteAsync(headSeq);
+
+        public ValueTask OnRevokedAsync(CloneAccessRevoked revoked) => ValueTask.CompletedTask;
     }
 }

@@ -2,6 +2,7 @@ using Orleans.TestingHost;
 using Vivim.Anchors;
 using Vivim.Clones;
 using Vivim.ExitNodes;
+using Vivim.Feeds;
 using Vivim.Keys;
 using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Identity;
@@ -34,7 +35,7 @@ public sealed class AnchorRetentionTests : IAsyncLifetime
             ["Vivim:Anchors:RetentionInterval"] = TimeSpan.Zero.ToString(),
             ["Vivim:Clones:CursorFlushInterval"] = TimeSpan.FromMilliseconds(100).ToString(),
         }));
-        builder.ConfigureClient(client => client.AddMemoryStreams(AnchorStreams.Provider).AddVivimOperatorCredentials(ClusterFixture.TestClusterSecret));
+        builder.ConfigureClient(client => client.AddMemoryStreams(DidStreams.Provider).AddVivimOperatorCredentials(ClusterFixture.TestClusterSecret));
         _cluster = builder.Build();
         await _cluster.DeployAsync();
     }

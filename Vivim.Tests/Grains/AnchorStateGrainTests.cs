@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Orleans.Streams;
 using Vivim.Anchors;
+using Vivim.Feeds;
 using Vivim.Protocol;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Json;
@@ -263,7 +264,7 @@ public sealed class AnchorStateGrainTests(ClusterFixture fixture)
         var (parent, anchor) = await NewAnchorAsync();
         var received = new List<CommittedBatch>();
         var got = new TaskCompletionSource();
-        var stream = fixture.Client.GetStreamProvider(AnchorStreams.Provider).GetStream<AnchorEvent>(StreamId.Create(AnchorStreams.Namespace, parent.Did.Value));
+        var stream = fixture.Client.GetStreamProvider(DidStreams.Provider).GetStream<DidEvent>(DidStreams.For(parent.Did.Value));
         var handle = await stream.SubscribeAsync((e, _) =>
         {
             if (e is CommittedBatch batch)

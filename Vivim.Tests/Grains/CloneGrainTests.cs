@@ -4,13 +4,14 @@ using Microsoft.Extensions.Options;
 using Vivim.Anchors;
 using Vivim.Clones;
 using Vivim.ExitNodes;
+using Vivim.Gateway.Sync;
 using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
 using Vivim.Protocol.Sync;
-using Vivim.Sessions;
 using Vivim.Tests.Support;
+using static Vivim.Tests.Gateway.SessionOutput;
 using static Vivim.Tests.Grains.ExitNodeTestKit;
 
 namespace Vivim.Tests.Grains;
@@ -211,7 +212,7 @@ public sealed class CloneGrainTests(ClusterFixture fixture)
         await node.WriteAsOwnerAsync([new OwnerUpdate(UpdateType.Memory, UpdateOperation.Create, "memoryIndex/live", RawJson.From(JsonValue.Create(1)))]);
         var batch = await NextAsync<SessionBatch>(session, timeout.Token);
         Assert.Equal(1, batch.LastSeq);
-        await session.AcknowledgeAsync(batch.LastSeq, string.Empty);
+        await session.AcknowledgeAsync(batch.LastSeq);
         Assert.True((await Grains.GetGrain<ICloneGrain>(cloneId).GetStatusAsync()).Status.Connected);
 
         await node.SuspendCloneAsync(cloneId, "test");
@@ -225,19 +226,5 @@ public sealed class CloneGrainTests(ClusterFixture fixture)
         var grain = Grains.GetGrain<ICloneGrain>("did:key:z6MkNone-0-unknown" + Guid.NewGuid().ToString("N"));
         await Assert.ThrowsAsync<NotHostedException>(() => grain.GetSnapshotAsync());
         await Assert.ThrowsAsync<NotHostedException>(() => grain.GetStatusAsync());
-    }
-
-    private static async Task<T> NextAsync<T>(CloneSession session, CancellationToken cancellationToken)
-        where T : SessionMessage
-    {
-        await foreach (var message in session.Outgoing.ReadAllAsync(cancellationToken))
-        {
-            if (message is T wanted)
-            {
-                return wanted;
-            }
-        }
-
-        throw new InvalidOperationException($"The session ended without a {typeof(T).Name}.");
     }
 }

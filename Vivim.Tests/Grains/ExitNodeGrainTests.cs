@@ -4,6 +4,7 @@ using Orleans.Streams;
 using Vivim.Anchors;
 using Vivim.Clones;
 using Vivim.ExitNodes;
+using Vivim.Feeds;
 using Vivim.Keys;
 using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Identity;
@@ -449,7 +450,7 @@ public sealed class ExitNodeGrainTests(ClusterFixture fixture)
             Microsoft.Extensions.DependencyInjection.OptionsServiceCollectionExtensions.Configure<ExitNodeOptions>(
                 silo.Services, o => o.ChallengeTimeout = TimeSpan.FromMilliseconds(300));
         });
-        builder.ConfigureClient(client => Vivim.Security.OperatorCredentials.AddVivimOperatorCredentials(Orleans.Hosting.ClientBuilderStreamingExtensions.AddMemoryStreams(client, AnchorStreams.Provider), ClusterFixture.TestClusterSecret));
+        builder.ConfigureClient(client => Vivim.Security.OperatorCredentials.AddVivimOperatorCredentials(Orleans.Hosting.ClientBuilderStreamingExtensions.AddMemoryStreams(client, DidStreams.Provider), ClusterFixture.TestClusterSecret));
         await using var cluster = builder.Build();
         await cluster.DeployAsync();
 

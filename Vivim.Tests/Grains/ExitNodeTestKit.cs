@@ -3,6 +3,7 @@ using Orleans.Runtime;
 using Orleans.Streams;
 using Vivim.Anchors;
 using Vivim.ExitNodes;
+using Vivim.Feeds;
 using Vivim.Keys;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
@@ -73,8 +74,8 @@ internal static class ExitNodeTestKit
     public static async Task<Task<CloneAccessRevoked>> ListenForRevocationAsync(IClusterClient client, string did)
     {
         var received = new TaskCompletionSource<CloneAccessRevoked>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var stream = client.GetStreamProvider(AnchorStreams.Provider)
-            .GetStream<AnchorEvent>(StreamId.Create(AnchorStreams.Namespace, did));
+        var stream = client.GetStreamProvider(DidStreams.Provider)
+            .GetStream<DidEvent>(DidStreams.For(did));
         var handle = await stream.SubscribeAsync((e, _) =>
         {
             if (e is CloneAccessRevoked revoked)

@@ -7,6 +7,7 @@ using Orleans.Serialization;
 using Orleans.Storage;
 using Orleans.TestingHost;
 using Vivim.Anchors;
+using Vivim.Feeds;
 using Vivim.Hosting;
 using Vivim.Security;
 using Vivim.Storage;
@@ -37,7 +38,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         var builder = new InProcessTestClusterBuilder(2);
         builder.ConfigureSilo((_, silo) => ConfigureSilo(silo, Log, State));
-        builder.ConfigureClient(client => client.AddMemoryStreams(AnchorStreams.Provider).AddVivimOperatorCredentials(ClusterFixture.TestClusterSecret));
+        builder.ConfigureClient(client => client.AddMemoryStreams(DidStreams.Provider).AddVivimOperatorCredentials(ClusterFixture.TestClusterSecret));
         Cluster = builder.Build();
         await Cluster.DeployAsync();
     }

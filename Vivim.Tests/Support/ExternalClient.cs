@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using Vivim.Anchors;
+using Vivim.Feeds;
 using Vivim.Security;
 
 namespace Vivim.Tests.Support;
@@ -27,7 +28,7 @@ public sealed class ExternalClient : IAsyncDisposable
             builder.UseOrleansClient(client =>
             {
                 clustering(client);
-                client.AddMemoryStreams(AnchorStreams.Provider);
+                client.AddMemoryStreams(DidStreams.Provider);
                 client.AddVivimOperatorCredentials(ClusterFixture.TestClusterSecret);
 
                 // Calls caught by a SIGKILL fail in seconds rather than the default 30 s, so retries fit the tests' budgets.

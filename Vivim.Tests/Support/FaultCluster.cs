@@ -1,5 +1,6 @@
 using Orleans.TestingHost;
 using Vivim.Anchors;
+using Vivim.Feeds;
 using Vivim.Security;
 using Vivim.Storage;
 
@@ -23,7 +24,7 @@ public sealed class FaultCluster : IAsyncDisposable
         var state = new SharedMemoryGrainStorage();
         var builder = new InProcessTestClusterBuilder(silos);
         builder.ConfigureSilo((_, silo) => ClusterFixture.ConfigureSilo(silo, log, state));
-        builder.ConfigureClient(client => client.AddMemoryStreams(AnchorStreams.Provider).AddVivimOperatorCredentials(ClusterFixture.TestClusterSecret));
+        builder.ConfigureClient(client => client.AddMemoryStreams(DidStreams.Provider).AddVivimOperatorCredentials(ClusterFixture.TestClusterSecret));
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return new FaultCluster(cluster);

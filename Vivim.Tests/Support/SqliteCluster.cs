@@ -1,5 +1,6 @@
 using Orleans.TestingHost;
 using Vivim.Anchors;
+using Vivim.Feeds;
 using Vivim.Security;
 using Vivim.Storage.Sqlite;
 
@@ -28,7 +29,7 @@ public sealed class SqliteCluster : IAsyncDisposable
         var log = new SqliteUpdateLog(databaseFile);
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) => ClusterFixture.ConfigureSilo(silo, log, state));
-        builder.ConfigureClient(client => client.AddMemoryStreams(AnchorStreams.Provider).AddVivimOperatorCredentials(ClusterFixture.TestClusterSecret));
+        builder.ConfigureClient(client => client.AddMemoryStreams(DidStreams.Provider).AddVivimOperatorCredentials(ClusterFixture.TestClusterSecret));
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return new SqliteCluster(cluster, log);

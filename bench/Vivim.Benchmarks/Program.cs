@@ -29,6 +29,7 @@ switch (args.FirstOrDefault())
     case "libp2p":
         return await Libp2pLoad.RunAsync(args[1..]);
     default:
-        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        // Not typeof(Program): the referenced gateway has a public Program too.
+        BenchmarkSwitcher.FromAssembly(System.Reflection.Assembly.GetExecutingAssembly()).Run(args);
         return 0;
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Hosting;
 using Orleans.TestingHost;
 using Vivim.Anchors;
+using Vivim.Feeds;
 using Vivim.Hosting;
 using Vivim.Keys;
 using Vivim.Security;
@@ -46,7 +47,7 @@ internal sealed class BenchCluster : IAsyncDisposable
             silo.Services.AddSingleton<IUpdateLog>(log);
             silo.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
         });
-        builder.ConfigureClient(client => client.AddMemoryStreams(AnchorStreams.Provider).AddVivimOperatorCredentials(ClusterSecret));
+        builder.ConfigureClient(client => client.AddMemoryStreams(DidStreams.Provider).AddVivimOperatorCredentials(ClusterSecret));
         builder.ConfigureHost(host => host.Logging.SetMinimumLevel(LogLevel.Warning));
         var cluster = builder.Build();
         await cluster.DeployAsync();

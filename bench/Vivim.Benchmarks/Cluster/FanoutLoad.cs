@@ -5,11 +5,11 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Vivim.Anchors;
 using Vivim.Clones;
+using Vivim.Gateway.Sync;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
-using Vivim.Sessions;
 
 namespace Vivim.Benchmarks.Cluster;
 
@@ -116,7 +116,7 @@ internal static class FanoutLoad
                     }
                 }
 
-                await session.AcknowledgeAsync(batch.LastSeq, string.Empty);
+                await session.AcknowledgeAsync(batch.LastSeq);
             }
         }
 

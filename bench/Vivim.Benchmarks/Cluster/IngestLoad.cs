@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Vivim.Anchors;
 using Vivim.Benchmarks.Storage;
 using Vivim.Client.Transports;
+using Vivim.Feeds;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Sync;

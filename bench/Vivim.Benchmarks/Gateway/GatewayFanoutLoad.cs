@@ -7,6 +7,8 @@ using System.Text.Json;
 using Vivim.Benchmarks.Cluster;
 using Vivim.Client.Http;
 using Vivim.Client.Transports;
+using Vivim.ExitNodes;
+using Vivim.Feeds;
 using Vivim.Protocol;
 using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Http;

@@ -5,16 +5,18 @@ using Orleans.Streams;
 using Vivim.Anchors;
 using Vivim.Clones;
 using Vivim.ExitNodes;
+using Vivim.Feeds;
+using Vivim.Gateway.Sync;
 using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
 using Vivim.Protocol.Sync;
-using Vivim.Sessions;
 using Vivim.Tests.Support;
+using static Vivim.Tests.Gateway.SessionOutput;
 using static Vivim.Tests.Grains.ExitNodeTestKit;
 
-namespace Vivim.Tests.Grains;
+namespace Vivim.Tests.Gateway;
 
 [Collection(ClusterCollection.Name)]
 public sealed class SessionHubTests(ClusterFixture fixture)
@@ -67,7 +69,7 @@ public sealed class SessionHubTests(ClusterFixture fixture)
                 seqs.Add(update.Seq!.Value);
             }
 
-            await session.AcknowledgeAsync(batch.LastSeq, string.Empty);
+            await session.AcknowledgeAsync(batch.LastSeq);
             if (seqs.Count == 28)
             {
                 break;
@@ -98,17 +100,17 @@ public sealed class SessionHubTests(ClusterFixture fixture)
         await Task.Delay(500);
         Assert.False(session.Outgoing.TryRead(out var extra) && extra is SessionBatch, "a third batch went out unacknowledged");
 
-        await session.AcknowledgeAsync(first.LastSeq, string.Empty);
+        await session.AcknowledgeAsync(first.LastSeq);
         var third = await NextBatchAsync(session, timeout.Token);
         Assert.Equal((1L, 2L, 3L), (first.LastSeq, second.LastSeq, third.LastSeq));
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => session.AcknowledgeAsync(99, string.Empty));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => session.AcknowledgeAsync(99));
     }
 
     [Fact]
     public async Task Duplicate_and_out_of_order_stream_events_neither_repeat_nor_skip_anything()
     {
         var (node, parent, cloneId) = await NewCloneAsync();
-        var stream = fixture.Client.GetStreamProvider(AnchorStreams.Provider).GetStream<AnchorEvent>(StreamId.Create(AnchorStreams.Namespace, parent.Did.Value));
+        var stream = fixture.Client.GetStreamProvider(DidStreams.Provider).GetStream<DidEvent>(DidStreams.For(parent.Did.Value));
         var captured = new List<CommittedBatch>();
         var handle = await stream.SubscribeAsync((e, _) =>
         {
@@ -150,7 +152,7 @@ public sealed class SessionHubTests(ClusterFixture fixture)
         {
             var batch = await NextBatchAsync(session, timeout.Token);
             seqs.AddRange(batch.Updates.Select(u => u.Seq!.Value));
-            await session.AcknowledgeAsync(batch.LastSeq, string.Empty);
+            await session.AcknowledgeAsync(batch.LastSeq);
         }
 
         Assert.Equal([1L, 2, 3, 4, 5], seqs);
@@ -159,7 +161,7 @@ public sealed class SessionHubTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task An_idle_session_sends_head_heartbeats_and_cursors_reach_the_clone_grain()
+    public async Task An_idle_session_sends_head_heartbeats_and_cursors_with_the_sent_root_reach_the_clone_grain()
     {
         var (node, _, cloneId) = await NewCloneAsync();
         await node.WriteAsOwnerAsync([Write(0)]);
@@ -169,28 +171,15 @@ public sealed class SessionHubTests(ClusterFixture fixture)
         await using var session = await hub.OpenAsync(cloneId, cursor: 0, cancellationToken: timeout.Token);
 
         var batch = await NextBatchAsync(session, timeout.Token);
-        await session.AcknowledgeAsync(batch.LastSeq, "hash-at-1");
+        await session.AcknowledgeAsync(batch.LastSeq);
         var head = await NextAsync<SessionHead>(session, timeout.Token);
         Assert.Equal(1, head.HeadSeq);
 
         var status = await Grains.GetGrain<ICloneGrain>(cloneId).GetStatusAsync();
         Assert.Equal(1, status.Cursor);
+        Assert.Equal(Assert.Single(batch.Commits).Root, status.Status.StateHash); // the session knows the root it sent for seq 1
         Assert.True(status.Status.Connected);
     }
 
     private static Task<SessionBatch> NextBatchAsync(CloneSession session, CancellationToken token) => NextAsync<SessionBatch>(session, token);
-
-    private static async Task<T> NextAsync<T>(CloneSession session, CancellationToken token)
-        where T : SessionMessage
-    {
-        while (await session.Outgoing.WaitToReadAsync(token))
-        {
-            if (session.Outgoing.TryRead(out var message) && message is T wanted)
-            {
-                return wanted;
-            }
-        }
-
-        throw new InvalidOperationException($"The session ended without a {typeof(T).Name}.");
-    }
 }

@@ -1,6 +1,6 @@
 using Vivim.Protocol.Model;
 
-namespace Vivim.Sessions;
+namespace Vivim.Gateway.Sync;
 
 /// <summary>What a live clone session sends to its clone, in order.</summary>
 public abstract record SessionMessage;
@@ -17,5 +17,5 @@ public sealed record SessionHead(long HeadSeq) : SessionMessage;
 /// <summary>The cursor is behind the retained log: take a new snapshot. The session ends.</summary>
 public sealed record SessionResync(string Reason) : SessionMessage;
 
-/// <summary>The session ended (access revoked, clone removed, hub stopping).</summary>
-public sealed record SessionClosed(string Reason) : SessionMessage;
+/// <summary>The session ended; <paramref name="Description"/> says why in words (a WebSocket close reason).</summary>
+public sealed record SessionClosed(SessionCloseReason Reason, string Description) : SessionMessage;

@@ -1,32 +1,29 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Runtime;
-using Orleans.Streams;
-using Vivim.Anchors;
 using Vivim.Clones;
-using Vivim.Protocol;
+using Vivim.Feeds;
 using Vivim.Protocol.Sync;
+using Vivim.Protocol;
 using Vivim.Security;
 
-namespace Vivim.Sessions;
+namespace Vivim.Gateway.Sync;
 
 /// <summary>
-/// Live delivery to the clones connected to this process: one stream subscription per DID however many sessions
-/// that DID has here (never one per connection), fanned out in memory to each session. The stream is a hint:
-/// sessions fill gaps from the log, and the hub reconciles every DID with its anchor's head periodically.
+/// Live delivery to the clones connected to this process: one <see cref="DidFeed"/> per DID however many sessions
+/// that DID has here (never one per connection), fanned out in memory to each session. The feed keeps the anchor
+/// publishing, fills what the stream lost from the log and reports the head; sessions read their backlogs (and
+/// whatever they dropped) through their Clone grains.
 /// </summary>
 public sealed class SessionHub : IAsyncDisposable
 {
     private readonly IClusterClient _client;
     private readonly SessionHubOptions _options;
     private readonly ILogger<SessionHub> _logger;
-    private readonly ConcurrentDictionary<string, DidFeed> _feeds = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DidSessions> _dids = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
-    private readonly Task _reconciler;
 
     private readonly CallPrincipals? _principals;
-    private int _shortLeaseReported;
 
     public SessionHub(IClusterClient client, IOptions<SessionHubOptions> options, ILogger<SessionHub> logger, CallPrincipals? principals = null)
     {
@@ -34,7 +31,6 @@ public sealed class SessionHub : IAsyncDisposable
         _principals = principals;
         _options = options.Value;
         _logger = logger;
-        _reconciler = Task.Run(ReconcileLoopAsync);
         _ticker = Task.Run(TickLoopAsync);
     }
 
@@ -49,7 +45,7 @@ public sealed class SessionHub : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(_stopping.Token))
             {
-                foreach (var feed in _feeds.Values)
+                foreach (var feed in _dids.Values)
                 {
                     foreach (var session in feed.Sessions.Values)
                     {
@@ -73,10 +69,10 @@ public sealed class SessionHub : IAsyncDisposable
     internal PrincipalScope AsService() => _principals?.Enter(CallPrincipal.Service) ?? default;
 
     /// <summary>Sessions attached here, over all DIDs.</summary>
-    public int SessionCount => _feeds.Values.Sum(f => f.Sessions.Count);
+    public int SessionCount => _dids.Values.Sum(f => f.Sessions.Count);
 
     /// <summary>DIDs this hub is subscribed to.</summary>
-    public int SubscribedDids => _feeds.Count;
+    public int SubscribedDids => _dids.Count;
 
     /// <summary>
     /// Attaches a live session for <paramref name="cloneId"/>: backlog from <paramref name="cursor"/> (or the clone's
@@ -96,7 +92,7 @@ public sealed class SessionHub : IAsyncDisposable
         var batchSize = Math.Clamp(maxBatchSize ?? grant.Config.MaxBatchSize, 1, 1000);
         var maxInFlight = Math.Max(1, Math.Min(grant.MaxInFlightBatches, _options.MaxInFlightBatches));
 
-        DidFeed feed;
+        DidSessions feed;
         try
         {
             feed = await AcquireFeedAsync(grant.ParentDid);
@@ -113,24 +109,24 @@ public sealed class SessionHub : IAsyncDisposable
 
         var session = new CloneSession(this, clone, cloneId, sessionId, grant.ParentDid, cursor ?? grant.Cursor, batchSize, maxInFlight, _options, _logger);
         feed.Sessions[sessionId] = session;
-        session.OfferHead(feed.KnownHead);
+        session.OfferHead(feed.Feed!.KnownHead);
         session.Start();
         return session;
     }
 
     internal async Task ReleaseAsync(CloneSession session)
     {
-        if (_feeds.TryGetValue(session.ParentDid, out var feed) && feed.Sessions.TryRemove(session.SessionId, out _))
+        if (_dids.TryGetValue(session.ParentDid, out var feed) && feed.Sessions.TryRemove(session.SessionId, out _))
         {
             await ReleaseFeedAsync(feed);
         }
     }
 
-    private async Task<DidFeed> AcquireFeedAsync(string did)
+    private async Task<DidSessions> AcquireFeedAsync(string did)
     {
         while (true)
         {
-            var feed = _feeds.GetOrAdd(did, d => new DidFeed(d));
+            var feed = _dids.GetOrAdd(did, d => new DidSessions(d));
             await feed.Gate.WaitAsync();
             try
             {
@@ -139,20 +135,12 @@ public sealed class SessionHub : IAsyncDisposable
                     continue; // lost a race with the last session leaving; take the new feed
                 }
 
-                if (feed.Subscription is null)
+                feed.Feed ??= await DidFeed.StartAsync(_client, did, feed, new DidFeedOptions
                 {
-                    using var service = AsService();
-                    var stream = _client.GetStreamProvider(AnchorStreams.Provider).GetStream<AnchorEvent>(StreamId.Create(AnchorStreams.Namespace, did));
-                    feed.Subscription = await stream.SubscribeAsync((e, _) => DeliverAsync(feed, e));
-                    var lease = await _client.GetGrain<IAnchorStateGrain>(did).ListenAsync();
-                    feed.RaiseKnownHead(lease.Head.Seq);
-                    if (lease.Duration < _options.ReconcileInterval * 2 && Interlocked.Exchange(ref _shortLeaseReported, 1) == 0)
-                    {
-                        // Renewals ride on reconciles: a lease this short lapses between them and live delivery stalls until the next one.
-                        _logger.LogWarning("Anchors' listener lease ({Lease}) is under twice this hub's reconcile interval ({Interval}); raise Vivim:Anchors:ListenerLease", lease.Duration, _options.ReconcileInterval);
-                    }
-                }
-
+                    ReconcileInterval = _options.ReconcileInterval,
+                    CallScope = () => AsService(),
+                    Logger = _logger,
+                });
                 feed.Users++;
                 return feed;
             }
@@ -163,7 +151,7 @@ public sealed class SessionHub : IAsyncDisposable
         }
     }
 
-    private async Task ReleaseFeedAsync(DidFeed feed)
+    private async Task ReleaseFeedAsync(DidSessions feed)
     {
         await feed.Gate.WaitAsync();
         try
@@ -174,11 +162,10 @@ public sealed class SessionHub : IAsyncDisposable
             }
 
             feed.Removed = true;
-            _feeds.TryRemove(KeyValuePair.Create(feed.Did, feed));
-            if (feed.Subscription is { } subscription)
+            _dids.TryRemove(KeyValuePair.Create(feed.Did, feed));
+            if (feed.Feed is { } didFeed)
             {
-                using var service = AsService();
-                await subscription.UnsubscribeAsync();
+                await didFeed.DisposeAsync();
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -191,76 +178,11 @@ public sealed class SessionHub : IAsyncDisposable
         }
     }
 
-    private Task DeliverAsync(DidFeed feed, AnchorEvent anchorEvent)
-    {
-        switch (anchorEvent)
-        {
-            case CommittedBatch batch when batch.Updates.Count > 0 && batch.Updates.Count == batch.Commit.ToSeq - batch.Commit.FromSeq + 1:
-                feed.RaiseKnownHead(batch.Commit.ToSeq);
-                var shared = new SessionBatch(batch.Updates, [batch.Commit], batch.Commit.ToSeq); // immutable: one for every session
-                foreach (var session in feed.Sessions.Values)
-                {
-                    if (!session.TryDeliverLive(shared))
-                    {
-                        session.OfferLive(shared);
-                    }
-                }
-
-                break;
-            case CloneAccessRevoked revoked:
-                foreach (var session in feed.Sessions.Values.Where(s => string.Equals(s.CloneId, revoked.CloneId, StringComparison.Ordinal)))
-                {
-                    session.Revoke(revoked.Reason);
-                }
-
-                break;
-        }
-
-        return Task.CompletedTask;
-    }
-
-    private async Task ReconcileLoopAsync()
-    {
-        using var timer = new PeriodicTimer(_options.ReconcileInterval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(_stopping.Token))
-            {
-                foreach (var feed in _feeds.Values)
-                {
-                    try
-                    {
-                        AnchorHead head;
-                        using (AsService())
-                        {
-                            // Renews the anchor's listener lease too, so it keeps publishing to this hub.
-                            head = (await _client.GetGrain<IAnchorStateGrain>(feed.Did).ListenAsync().WaitAsync(_stopping.Token)).Head;
-                        }
-
-                        feed.RaiseKnownHead(head.Seq);
-                        foreach (var session in feed.Sessions.Values)
-                        {
-                            session.OfferHead(head.Seq);
-                        }
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
-                    {
-                        _logger.LogWarning(e, "Reconciling {Did} with its anchor failed", feed.Did);
-                    }
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync();
-        await _reconciler;
         await _ticker;
-        foreach (var feed in _feeds.Values)
+        foreach (var feed in _dids.Values)
         {
             foreach (var session in feed.Sessions.Values)
             {
@@ -271,7 +193,8 @@ public sealed class SessionHub : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    private sealed class DidFeed(string did)
+    /// <summary>A DID's sessions in this process and the one feed they share.</summary>
+    private sealed class DidSessions(string did) : IDidFeedObserver
     {
         public string Did { get; } = did;
 
@@ -279,17 +202,44 @@ public sealed class SessionHub : IAsyncDisposable
 
         public ConcurrentDictionary<string, CloneSession> Sessions { get; } = new(StringComparer.Ordinal);
 
-        public StreamSubscriptionHandle<AnchorEvent>? Subscription { get; set; }
+        public DidFeed? Feed { get; set; }
 
         public int Users { get; set; }
 
         public bool Removed { get; set; }
 
-        private long _knownHead;
+        public ValueTask OnCommittedAsync(CommittedBatch batch)
+        {
+            var shared = new SessionBatch(batch.Updates, [batch.Commit], batch.Commit.ToSeq); // immutable: one for every session
+            foreach (var session in Sessions.Values)
+            {
+                if (!session.TryDeliverLive(shared))
+                {
+                    session.OfferLive(shared);
+                }
+            }
 
-        public long KnownHead => Interlocked.Read(ref _knownHead);
+            return ValueTask.CompletedTask;
+        }
 
-        /// <summary>Heads only move forward, whichever of a stream event or a reconciliation reports first.</summary>
-        public void RaiseKnownHead(long seq) => Seqs.RaiseTo(ref _knownHead, seq);
+        public ValueTask OnHeadAsync(long headSeq)
+        {
+            foreach (var session in Sessions.Values)
+            {
+                session.OfferHead(headSeq);
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask OnRevokedAsync(CloneAccessRevoked revoked)
+        {
+            foreach (var session in Sessions.Values.Where(s => string.Equals(s.CloneId, revoked.CloneId, StringComparison.Ordinal)))
+            {
+                session.Revoke(revoked.Reason);
+            }
+
+            return ValueTask.CompletedTask;
+        }
     }
 }

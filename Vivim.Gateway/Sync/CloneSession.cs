@@ -3,9 +3,10 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Vivim.Clones;
 using Vivim.Protocol;
+using Vivim.Protocol.Model;
 using Vivim.Protocol.Sync;
 
-namespace Vivim.Sessions;
+namespace Vivim.Gateway.Sync;
 
 /// <summary>
 /// One connected clone: sends the backlog from its cursor in batches, then live commits, in seq order, with no gap
@@ -26,6 +27,7 @@ public sealed class CloneSession : IAsyncDisposable
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private readonly CancellationTokenSource _closing = new();
     private readonly Queue<long> _unacknowledged = new();
+    private readonly Queue<Commit> _sentCommits = new();
     private readonly object _ackLock = new();
     private Task _pump = Task.CompletedTask;
     private long _knownHead;
@@ -73,11 +75,12 @@ public sealed class CloneSession : IAsyncDisposable
     public ChannelReader<SessionMessage> Outgoing => _outgoing.Reader;
 
     /// <summary>
-    /// The clone applied everything up to <paramref name="seq"/>: frees in-flight room at once; the cursor reaches the
-    /// Clone grain at most once per <see cref="SessionHubOptions.CursorFlushInterval"/> (and when the session ends), so a
-    /// thousand acknowledging clones do not make a thousand grain calls per commit.
+    /// The clone applied everything up to <paramref name="seq"/>: frees in-flight room at once; the cursor (with the v2
+    /// root after <paramref name="seq"/>, from the commits sent) reaches the Clone grain at most once per
+    /// <see cref="SessionHubOptions.CursorFlushInterval"/> (and when the session ends), so a thousand acknowledging
+    /// clones do not make a thousand grain calls per commit.
     /// </summary>
-    public Task AcknowledgeAsync(long seq, string stateHash)
+    public Task AcknowledgeAsync(long seq)
     {
         lock (_ackLock)
         {
@@ -92,15 +95,49 @@ public sealed class CloneSession : IAsyncDisposable
             }
 
             Cursor = seq;
-            _cursorStateHash = stateHash;
+            _cursorStateHash = SentRootAt(seq);
             while (_unacknowledged.Count > 0 && _unacknowledged.Peek() <= seq)
             {
                 _unacknowledged.Dequeue();
+            }
+
+            // Later acks are for later seqs: commits that end here are no longer needed.
+            while (_sentCommits.Count > 0 && _sentCommits.Peek().ToSeq <= seq)
+            {
+                _sentCommits.Dequeue();
             }
         }
 
         _wake.Release();
         return Task.CompletedTask;
+    }
+
+    /// <summary>The root after <paramref name="seq"/> from the commits sent with it (under <see cref="_ackLock"/>).</summary>
+    private string SentRootAt(long seq)
+    {
+        foreach (var commit in _sentCommits)
+        {
+            if (seq >= commit.FromSeq && seq <= commit.ToSeq && seq - commit.FromSeq < commit.Roots.Count)
+            {
+                return commit.Roots[(int)(seq - commit.FromSeq)];
+            }
+        }
+
+        return string.Empty;
+    }
+
+    /// <summary>Records a batch as sent (under <see cref="_ackLock"/>): in flight until acknowledged, its commits kept for the ack's root.</summary>
+    private void MarkSent(SessionBatch batch)
+    {
+        _unacknowledged.Enqueue(batch.LastSeq);
+        _sent = batch.LastSeq;
+        foreach (var commit in batch.Commits)
+        {
+            if (commit.ToSeq > Cursor)
+            {
+                _sentCommits.Enqueue(commit);
+            }
+        }
     }
 
     private async Task FlushCursorAsync(bool force)
@@ -146,8 +183,7 @@ public sealed class CloneSession : IAsyncDisposable
                 return false;
             }
 
-            _unacknowledged.Enqueue(batch.LastSeq);
-            _sent = batch.LastSeq;
+            MarkSent(batch);
         }
 
         Interlocked.Exchange(ref _lastSentTicks, DateTime.UtcNow.Ticks);
@@ -197,14 +233,14 @@ public sealed class CloneSession : IAsyncDisposable
     {
         var token = _closing.Token;
         Interlocked.Exchange(ref _lastSentTicks, DateTime.UtcNow.Ticks);
-        string closeReason = "closed";
+        var close = new SessionClosed(SessionCloseReason.Closed, "closed");
         try
         {
             while (!token.IsCancellationRequested)
             {
                 if (_revokedReason is { } revoked)
                 {
-                    closeReason = revoked;
+                    close = new SessionClosed(SessionCloseReason.Revoked, revoked);
                     break;
                 }
 
@@ -232,8 +268,7 @@ public sealed class CloneSession : IAsyncDisposable
                         var batch = (SessionBatch)message;
                         lock (_ackLock)
                         {
-                            _unacknowledged.Enqueue(batch.LastSeq);
-                            _sent = batch.LastSeq;
+                            MarkSent(batch);
                         }
 
                         await _outgoing.Writer.WriteAsync(batch, token);
@@ -266,16 +301,16 @@ public sealed class CloneSession : IAsyncDisposable
         }
         catch (CloneAccessDeniedException e)
         {
-            closeReason = e.Message;
+            close = new SessionClosed(SessionCloseReason.Revoked, e.Message);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             _logger.LogWarning(e, "Session {Session} of clone {CloneId} failed", SessionId, CloneId);
-            closeReason = "session failed: " + e.Message;
+            close = new SessionClosed(SessionCloseReason.Failed, "session failed: " + e.Message);
         }
         finally
         {
-            _outgoing.Writer.TryWrite(new SessionClosed(closeReason));
+            _outgoing.Writer.TryWrite(close);
             _outgoing.Writer.TryComplete();
         }
     }
@@ -329,7 +364,7 @@ public sealed class CloneSession : IAsyncDisposable
             status = await _clone.GetStatusAsync();
         }
 
-        if (status.TrustLevel == Protocol.Model.TrustLevel.Suspended)
+        if (status.TrustLevel == TrustLevel.Suspended)
         {
             Revoke("suspended");
         }

@@ -1,4 +1,4 @@
-namespace Vivim.Sessions;
+namespace Vivim.Gateway.Sync;
 
 /// <summary>Configuration section <c>Vivim:Sessions</c>.</summary>
 public sealed class SessionHubOptions
@@ -9,8 +9,8 @@ public sealed class SessionHubOptions
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
-    /// How often the hub asks each DID's anchor for its head, so that a lost last event cannot leave sessions behind.
-    /// The same call renews the anchor's listener lease (<c>Vivim:Anchors:ListenerLease</c>), which must be well above this.
+    /// How often the hub asks each DID's anchor for its head at most, so that a lost last event cannot leave sessions
+    /// behind. Each DID's feed renews the anchor's listener lease at a quarter of it, and reconciles then too, whatever this is.
     /// </summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(5);
 

@@ -1,0 +1,69 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Vivim.Anchors;
+using Vivim.Clones;
+using Vivim.Protocol.Json;
+using Vivim.Protocol.Model;
+
+namespace Vivim.Gateway.Api;
+
+/// <summary>
+/// The JSON shapes of what the gateway sends clones and owners, built in one place so that a page, a receipt or a
+/// sync message looks the same over HTTP, the WebSocket channel and the libp2p <c>/vivim/*</c> protocols. Records go
+/// in the SDK's JSON (<see cref="ProtocolModel"/>); transports only frame and encode.
+/// </summary>
+public static class WireJson
+{
+    /// <summary><c>{updates, commits, headSeq}</c>: a page of the log, and the body of a live batch.</summary>
+    public static JsonObject Page(IReadOnlyList<StateUpdate> updates, IReadOnlyList<Commit> commits, long headSeq) => new()
+    {
+        ["updates"] = new JsonArray([.. updates.Select(u => (JsonNode)ProtocolModel.ToJsonObject(u))]),
+        ["commits"] = new JsonArray([.. commits.Select(c => (JsonNode)ProtocolModel.ToJsonObject(c))]),
+        ["headSeq"] = headSeq,
+    };
+
+    /// <summary><c>{receipts: [{updateId, seq, root}]}</c>: what a committed batch of updates returns.</summary>
+    public static JsonObject Receipts(IReadOnlyList<UpdateReceipt> receipts) => new()
+    {
+        ["receipts"] = new JsonArray([.. receipts.Select(r => (JsonNode)new JsonObject { ["updateId"] = r.UpdateId, ["seq"] = r.Seq, ["root"] = r.Root })]),
+    };
+
+    /// <summary><c>{path, document, seq, root, merkleProof}</c>: one document with its inclusion proof.</summary>
+    public static JsonObject Document(DocumentProof document) => new()
+    {
+        ["path"] = document.Path,
+        ["document"] = document.Document.Parse(JsonLimits.Snapshot),
+        ["seq"] = document.Seq,
+        ["root"] = document.Root,
+        ["merkleProof"] = document.MerkleProof,
+    };
+
+    /// <summary>The SDK's SyncStatus with the clone's <c>cursor</c>, the parent's <c>headSeq</c> and the clone's <c>trustLevel</c>.</summary>
+    public static JsonObject CloneStatus(CloneStatus status)
+    {
+        var json = ProtocolModel.ToJsonObject(status.Status);
+        json["cursor"] = status.Cursor;
+        json["headSeq"] = status.HeadSeq;
+        json["trustLevel"] = JsonSerializer.SerializeToNode(status.TrustLevel, ProtocolModel.Options);
+        return json;
+    }
+
+    /// <summary>The sync channel's server messages: <c>{type, …}</c>.</summary>
+    public static class SyncChannel
+    {
+        public static JsonObject Batch(IReadOnlyList<StateUpdate> updates, IReadOnlyList<Commit> commits, long headSeq)
+        {
+            var json = Page(updates, commits, headSeq);
+            json.Insert(0, "type", "batch");
+            return json;
+        }
+
+        public static JsonObject Welcome(long headSeq, int maxInFlight) => new() { ["type"] = "welcome", ["headSeq"] = headSeq, ["maxInFlight"] = maxInFlight };
+
+        public static JsonObject Head(long headSeq) => new() { ["type"] = "head", ["headSeq"] = headSeq };
+
+        public static JsonObject Resync(string reason) => new() { ["type"] = "resync", ["reason"] = reason };
+
+        public static JsonObject Error(string code, string message) => new() { ["type"] = "error", ["code"] = code, ["message"] = message };
+    }
+}

@@ -1,0 +1,14 @@
+using Vivim.Gateway.Sync;
+
+namespace Vivim.Gateway.Hosting;
+
+/// <summary>Registers the live-session hub of a process that serves clones (a gateway): one per process.</summary>
+public static class SessionHubHostingExtensions
+{
+    public static IServiceCollection AddVivimSessionHub(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<SessionHubOptions>().Bind(configuration.GetSection(SessionHubOptions.Section));
+        services.AddSingleton<SessionHub>();
+        return services;
+    }
+}
