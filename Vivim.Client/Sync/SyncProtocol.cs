@@ -1,7 +1,6 @@
 using System.Threading.Channels;
 using Vivim.Client.Replica;
 using Vivim.Client.Transports;
-using Vivim.Feeds;
 using Vivim.Protocol;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;

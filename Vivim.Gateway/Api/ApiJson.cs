@@ -4,6 +4,7 @@ using Vivim.Anchors;
 using Vivim.Protocol;
 using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Gateway.Api;
 

@@ -4,6 +4,7 @@ using Vivim.Anchors;
 using Vivim.Clones;
 using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Gateway.Api;
 
