@@ -1,0 +1,25 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.TestingHost;
+
+namespace Vivim.Tests.Support;
+
+/// <summary>
+/// A test cluster whose Vivim code runs on a clock the test advances: grains take the silo's <see cref="TimeProvider"/>
+/// (leases, retention windows, challenge expiry, commit and cursor times), and Orleans drives grain timers with it too.
+/// Orleans' own background areas (membership, messaging, streams, reminders) keep real time, so the cluster runs as
+/// usual and advancing the clock does not run their loops inline.
+/// </summary>
+internal static class SiloClock
+{
+    /// <summary>Starts at the real time, so that tokens the test client mints on real time stay valid in the silo.</summary>
+    public static FakeTimeProvider StartNow() => new(DateTimeOffset.UtcNow);
+
+    /// <summary>Call after the silo's Vivim configuration: the last <see cref="TimeProvider"/> registered wins.</summary>
+    public static ISiloBuilder UseClock(this ISiloBuilder silo, TimeProvider clock)
+    {
+        silo.Services.AddSingleton(clock);
+        silo.Services.UseTimeProviderForBackgroundAreas(TimeProvider.System);
+        return silo;
+    }
+}
