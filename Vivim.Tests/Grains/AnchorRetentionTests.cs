@@ -68,8 +68,8 @@ public sealed class AnchorRetentionTests : IAsyncLifetime
         // Nothing is older than the window yet: nothing is dropped.
         Assert.Equal(1, (await anchor.ApplyRetentionAsync()).RetainedFromSeq);
 
-        // The clone acknowledged seq 4 (its grain's cursor timer, on the silo's clock, persists the cursor and reports
-        // it); the window passes.
+        // The clone acknowledged seq 4 (its grain's cursor timer persists the cursor and reports it: the test waits for
+        // that report); the window passes.
         const string report = nameof(IAnchorStateGrain.ReportCursorAsync);
         var reports = _calls.Count(report);
         await clone.AcknowledgeAsync(4, string.Empty);

@@ -6,9 +6,9 @@ namespace Vivim.Tests.Support;
 
 /// <summary>
 /// A test cluster whose Vivim code runs on a clock the test advances: grains take the silo's <see cref="TimeProvider"/>
-/// (leases, retention windows, challenge expiry, commit and cursor times), and Orleans drives grain timers with it too.
-/// Orleans' own background areas (membership, messaging, streams, reminders) keep real time, so the cluster runs as
-/// usual and advancing the clock does not run their loops inline.
+/// (leases, retention windows, challenge expiry, commit and cursor times). Orleans keeps real time everywhere, grain
+/// timers included: in Orleans 10.4.2 grain timers follow the keyed <see cref="TimeProviderNames.Grains"/> clock, but so
+/// do the timers of system targets such as the stream pulling agents, so a fake one there would stop memory streams.
 /// </summary>
 internal static class SiloClock
 {
@@ -20,6 +20,7 @@ internal static class SiloClock
     {
         silo.Services.AddSingleton(clock);
         silo.Services.UseTimeProviderForBackgroundAreas(TimeProvider.System);
+        silo.Services.AddKeyedSingleton(TimeProviderNames.Grains, TimeProvider.System);
         return silo;
     }
 }
