@@ -75,13 +75,5 @@ public sealed class AnchorEndToEndClientTests(ClusterFixture fixture)
         Assert.Equal(protocol.Replica.GetDocuments().OrderBy(d => d.Key), fresh.Replica.GetDocuments().OrderBy(d => d.Key));
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, EventLog log)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out; events: {string.Join(", ", log.Names)}");
-            await Task.Delay(20);
-        }
-    }
+    private static Task WaitUntilAsync(Func<bool> condition, EventLog log) => Until.TrueAsync(condition, () => $"events: {string.Join(", ", log.Names)}");
 }

@@ -70,12 +70,7 @@ public sealed class CompleteExampleTests(ClusterFixture fixture)
             new OwnerUpdate(UpdateType.Content, UpdateOperation.Create, "contentManifest/posts/1", new RawJson("""{"cid":"bafy"}""")),
         ]);
         var head = await exitNode.GetInfoAsync();
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (sync.Replica.Cursor < head.HeadSeq)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"not synced; events: {string.Join(", ", events.Names)}");
-            await Task.Delay(20);
-        }
+        await Until.TrueAsync(() => sync.Replica.Cursor >= head.HeadSeq, () => $"not synced; events: {string.Join(", ", events.Names)}");
 
         Assert.Equal(head.Root, sync.Replica.Root);
         var names = events.Names.Where(n => n is not SyncEventNames.StatusChanged).ToList();

@@ -57,15 +57,8 @@ internal sealed class SyncingClone : IAsyncDisposable
         return clone;
     }
 
-    public async Task WaitForAsync(AnchorHead head, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (Protocol.Replica.Cursor < head.Seq)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"clone {CloneId} stuck at {Protocol.Replica.Cursor} of {head.Seq}");
-            await Task.Delay(50);
-        }
-    }
+    public Task WaitForAsync(AnchorHead head, TimeSpan? within = null) =>
+        Until.TrueAsync(() => Protocol.Replica.Cursor >= head.Seq, () => $"clone {CloneId} stuck at {Protocol.Replica.Cursor} of {head.Seq}", within);
 
     public async ValueTask DisposeAsync()
     {
@@ -119,7 +112,7 @@ public sealed class ConcurrentWritersConvergenceTests(ClusterFixture fixture)
         Assert.Equal(8 * PerWriter, head.Seq);
         foreach (var clone in clones)
         {
-            await clone.WaitForAsync(head, TimeSpan.FromSeconds(60));
+            await clone.WaitForAsync(head);
             Assert.Equal(head.Root, clone.Protocol.Replica.Root);
             Assert.Equal(8 * PerWriter, clone.Applied.Count);
             Assert.All(clone.Applied.Values, n => Assert.Equal(1, n));
@@ -172,14 +165,16 @@ public sealed class FaultConvergenceTests : IAsyncLifetime
 
             // The owner retries a batch until acknowledged; the update ids make retries idempotent.
             var batch = Enumerable.Range(0, 10).Select(i => new OwnerUpdate(UpdateType.Node, UpdateOperation.Create, $"nodes/b{b}-{i}", new RawJson($$"""{"b":{{b}}}"""), UpdateId: $"b{b}-{i}")).ToList();
-            for (var attempt = 0; ; attempt++)
+            // Until the cluster has declared a killed silo dead, which takes longer on a loaded machine.
+            var retryUntil = DateTime.UtcNow + Until.Patience;
+            while (true)
             {
                 try
                 {
                     Assert.Equal(SubmitOutcome.Committed, (await node.WriteAsOwnerAsync(batch)).Outcome);
                     break;
                 }
-                catch (Exception) when (attempt < 40)
+                catch (Exception) when (DateTime.UtcNow < retryUntil)
                 {
                     await Task.Delay(250);
                 }
@@ -190,7 +185,7 @@ public sealed class FaultConvergenceTests : IAsyncLifetime
         Assert.Equal(600, head.Seq);
         foreach (var clone in clones)
         {
-            await clone.WaitForAsync(head, TimeSpan.FromSeconds(60));
+            await clone.WaitForAsync(head);
             Assert.Equal(head.Root, clone.Protocol.Replica.Root);
             Assert.Equal(600, clone.Applied.Count);
             Assert.All(clone.Applied.Values, n => Assert.Equal(1, n));

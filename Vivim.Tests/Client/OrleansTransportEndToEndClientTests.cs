@@ -88,13 +88,5 @@ public sealed class OrleansTransportEndToEndClientTests(ClusterFixture fixture)
 
     private static Task WaitUntilAsync(Func<bool> condition, EventLog log) => WaitUntilAsync(() => Task.FromResult(condition()), log);
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, EventLog log)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out; events: {string.Join(", ", log.Names)}");
-            await Task.Delay(20);
-        }
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition, EventLog log) => Until.TrueAsync(condition, () => $"events: {string.Join(", ", log.Names)}");
 }

@@ -1,4 +1,5 @@
 using Vivim.Client.Sync;
+using Vivim.Tests.Support;
 
 namespace Vivim.Tests.Client;
 
@@ -39,20 +40,11 @@ internal sealed class EventLog
     public IReadOnlyList<T> All<T>() => [.. Events.OfType<T>()];
 
     /// <summary>Waits until an event of type <typeparamref name="T"/> matching <paramref name="match"/> was raised.</summary>
-    public async Task<T> WaitForAsync<T>(Func<T, bool>? match = null, int timeoutMs = 10_000)
+    public async Task<T> WaitForAsync<T>(Func<T, bool>? match = null)
         where T : SyncEventArgs
     {
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (Events.OfType<T>().FirstOrDefault(e => match?.Invoke(e) ?? true) is { } found)
-            {
-                return found;
-            }
-
-            await Task.Delay(10);
-        }
-
-        throw new TimeoutException($"No {typeof(T).Name} within {timeoutMs} ms; saw: {string.Join(", ", Names)}");
+        T? found = null;
+        await Until.TrueAsync(() => (found = Events.OfType<T>().FirstOrDefault(e => match?.Invoke(e) ?? true)) is not null, () => $"no {typeof(T).Name}; saw: {string.Join(", ", Names)}");
+        return found!;
     }
 }

@@ -42,7 +42,8 @@ public sealed class DatabaseFaultTests
             await WaitForAsync(() => writes.Count >= (round + 1) * 50);
             await server.StopAsync();
             var atStop = writes.Count;
-            await Task.Delay(1500);
+            await Task.Delay(1500); // down for a while at least, and until a write has met the outage
+            await WaitForAsync(() => writes.Failures > 0);
             var failedWhileDown = writes.Failures;
             Assert.True(writes.Count <= atStop + 10, "updates were acknowledged while the database was down");
             await server.StartAgainAsync();
@@ -75,13 +76,5 @@ public sealed class DatabaseFaultTests
         }
     }
 
-    private static async Task WaitForAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out");
-            await Task.Delay(50);
-        }
-    }
+    private static Task WaitForAsync(Func<bool> condition) => Until.TrueAsync(condition, () => "the writes did not get there");
 }

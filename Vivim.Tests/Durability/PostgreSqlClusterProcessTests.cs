@@ -62,10 +62,7 @@ public sealed class PostgreSqlClusterProcessTests : IAsyncLifetime
         };
 
         // Let writes flow, then SIGKILL whichever silo process hosts the busy anchor.
-        while ((await busyAnchor.GetHeadAsync()).Seq < 100)
-        {
-            await Task.Delay(50);
-        }
+        await Until.TrueAsync(async () => (await busyAnchor.GetHeadAsync()).Seq >= 100, () => "the writes did not get to seq 100");
 
         var host = await HostOfAsync(client, busyAnchor.GetGrainId());
         var victim = cluster.Members.Single(m => m.SiloPort == host.Endpoint.Port).Process;
@@ -94,14 +91,16 @@ public sealed class PostgreSqlClusterProcessTests : IAsyncLifetime
             var batch = Enumerable.Range(0, 10)
                 .Select(i => new OwnerUpdate(UpdateType.Node, UpdateOperation.Create, $"nodes/{prefix}{b}-{i}", new RawJson($$"""{"b":{{b}}}"""), UpdateId: $"{prefix}{b}-{i}"))
                 .ToList();
-            for (var attempt = 0; ; attempt++)
+            // Until the cluster has declared the killed silo dead, which takes longer on a loaded machine.
+            var retryUntil = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+            while (true)
             {
                 try
                 {
                     Assert.Equal(SubmitOutcome.Committed, (await node.WriteAsOwnerAsync(batch)).Outcome);
                     break;
                 }
-                catch (Exception e) when (e is not Xunit.Sdk.XunitException && attempt < 120)
+                catch (Exception e) when (e is not Xunit.Sdk.XunitException && DateTime.UtcNow < retryUntil)
                 {
                     await Task.Delay(250);
                 }
@@ -112,17 +111,10 @@ public sealed class PostgreSqlClusterProcessTests : IAsyncLifetime
     private static async Task<SiloAddress> HostOfAsync(IClusterClient client, GrainId grain)
     {
         var management = client.GetGrain<IManagementGrain>(0);
-        for (var attempt = 0; attempt < 50; attempt++)
-        {
-            var statistics = await management.GetDetailedGrainStatistics();
-            if (statistics.FirstOrDefault(s => s.GrainId == grain) is { } found)
-            {
-                return found.SiloAddress;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new InvalidOperationException($"No silo reports an activation of {grain}.");
+        SiloAddress? host = null;
+        await Until.TrueAsync(
+            async () => (host = (await management.GetDetailedGrainStatistics()).FirstOrDefault(s => s.GrainId == grain)?.SiloAddress) is not null,
+            () => $"no silo reports an activation of {grain}");
+        return host!;
     }
 }

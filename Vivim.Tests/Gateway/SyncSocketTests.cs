@@ -75,19 +75,15 @@ public sealed class SyncSocketTests(GatewayFixture gateway)
 
         // The acknowledged cursor reached the Clone grain (sessions pass it on when they end).
         using var http = gateway.CreateClient();
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            var (_, status) = await GatewayTestKit.SendAsync(http, gateway.Signed(clone.Key, HttpMethod.Get, $"/v1/clones/{clone.CloneId}/status"));
-            if (status!["cursor"]!.GetValue<long>() == 51)
+        JsonObject? status = null;
+        await Until.TrueAsync(
+            async () =>
             {
-                Assert.Equal(replica.Root, status["stateHash"]!.GetValue<string>());
-                break;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, status.ToJsonString());
-            await Task.Delay(100);
-        }
+                (_, status) = await GatewayTestKit.SendAsync(http, gateway.Signed(clone.Key, HttpMethod.Get, $"/v1/clones/{clone.CloneId}/status"));
+                return status!["cursor"]!.GetValue<long>() == 51;
+            },
+            () => status?.ToJsonString() ?? "no status");
+        Assert.Equal(replica.Root, status!["stateHash"]!.GetValue<string>());
     }
 
     [Fact]

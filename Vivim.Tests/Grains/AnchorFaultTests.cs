@@ -37,8 +37,10 @@ public sealed class AnchorFaultTests : IAsyncLifetime
                 killed++;
             }
 
-            // A writer retries a batch until it is acknowledged; retries must be idempotent.
-            for (var attempt = 0; ; attempt++)
+            // A writer retries a batch until it is acknowledged (the cluster declares a killed silo dead later on a
+            // loaded machine); retries must be idempotent.
+            var retryUntil = DateTime.UtcNow + Until.Patience;
+            while (true)
             {
                 try
                 {
@@ -47,7 +49,7 @@ public sealed class AnchorFaultTests : IAsyncLifetime
                     acknowledged.AddRange(result.Receipts);
                     break;
                 }
-                catch (Exception) when (attempt < 20)
+                catch (Exception) when (DateTime.UtcNow < retryUntil)
                 {
                     await Task.Delay(250);
                 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -24,12 +25,15 @@ namespace Vivim.Tests.Grains;
 
 /// <summary>
 /// An anchor publishes commits only while a listener holds a lease; on a cluster of its own whose lease is one
-/// second, so that lapsing and renewing happen within a test.
+/// second on a clock the test advances (<see cref="SiloClock"/>), so that a lease lapses exactly when the test says.
+/// Listeners renew on real time; the test sees each renewal finish in the silo before it moves the clock on.
 /// </summary>
 public sealed class AnchorListenerLeaseTests : IAsyncLifetime
 {
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(1);
 
+    private readonly FakeTimeProvider _clock = SiloClock.StartNow();
+    private readonly FinishedGrainCalls _calls = new();
     private InProcessTestCluster _cluster = null!;
 
     private IClusterClient Client => _cluster.Client;
@@ -37,10 +41,15 @@ public sealed class AnchorListenerLeaseTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSilo((_, silo) => ClusterFixture.ConfigureSilo(silo, new InMemoryUpdateLog(), new SharedMemoryGrainStorage(), new Dictionary<string, string?>
+        builder.ConfigureSilo((_, silo) =>
         {
-            ["Vivim:Anchors:ListenerLease"] = Lease.ToString(),
-        }));
+            ClusterFixture.ConfigureSilo(silo, new InMemoryUpdateLog(), new SharedMemoryGrainStorage(), new Dictionary<string, string?>
+            {
+                ["Vivim:Anchors:ListenerLease"] = Lease.ToString(),
+            });
+            silo.UseClock(_clock);
+            silo.Services.AddSingleton<IIncomingGrainCallFilter>(_calls);
+        });
         builder.ConfigureClient(client => client.AddMemoryStreams(DidStreams.Provider).AddVivimOperatorCredentials(ClusterFixture.TestClusterSecret));
         _cluster = builder.Build();
         await _cluster.DeployAsync();
@@ -65,10 +74,10 @@ public sealed class AnchorListenerLeaseTests : IAsyncLifetime
         await published.WaitForAsync(2);
 
         // Not renewed: publishing stops again.
-        await Task.Delay(Lease * 1.5);
+        _clock.Advance(Lease * 1.5);
         await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/3", new JsonObject())]);
-        await Task.Delay(TimeSpan.FromSeconds(2));
-        Assert.Equal([2L], published.Seqs);
+        await published.FenceAsync(anchor, parent, "nodes/fence");
+        Assert.Equal([2L, 4L], published.Seqs.Order());
     }
 
     [Fact]
@@ -79,17 +88,17 @@ public sealed class AnchorListenerLeaseTests : IAsyncLifetime
         var listener = await AnchorStreamListener.SubscribeAsync(Client, parent.Did.Value, null, observer);
         await using (listener)
         {
-            await Task.Delay(Lease * 3);
+            await OutliveLeasesAsync();
             await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/1", new JsonObject())]);
-            await observer.First.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            await observer.First.Task.WaitAsync(Until.Patience);
         }
 
         // Once it is gone the lease lapses.
         await using var published = await PublishedSeqs.SubscribeAsync(Client, parent.Did.Value);
-        await Task.Delay(Lease * 1.5);
+        _clock.Advance(Lease * 1.5);
         await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/2", new JsonObject())]);
-        await Task.Delay(TimeSpan.FromSeconds(2));
-        Assert.Empty(published.Seqs);
+        await published.FenceAsync(anchor, parent, "nodes/fence");
+        Assert.Equal([3L], published.Seqs);
     }
 
     [Fact]
@@ -103,7 +112,7 @@ public sealed class AnchorListenerLeaseTests : IAsyncLifetime
         await using var session = await hub.OpenAsync(cloneId, cursor: 0, cancellationToken: timeout.Token);
         await using var published = await PublishedSeqs.SubscribeAsync(Client, parent.Did.Value);
 
-        await Task.Delay(Lease * 3);
+        await OutliveLeasesAsync();
         var receipts = await node.WriteAsOwnerAsync([new OwnerUpdate(UpdateType.Memory, UpdateOperation.Create, "memoryIndex/l/1", RawJson.From(new JsonObject()))]);
         await published.WaitForAsync(Assert.Single(receipts.Receipts).Seq);
     }
@@ -120,13 +129,13 @@ public sealed class AnchorListenerLeaseTests : IAsyncLifetime
         for (var i = 0; i < 3; i++)
         {
             time.Advance(Lease / 4);
-            Assert.Equal(0, await observer.Heads.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Equal(0, await observer.Heads.Reader.ReadAsync().AsTask().WaitAsync(Until.Patience));
         }
 
         // A commit reaches the feed (on the stream, or at the next renewal from the log) and the next head says so.
         await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/1", new JsonObject())]);
         time.Advance(Lease / 4);
-        Assert.Equal(1, await observer.Heads.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(1, await observer.Heads.Reader.ReadAsync().AsTask().WaitAsync(Until.Patience));
         Assert.Equal([1L], observer.CommittedSeqs());
         Assert.Equal(1, feed.KnownHead);
     }
@@ -136,11 +145,11 @@ public sealed class AnchorListenerLeaseTests : IAsyncLifetime
     {
         var (parent, anchor) = await NewAnchorAsync();
         var observer = new FeedObserver();
-        var time = new FakeTimeProvider(); // frozen: the feed never renews by itself here
+        var time = new FakeTimeProvider(); // frozen (unlike the silo's): the feed never renews by itself here
         await using var feed = await DidFeed.StartAsync(Client, parent.Did.Value, observer, new DidFeedOptions { TimeProvider = time });
 
         // The feed's lease lapses; these commits are stored but not published.
-        await Task.Delay(Lease * 1.5);
+        _clock.Advance(Lease * 1.5);
         for (var i = 1; i <= 3; i++)
         {
             await anchor.SubmitAsync([SignedUpdates.Create(parent, $"nodes/{i}", new JsonObject()), SignedUpdates.Create(parent, $"nodes/{i}b", new JsonObject())]);
@@ -152,6 +161,21 @@ public sealed class AnchorListenerLeaseTests : IAsyncLifetime
         await observer.WaitForAsync(7);
         Assert.Equal([1L, 2, 3, 4, 5, 6, 7], observer.CommittedSeqs());
         Assert.Equal([(1L, 2L), (3L, 4L), (5L, 6L), (7L, 7L)], observer.Commits());
+    }
+
+    /// <summary>
+    /// Moves the silo's clock three leases on, three quarters of a lease at a time, each step only after a renewal that
+    /// began after the previous step: a listener that renews keeps its lease throughout, one that does not loses it at
+    /// the second step. (Renewals of one listener are sequential, so of two that finish after a step, the second began after it.)
+    /// </summary>
+    private async Task OutliveLeasesAsync()
+    {
+        const string listen = nameof(IAnchorStateGrain.ListenAsync);
+        for (var step = 0; step < 4; step++)
+        {
+            await _calls.AfterAsync(listen, _calls.Count(listen) + 1);
+            _clock.Advance(Lease * 0.75);
+        }
     }
 
     private async Task<(SigningKey Parent, IAnchorStateGrain Anchor)> NewAnchorAsync()
@@ -188,13 +212,17 @@ public sealed class AnchorListenerLeaseTests : IAsyncLifetime
             return published;
         }
 
-        public async Task WaitForAsync(long seq)
+        public Task WaitForAsync(long seq) => Until.TrueAsync(() => Seqs.Contains(seq), () => $"seq {seq} was not published");
+
+        /// <summary>
+        /// A fence for "not published": a listener's lease, then a commit that is published. Its stream delivers in
+        /// order, so once that commit is here, anything published before it is here too.
+        /// </summary>
+        public async Task FenceAsync(IAnchorStateGrain anchor, SigningKey parent, string path)
         {
-            for (var waited = 0; !Seqs.Contains(seq); waited += 50)
-            {
-                Assert.True(waited < 10_000, $"seq {seq} was not published within 10 s");
-                await Task.Delay(50);
-            }
+            await anchor.ListenAsync();
+            var seq = Assert.Single((await anchor.SubmitAsync([SignedUpdates.Create(parent, path, new JsonObject())])).Receipts).Seq;
+            await WaitForAsync(seq);
         }
 
         public async ValueTask DisposeAsync() => await _handle.UnsubscribeAsync();
@@ -249,7 +277,7 @@ public sealed class AnchorListenerLeaseTests : IAsyncLifetime
         {
             while (!CommittedSeqs().Contains(seq))
             {
-                Assert.True(await _arrived.WaitAsync(TimeSpan.FromSeconds(10)), $"seq {seq} did not arrive within 10 s");
+                Assert.True(await _arrived.WaitAsync(Until.Patience), $"seq {seq} did not arrive within {Until.Patience.TotalSeconds:0} s");
             }
         }
 

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Orleans.TestingHost;
 using Vivim.Anchors;
 using Vivim.Clones;
@@ -23,18 +25,25 @@ public sealed class AnchorRetentionTests : IAsyncLifetime
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan Cap = TimeSpan.FromSeconds(4);
     private readonly InMemoryUpdateLog _log = new();
+    private readonly FakeTimeProvider _clock = SiloClock.StartNow();
+    private readonly FinishedGrainCalls _calls = new();
     private InProcessTestCluster _cluster = null!;
 
     public async Task InitializeAsync()
     {
         var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSilo((_, silo) => ClusterFixture.ConfigureSilo(silo, _log, new SharedMemoryGrainStorage(), new Dictionary<string, string?>
+        builder.ConfigureSilo((_, silo) =>
         {
-            ["Vivim:Anchors:Retention"] = Window.ToString(),
-            ["Vivim:Anchors:RetentionCap"] = Cap.ToString(),
-            ["Vivim:Anchors:RetentionInterval"] = TimeSpan.Zero.ToString(),
-            ["Vivim:Clones:CursorFlushInterval"] = TimeSpan.FromMilliseconds(100).ToString(),
-        }));
+            ClusterFixture.ConfigureSilo(silo, _log, new SharedMemoryGrainStorage(), new Dictionary<string, string?>
+            {
+                ["Vivim:Anchors:Retention"] = Window.ToString(),
+                ["Vivim:Anchors:RetentionCap"] = Cap.ToString(),
+                ["Vivim:Anchors:RetentionInterval"] = TimeSpan.Zero.ToString(),
+                ["Vivim:Clones:CursorFlushInterval"] = TimeSpan.FromMilliseconds(100).ToString(),
+            });
+            silo.UseClock(_clock);
+            silo.Services.AddSingleton<IIncomingGrainCallFilter>(_calls);
+        });
         builder.ConfigureClient(client => client.AddMemoryStreams(DidStreams.Provider).AddVivimOperatorCredentials(ClusterFixture.TestClusterSecret));
         _cluster = builder.Build();
         await _cluster.DeployAsync();
@@ -59,9 +68,13 @@ public sealed class AnchorRetentionTests : IAsyncLifetime
         // Nothing is older than the window yet: nothing is dropped.
         Assert.Equal(1, (await anchor.ApplyRetentionAsync()).RetainedFromSeq);
 
-        // The clone acknowledged seq 4 (its grain persists the cursor and reports it); the window passes.
+        // The clone acknowledged seq 4 (its grain's cursor timer persists the cursor and reports it: the test waits for
+        // that report); the window passes.
+        const string report = nameof(IAnchorStateGrain.ReportCursorAsync);
+        var reports = _calls.Count(report);
         await clone.AcknowledgeAsync(4, string.Empty);
-        await Task.Delay(Window + TimeSpan.FromMilliseconds(300));
+        _clock.Advance(Window + TimeSpan.FromMilliseconds(300));
+        await _calls.AfterAsync(report, reports);
         await WriteAsync(node, "b", 5);
         var head = await anchor.ApplyRetentionAsync();
         Assert.Equal(5, head.RetainedFromSeq);
@@ -72,8 +85,9 @@ public sealed class AnchorRetentionTests : IAsyncLifetime
         Assert.True((await anchor.GetUpdatesAsync(0, 100)).ResyncRequired, "a cursor behind the retained log must be told to re-snapshot");
         Assert.Equal(4, (await _log.GetBoundsAsync(parent.Did.Value)).FirstRetainedSeq - 1);
 
-        // The clone falls silent past the cap: the log goes anyway, and the clone must re-snapshot.
-        await Task.Delay(Cap);
+        // The clone falls silent past the cap (its last report and the "b" commits are older than the cap): the log goes
+        // anyway, and the clone must re-snapshot.
+        _clock.Advance(Cap + TimeSpan.FromMilliseconds(300));
         head = await anchor.ApplyRetentionAsync();
         Assert.Equal(16, head.RetainedFromSeq);
         Assert.True((await clone.GetUpdatesAsync(4, 100)).ResyncRequired);

@@ -285,7 +285,7 @@ public sealed class AnchorStateGrainTests(ClusterFixture fixture)
 
         await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/1", new JsonObject()), SignedUpdates.Create(parent, "nodes/2", new JsonObject())]);
         await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/3", new JsonObject())]);
-        await got.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await got.Task.WaitAsync(Until.Patience);
         await handle.UnsubscribeAsync();
 
         Assert.Equal([1L, 2, 3], received.SelectMany(b => b.Updates).Select(u => u.Seq!.Value).Order());

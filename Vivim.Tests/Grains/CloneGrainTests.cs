@@ -52,7 +52,7 @@ public sealed class CloneGrainTests(ClusterFixture fixture)
         Assert.Equal(TrustLevel.Suspended, proof.Payload.TrustLevel);
         Assert.Equal("abuse", proof.Payload.Reason);
         Assert.Equal(clone.Did.Value, proof.Target);
-        Assert.Equal(cloneId, (await revoked.WaitAsync(TimeSpan.FromSeconds(15))).CloneId);
+        Assert.Equal(cloneId, (await revoked.WaitAsync(Until.Patience)).CloneId);
 
         var reinstated = await node.ReinstateCloneAsync(cloneId, "appeal upheld");
         Assert.Equal(TrustLevel.Secondary, reinstated.Payload.TrustLevel);
@@ -169,7 +169,7 @@ public sealed class CloneGrainTests(ClusterFixture fixture)
         var direct = await Grains.GetGrain<IAnchorStateGrain>(key.Did.Value).SubmitAsync([SignedUpdate(clone, cloneId, "memoryIndex/z", JsonValue.Create(0))]);
         Assert.NotEqual(SubmitOutcome.Committed, direct.Outcome);
         Assert.Empty((await node.ListClonesAsync(null, 10)).Items);
-        Assert.Equal(cloneId, (await revoked.WaitAsync(TimeSpan.FromSeconds(15))).CloneId);
+        Assert.Equal(cloneId, (await revoked.WaitAsync(Until.Patience)).CloneId);
         await grain.DeregisterAsync(); // idempotent
 
         // Its place is free again.
@@ -195,7 +195,7 @@ public sealed class CloneGrainTests(ClusterFixture fixture)
             node.SuspendCloneAsync(id, null).ContinueWith(_ => { }, TaskScheduler.Default),
             node.ListClonesAsync(null, 10),
         });
-        await Task.WhenAll(work).WaitAsync(TimeSpan.FromSeconds(20));
+        await Task.WhenAll(work).WaitAsync(Until.Patience);
         Assert.Empty((await node.ListClonesAsync(null, 10)).Items);
     }
 
@@ -206,7 +206,7 @@ public sealed class CloneGrainTests(ClusterFixture fixture)
         using var clone = SigningKey.Generate();
         var cloneId = await RegisterApprovedAsync(node, clone);
         await using var hub = new SessionHub(fixture.Client, Options.Create(new SessionHubOptions()), NullLogger<SessionHub>.Instance);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var timeout = new CancellationTokenSource(Until.Patience);
 
         await using var session = await hub.OpenAsync(cloneId, cancellationToken: timeout.Token);
         await node.WriteAsOwnerAsync([new OwnerUpdate(UpdateType.Memory, UpdateOperation.Create, "memoryIndex/live", RawJson.From(JsonValue.Create(1)))]);

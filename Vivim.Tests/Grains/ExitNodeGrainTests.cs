@@ -405,7 +405,7 @@ public sealed class ExitNodeGrainTests(ClusterFixture fixture)
         await node.RemoveCloneAsync(cloneId); // idempotent
         await Assert.ThrowsAsync<NotHostedException>(() => node.RemoveCloneAsync("no-such-clone"));
 
-        var evt = await revoked.WaitAsync(TimeSpan.FromSeconds(15));
+        var evt = await revoked.WaitAsync(Until.Patience);
         Assert.Equal(cloneId, evt.CloneId);
         Assert.Equal(key.Did.Value, evt.Did);
     }
@@ -440,15 +440,18 @@ public sealed class ExitNodeGrainTests(ClusterFixture fixture)
     [Fact]
     public async Task A_challenge_expires_after_the_configured_timeout()
     {
-        // A cluster of its own with a short challenge timeout, so the test does not wait 30 s.
+        // A cluster of its own on a clock the test advances, so that the challenge is late exactly when the test says.
+        var clock = SiloClock.StartNow();
+        var timeout = TimeSpan.FromMilliseconds(300);
         var builder = new Orleans.TestingHost.InProcessTestClusterBuilder(1);
         var log = new Vivim.Storage.InMemoryUpdateLog();
         var state = new SharedMemoryGrainStorage();
         builder.ConfigureSilo((_, silo) =>
         {
             ClusterFixture.ConfigureSilo(silo, log, state);
+            silo.UseClock(clock);
             Microsoft.Extensions.DependencyInjection.OptionsServiceCollectionExtensions.Configure<ExitNodeOptions>(
-                silo.Services, o => o.ChallengeTimeout = TimeSpan.FromMilliseconds(300));
+                silo.Services, o => o.ChallengeTimeout = timeout);
         });
         builder.ConfigureClient(client => Vivim.Security.OperatorCredentials.AddVivimOperatorCredentials(Orleans.Hosting.ClientBuilderStreamingExtensions.AddMemoryStreams(client, DidStreams.Provider), ClusterFixture.TestClusterSecret));
         await using var cluster = builder.Build();
@@ -458,8 +461,8 @@ public sealed class ExitNodeGrainTests(ClusterFixture fixture)
         using var clone = SigningKey.Generate();
         var nonce = NewNonce();
         var challenge = (await node.RegisterAsync(Request(clone, nonce))).Challenge!;
-        Assert.InRange(challenge.ExpiresAt - Now, -100, 300);
-        await Task.Delay(600);
+        Assert.Equal(clock.GetUtcNow().ToUnixTimeMilliseconds() + (long)timeout.TotalMilliseconds, challenge.ExpiresAt);
+        clock.Advance(timeout * 2);
 
         var late = await node.RegisterAsync(Request(clone, nonce) with
         {

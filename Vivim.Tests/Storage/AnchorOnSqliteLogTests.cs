@@ -46,12 +46,7 @@ public sealed class AnchorOnSqliteLogTests
                 var grainId = anchor.GetGrainId();
                 Assert.True(cluster.Cluster.TryGetGrainContext(grainId, out var before));
                 await cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
-                for (var i = 0; i < 100 && cluster.Cluster.TryGetGrainContext(grainId, out _); i++)
-                {
-                    await Task.Delay(50);
-                }
-
-                Assert.False(cluster.Cluster.TryGetGrainContext(grainId, out _));
+                await Until.TrueAsync(() => !cluster.Cluster.TryGetGrainContext(grainId, out _), () => "the anchor was not deactivated");
                 Assert.Equal(head, await anchor.GetHeadAsync());
                 Assert.True(cluster.Cluster.TryGetGrainContext(grainId, out var after));
                 Assert.NotSame(before, after);

@@ -23,7 +23,11 @@ public sealed class FaultCluster : IAsyncDisposable
         var log = new InMemoryUpdateLog();
         var state = new SharedMemoryGrainStorage();
         var builder = new InProcessTestClusterBuilder(silos);
-        builder.ConfigureSilo((_, silo) => ClusterFixture.ConfigureSilo(silo, log, state));
+        builder.ConfigureSilo((_, silo) =>
+        {
+            ClusterFixture.ConfigureSilo(silo, log, state);
+            ClusterFixture.DeclareDeadSilosFast(silo);
+        });
         builder.ConfigureClient(client => client.AddMemoryStreams(DidStreams.Provider).AddVivimOperatorCredentials(ClusterFixture.TestClusterSecret));
         var cluster = builder.Build();
         await cluster.DeployAsync();

@@ -20,7 +20,6 @@ namespace Vivim.Tests.Client.Wire;
 [Collection(GatewayCollection.Name)]
 public sealed class GatewayWireTests(GatewayFixture gateway) : IAsyncLifetime
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     private readonly DirectoryInfo _home = Directory.CreateTempSubdirectory("vivim-clones-");
     private readonly List<IAsyncDisposable> _clones = [];
     private string _tenantId = string.Empty;
@@ -80,7 +79,7 @@ public sealed class GatewayWireTests(GatewayFixture gateway) : IAsyncLifetime
         Assert.Equal(SubmitOutcome.Committed, byClone.Outcome);
         Assert.Equal(4, byClone.Receipts[0].Seq);
 
-        await UntilAsync(() => reader.Sync.Replica.Cursor >= 4, () => string.Join(", ", events.Names));
+        await Until.TrueAsync(() => reader.Sync.Replica.Cursor >= 4, () => string.Join(", ", events.Names));
         var node = await _tenant.GetExitNodeAsync(_did);
         Assert.Equal(node.Root, reader.Sync.Replica.Root);
         Assert.True(reader.Sync.Replica.TryGetDocument("memoryIndex/notes/2", out var written));
@@ -97,7 +96,7 @@ public sealed class GatewayWireTests(GatewayFixture gateway) : IAsyncLifetime
         Assert.Equal(node.Root, proof!.Root);
 
         // The parent sees the reader connected, with the cursor it acknowledged over the socket.
-        await UntilAsync(async () => (await _tenant.ListClonesAsync(_did)).Single(c => c.CloneId == reader.CloneId) is { Connected: true, Cursor: 4 }, () => "cursor not acknowledged");
+        await Until.TrueAsync(async () => (await _tenant.ListClonesAsync(_did)).Single(c => c.CloneId == reader.CloneId) is { Connected: true, Cursor: 4 }, () => "cursor not acknowledged");
     }
 
     [Fact]
@@ -126,6 +125,7 @@ public sealed class GatewayWireTests(GatewayFixture gateway) : IAsyncLifetime
 
         long head = 1;
         long cutAt = 1;
+        var connectionsAtCut = 0;
         var cuts = 0;
         for (var round = 0; round < 12; round++)
         {
@@ -135,17 +135,19 @@ public sealed class GatewayWireTests(GatewayFixture gateway) : IAsyncLifetime
                 ($"memoryIndex/cut/{round}/c", $$"""{"round":{{round}}}"""));
             if (round is 3 or 8)
             {
-                // Cut while connected and mid-stream: after something arrived on this connection, before the rest.
-                var connection = cuts + 1;
+                // Cut while connected and mid-stream: after something arrived on a connection made since the last cut
+                // (more than one may have been made, e.g. when a reconnection raced the cut), before the rest.
+                var cutConnections = connectionsAtCut;
                 var previous = cutAt;
-                await UntilAsync(() => clone.Transport.LiveConnections == connection && clone.Transport.IsLiveConnected && clone.Sync.Replica.Cursor > previous, () => $"connection {connection} delivered nothing");
+                await Until.TrueAsync(() => clone.Transport.LiveConnections > cutConnections && clone.Transport.IsLiveConnected && clone.Sync.Replica.Cursor > previous, () => $"no connection after the {cuts} cut(s) delivered anything");
                 cutAt = clone.Sync.Replica.Cursor;
+                connectionsAtCut = clone.Transport.LiveConnections;
                 proxy.CutAll();
                 cuts++;
             }
         }
 
-        await UntilAsync(() => clone.Sync.Replica.Cursor >= head, () => $"at {clone.Sync.Replica.Cursor} of {head}; {string.Join(" | ", sessions)}");
+        await Until.TrueAsync(() => clone.Sync.Replica.Cursor >= head, () => $"at {clone.Sync.Replica.Cursor} of {head}; {string.Join(" | ", sessions)}");
         var applied = events.All<UpdateAppliedEventArgs>().Select(e => e.Update.Seq!.Value).ToList();
         Assert.Equal(Enumerable.Range(2, (int)head - 1).Select(i => (long)i), applied); // every seq once, in order
         Assert.All(events.All<UpdateAppliedEventArgs>(), e => Assert.True(e.Success));
@@ -168,7 +170,7 @@ public sealed class GatewayWireTests(GatewayFixture gateway) : IAsyncLifetime
         var (first, _) = await RegisterAsync(key);
         await first.StartAsync();
         var before = await WriteAsync(("memoryIndex/r/1", "1"), ("memoryIndex/r/2", "2"));
-        await UntilAsync(() => first.Sync.Replica.Cursor >= before, () => "first run did not catch up");
+        await Until.TrueAsync(() => first.Sync.Replica.Cursor >= before, () => "first run did not catch up");
         var directory = first.Directory;
         await first.DisposeAsync(); // the process stops; its replica is on disk
         _clones.Remove(first);
@@ -179,7 +181,7 @@ public sealed class GatewayWireTests(GatewayFixture gateway) : IAsyncLifetime
         Assert.Equal(before, restarted.Sync.Replica.Cursor);
         var events = new EventLog(restarted.Sync);
         await restarted.StartAsync();
-        await UntilAsync(() => restarted.Sync.Replica.Cursor >= after, () => string.Join(", ", events.Names));
+        await Until.TrueAsync(() => restarted.Sync.Replica.Cursor >= after, () => string.Join(", ", events.Names));
 
         Assert.Equal([after], events.All<UpdateAppliedEventArgs>().Select(e => e.Update.Seq!.Value)); // only what it missed
         Assert.Equal((await _tenant.GetExitNodeAsync(_did)).Root, restarted.Sync.Replica.Root);
@@ -224,8 +226,8 @@ public sealed class GatewayWireTests(GatewayFixture gateway) : IAsyncLifetime
         var proof = await _tenant.SuspendCloneAsync(_did, clone.CloneId, "lost phone");
         Assert.Equal(TrustLevel.Suspended, proof.Payload.TrustLevel);
 
-        await revoked.Task.WaitAsync(Patience);
-        await UntilAsync(() => !clone.Sync.IsRunning, () => "still running");
+        await revoked.Task.WaitAsync(Until.Patience);
+        await Until.TrueAsync(() => !clone.Sync.IsRunning, () => "still running");
         await Assert.ThrowsAsync<CloneRevokedException>(() => clone.Transport.GetStatusAsync());
         await Assert.ThrowsAsync<CloneRevokedException>(() => clone.Transport.SubscribeAsync(new NullLiveObserver(), default));
     }
@@ -242,7 +244,7 @@ public sealed class GatewayWireTests(GatewayFixture gateway) : IAsyncLifetime
         await clone.StartAsync();
 
         var head = await WriteAsync(("memoryIndex/ticket/1", "1"));
-        await UntilAsync(() => clone.Sync.Replica.Cursor >= head, () => "not delivered");
+        await Until.TrueAsync(() => clone.Sync.Replica.Cursor >= head, () => "not delivered");
         Assert.True(clone.Transport.IsLiveConnected);
     }
 
@@ -311,16 +313,4 @@ public sealed class GatewayWireTests(GatewayFixture gateway) : IAsyncLifetime
         "contentManifest" => UpdateType.Content,
         _ => UpdateType.Memory,
     };
-
-    private static Task UntilAsync(Func<bool> condition, Func<string> describe) => UntilAsync(() => Task.FromResult(condition()), describe);
-
-    private static async Task UntilAsync(Func<Task<bool>> condition, Func<string> describe)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, describe());
-            await Task.Delay(20);
-        }
-    }
 }

@@ -8,6 +8,7 @@ using Vivim.Client.Sync;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;
+using Vivim.Tests.Support;
 
 namespace Vivim.Tests.Client.Wire;
 
@@ -197,13 +198,5 @@ public sealed class LiveSessionScriptTests : IAsyncLifetime
     private static async Task<JsonObject?> ReceiveAsync(WebSocket socket, CancellationToken token) =>
         await SyncChannelCodec.ReceiveAsync(socket, 64 * 1024, token) is { } frame ? SyncChannelCodec.Decode(frame.Payload, frame.Type) : null;
 
-    private static async Task UntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out");
-            await Task.Delay(20);
-        }
-    }
+    private static Task UntilAsync(Func<bool> condition) => Until.TrueAsync(condition, () => "the condition still does not hold");
 }
