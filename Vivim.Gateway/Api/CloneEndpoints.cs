@@ -16,13 +16,13 @@ public static class CloneEndpoints
     public static void MapCloneEndpoints(this IEndpointRouteBuilder v1, ApiAuthentication auth)
     {
         var clones = v1.MapGroup("/clones/{cloneId}").AddEndpointFilter(auth.CloneAsync).WithTags("Sync");
-        clones.MapGet("/snapshot", SnapshotAsync).WithName("getSnapshot").WithSummary("The signed StateSnapshot (v1 signature, v2 proof, seq, rootV2)").Produces(200).Produces(401).Produces(403);
-        clones.MapGet("/updates", UpdatesAsync).WithName("getUpdates").WithSummary("Committed updates after a seq with every overlapping commit").Produces(200).Produces(410);
-        clones.MapPost("/updates", SubmitAsync).WithName("submitUpdates").WithSummary("Updates the clone signed (v1 and v2); atomic batch").Produces(200).Produces(400).Produces(403).Produces(409);
-        clones.MapPost("/ack", AcknowledgeAsync).WithName("acknowledge").WithSummary("Everything up to seq is applied").Produces(204);
-        clones.MapGet("/status", StatusAsync).WithName("getSyncStatus").WithSummary("SyncStatus with cursor and headSeq").Produces(200);
-        clones.MapDelete("/", DeregisterAsync).WithName("deregisterClone").WithSummary("The clone deregisters itself").Produces(204);
-        clones.MapPost("/sync-ticket", TicketAsync).WithName("createSyncTicket").WithSummary("A single-use ticket for a browser's WebSocket upgrade").Produces(200);
+        clones.MapGet("/snapshot", SnapshotAsync).WithName("getSnapshot").WithSummary("The signed StateSnapshot (v1 signature, v2 proof, seq, rootV2)");
+        clones.MapGet("/updates", UpdatesAsync).WithName("getUpdates").WithSummary("Committed updates after a seq with every overlapping commit");
+        clones.MapPost("/updates", SubmitAsync).WithName("submitUpdates").WithSummary("Updates the clone signed (v1 and v2); atomic batch");
+        clones.MapPost("/ack", AcknowledgeAsync).WithName("acknowledge").WithSummary("Everything up to seq is applied");
+        clones.MapGet("/status", StatusAsync).WithName("getSyncStatus").WithSummary("SyncStatus with cursor and headSeq");
+        clones.MapDelete("/", DeregisterAsync).WithName("deregisterClone").WithSummary("The clone deregisters itself");
+        clones.MapPost("/sync-ticket", TicketAsync).WithName("createSyncTicket").WithSummary("A single-use ticket for a browser's WebSocket upgrade");
     }
 
     private static ICloneGrain Clone(IGrainFactory grains, string cloneId) => grains.GetGrain<ICloneGrain>(cloneId);

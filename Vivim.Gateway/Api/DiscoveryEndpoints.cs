@@ -13,9 +13,9 @@ public static class DiscoveryEndpoints
     public static void MapDiscoveryEndpoints(this IEndpointRouteBuilder v1, ApiAuthentication auth)
     {
         var open = v1.MapGroup("/exit-nodes/{did}").AddEndpointFilter(auth.PublicAsync).WithTags("Discovery and registration");
-        open.MapGet("/advertisement", AdvertisementAsync).WithName("getAdvertisement").WithSummary("The signed ExitNodeAdvertisement").Produces(200).Produces(404);
-        open.MapPost("/challenge", ChallengeAsync).WithName("createChallenge").WithSummary("A single-use registration challenge").Produces(200).Produces(400);
-        open.MapPost("/register", RegisterAsync).WithName("registerClone").WithSummary("The SDK's CloneRegistrationRequest; answers the SDK's CloneRegistrationResponse").Produces(200).Produces(403).Produces(429);
+        open.MapGet("/advertisement", AdvertisementAsync).WithName("getAdvertisement").WithSummary("The signed ExitNodeAdvertisement");
+        open.MapPost("/challenge", ChallengeAsync).WithName("createChallenge").WithSummary("A single-use registration challenge");
+        open.MapPost("/register", RegisterAsync).WithName("registerClone").WithSummary("The SDK's CloneRegistrationRequest; answers the SDK's CloneRegistrationResponse");
     }
 
     private static async Task<IResult> AdvertisementAsync(string did, IGrainFactory grains, GatewayRateLimiter limiter)

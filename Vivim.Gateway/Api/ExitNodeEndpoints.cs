@@ -24,20 +24,20 @@ public static class ExitNodeEndpoints
     public static void MapExitNodeEndpoints(this IEndpointRouteBuilder v1, ApiAuthentication auth)
     {
         var nodes = v1.MapGroup("/exit-nodes").AddEndpointFilter(auth.TenantAsync).WithTags("Exit nodes");
-        nodes.MapPost("/", CreateAsync).WithName("createExitNode").WithSummary("Hosts a parent node (custodial or imported key)").Produces(201).Produces(409);
-        nodes.MapGet("/", ListAsync).WithName("listExitNodes").WithSummary("Lists the tenant's exit nodes").Produces(200);
-        nodes.MapGet("/{did}", GetAsync).WithName("getExitNode").WithSummary("One exit node with its advertisement and head").Produces(200).Produces(404);
-        nodes.MapDelete("/{did}", DeleteAsync).WithName("deleteExitNode").WithSummary("Deletes an exit node: clones are told to stop, data is removed").Produces(204).Produces(404);
-        nodes.MapGet("/{did}/export", ExportAsync).WithName("exportExitNode").WithSummary("The signed snapshot and the retained log, streamed").Produces(200).Produces(404);
-        nodes.MapPut("/{did}/advertisement", AdvertiseAsync).WithName("updateAdvertisement").WithSummary("Changes capabilities, policy or endpoints and re-advertises").Produces(200).Produces(404);
-        nodes.MapPost("/{did}/updates", WriteAsync).WithName("writeUpdates").WithSummary("Owner writes, signed by the parent's key; atomic batch").Produces(200).Produces(400).Produces(403).Produces(409).Produces(429);
-        nodes.MapGet("/{did}/documents/{**path}", GetDocumentAsync).WithName("getDocument").WithSummary("One document with its Merkle proof").Produces(200).Produces(404);
-        nodes.MapGet("/{did}/clones", ListClonesAsync).WithName("listClones").WithSummary("The node's clones").Produces(200);
+        nodes.MapPost("/", CreateAsync).WithName("createExitNode").WithSummary("Hosts a parent node (custodial or imported key)");
+        nodes.MapGet("/", ListAsync).WithName("listExitNodes").WithSummary("Lists the tenant's exit nodes");
+        nodes.MapGet("/{did}", GetAsync).WithName("getExitNode").WithSummary("One exit node with its advertisement and head");
+        nodes.MapDelete("/{did}", DeleteAsync).WithName("deleteExitNode").WithSummary("Deletes an exit node: clones are told to stop, data is removed");
+        nodes.MapGet("/{did}/export", ExportAsync).WithName("exportExitNode").WithSummary("The signed snapshot and the retained log, streamed");
+        nodes.MapPut("/{did}/advertisement", AdvertiseAsync).WithName("updateAdvertisement").WithSummary("Changes capabilities, policy or endpoints and re-advertises");
+        nodes.MapPost("/{did}/updates", WriteAsync).WithName("writeUpdates").WithSummary("Owner writes, signed by the parent's key; atomic batch");
+        nodes.MapGet("/{did}/documents/{**path}", GetDocumentAsync).WithName("getDocument").WithSummary("One document with its Merkle proof");
+        nodes.MapGet("/{did}/clones", ListClonesAsync).WithName("listClones").WithSummary("The node's clones");
         nodes.MapPost("/{did}/clones/{cloneId}/suspend", (HttpContext c, string did, string cloneId, IGrainFactory g, IOptions<GatewayOptions> o) => ChangeTrustAsync(c, did, cloneId, g, o, suspend: true))
-            .WithName("suspendClone").WithSummary("Suspends a clone at once; returns the signed TrustProof").Produces(200).Produces(404);
+            .WithName("suspendClone").WithSummary("Suspends a clone at once; returns the signed TrustProof");
         nodes.MapPost("/{did}/clones/{cloneId}/reinstate", (HttpContext c, string did, string cloneId, IGrainFactory g, IOptions<GatewayOptions> o) => ChangeTrustAsync(c, did, cloneId, g, o, suspend: false))
-            .WithName("reinstateClone").WithSummary("Reinstates a suspended clone; returns the signed TrustProof").Produces(200).Produces(404).Produces(409);
-        nodes.MapDelete("/{did}/clones/{cloneId}", RemoveCloneAsync).WithName("removeClone").WithSummary("Removes a clone").Produces(204).Produces(404);
+            .WithName("reinstateClone").WithSummary("Reinstates a suspended clone; returns the signed TrustProof");
+        nodes.MapDelete("/{did}/clones/{cloneId}", RemoveCloneAsync).WithName("removeClone").WithSummary("Removes a clone");
     }
 
     private static async Task<IResult> CreateAsync(HttpContext context, IGrainFactory grains, IOptions<GatewayOptions> options)

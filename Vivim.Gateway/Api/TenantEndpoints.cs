@@ -13,12 +13,12 @@ public static class TenantEndpoints
     public static void MapTenantEndpoints(this IEndpointRouteBuilder v1, ApiAuthentication auth)
     {
         var byOperator = v1.MapGroup("/tenants").AddEndpointFilter(auth.OperatorAsync).WithTags("Tenants");
-        byOperator.MapPost("/", CreateAsync).WithName("createTenant").WithSummary("Creates a tenant (operator key)").Produces(201).Produces(400).Produces(401);
-        byOperator.MapDelete("/{tenantId}", DeleteAsync).WithName("deleteTenant").WithSummary("Deletes a tenant with its exit nodes, clones and data (operator key)").Produces(204).Produces(404);
+        byOperator.MapPost("/", CreateAsync).WithName("createTenant").WithSummary("Creates a tenant (operator key)");
+        byOperator.MapDelete("/{tenantId}", DeleteAsync).WithName("deleteTenant").WithSummary("Deletes a tenant with its exit nodes, clones and data (operator key)");
 
         var self = v1.MapGroup("/tenants/self").AddEndpointFilter(auth.TenantAsync).WithTags("Tenants");
-        self.MapPost("/api-keys", CreateKeyAsync).WithName("createApiKey").WithSummary("Creates another API key").Produces(201);
-        self.MapDelete("/api-keys/{keyId}", RevokeKeyAsync).WithName("revokeApiKey").WithSummary("Revokes an API key").Produces(204).Produces(404);
+        self.MapPost("/api-keys", CreateKeyAsync).WithName("createApiKey").WithSummary("Creates another API key");
+        self.MapDelete("/api-keys/{keyId}", RevokeKeyAsync).WithName("revokeApiKey").WithSummary("Revokes an API key");
     }
 
     private static async Task<IResult> CreateAsync(HttpContext context, IGrainFactory grains, IOptions<GatewayOptions> options)

@@ -29,7 +29,7 @@ public sealed class SyncSocket(
 
     public static void Map(IEndpointRouteBuilder v1) =>
         v1.MapGet("/clones/{cloneId}/sync", (HttpContext context, string cloneId, SyncSocket socket) => socket.RunAsync(context, cloneId))
-            .WithName("openSyncChannel").WithTags("Sync").WithSummary("The WebSocket sync channel (signed upgrade or ?ticket=)").Produces(101).Produces(400).Produces(401).Produces(403);
+            .WithName("openSyncChannel").WithTags("Sync").WithSummary("The WebSocket sync channel (signed upgrade or ?ticket=)");
 
     public async Task RunAsync(HttpContext context, string cloneId)
     {
