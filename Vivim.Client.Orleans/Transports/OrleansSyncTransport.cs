@@ -30,7 +30,7 @@ public sealed class OrleansSyncTransport : ISyncTransport
         Revocable(_clone.GetSnapshotAsync()).WaitAsync(cancellationToken);
 
     public Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit, CancellationToken cancellationToken) =>
-        Revocable(_clone.GetUpdatesAsync(afterSeq, limit)).WaitAsync(cancellationToken);
+        Revocable(ParseAsync(_clone.GetUpdatesAsync(afterSeq, limit))).WaitAsync(cancellationToken);
 
     public async Task<long> GetHeadSeqAsync(CancellationToken cancellationToken) =>
         (await Revocable(_clone.GetStatusAsync()).WaitAsync(cancellationToken).ConfigureAwait(false)).HeadSeq;
@@ -59,6 +59,9 @@ public sealed class OrleansSyncTransport : ISyncTransport
     }
 
     // A suspended or removed clone is refused by its grain; surface that as the revocation it is.
+    // Pages cross the cluster as stored text; the client parses what it verifies and applies.
+    private static async Task<UpdatePage> ParseAsync(Task<StoredUpdatePage> call) => (await call.ConfigureAwait(false)).Parse();
+
     private static async Task<T> Revocable<T>(Task<T> call)
     {
         try

@@ -45,7 +45,7 @@ public static class CloneEndpoints
         var page = await Clone(grains, cloneId).GetUpdatesAsync(after ?? 0, limit ?? DefaultUpdatesLimit);
         return page.ResyncRequired
             ? ApiProblem.Create(StatusCodes.Status410Gone, "resync-required", "The cursor is behind the retained log: take a new snapshot.")
-            : ApiJson.Object(WireJson.Page(page.Updates, page.Commits, page.HeadSeq));
+            : ApiJson.Page(page);
     }
 
     private static async Task<IResult> SubmitAsync(HttpContext context, string cloneId, IGrainFactory grains, IOptions<GatewayOptions> options)

@@ -108,9 +108,9 @@ public static class ExitNodeEndpoints
             var text = new StringBuilder();
             foreach (var update in page.Updates.Where(u => u.Seq <= snapshotSeq))
             {
-                text.Append(separator).Append(ProtocolModel.ToJson(update));
+                text.Append(separator).Append(update.Json);
                 separator = ",";
-                after = update.Seq!.Value;
+                after = update.Seq;
             }
 
             foreach (var commit in page.Commits)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Vivim.Anchors;
@@ -15,13 +16,41 @@ namespace Vivim.Gateway.Api;
 /// </summary>
 public static class WireJson
 {
-    /// <summary><c>{updates, commits, headSeq}</c>: a page of the log, and the body of a live batch.</summary>
-    public static JsonObject Page(IReadOnlyList<StateUpdate> updates, IReadOnlyList<Commit> commits, long headSeq) => new()
+    /// <summary>
+    /// <c>{updates, commits, headSeq}</c> as UTF-8: a page of the log, and (with <paramref name="type"/> <c>batch</c>)
+    /// a live batch. The updates are the log's text, written as they are: nothing re-shapes them on the way out.
+    /// </summary>
+    public static byte[] Page(IReadOnlyList<StoredUpdate> updates, IReadOnlyList<Commit> commits, long headSeq, string? type = null)
     {
-        ["updates"] = new JsonArray([.. updates.Select(u => (JsonNode)ProtocolModel.ToJsonObject(u))]),
-        ["commits"] = new JsonArray([.. commits.Select(c => (JsonNode)ProtocolModel.ToJsonObject(c))]),
-        ["headSeq"] = headSeq,
-    };
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }))
+        {
+            writer.WriteStartObject();
+            if (type is not null)
+            {
+                writer.WriteString("type", type);
+            }
+
+            writer.WriteStartArray("updates");
+            foreach (var update in updates)
+            {
+                writer.WriteRawValue(update.Json, skipInputValidation: true);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteStartArray("commits");
+            foreach (var commit in commits)
+            {
+                writer.WriteRawValue(ProtocolModel.ToJson(commit), skipInputValidation: true);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteNumber("headSeq", headSeq);
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
 
     /// <summary><c>{receipts: [{updateId, seq, root}]}</c>: what a committed batch of updates returns.</summary>
     public static JsonObject Receipts(IReadOnlyList<UpdateReceipt> receipts) => new()
@@ -52,12 +81,8 @@ public static class WireJson
     /// <summary>The sync channel's server messages: <c>{type, …}</c>.</summary>
     public static class SyncChannel
     {
-        public static JsonObject Batch(IReadOnlyList<StateUpdate> updates, IReadOnlyList<Commit> commits, long headSeq)
-        {
-            var json = Page(updates, commits, headSeq);
-            json.Insert(0, "type", "batch");
-            return json;
-        }
+        public static byte[] Batch(IReadOnlyList<StoredUpdate> updates, IReadOnlyList<Commit> commits, long headSeq) =>
+            Page(updates, commits, headSeq, "batch");
 
         public static JsonObject Welcome(long headSeq, int maxInFlight) => new() { ["type"] = "welcome", ["headSeq"] = headSeq, ["maxInFlight"] = maxInFlight };
 

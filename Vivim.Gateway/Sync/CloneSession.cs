@@ -340,7 +340,7 @@ public sealed class CloneSession : IAsyncDisposable
 
     private async Task<SessionMessage?> ReadFromLogAsync(CancellationToken token)
     {
-        UpdatePage page;
+        StoredUpdatePage page;
         using (_hub.AsClone(CloneId))
         {
             page = await _clone.GetUpdatesAsync(_sent, MaxBatchSize).WaitAsync(token);

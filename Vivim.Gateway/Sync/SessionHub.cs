@@ -210,7 +210,7 @@ public sealed class SessionHub : IAsyncDisposable
 
         public ValueTask OnCommittedAsync(CommittedBatch batch)
         {
-            var shared = new SessionBatch(batch.Updates, [batch.Commit], batch.Commit.ToSeq); // immutable: one for every session
+            var shared = SessionBatch.Live(batch); // immutable: one for every session
             foreach (var session in Sessions.Values)
             {
                 if (!session.TryDeliverLive(shared))

@@ -1,4 +1,5 @@
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Gateway.Sync;
 
@@ -6,9 +7,13 @@ namespace Vivim.Gateway.Sync;
 public abstract record SessionMessage;
 
 /// <summary>Updates in seq order (never more than the session's batch size) with every commit that overlaps them.</summary>
-public sealed record SessionBatch(IReadOnlyList<StateUpdate> Updates, IReadOnlyList<Commit> Commits, long HeadSeq) : SessionMessage
+public sealed record SessionBatch(IReadOnlyList<StoredUpdate> Updates, IReadOnlyList<Commit> Commits, long HeadSeq) : SessionMessage
 {
-    public long LastSeq => Updates[^1].Seq!.Value;
+    public long LastSeq => Updates[^1].Seq;
+
+    /// <summary>A live commit's updates as text, once for every session of the DID.</summary>
+    public static SessionBatch Live(CommittedBatch batch) =>
+        new([.. batch.Updates.Select(u => new StoredUpdate(u.Seq!.Value, ProtocolModel.ToJson(u)))], [batch.Commit], batch.Commit.ToSeq);
 }
 
 /// <summary>Sent when nothing else was for a while, so a clone notices it is behind even if an event was lost.</summary>

@@ -16,7 +16,7 @@ public static class SyncFrames
     public static byte[] BatchGzip(SessionBatch batch) => Compressed.GetValue(batch, b => Gzip(Batch(b)));
 
     public static byte[] Batch(SessionBatch batch) => Encoded.GetValue(batch, b =>
-        JavaScriptJson.StringifyToUtf8(WireJson.SyncChannel.Batch(b.Updates, b.Commits, b.HeadSeq), JsonLimits.Snapshot));
+        WireJson.SyncChannel.Batch(b.Updates, b.Commits, b.HeadSeq));
 
     public static byte[] Welcome(long headSeq, int maxInFlight) => Json(WireJson.SyncChannel.Welcome(headSeq, maxInFlight));
 

@@ -36,7 +36,7 @@ public interface IAnchorStateGrain : IGrainWithStringKey
 
     /// <summary>Updates with seq &gt; <paramref name="afterSeq"/> (at most <paramref name="limit"/>) and every commit that overlaps them.</summary>
     [Alias("GetUpdates")]
-    Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit);
+    Task<StoredUpdatePage> GetUpdatesAsync(long afterSeq, int limit);
 
     /// <summary>A signed snapshot of the whole state at the current head (v1 root for SDK clients, v2 root and seq for ours).</summary>
     [Alias("GetSnapshot")]

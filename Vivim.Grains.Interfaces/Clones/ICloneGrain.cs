@@ -31,7 +31,7 @@ public interface ICloneGrain : IGrainWithStringKey
     Task<StateSnapshot> GetSnapshotAsync();
 
     [Alias("GetUpdates")]
-    Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit);
+    Task<StoredUpdatePage> GetUpdatesAsync(long afterSeq, int limit);
 
     /// <summary>Submits updates the clone signed; refused unless its trust is secondary or higher, not suspended, with the write permission.</summary>
     [Alias("Submit")]

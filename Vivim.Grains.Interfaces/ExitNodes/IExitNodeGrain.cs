@@ -72,7 +72,7 @@ public interface IExitNodeGrain : IGrainWithStringKey
 
     /// <summary>The owner's view of the retained log (export): updates after a seq and the commits overlapping them.</summary>
     [Alias("GetUpdates")]
-    Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit);
+    Task<StoredUpdatePage> GetUpdatesAsync(long afterSeq, int limit);
 
     /// <summary>Deletes the node (called by its tenant): clones are told to stop, the state and the log are removed.</summary>
     [Alias("Delete")]

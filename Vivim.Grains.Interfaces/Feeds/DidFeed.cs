@@ -176,7 +176,7 @@ public sealed class DidFeed : IAsyncDisposable
             UpdatePage page;
             using (EnterCallScope())
             {
-                page = await _anchor.GetUpdatesAsync(after, FillPageSize).WaitAsync(_stoppingToken).ConfigureAwait(false);
+                page = (await _anchor.GetUpdatesAsync(after, FillPageSize).WaitAsync(_stoppingToken).ConfigureAwait(false)).Parse();
             }
 
             if (page.ResyncRequired)

@@ -13,18 +13,19 @@ public sealed partial class AnchorStateGrain
 
     private AnchorHead Head() => new(_did, _headSeq, _tree.RootHex, _retainedFromSeq, _tree.TotalWeight);
 
-    public async Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit)
+    /// <summary>Updates stay the text the log holds (no parse here and no re-shaping in the gateway); commits, small, are records.</summary>
+    public async Task<StoredUpdatePage> GetUpdatesAsync(long afterSeq, int limit)
     {
         var head = _headSeq;
         if (afterSeq < _retainedFromSeq - 1)
         {
-            return new UpdatePage([], [], head, ResyncRequired: true);
+            return new StoredUpdatePage([], [], head, ResyncRequired: true);
         }
 
         var page = await log.ReadAsync(_did, Math.Max(afterSeq, 0), Math.Clamp(limit, 1, _options.MaxPageUpdates));
-        return new UpdatePage(
-            page.Updates.Select(u => ProtocolModel.Parse<StateUpdate>(System.Text.Encoding.UTF8.GetBytes(u.Json), JsonLimits.Snapshot)).ToList(),
-            page.Commits.Select(c => ProtocolModel.Parse<Commit>(System.Text.Encoding.UTF8.GetBytes(c.Json), JsonLimits.Snapshot)).ToList(),
+        return new StoredUpdatePage(
+            [.. page.Updates.Select(u => new StoredUpdate(u.Seq, u.Json))],
+            [.. page.Commits.Select(c => ProtocolModel.Parse<Commit>(System.Text.Encoding.UTF8.GetBytes(c.Json), JsonLimits.Snapshot))],
             head);
     }
 

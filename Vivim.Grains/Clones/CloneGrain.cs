@@ -169,7 +169,7 @@ public sealed class CloneGrain(
         return snapshot;
     }
 
-    public async Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit)
+    public async Task<StoredUpdatePage> GetUpdatesAsync(long afterSeq, int limit)
     {
         RequireSync();
         ArgumentOutOfRangeException.ThrowIfNegative(afterSeq);

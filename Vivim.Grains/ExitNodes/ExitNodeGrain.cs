@@ -334,7 +334,7 @@ public sealed partial class ExitNodeGrain(
         return Anchor.GetSnapshotAsync();
     }
 
-    public Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit)
+    public Task<StoredUpdatePage> GetUpdatesAsync(long afterSeq, int limit)
     {
         RequireKey();
         return Anchor.GetUpdatesAsync(afterSeq, limit);

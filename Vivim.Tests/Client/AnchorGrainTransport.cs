@@ -18,7 +18,8 @@ internal sealed class AnchorGrainTransport(IClusterClient client, string did) : 
 
     public Task<StateSnapshot> GetSnapshotAsync(CancellationToken cancellationToken) => _anchor.GetSnapshotAsync().WaitAsync(cancellationToken);
 
-    public Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit, CancellationToken cancellationToken) => _anchor.GetUpdatesAsync(afterSeq, limit).WaitAsync(cancellationToken);
+    public async Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit, CancellationToken cancellationToken) =>
+        (await _anchor.GetUpdatesAsync(afterSeq, limit).WaitAsync(cancellationToken)).Parse();
 
     public async Task<long> GetHeadSeqAsync(CancellationToken cancellationToken) => (await _anchor.GetHeadAsync().WaitAsync(cancellationToken)).Seq;
 

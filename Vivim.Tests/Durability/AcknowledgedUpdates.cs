@@ -75,7 +75,7 @@ public sealed class AcknowledgedUpdates
         long expected = 1;
         for (long after = 0; after < head.Seq;)
         {
-            var page = await anchor.GetUpdatesAsync(after, 500);
+            var page = (await anchor.GetUpdatesAsync(after, 500)).Parse();
             Assert.False(page.ResyncRequired);
             Assert.NotEmpty(page.Updates);
             foreach (var update in page.Updates)

@@ -66,7 +66,7 @@ public sealed class SessionHubTests(ClusterFixture fixture)
                 // Every update comes with the commit that covers it, signed by the parent.
                 var commit = Assert.Single(batch.Commits, c => c.FromSeq <= update.Seq && update.Seq <= c.ToSeq);
                 Assert.True(SignatureV2.Verify(SignedKind.Commit, ProtocolModel.ToJsonObject(commit), parent.PublicKey));
-                seqs.Add(update.Seq!.Value);
+                seqs.Add(update.Seq);
             }
 
             await session.AcknowledgeAsync(batch.LastSeq);
@@ -156,7 +156,7 @@ public sealed class SessionHubTests(ClusterFixture fixture)
         while (seqs.Count < 5)
         {
             var batch = await NextBatchAsync(session, timeout.Token);
-            seqs.AddRange(batch.Updates.Select(u => u.Seq!.Value));
+            seqs.AddRange(batch.Updates.Select(u => u.Seq));
             await session.AcknowledgeAsync(batch.LastSeq);
         }
 

@@ -59,7 +59,7 @@ public sealed class AnchorConcurrencyTests(ClusterFixture fixture)
         var expectedSeq = 1L;
         for (var after = 0L; after < head.Seq;)
         {
-            var page = await anchor.GetUpdatesAsync(after, 1000);
+            var page = (await anchor.GetUpdatesAsync(after, 1000)).Parse();
             var commits = page.Commits.ToDictionary(c => c.FromSeq);
             foreach (var update in page.Updates)
             {

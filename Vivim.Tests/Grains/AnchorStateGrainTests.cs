@@ -48,7 +48,7 @@ public sealed class AnchorStateGrainTests(ClusterFixture fixture)
         Assert.Equal(result.Receipts[^1].Root, head.Root);
 
         // The page: every update with its seq and a proof under the root right after it; one commit, signed by the parent.
-        var page = await anchor.GetUpdatesAsync(0, 100);
+        var page = (await anchor.GetUpdatesAsync(0, 100)).Parse();
         Assert.Equal([1L, 2, 3, 4], page.Updates.Select(u => u.Seq!.Value));
         var commit = Assert.Single(page.Commits);
         Assert.True(SignatureV2.Verify(SignedKind.Commit, ProtocolModel.ToJsonObject(commit), parent.PublicKey));

@@ -429,7 +429,7 @@ public sealed class ExitNodeGrainTests(ClusterFixture fixture)
         Assert.Equal(2, info.HeadSeq);
         Assert.Equal(result.Receipts[1].Root, info.Root);
 
-        var page = await Grains.GetGrain<IAnchorStateGrain>(key.Did.Value).GetUpdatesAsync(0, 10);
+        var page = (await Grains.GetGrain<IAnchorStateGrain>(key.Did.Value).GetUpdatesAsync(0, 10)).Parse();
         var update = ProtocolModel.ToJsonObject(page.Updates[0]);
         Assert.Equal(key.Did.Value, page.Updates[0].SourceDid);
         Assert.Equal(string.Empty, page.Updates[0].SourceCloneId);

@@ -62,7 +62,7 @@ public sealed class AnchorOnSqliteLogTests
 
                 var next = await anchor.SubmitAsync([SignedUpdates.Create(parent, "apps/after-restart", new JsonObject())]);
                 Assert.Equal(head.Seq + 1, Assert.Single(next.Receipts).Seq);
-                var page = await anchor.GetUpdatesAsync(head.Seq, 10);
+                var page = (await anchor.GetUpdatesAsync(head.Seq, 10)).Parse();
                 Assert.Equal(head.Root, Assert.Single(page.Commits).PrevRoot);
             }
         }
@@ -79,7 +79,7 @@ public sealed class AnchorOnSqliteLogTests
         var after = 0L;
         while (after < head.Seq)
         {
-            var page = await anchor.GetUpdatesAsync(after, 50);
+            var page = (await anchor.GetUpdatesAsync(after, 50)).Parse();
             foreach (var update in page.Updates)
             {
                 if (update.Operation == UpdateOperation.Delete)

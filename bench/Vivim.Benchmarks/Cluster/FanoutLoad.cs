@@ -110,7 +110,7 @@ internal static class FanoutLoad
                 var now = Stopwatch.GetTimestamp();
                 foreach (var update in batch.Updates)
                 {
-                    if (_writtenAt.TryGetValue(update.UpdateId, out var writtenAt))
+                    if (_writtenAt.TryGetValue(UpdateIdOf(update.Json), out var writtenAt))
                     {
                         _deliveries.Add(Stopwatch.GetElapsedTime(writtenAt, now).TotalMilliseconds);
                     }
@@ -118,6 +118,27 @@ internal static class FanoutLoad
 
                 await session.AcknowledgeAsync(batch.LastSeq);
             }
+        }
+
+        // A forward-only read of the one field a clone's observer needs, as gateway-fanout's raw sessions do.
+        private static string UpdateIdOf(string json)
+        {
+            var reader = new System.Text.Json.Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(json));
+            while (reader.Read())
+            {
+                if (reader.TokenType == System.Text.Json.JsonTokenType.PropertyName && reader.CurrentDepth == 1 && reader.ValueTextEquals("updateId"u8))
+                {
+                    reader.Read();
+                    return reader.GetString() ?? string.Empty;
+                }
+
+                if (reader.TokenType is System.Text.Json.JsonTokenType.StartObject or System.Text.Json.JsonTokenType.StartArray && reader.CurrentDepth >= 1)
+                {
+                    reader.Skip();
+                }
+            }
+
+            return string.Empty;
         }
 
         public async Task<(List<double>, List<double>, TimeSpan)> MeasureAsync(int writes, int writesPerSecond)

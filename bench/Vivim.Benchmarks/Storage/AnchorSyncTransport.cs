@@ -15,10 +15,10 @@ internal sealed class AnchorSyncTransport(IClusterClient client, string did) : I
 
     public Task<StateSnapshot> GetSnapshotAsync(CancellationToken cancellationToken) => _anchor.GetSnapshotAsync().WaitAsync(cancellationToken);
 
-    public Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit, CancellationToken cancellationToken)
+    public async Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit, CancellationToken cancellationToken)
     {
         Pages++;
-        return _anchor.GetUpdatesAsync(afterSeq, limit).WaitAsync(cancellationToken);
+        return (await _anchor.GetUpdatesAsync(afterSeq, limit).WaitAsync(cancellationToken)).Parse();
     }
 
     public async Task<long> GetHeadSeqAsync(CancellationToken cancellationToken) => (await _anchor.GetHeadAsync().WaitAsync(cancellationToken)).Seq;

@@ -73,7 +73,7 @@ internal static class CatchUpLoad
         var fetch = Stopwatch.StartNew();
         for (var after = 0L; after < head.Seq;)
         {
-            var page = await anchor.GetUpdatesAsync(after, pageSize);
+            var page = (await anchor.GetUpdatesAsync(after, pageSize)).Parse();
             after = page.Updates[^1].Seq!.Value;
         }
 
