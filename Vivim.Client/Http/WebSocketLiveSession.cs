@@ -170,9 +170,10 @@ internal sealed class WebSocketLiveSession : ILiveSubscription
             while (true)
             {
                 (byte[] Payload, WebSocketMessageType Type)? frame;
-                using (var idle = CancellationTokenSource.CreateLinkedTokenSource(token))
+                // On the transport's clock, so that a test's fake clock decides when a silent server is given up on.
+                using (var bound = new CancellationTokenSource(_transport.Options.IdleTimeout, _transport.Options.TimeProvider))
+                using (var idle = CancellationTokenSource.CreateLinkedTokenSource(token, bound.Token))
                 {
-                    idle.CancelAfter(_transport.Options.IdleTimeout);
                     try
                     {
                         frame = await SyncChannelCodec.ReceiveAsync(socket, _transport.Options.MaxMessageBytes, idle.Token).ConfigureAwait(false);
@@ -306,8 +307,8 @@ internal sealed class WebSocketLiveSession : ILiveSubscription
 
     private async Task ReadWelcomeAsync(ClientWebSocket socket, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_transport.Options.IdleTimeout);
+        using var bound = new CancellationTokenSource(_transport.Options.IdleTimeout, _transport.Options.TimeProvider);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, bound.Token);
         var frame = await SyncChannelCodec.ReceiveAsync(socket, _transport.Options.MaxMessageBytes, timeout.Token).ConfigureAwait(false);
         if (frame is not { } f)
         {

@@ -71,14 +71,14 @@ public sealed class PostgreSqlClusteringTests : IAsyncLifetime
         await StopAsync(second, graceful: false);
         _hosts.Remove(second);
 
-        await Eventually.HoldsAsync(async () => Assert.Contains((secondAddress, 6), await MembersAsync()));
+        await Until.HoldsAsync(async () => Assert.Contains((secondAddress, 6), await MembersAsync()));
         var membership = first.Services.GetRequiredService<IClusterMembershipService>();
-        await Eventually.HoldsAsync(() =>
+        await Until.HoldsAsync(() =>
         {
             Assert.Equal(SiloStatus.Dead, membership.CurrentSnapshot.GetSiloStatus(SiloAddress.FromParsableString(secondAddress)));
             return Task.CompletedTask;
         });
-        await Eventually.HoldsAsync(async () =>
+        await Until.HoldsAsync(async () =>
         {
             var after = await Task.WhenAll(grains.Select(g => g.WhereAmIAsync()));
             Assert.All(after, a => Assert.Equal(firstAddress, a));
@@ -113,7 +113,7 @@ public sealed class PostgreSqlClusteringTests : IAsyncLifetime
         };
         Assert.True(await table.InsertRowAsync(entry, (await table.ReadAllAsync()).Version.Next()));
 
-        await Eventually.HoldsAsync(async () =>
+        await Until.HoldsAsync(async () =>
         {
             var (stored, _) = Assert.Single((await table.ReadRowAsync(silent)).Members);
             Assert.Equal(SiloStatus.Dead, stored.Status);

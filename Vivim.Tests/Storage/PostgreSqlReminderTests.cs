@@ -4,6 +4,7 @@ using Orleans.Hosting;
 using Orleans.TestingHost;
 using Vivim.Hosting;
 using Vivim.Storage.Schema;
+using Vivim.Tests.Support;
 
 namespace Vivim.Tests.Storage;
 
@@ -101,7 +102,7 @@ public sealed class PostgreSqlReminderTests(PostgreSqlReminderFixture fixture) :
         Assert.Equal(unchecked((int)grain.GetGrainId().GetUniformHashCode()), Convert.ToInt32(await fixture.Database.ScalarAsync(
             "SELECT grain_hash FROM vivim_reminders WHERE grain_id = @grain AND reminder_name = 'tick'", ("grain", grainId))));
         Assert.Equal(["other", "tick"], await grain.RemindersAsync());
-        await Eventually.HoldsAsync(async () => Assert.True(await grain.TicksAsync("tick") >= 2));
+        await Until.HoldsAsync(async () => Assert.True(await grain.TicksAsync("tick") >= 2));
 
         await grain.StopAsync("tick");
 

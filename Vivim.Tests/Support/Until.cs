@@ -24,4 +24,22 @@ internal static class Until
             await Task.Delay(PollInterval);
         }
     }
+
+    /// <summary>Retries an assertion until it holds; past the bound, its last failure is the test's failure.</summary>
+    public static async Task HoldsAsync(Func<Task> assertion, TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? Patience);
+        while (true)
+        {
+            try
+            {
+                await assertion();
+                return;
+            }
+            catch (Exception) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(PollInterval * 5);
+            }
+        }
+    }
 }

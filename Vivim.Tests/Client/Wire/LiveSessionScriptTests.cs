@@ -75,11 +75,16 @@ public sealed class LiveSessionScriptTests : IAsyncLifetime
     public async Task A_silent_socket_is_reconnected_and_a_resync_re_snapshots_then_resumes_from_the_new_cursor()
     {
         using var key = SigningKey.Generate();
+        // The idle bound runs on a fake clock: the socket goes silent when the test says so, and no slow moment of a
+        // loaded machine can make a connection look idle. Reconnecting is immediate.
+        var clock = SiloClock.StartNow();
+        var idleTimeout = TimeSpan.FromSeconds(2);
         using var transport = new HttpSyncTransport(_server!.Address, key, CloneId, new HttpSyncTransportOptions
         {
-            IdleTimeout = TimeSpan.FromSeconds(2),
-            ReconnectInitialDelay = TimeSpan.FromMilliseconds(20),
-            ReconnectMaxDelay = TimeSpan.FromMilliseconds(100),
+            IdleTimeout = idleTimeout,
+            ReconnectInitialDelay = TimeSpan.Zero,
+            ReconnectMaxDelay = TimeSpan.Zero,
+            TimeProvider = clock,
         });
         await using var sync = new SyncProtocol(_anchor.Did, new SyncConfig(SyncInterval: 3_600_000, MaxBatchSize: 10), transport, new SyncOptions { ReconcileInterval = TimeSpan.FromHours(1) });
         var events = new EventLog(sync);
@@ -90,10 +95,14 @@ public sealed class LiveSessionScriptTests : IAsyncLifetime
         Commit(("memoryIndex/s/3", "3"), ("memoryIndex/s/4", "4"));
         _sendFirstBatch.SetResult();
         await UntilAsync(() => sync.Replica.Cursor == 4);
+        await UntilAsync(() => _acks.Contains((1, 4L)));
+        // Silence: the idle bound passes. The client makes a new bound only after it acknowledged, so the clock may
+        // have to move more than once.
+        await AdvanceUntilAsync(clock, idleTimeout, TimeSpan.FromSeconds(5), () => Volatile.Read(ref _connections) >= 2);
 
-        // Connection 2 answers the hello with resync (the log moved past the cursor); the clone re-snapshots at 5.
-        // Connection 3 resumes from 5 and receives 6 live.
-        await UntilAsync(() => Volatile.Read(ref _connections) >= 3);
+        // Connection 2 answers the hello with resync (the log moved past the cursor); the clone re-snapshots at 5 while
+        // the session waits, on its clock, for the new cursor. Connection 3 resumes from 5 and receives 6 live.
+        await AdvanceUntilAsync(clock, TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(100), () => Volatile.Read(ref _connections) >= 3);
         Commit(("memoryIndex/s/6", "6"));
         _sendLastBatch.SetResult();
         await UntilAsync(() => sync.Replica.Cursor == 6);
@@ -197,6 +206,25 @@ public sealed class LiveSessionScriptTests : IAsyncLifetime
 
     private static async Task<JsonObject?> ReceiveAsync(WebSocket socket, CancellationToken token) =>
         await SyncChannelCodec.ReceiveAsync(socket, 64 * 1024, token) is { } frame ? SyncChannelCodec.Decode(frame.Payload, frame.Type) : null;
+
+    /// <summary>
+    /// Moves the fake clock a step at a time until <paramref name="done"/>, giving the client <paramref name="settle"/>
+    /// of real time after each step. It stops as soon as it is done, so later connections never look idle.
+    /// </summary>
+    private static async Task AdvanceUntilAsync(Microsoft.Extensions.Time.Testing.FakeTimeProvider clock, TimeSpan step, TimeSpan settle, Func<bool> done)
+    {
+        var deadline = DateTime.UtcNow + Until.Patience;
+        while (!done())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the client did not move on as its clock moved");
+            clock.Advance(step);
+            var settled = DateTime.UtcNow + settle;
+            while (!done() && DateTime.UtcNow < settled)
+            {
+                await Task.Delay(20);
+            }
+        }
+    }
 
     private static Task UntilAsync(Func<bool> condition) => Until.TrueAsync(condition, () => "the condition still does not hold");
 }
