@@ -34,14 +34,36 @@ public sealed class FilePeerIdentityStore(StorageLocation location, KeyVault vau
         }
 
         var text = await File.ReadAllTextAsync(Path, cancellationToken);
+        SealedKey stored;
+        Ed25519Identity opened;
         try
         {
-            return SealedPeerIdentity.Open(vault, FromJson(text), SiloName);
+            stored = FromJson(text);
+            opened = SealedPeerIdentity.Open(vault, stored, SiloName);
         }
         catch (Exception e) when (e is JsonException or FormatException or KeyNotFoundException or InvalidOperationException or CryptographicException)
         {
             throw new InvalidOperationException($"{Path} does not hold this node's sealed libp2p identity ({e.Message}); it opens only with the key-encryption key it was sealed under.", e);
         }
+
+        if (vault.NeedsRotation(stored))
+        {
+            Replace(ToJson(SealedPeerIdentity.Reseal(vault, opened, SiloName)));
+        }
+
+        return opened;
+    }
+
+    /// <summary>Writes the file again, complete before it takes the name (owner-only, like the first one).</summary>
+    private void Replace(JsonObject content)
+    {
+        var temporary = Path + "." + Guid.NewGuid().ToString("N") + ".new";
+        if (!DataDirectorySecret.TryCreate(temporary, JsonSerializer.SerializeToUtf8Bytes(content)))
+        {
+            return;
+        }
+
+        File.Move(temporary, Path, overwrite: true);
     }
 
     private static JsonObject ToJson(SealedKey sealedKey) => new()

@@ -19,7 +19,13 @@ public sealed class PostgreSqlPeerIdentityStore(StorageLocation location, KeyVau
         await connection.OpenAsync(cancellationToken);
         if (await ReadAsync(connection, cancellationToken) is { } stored)
         {
-            return SealedPeerIdentity.Open(vault, stored, siloName);
+            var opened = SealedPeerIdentity.Open(vault, stored, siloName);
+            if (vault.NeedsRotation(stored))
+            {
+                await ResealAsync(connection, opened, stored.KekId, cancellationToken);
+            }
+
+            return opened;
         }
 
         var (identity, sealedKey) = SealedPeerIdentity.Create(vault, siloName);
@@ -45,6 +51,20 @@ public sealed class PostgreSqlPeerIdentityStore(StorageLocation location, KeyVau
         identity.Dispose();
         var winner = await ReadAsync(connection, cancellationToken) ?? throw new InvalidOperationException("The libp2p identity row vanished while it was created.");
         return SealedPeerIdentity.Open(vault, winner, siloName);
+    }
+
+    /// <summary>Seals the identity under the active KEK, so the old one can be retired (docs/operations.md, "Keys").</summary>
+    private async Task ResealAsync(NpgsqlConnection connection, Ed25519Identity identity, string oldKekId, CancellationToken cancellationToken)
+    {
+        var resealed = SealedPeerIdentity.Reseal(vault, identity, siloName);
+        await using var update = connection.CreateCommand();
+        update.CommandText = "UPDATE vivim_p2p_identities SET kek_id = @kek, nonce = @nonce, ciphertext = @ciphertext WHERE silo_name = @silo AND kek_id = @old";
+        update.Parameters.AddWithValue("kek", resealed.KekId);
+        update.Parameters.AddWithValue("nonce", resealed.Nonce);
+        update.Parameters.AddWithValue("ciphertext", resealed.Ciphertext);
+        update.Parameters.AddWithValue("silo", siloName);
+        update.Parameters.AddWithValue("old", oldKekId);
+        await update.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private async Task<SealedKey?> ReadAsync(NpgsqlConnection connection, CancellationToken cancellationToken)

@@ -25,6 +25,24 @@ public static class SealedPeerIdentity
         }
     }
 
+    /// <summary>The identity sealed again under the active KEK (rotation).</summary>
+    public static SealedKey Reseal(KeyVault vault, Ed25519Identity identity, string siloName)
+    {
+        ArgumentNullException.ThrowIfNull(vault);
+        ArgumentNullException.ThrowIfNull(identity);
+
+        // The libp2p PrivateKey protobuf is 08 01 12 40, then the seed and the public key.
+        var privateKey = identity.ToPrivateKeyProtobuf();
+        try
+        {
+            return vault.Seal(privateKey.AsSpan(4, 32), Owner(siloName));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(privateKey);
+        }
+    }
+
     /// <exception cref="CryptographicException">The blob was altered, belongs to another silo, or its KEK is not the one configured.</exception>
     public static Ed25519Identity Open(KeyVault vault, SealedKey sealedKey, string siloName)
     {

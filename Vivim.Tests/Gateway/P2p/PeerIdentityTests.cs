@@ -71,6 +71,12 @@ public sealed class PeerIdentityTests
             var wrongKey = await Assert.ThrowsAsync<InvalidOperationException>(() => new FilePeerIdentityStore(location, Vault("b")).LoadOrCreateAsync(CancellationToken.None));
             Assert.Contains(FilePeerIdentityStore.FileName, wrongKey.Message, StringComparison.Ordinal);
             Assert.Contains("key-encryption key", wrongKey.Message, StringComparison.Ordinal);
+
+            // Rotation: with b active and a still configured, the identity opens and is sealed again under b.
+            using var rotated = await new FilePeerIdentityStore(location, Vault("b", "a")).LoadOrCreateAsync(CancellationToken.None);
+            using var underB = await new FilePeerIdentityStore(location, Vault("b")).LoadOrCreateAsync(CancellationToken.None);
+            Assert.Equal(created.PeerId, rotated.PeerId);
+            Assert.Equal(created.PeerId, underB.PeerId);
         }
         finally
         {
@@ -102,6 +108,12 @@ public sealed class PeerIdentityTests
         {
             identity.Dispose();
         }
+
+        // Rotation: opened under a newer active KEK (the old one still configured), the row is sealed again under it.
+        using var rotated = await new PostgreSqlPeerIdentityStore(location, Vault("k2", "k"), "gateway-b").LoadOrCreateAsync(CancellationToken.None);
+        using var underK2 = await new PostgreSqlPeerIdentityStore(location, Vault("k2"), "gateway-b").LoadOrCreateAsync(CancellationToken.None);
+        Assert.Equal(b.PeerId, rotated.PeerId);
+        Assert.Equal(b.PeerId, underK2.PeerId);
 
         await using var read = new NpgsqlConnection(database.ConnectionString);
         await read.OpenAsync();
@@ -146,11 +158,17 @@ public sealed class PeerIdentityTests
         Assert.NotEqual(first, (await second.GetP2pAsync()).PeerId);
     }
 
-    private static KeyVault Vault(string kekId) => new(Options.Create(new KeyVaultOptions
+    /// <summary>A vault sealing under <paramref name="active"/> that also opens what <paramref name="older"/> KEKs sealed.</summary>
+    private static KeyVault Vault(string active, params string[] older)
     {
-        ActiveKeyId = kekId,
-        Keys = { [kekId] = Convert.ToBase64String(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("p2p test kek " + kekId))) },
-    }));
+        var options = new KeyVaultOptions { ActiveKeyId = active };
+        foreach (var id in older.Prepend(active))
+        {
+            options.Keys[id] = Convert.ToBase64String(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("p2p test kek " + id)));
+        }
+
+        return new KeyVault(Options.Create(options));
+    }
 
     private static byte[] Seed(GatewayPeer peer) => Seed(peer.Host.Identity);
 
