@@ -133,11 +133,11 @@ public sealed partial class GatewayPeerService(
         }
     }
 
-    private static Task ListenAsync(Libp2pHost host, IReadOnlyList<string> listen, CancellationToken cancellationToken)
+    private static async Task ListenAsync(Libp2pHost host, IReadOnlyList<string> listen, CancellationToken cancellationToken)
     {
         try
         {
-            return host.StartAsync(cancellationToken);
+            await host.StartAsync(cancellationToken);
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
         {
