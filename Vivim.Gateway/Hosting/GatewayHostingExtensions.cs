@@ -4,6 +4,7 @@ using Vivim.Gateway.Api;
 using Vivim.Gateway.Api.OpenApi;
 using Vivim.Gateway.Auth;
 using Vivim.Gateway.Limits;
+using Vivim.Gateway.P2p;
 using Vivim.Gateway.Sync;
 using Vivim.Hosting;
 
@@ -30,6 +31,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<GatewayRateLimiter>();
         services.AddSingleton<SyncSocketRegistry>();
         services.AddSingleton<SyncSocket>();
+        builder.AddVivimP2p();
 
         var cors = configuration.GetSection(CorsOptions.Section).Get<CorsOptions>() ?? new CorsOptions();
         services.AddCors(o => o.AddPolicy(CorsPolicy, policy => policy
@@ -76,6 +78,7 @@ public static class GatewayHostingExtensions
         v1.MapExitNodeEndpoints(auth);
         v1.MapDiscoveryEndpoints(auth);
         v1.MapCloneEndpoints(auth);
+        v1.MapP2pEndpoints(auth);
         SyncSocket.Map(v1);
 
         // Unknown routes are problems too, not empty 404s.

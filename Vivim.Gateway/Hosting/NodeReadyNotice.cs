@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Vivim.Gateway.Auth;
+using Vivim.Gateway.P2p;
 using Vivim.Hosting;
 
 namespace Vivim.Gateway.Hosting;
@@ -9,7 +10,7 @@ namespace Vivim.Gateway.Hosting;
 /// The one block a node logs when it is ready: where it listens, where its data and operator key are, and the command
 /// to type next. Never the key itself.
 /// </summary>
-public sealed partial class NodeReadyNotice(IServer server, StorageLocation location, OperatorKey operatorKey, ILogger<NodeReadyNotice> logger)
+public sealed partial class NodeReadyNotice(IServer server, StorageLocation location, OperatorKey operatorKey, GatewayPeerService p2p, ILogger<NodeReadyNotice> logger)
 {
     public const string Heading = "Vivim node ready.";
 
@@ -55,11 +56,17 @@ public sealed partial class NodeReadyNotice(IServer server, StorageLocation loca
             Environment.NewLine,
             Heading,
             "  API:          " + string.Join(", ", urls),
+            "  libp2p:       " + Libp2pLine(),
             "  data:         " + (location.DataPath ?? location.Describe()),
             "  operator key: " + keyLine,
             "  next, in another terminal in this directory:",
             "    " + next);
     }
+
+    /// <summary>Where the peer listens, dialable as written (with <c>/p2p/</c>), or why there is none.</summary>
+    private string Libp2pLine() => p2p.Peer is { } peer
+        ? string.Join(", ", peer.Host.ListenAddresses.Select(a => a.WithPeerId(peer.PeerId)))
+        : p2p.Enabled ? "not running" : "disabled (Vivim:P2p:Enabled=false)";
 
     /// <summary>A URL a client on this machine can use: a wildcard listen address is reached on localhost.</summary>
     private static string Reachable(string url)

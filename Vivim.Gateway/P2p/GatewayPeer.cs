@@ -18,8 +18,12 @@ public sealed class GatewayPeer(Libp2pHost host, KadDht dht, GossipSub pubsub, I
 
     /// <summary>
     /// The addresses this gateway advertises, without the <c>/p2p/</c> suffix: <c>Vivim:P2p:Announce</c> when set,
-    /// else the bound listen addresses (never a <c>/tcp/0</c>, so only meaningful once the host has started).
+    /// else the bound listen addresses (never a <c>/tcp/0</c>, so only meaningful once the host has started). The same
+    /// addresses identify sends.
     /// </summary>
     public IReadOnlyList<Multiaddr> AnnounceAddresses =>
-        announce is { Count: > 0 } ? announce : [.. Host.ListenAddresses.Where(a => !a.ToString().EndsWith("/tcp/0", StringComparison.Ordinal))];
+        announce is { Count: > 0 } ? announce : [.. Host.AdvertisedAddresses.Where(a => !a.ToString().EndsWith("/tcp/0", StringComparison.Ordinal))];
+
+    /// <summary>Every protocol id the peer serves, sorted: the list identify sends and <c>GET /v1/p2p</c> answers.</summary>
+    public IReadOnlyCollection<string> Protocols => Host.Protocols;
 }

@@ -46,6 +46,7 @@ public static class SiloHostingExtensions
                 o.ServiceId = options.ServiceId;
                 o.ClusterId = options.ClusterId;
             });
+            silo.Configure<SiloOptions>(o => o.SiloName = options.StableSiloName);
             if (location.Provider == DatabaseKind.Sqlite)
             {
                 silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);

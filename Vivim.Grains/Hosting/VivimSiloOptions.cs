@@ -18,6 +18,17 @@ public sealed class VivimSiloOptions
     /// <summary>The embedded node's data directory (SQLite files, its key-encryption key); created on first run.</summary>
     public string DataPath { get; set; } = "data";
 
+    /// <summary>
+    /// This silo's name, stable across its restarts (a StatefulSet pod's name): what keys its libp2p identity in the
+    /// database. Unset: the machine's name and the silo port, which is stable where both are.
+    /// </summary>
+    public string? SiloName { get; set; }
+
+    /// <summary><see cref="SiloName"/>, or its default.</summary>
+    public string StableSiloName => SiloName is { Length: > 0 } name
+        ? name
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Environment.MachineName}-{SiloPort}");
+
     /// <summary>The IP address other silos and clients reach this one at (a pod IP); Orleans picks one when unset.</summary>
     public string? AdvertisedAddress { get; set; }
 }

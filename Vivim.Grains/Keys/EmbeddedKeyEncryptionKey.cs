@@ -31,7 +31,8 @@ public sealed class EmbeddedKeyEncryptionKey(StorageLocation location, ILogger<E
         var key = DataDirectorySecret.LoadOrCreate(path, 32, out var created);
         if (created)
         {
-            logger.LogWarning("Created a key-encryption key at {Path} for the embedded node. Configure Vivim:KeyEncryption from a secret store in production.", path);
+            // Information, not a warning: every fresh embedded node creates one (its libp2p identity is sealed at start).
+            logger.LogInformation("Created a key-encryption key at {Path} for the embedded node. Configure Vivim:KeyEncryption from a secret store in production.", path);
         }
 
         return key;

@@ -75,6 +75,12 @@ public sealed class Libp2pHost : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// What identify tells peers to dial: <see cref="Libp2pHostOptions.AnnounceAddresses"/> when set, else the actual
+    /// listen addresses.
+    /// </summary>
+    public IReadOnlyList<Multiaddr> AdvertisedAddresses => _options.AnnounceAddresses.Count > 0 ? _options.AnnounceAddresses : ListenAddresses;
+
     public IReadOnlyCollection<string> Protocols => [.. _handlers.Keys.Order(StringComparer.Ordinal)];
 
     public int ConnectionCount => Volatile.Read(ref _connectionCount);
@@ -566,7 +572,7 @@ public sealed class Libp2pHost : IAsyncDisposable
             PublicKey = _options.Identity.PublicKey.ToProtobuf(),
             ObservedAddr = conn?.RemoteAddress.ToBytes(),
         };
-        foreach (var a in ListenAddresses)
+        foreach (var a in AdvertisedAddresses)
         {
             m.ListenAddrs.Add(a.ToBytes());
         }

@@ -9,6 +9,7 @@ public sealed class Libp2pHostBuilder
 {
     private Ed25519Identity? _identity;
     private readonly List<Multiaddr> _listen = [];
+    private readonly List<Multiaddr> _announce = [];
     private readonly List<(string Protocol, StreamHandler Handler, int MaxInbound)> _handlers = [];
     private string _agent = "vivim-libp2p/0.1.0";
     private int _maxConnections = 256;
@@ -37,6 +38,14 @@ public sealed class Libp2pHostBuilder
     public Libp2pHostBuilder ListenOn(Multiaddr multiaddr)
     {
         _listen.Add(multiaddr);
+        return this;
+    }
+
+    /// <summary>An address identify advertises instead of the listen addresses (see <see cref="Libp2pHostOptions.AnnounceAddresses"/>).</summary>
+    public Libp2pHostBuilder AnnounceOn(Multiaddr multiaddr)
+    {
+        ArgumentNullException.ThrowIfNull(multiaddr);
+        _announce.Add(multiaddr.WithoutPeerId());
         return this;
     }
 
@@ -97,6 +106,7 @@ public sealed class Libp2pHostBuilder
         {
             Identity = _identity ?? Ed25519Identity.Generate(),
             ListenAddresses = [.. _listen],
+            AnnounceAddresses = [.. _announce],
             AgentVersion = _agent,
             MaxConnections = _maxConnections,
             MaxPendingInbound = _maxPending,

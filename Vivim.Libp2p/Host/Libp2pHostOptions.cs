@@ -9,6 +9,11 @@ public sealed class Libp2pHostOptions
 {
     public required Ed25519Identity Identity { get; init; }
     public IReadOnlyList<Multiaddr> ListenAddresses { get; init; } = [];
+    /// <summary>
+    /// The addresses other peers should dial (public addresses behind NAT or a load balancer), without <c>/p2p/</c>:
+    /// identify advertises these instead of the bound listen addresses when set.
+    /// </summary>
+    public IReadOnlyList<Multiaddr> AnnounceAddresses { get; init; } = [];
     public string AgentVersion { get; init; } = "vivim-libp2p/0.1.0";
     public string ProtocolVersion { get; init; } = "ipfs/0.1.0";
     /// <summary>Total open connections (inbound + outbound); inbound beyond it are closed at once.</summary>

@@ -16,6 +16,7 @@ public sealed class BusyPortTests
     [InlineData("Vivim.Gateway", "--urls")]
     [InlineData("Vivim.Gateway", "--Vivim:SiloPort")]
     [InlineData("Vivim.Gateway", "--Vivim:GatewayPort")]
+    [InlineData("Vivim.Gateway", "--Vivim:P2p:Listen:0")]
     [InlineData("Vivim.Silo", "--Vivim:SiloPort")]
     [InlineData("Vivim.Silo", "--Vivim:GatewayPort")]
     public async Task A_host_whose_port_is_taken_names_the_port_and_its_flag_and_exits_1(string project, string flag)
@@ -29,6 +30,7 @@ public sealed class BusyPortTests
             ["--urls"] = FreePort.Next(),
             ["--Vivim:SiloPort"] = FreePort.Next(),
             ["--Vivim:GatewayPort"] = FreePort.Next(),
+            ["--Vivim:P2p:Listen:0"] = FreePort.Next(),
             [flag] = busy,
         };
         var data = Path.Combine(Path.GetTempPath(), "vivim-busy-" + Guid.NewGuid().ToString("N")[..12]);
@@ -41,6 +43,7 @@ public sealed class BusyPortTests
         if (project == "Vivim.Gateway")
         {
             arguments.AddRange(["--urls", "http://127.0.0.1:" + Text(ports["--urls"])]);
+            arguments.AddRange(["--Vivim:P2p:Listen:0", "/ip4/127.0.0.1/tcp/" + Text(ports["--Vivim:P2p:Listen:0"])]);
         }
 
         try

@@ -18,6 +18,7 @@ public sealed class GatewayHostTests
             "--urls", "http://127.0.0.1:0",
             "--Vivim:SiloPort", FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--Vivim:GatewayPort", FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--Vivim:P2p:Listen:0", "/ip4/127.0.0.1/tcp/0",
             "--Logging:LogLevel:Default", "Warning",
         ]);
         var health = app.Services.GetRequiredService<HostLifecycleHealth>();

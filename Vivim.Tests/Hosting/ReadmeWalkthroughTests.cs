@@ -24,7 +24,7 @@ public sealed partial class ReadmeWalkthroughTests
         Assert.StartsWith("dotnet run --project Vivim.Gateway", commands[0], StringComparison.Ordinal);
         Assert.StartsWith("dotnet run --project Vivim.Cli -- demo", commands[1], StringComparison.Ordinal);
         Assert.StartsWith("bash .ci/run", commands[2], StringComparison.Ordinal);
-        foreach (var (port, what) in new[] { (8080, "the API"), (11111, "the silo"), (30000, "the Orleans gateway") })
+        foreach (var (port, what) in new[] { (8080, "the API"), (11111, "the silo"), (30000, "the Orleans gateway"), (4001, "libp2p") })
         {
             Assert.True(ListenPorts.IsFree(IPAddress.Loopback, port), $"Port {port} ({what}) is taken: this test runs the README's node on the default ports; stop what listens there.");
         }

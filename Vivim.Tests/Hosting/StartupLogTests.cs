@@ -43,6 +43,10 @@ public sealed class StartupLogTests
                 Assert.Equal(HttpStatusCode.Created, created.StatusCode);
             }
 
+            // The peer listens on a free port (HostProcess): the ready block names it as GET /v1/p2p does, dialable.
+            var p2p = JsonNode.Parse(await http.GetStringAsync(new Uri("/v1/p2p", UriKind.Relative)))!;
+            var libp2p = p2p["multiaddrs"]![0]!.GetValue<string>() + "/p2p/" + p2p["peerId"]!.GetValue<string>();
+
             // Orleans 10.4.2 may log an error at SIGTERM when a memory-stream queue read is cancelled mid-call (a race
             // in its shutdown, harmless): warnings and errors are checked up to the stop, the rest over the whole run.
             var running = node.Output;
@@ -55,6 +59,7 @@ public sealed class StartupLogTests
                     Environment.NewLine,
                     "      " + NodeReadyNotice.Heading,
                     "        API:          " + url,
+                    "        libp2p:       " + libp2p,
                     "        data:         " + data,
                     "        operator key: " + keyFile,
                     "        next, in another terminal in this directory:",
@@ -89,6 +94,7 @@ public sealed class StartupLogTests
             "--Vivim:DataPath", data,
             "--Vivim:SiloPort", FreePort.Next().ToString(CultureInfo.InvariantCulture),
             "--Vivim:GatewayPort", FreePort.Next().ToString(CultureInfo.InvariantCulture),
+            "--Vivim:P2p:Listen:0", "/ip4/127.0.0.1/tcp/0",
         ];
         try
         {

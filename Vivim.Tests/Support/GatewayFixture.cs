@@ -47,6 +47,7 @@ public sealed class GatewayFixture : IAsyncLifetime
             $"--Vivim:DataPath={_dataPath}",
             $"--Vivim:SiloPort={FreePort.Next()}",
             $"--Vivim:GatewayPort={FreePort.Next()}",
+            "--Vivim:P2p:Listen:0=/ip4/127.0.0.1/tcp/0",
             $"--Vivim:ClusterId=gateway-tests-{port}",
             $"--Vivim:OperatorKey={TestOperatorKey}",
             $"--Vivim:ClusterSecret={Convert.ToBase64String(ClusterFixture.TestClusterSecret)}",

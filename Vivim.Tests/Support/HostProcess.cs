@@ -64,6 +64,9 @@ public sealed class HostProcess : IAsyncDisposable
         start.Environment["Vivim__ClusterSecret"] = Convert.ToBase64String(ClusterFixture.TestClusterSecret);
         start.Environment["Vivim__OperatorKey"] = GatewayFixture.TestOperatorKey;
         start.Environment["Logging__Console__FormatterName"] = "simple";
+
+        // A gateway's libp2p peer on a free port, never the default 4001 that parallel tests would share.
+        start.Environment["Vivim__P2p__Listen__0"] = "/ip4/127.0.0.1/tcp/0";
         if (!hostLogging)
         {
             start.Environment["Logging__LogLevel__Default"] = "Warning";

@@ -88,6 +88,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
             ["Vivim__DataPath"] = Path.Combine(directory, "data"),
             ["Vivim__SiloPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
             ["Vivim__GatewayPort"] = FreePort().ToString(CultureInfo.InvariantCulture),
+            ["Vivim__P2p__Listen__0"] = "/ip4/127.0.0.1/tcp/0",
             ["Vivim__ClusterId"] = "bench-" + port.ToString(CultureInfo.InvariantCulture),
             ["Vivim__ClusterSecret"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
             ["Vivim__OperatorKey"] = operatorKey,
