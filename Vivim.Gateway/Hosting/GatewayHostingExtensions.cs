@@ -4,6 +4,7 @@ using Vivim.Gateway.Api;
 using Vivim.Gateway.Api.OpenApi;
 using Vivim.Gateway.Auth;
 using Vivim.Gateway.Limits;
+using Vivim.Gateway.P2p.Protocols;
 using Vivim.Gateway.Sync;
 using Vivim.Hosting;
 
@@ -30,6 +31,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<GatewayRateLimiter>();
         services.AddSingleton<SyncSocketRegistry>();
         services.AddSingleton<SyncSocket>();
+        services.AddVivimP2pProtocols(configuration);
 
         var cors = configuration.GetSection(CorsOptions.Section).Get<CorsOptions>() ?? new CorsOptions();
         services.AddCors(o => o.AddPolicy(CorsPolicy, policy => policy

@@ -1,0 +1,86 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Vivim.Clones;
+using Vivim.Gateway.Api;
+using Vivim.Gateway.Limits;
+using Vivim.Libp2p.Core;
+using Vivim.Libp2p.Host;
+using Vivim.Protocol.Identity;
+using Vivim.Protocol.Sync;
+using Vivim.Security;
+
+namespace Vivim.Gateway.P2p.Protocols;
+
+/// <summary>
+/// <c>/vivim/sync/1.0.0</c>: a registered clone's snapshot, updates, submit, ack and status, as the HTTP routes answer
+/// them. The caller is the connection's Noise-authenticated remote peer: its Ed25519 key must be the clone's DID key,
+/// and the clone's trust must allow the call (checked by the Clone grain on every request, so a suspension holds at once).
+/// </summary>
+public sealed class SyncProtocol(
+    IGrainFactory grains,
+    CallPrincipals principals,
+    GatewayRateLimiter limiter,
+    PeerFloodGuard floodGuard,
+    IOptions<VivimProtocolOptions> options,
+    ILogger<SyncProtocol> logger) : VivimStreamProtocol(limiter, floodGuard, options, logger)
+{
+    public const string Id = "/vivim/sync/1.0.0";
+
+    private const int MaxCloneIdLength = 128;
+
+    public override string ProtocolId => Id;
+
+    protected override async Task<string> AnswerAsync(JsonObject request, Libp2pStream stream, CancellationToken cancellationToken)
+    {
+        var type = RequestType(request, "snapshot", "updates", "submit", "ack", "status");
+        var cloneId = ApiJson.String(request, "cloneId", MaxCloneIdLength, required: true)!;
+        var body = Body(request, "type", "cloneId");
+        await AuthenticateAsync(stream.RemotePeer, cloneId);
+        using (principals.Enter(CallPrincipal.ForClone(cloneId)))
+        {
+            switch (type)
+            {
+                case "snapshot":
+                    ApiJson.OnlyMembers(body);
+                    return Protocol(await CloneSyncCalls.SnapshotAsync(grains, cloneId));
+                case "updates":
+                    ApiJson.OnlyMembers(body, "after", "limit");
+                    return Object(await CloneSyncCalls.UpdatesAsync(grains, cloneId, ApiJson.Long(body, "after", required: false), ApiJson.Long(body, "limit", required: false)));
+                case "submit":
+                    var result = await CloneSyncCalls.SubmitAsync(grains, cloneId, body);
+                    return result.Outcome == SubmitOutcome.Committed ? Object(WireJson.Receipts(result.Receipts)) : ErrorText(ApiError.Rejected(result));
+                case "ack":
+                    await CloneSyncCalls.AcknowledgeAsync(grains, cloneId, body);
+                    return "{}";
+                default:
+                    ApiJson.OnlyMembers(body);
+                    return Object(await CloneSyncCalls.StatusAsync(grains, cloneId));
+            }
+        }
+    }
+
+    /// <summary>The remote peer's key must be the clone's DID key and the clone must be allowed to act.</summary>
+    private async Task AuthenticateAsync(PeerId remote, string cloneId)
+    {
+        if (remote.TryGetPublicKey() is not { Type: KeyType.Ed25519 } key)
+        {
+            throw new ApiException(StatusCodes.Status401Unauthorized, "unauthorized", "The remote peer has no Ed25519 key; a clone dials with its DID key as its libp2p identity.");
+        }
+
+        RequestAuthentication outcome;
+        using (principals.Enter(CallPrincipal.Service))
+        {
+            outcome = await grains.GetGrain<ICloneGrain>(cloneId).AuthenticatePeerAsync(DidKey.FromPublicKey(key.Data).Value);
+        }
+
+        switch (outcome.Outcome)
+        {
+            case RequestAuthenticationOutcome.Accepted:
+                return;
+            case RequestAuthenticationOutcome.Revoked:
+                throw new ApiException(StatusCodes.Status403Forbidden, "clone-revoked", outcome.Reason);
+            default:
+                throw new ApiException(StatusCodes.Status401Unauthorized, "unauthorized", outcome.Reason);
+        }
+    }
+}
