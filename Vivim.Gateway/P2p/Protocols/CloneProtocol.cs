@@ -1,7 +1,5 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Options;
 using Vivim.Gateway.Api;
-using Vivim.Gateway.Limits;
 using Vivim.Libp2p.Host;
 using Vivim.Security;
 
@@ -12,13 +10,7 @@ namespace Vivim.Gateway.P2p.Protocols;
 /// answers, with <c>challenge</c> on "Challenge required"). The identity is proven by <c>identityProof</c>, so the
 /// dialer's peer key need not be the clone's.
 /// </summary>
-public sealed class CloneProtocol(
-    IGrainFactory grains,
-    CallPrincipals principals,
-    GatewayRateLimiter limiter,
-    PeerFloodGuard floodGuard,
-    IOptions<VivimProtocolOptions> options,
-    ILogger<CloneProtocol> logger) : VivimStreamProtocol(limiter, floodGuard, options, logger)
+public sealed class CloneProtocol(VivimProtocolContext context, ILogger<CloneProtocol> logger) : VivimStreamProtocol(context, logger)
 {
     public const string Id = "/vivim/clone/1.0.0";
 
@@ -28,17 +20,17 @@ public sealed class CloneProtocol(
     {
         var type = RequestType(request, "challenge", "register");
         var exitNode = ApiJson.String(request, "exitNode", 128, required: true)!;
-        Limiter.ForDid(exitNode);
-        using (principals.Enter(CallPrincipal.Public))
+        Context.Limiter.ForDid(exitNode);
+        using (Context.Principals.Enter(CallPrincipal.Public))
         {
             if (type == "challenge")
             {
-                return Protocol(await RegistrationCalls.ChallengeAsync(grains, exitNode, Body(request, "type", "exitNode")));
+                return Protocol(await RegistrationCalls.ChallengeAsync(Context.Grains, exitNode, Body(request, "type", "exitNode")));
             }
 
             ApiJson.OnlyMembers(request, "type", "exitNode", "request");
             var registration = request["request"] as JsonObject ?? throw ApiJson.Bad("'request' must be a CloneRegistrationRequest object.");
-            return Protocol(await RegistrationCalls.RegisterAsync(grains, exitNode, (JsonObject)registration.DeepClone()));
+            return Protocol(await RegistrationCalls.RegisterAsync(Context.Grains, exitNode, (JsonObject)registration.DeepClone()));
         }
     }
 }

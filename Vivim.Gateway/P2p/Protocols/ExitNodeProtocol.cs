@@ -1,20 +1,12 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Options;
 using Vivim.Gateway.Api;
-using Vivim.Gateway.Limits;
 using Vivim.Libp2p.Host;
 using Vivim.Security;
 
 namespace Vivim.Gateway.P2p.Protocols;
 
 /// <summary><c>/vivim/exit-node/1.0.0</c>: <c>{did}</c> → the signed ExitNodeAdvertisement, as <c>GET /v1/exit-nodes/{did}/advertisement</c>.</summary>
-public sealed class ExitNodeProtocol(
-    IGrainFactory grains,
-    CallPrincipals principals,
-    GatewayRateLimiter limiter,
-    PeerFloodGuard floodGuard,
-    IOptions<VivimProtocolOptions> options,
-    ILogger<ExitNodeProtocol> logger) : VivimStreamProtocol(limiter, floodGuard, options, logger)
+public sealed class ExitNodeProtocol(VivimProtocolContext context, ILogger<ExitNodeProtocol> logger) : VivimStreamProtocol(context, logger)
 {
     public const string Id = "/vivim/exit-node/1.0.0";
 
@@ -24,10 +16,10 @@ public sealed class ExitNodeProtocol(
     {
         ApiJson.OnlyMembers(request, "did");
         var did = ApiJson.String(request, "did", 128, required: true)!;
-        Limiter.ForDid(did);
-        using (principals.Enter(CallPrincipal.Public))
+        Context.Limiter.ForDid(did);
+        using (Context.Principals.Enter(CallPrincipal.Public))
         {
-            return Protocol(await RegistrationCalls.AdvertisementAsync(grains, did));
+            return Protocol(await RegistrationCalls.AdvertisementAsync(Context.Grains, did));
         }
     }
 }

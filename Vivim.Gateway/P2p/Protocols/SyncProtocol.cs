@@ -1,8 +1,7 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Options;
 using Vivim.Clones;
 using Vivim.Gateway.Api;
-using Vivim.Gateway.Limits;
+using Vivim.Gateway.Auth;
 using Vivim.Libp2p.Core;
 using Vivim.Libp2p.Host;
 using Vivim.Protocol.Identity;
@@ -16,13 +15,7 @@ namespace Vivim.Gateway.P2p.Protocols;
 /// them. The caller is the connection's Noise-authenticated remote peer: its Ed25519 key must be the clone's DID key,
 /// and the clone's trust must allow the call (checked by the Clone grain on every request, so a suspension holds at once).
 /// </summary>
-public sealed class SyncProtocol(
-    IGrainFactory grains,
-    CallPrincipals principals,
-    GatewayRateLimiter limiter,
-    PeerFloodGuard floodGuard,
-    IOptions<VivimProtocolOptions> options,
-    ILogger<SyncProtocol> logger) : VivimStreamProtocol(limiter, floodGuard, options, logger)
+public sealed class SyncProtocol(VivimProtocolContext context, ILogger<SyncProtocol> logger) : VivimStreamProtocol(context, logger)
 {
     public const string Id = "/vivim/sync/1.0.0";
 
@@ -36,25 +29,25 @@ public sealed class SyncProtocol(
         var cloneId = ApiJson.String(request, "cloneId", MaxCloneIdLength, required: true)!;
         var body = Body(request, "type", "cloneId");
         await AuthenticateAsync(stream.RemotePeer, cloneId);
-        using (principals.Enter(CallPrincipal.ForClone(cloneId)))
+        using (Context.Principals.Enter(CallPrincipal.ForClone(cloneId)))
         {
             switch (type)
             {
                 case "snapshot":
                     ApiJson.OnlyMembers(body);
-                    return Protocol(await CloneSyncCalls.SnapshotAsync(grains, cloneId));
+                    return Protocol(await CloneSyncCalls.SnapshotAsync(Context.Grains, cloneId));
                 case "updates":
                     ApiJson.OnlyMembers(body, "after", "limit");
-                    return Object(await CloneSyncCalls.UpdatesAsync(grains, cloneId, ApiJson.Long(body, "after", required: false), ApiJson.Long(body, "limit", required: false)));
+                    return Object(await CloneSyncCalls.UpdatesAsync(Context.Grains, cloneId, ApiJson.Long(body, "after", required: false), ApiJson.Long(body, "limit", required: false)));
                 case "submit":
-                    var result = await CloneSyncCalls.SubmitAsync(grains, cloneId, body);
+                    var result = await CloneSyncCalls.SubmitAsync(Context.Grains, cloneId, body);
                     return result.Outcome == SubmitOutcome.Committed ? Object(WireJson.Receipts(result.Receipts)) : ErrorText(ApiError.Rejected(result));
                 case "ack":
-                    await CloneSyncCalls.AcknowledgeAsync(grains, cloneId, body);
+                    await CloneSyncCalls.AcknowledgeAsync(Context.Grains, cloneId, body);
                     return "{}";
                 default:
                     ApiJson.OnlyMembers(body);
-                    return Object(await CloneSyncCalls.StatusAsync(grains, cloneId));
+                    return Object(await CloneSyncCalls.StatusAsync(Context.Grains, cloneId));
             }
         }
     }
@@ -68,19 +61,11 @@ public sealed class SyncProtocol(
         }
 
         RequestAuthentication outcome;
-        using (principals.Enter(CallPrincipal.Service))
+        using (Context.Principals.Enter(CallPrincipal.Service))
         {
-            outcome = await grains.GetGrain<ICloneGrain>(cloneId).AuthenticatePeerAsync(DidKey.FromPublicKey(key.Data).Value);
+            outcome = await Context.Grains.GetGrain<ICloneGrain>(cloneId).AuthenticatePeerAsync(DidKey.FromPublicKey(key.Data).Value);
         }
 
-        switch (outcome.Outcome)
-        {
-            case RequestAuthenticationOutcome.Accepted:
-                return;
-            case RequestAuthenticationOutcome.Revoked:
-                throw new ApiException(StatusCodes.Status403Forbidden, "clone-revoked", outcome.Reason);
-            default:
-                throw new ApiException(StatusCodes.Status401Unauthorized, "unauthorized", outcome.Reason);
-        }
+        ApiAuthentication.Require(outcome);
     }
 }

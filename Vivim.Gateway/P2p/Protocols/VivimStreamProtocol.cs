@@ -1,8 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Options;
 using Vivim.Gateway.Api;
-using Vivim.Gateway.Limits;
 using Vivim.Libp2p.Core;
 using Vivim.Libp2p.Host;
 using Vivim.Protocol.Json;
@@ -15,15 +13,11 @@ namespace Vivim.Gateway.P2p.Protocols;
 /// anything wrong with the request itself is answered <c>{"error":{code, message}}</c> with the HTTP API's code, and
 /// the stream is closed. Every request counts against the remote peer's rate limit.
 /// </summary>
-public abstract partial class VivimStreamProtocol(
-    GatewayRateLimiter limiter,
-    PeerFloodGuard floodGuard,
-    IOptions<VivimProtocolOptions> options,
-    ILogger logger) : IP2pProtocol
+public abstract partial class VivimStreamProtocol(VivimProtocolContext context, ILogger logger) : IP2pProtocol
 {
     public abstract string ProtocolId { get; }
 
-    protected GatewayRateLimiter Limiter => limiter;
+    protected VivimProtocolContext Context => context;
 
     /// <summary>The answer's JSON text for a request (an object); throws what <see cref="ApiError.From"/> maps.</summary>
     protected abstract Task<string> AnswerAsync(JsonObject request, Libp2pStream stream, CancellationToken cancellationToken);
@@ -31,7 +25,7 @@ public abstract partial class VivimStreamProtocol(
     public async Task HandleAsync(Libp2pStream stream, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var limits = options.Value;
+        var limits = context.Options.Value;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(limits.RequestTimeout);
 
@@ -82,8 +76,8 @@ public abstract partial class VivimStreamProtocol(
     {
         try
         {
-            limiter.ForPeer(stream.RemotePeer.ToString());
-            var request = ProtocolJson.ParseObject(message, new JsonLimits(options.Value.MaxRequestBytes, JsonLimits.Default.MaxDepth));
+            context.Limiter.ForPeer(stream.RemotePeer.ToString());
+            var request = ProtocolJson.ParseObject(message, new JsonLimits(context.Options.Value.MaxRequestBytes, JsonLimits.Default.MaxDepth));
             return await AnswerAsync(request, stream, cancellationToken);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -94,7 +88,7 @@ public abstract partial class VivimStreamProtocol(
                 LogUnexpected(logger, e, ProtocolId, stream.RemotePeer.ToString());
                 error = new ApiError(500, "internal-error", "The request failed inside the service; it has been logged.");
             }
-            else if (error.Code == "rate-limited" && await floodGuard.RefusedAsync(stream.Connection))
+            else if (error.Code == "rate-limited" && await context.FloodGuard.RefusedAsync(stream.Connection))
             {
                 LogDisconnected(logger, stream.RemotePeer.ToString(), ProtocolId);
                 return null;

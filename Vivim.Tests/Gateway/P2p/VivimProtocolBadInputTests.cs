@@ -102,7 +102,8 @@ public sealed class VivimProtocolBadInputTests(GatewayFixture gateway)
         // The gateway's protocol with a tight per-peer budget, so a test can exhaust it.
         using var limiter = new GatewayRateLimiter(Options.Create(new RateLimitOptions { PerAddressPerSecond = 2 }));
         var guard = new PeerFloodGuard(Options.Create(new VivimProtocolOptions { FloodRefusals = 3, FloodWindow = TimeSpan.FromMinutes(5) }), TimeProvider.System);
-        IP2pProtocol protocol = ActivatorUtilities.CreateInstance<ExitNodeProtocol>(gateway.Services, limiter, guard);
+        var shared = gateway.Services.GetRequiredService<VivimProtocolContext>();
+        IP2pProtocol protocol = ActivatorUtilities.CreateInstance<ExitNodeProtocol>(gateway.Services, shared with { Limiter = limiter, FloodGuard = guard });
         await using var peer = await VivimProtocolTestKit.StartAsync(gateway.Services, [protocol]);
         await using var dialer = await VivimProtocolTestKit.DialerAsync();
         var request = new JsonObject { ["did"] = did };
