@@ -139,4 +139,35 @@ public sealed class VivimProtocolBadInputTests(GatewayFixture gateway)
         await using var other = await VivimProtocolTestKit.DialerAsync();
         Assert.Equal(did, (await peer.RequestAsync(other, ExitNodeProtocol.Id, request, ct)).Body["did"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task A_silent_dialer_is_reset_after_the_request_timeout()
+    {
+        using var cts = TestUtil.Timeout(120);
+        var ct = cts.Token;
+        var shared = gateway.Services.GetRequiredService<VivimProtocolContext>();
+        var quick = shared with { Options = Options.Create(new VivimProtocolOptions { RequestTimeout = TimeSpan.FromMilliseconds(300) }) };
+        IP2pProtocol protocol = ActivatorUtilities.CreateInstance<SyncProtocol>(gateway.Services, quick);
+        await using var peer = await VivimProtocolTestKit.StartAsync(gateway.Services, [protocol]);
+        await using var dialer = await VivimProtocolTestKit.DialerAsync();
+        var connection = await dialer.DialAsync(peer.Address, ct);
+
+        // Half a length prefix, then nothing: the stream is reset rather than held open (the read ends, no answer).
+        await using var stream = await connection.NewStreamAsync([SyncProtocol.Id], ct);
+        await stream.WriteAsync(new byte[] { 0x85 }, ct);
+        await stream.FlushAsync(ct);
+        var buffer = new byte[16];
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bound.CancelAfter(TimeSpan.FromSeconds(60)); // far beyond the 300 ms; only a broken timeout reaches it
+        var outcome = await Record.ExceptionAsync(async () =>
+        {
+            if (await stream.ReadAsync(buffer, bound.Token) == 0)
+            {
+                throw new EndOfStreamException("closed without an answer");
+            }
+        });
+        Assert.NotNull(outcome);
+        Assert.IsNotAssignableFrom<OperationCanceledException>(outcome);
+        Assert.False(connection.IsClosed);
+    }
 }
