@@ -6,7 +6,7 @@ namespace Vivim.Gateway.P2p.Protocols;
 
 /// <summary>
 /// Counts a remote peer's rate-limit refusals on the <c>/vivim/*</c> protocols; a peer that keeps sending after being
-/// refused <see cref="VivimProtocolOptions.FloodRefusals"/> times in a window is disconnected (all its connections).
+/// refused <see cref="VivimProtocolOptions.FloodRefusals"/> times in a window loses the connection it floods on.
 /// </summary>
 public sealed class PeerFloodGuard(IOptions<VivimProtocolOptions> options, TimeProvider time)
 {
