@@ -1,9 +1,3 @@
-using Vivim.Clones;
-using Vivim.ExitNodes;
-using Vivim.Protocol;
-using Vivim.Security;
-using Vivim.Tenants;
-
 namespace Vivim.Gateway.Api;
 
 /// <summary>
@@ -50,41 +44,9 @@ public sealed partial class ApiErrors(RequestDelegate next, ILogger<ApiErrors> l
 
     private static IResult? Map(Exception e, out int? retryAfter)
     {
-        retryAfter = null;
-        switch (e)
-        {
-            case Limits.RateLimitedException limited:
-                retryAfter = limited.RetryAfterSeconds;
-                return ApiProblem.Create(StatusCodes.Status429TooManyRequests, "rate-limited", limited.Message);
-            case ApiException api:
-                return ApiProblem.Create(api.Status, api.Code, api.Message);
-            case AccessDeniedException or NotHostedException:
-                // Another tenant's resource and a missing one look the same from outside.
-                return ApiProblem.NotFound(e is NotHostedException ? e.Message : "Not found.");
-            case ExitNodeConflictException:
-                return ApiProblem.Create(StatusCodes.Status409Conflict, "already-hosted", e.Message);
-            case TenantStateException:
-                return ApiProblem.Create(StatusCodes.Status409Conflict, "invalid-state", e.Message);
-            case QuotaExceededException:
-                return ApiProblem.Forbidden("quota-exceeded", e.Message);
-            case CloneAccessDeniedException:
-                return ApiProblem.Forbidden("clone-revoked", e.Message);
-            case ProtocolException protocol:
-                return ApiProblem.BadRequest(protocol.Code, protocol.Message);
-            case ArgumentException:
-                return ApiProblem.BadRequest("invalid-request", e.Message);
-            case BadHttpRequestException bad:
-                return ApiProblem.Create(bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "too-large" : "bad-request", bad.Message);
-            case System.Text.Json.JsonException:
-                return ApiProblem.BadRequest("json-malformed", "The body is not valid JSON.");
-            case InvalidOperationException:
-                return ApiProblem.Create(StatusCodes.Status409Conflict, "invalid-state", e.Message);
-            case TimeoutException or SiloUnavailableException or OrleansMessageRejectionException:
-                retryAfter = 1;
-                return ApiProblem.Create(StatusCodes.Status503ServiceUnavailable, "unavailable", "The cluster did not answer in time; retry.");
-            default:
-                return null;
-        }
+        var error = ApiError.From(e);
+        retryAfter = error?.RetryAfterSeconds;
+        return error is null ? null : ApiProblem.From(error);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Method} {Path} failed")]

@@ -93,10 +93,6 @@ public static class ApiJson
     public static IResult Protocol<T>(T value, int status = StatusCodes.Status200OK)
         where T : class => Results.Text(ProtocolModel.ToJson(value), ContentType, statusCode: status);
 
-    /// <summary>A page of the log: <see cref="WireJson.Page"/>, the updates as stored.</summary>
-    public static IResult Page(StoredUpdatePage page) =>
-        Results.Bytes(WireJson.Page(page.Updates, page.Commits, page.HeadSeq), ContentType);
-
     public static IResult Object(JsonObject value, int status = StatusCodes.Status200OK) =>
         Results.Text(JavaScriptJson.Stringify(value, JsonLimits.Snapshot), ContentType, statusCode: status);
 

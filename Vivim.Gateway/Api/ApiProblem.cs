@@ -34,22 +34,14 @@ public static class ApiProblem
 
     public static IResult Forbidden(string code, string detail) => Create(StatusCodes.Status403Forbidden, code, detail);
 
-    /// <summary>A refused batch: 400, 403 when trust forbids writes or the state quota is used up, 409 for a baseSeq conflict; nothing was committed.</summary>
-    public static IResult Rejected(SubmitResult result)
+    /// <summary>A refused batch as a problem, its <c>rejections</c> beside the code.</summary>
+    public static IResult Rejected(SubmitResult result) => From(ApiError.Rejected(result));
+
+    /// <summary>The problem for a transport-neutral <see cref="ApiError"/>.</summary>
+    public static IResult From(ApiError error)
     {
-        var (status, code) = result.Outcome switch
-        {
-            SubmitOutcome.Forbidden => (StatusCodes.Status403Forbidden, "write-forbidden"),
-            SubmitOutcome.Conflict => (StatusCodes.Status409Conflict, "conflict"),
-            SubmitOutcome.QuotaExceeded => (StatusCodes.Status403Forbidden, "quota-exceeded"),
-            _ => (StatusCodes.Status400BadRequest, "batch-rejected"),
-        };
-        var first = result.Rejections.FirstOrDefault(r => r.Code != RejectionCodes.BatchAborted) ?? result.Rejections.FirstOrDefault();
-        var detail = first is null ? "The batch was rejected; nothing was committed." : $"Update {first.Index} was rejected ({first.Code}): {first.Reason} Nothing was committed.";
-        return Create(status, code, detail, new Dictionary<string, object?>
-        {
-            ["rejections"] = result.Rejections.Select(r => new { index = r.Index, updateId = r.UpdateId, code = r.Code, reason = r.Reason }).ToList(),
-        });
+        ArgumentNullException.ThrowIfNull(error);
+        return Create(error.Status, error.Code, error.Message, error.Extensions?.ToDictionary(e => e.Key, e => (object?)e.Value));
     }
 
     private static string Title(int status) => status switch

@@ -21,26 +21,21 @@ public static class DiscoveryEndpoints
     private static async Task<IResult> AdvertisementAsync(string did, IGrainFactory grains, GatewayRateLimiter limiter)
     {
         limiter.ForDid(did);
-        return ApiJson.Protocol(await grains.GetGrain<IExitNodeGrain>(did).GetAdvertisementAsync());
+        return ApiJson.Protocol(await RegistrationCalls.AdvertisementAsync(grains, did));
     }
 
     private static async Task<IResult> ChallengeAsync(HttpContext context, string did, IGrainFactory grains, GatewayRateLimiter limiter, IOptions<GatewayOptions> options)
     {
         limiter.ForDid(did);
         var body = await ApiJson.ReadObjectAsync(context, options.Value.MaxSmallBodyBytes);
-        ApiJson.OnlyMembers(body, "did", "nonce");
-        var cloneDid = ApiJson.String(body, "did", 128, required: true)!;
-        var nonce = ApiJson.String(body, "nonce", 256, required: true)!;
-        var challenge = await grains.GetGrain<IExitNodeGrain>(did).IssueChallengeAsync(cloneDid, nonce);
-        return ApiJson.Protocol(challenge);
+        return ApiJson.Protocol(await RegistrationCalls.ChallengeAsync(grains, did, body));
     }
 
     private static async Task<IResult> RegisterAsync(HttpContext context, string did, IGrainFactory grains, GatewayRateLimiter limiter, IOptions<GatewayOptions> options)
     {
         limiter.ForDid(did);
         var body = await ApiJson.ReadObjectAsync(context, options.Value.MaxSmallBodyBytes);
-        var request = ApiJson.Read<CloneRegistrationRequest>(body);
-        var response = await grains.GetGrain<IExitNodeGrain>(did).RegisterAsync(request);
+        var response = await RegistrationCalls.RegisterAsync(grains, did, body);
         var status = response.Approved ? StatusCodes.Status200OK
             : response.DenialReason == DenialReasons.RateLimitExceeded ? StatusCodes.Status429TooManyRequests
             : StatusCodes.Status403Forbidden;

@@ -125,6 +125,13 @@ public sealed class ApiAuthentication(
             outcome = await grains.GetGrain<ICloneGrain>(cloneId).AuthenticateRequestAsync(parameters.KeyId, parameters.Nonce, parameters.Created * 1000);
         }
 
+        Require(outcome);
+    }
+
+    /// <summary>The Clone grain's verdict on a caller as the API answers it: 401 <c>unauthorized</c>, 403 <c>clone-revoked</c>.</summary>
+    public static void Require(RequestAuthentication outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
         switch (outcome.Outcome)
         {
             case RequestAuthenticationOutcome.Accepted:

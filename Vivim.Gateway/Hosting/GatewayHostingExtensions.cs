@@ -5,6 +5,7 @@ using Vivim.Gateway.Api.OpenApi;
 using Vivim.Gateway.Auth;
 using Vivim.Gateway.Limits;
 using Vivim.Gateway.P2p;
+using Vivim.Gateway.P2p.Protocols;
 using Vivim.Gateway.Sync;
 using Vivim.Hosting;
 
@@ -32,6 +33,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<SyncSocketRegistry>();
         services.AddSingleton<SyncSocket>();
         builder.AddVivimP2p();
+        services.AddVivimP2pProtocols(configuration);
 
         var cors = configuration.GetSection(CorsOptions.Section).Get<CorsOptions>() ?? new CorsOptions();
         services.AddCors(o => o.AddPolicy(CorsPolicy, policy => policy

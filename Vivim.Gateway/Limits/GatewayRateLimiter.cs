@@ -36,6 +36,9 @@ public sealed class GatewayRateLimiter : IDisposable
 
     public void ForAddress(string? address) => Acquire($"ip:{address ?? "unknown"}", 1, _options.PerAddressPerSecond, "this client address");
 
+    /// <summary>A libp2p remote peer: the <c>/vivim/*</c> protocols' counterpart of <see cref="ForAddress"/>, with the same budget.</summary>
+    public void ForPeer(string peerId) => Acquire($"peer:{peerId}", 1, _options.PerAddressPerSecond, "this peer");
+
     public void ForDid(string did) => Acquire($"did:{did}", 1, _options.PerDidPerSecond, "this DID");
 
     public void ForTenant(string tenantId, int perSecond) => Acquire($"tenant:{tenantId}", 1, perSecond, "this tenant");
@@ -61,4 +64,7 @@ public sealed class RateLimitedException(string what, TimeSpan retryAfter)
     : Exception($"Rate limit exceeded for {what}; retry after {Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds))} s.")
 {
     public int RetryAfterSeconds { get; } = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+
+    /// <summary>When the bucket has a token again (libp2p answers carry it in milliseconds).</summary>
+    public TimeSpan RetryAfter { get; } = retryAfter;
 }

@@ -66,6 +66,14 @@ public interface ICloneGrain : IGrainWithStringKey
     [Alias("AuthenticateRequest")]
     Task<RequestAuthentication> AuthenticateRequestAsync(string keyDid, string nonce, long createdAtMs);
 
+    /// <summary>
+    /// A gateway's libp2p peer speaks with a remote peer whose Noise-authenticated key is <paramref name="keyDid"/>:
+    /// checks that the key is this clone's and says whether the clone may act (no nonce: the Noise session already
+    /// rules out replays).
+    /// </summary>
+    [Alias("AuthenticatePeer")]
+    Task<RequestAuthentication> AuthenticatePeerAsync(string keyDid);
+
     /// <summary>A single-use ticket for a browser's WebSocket upgrade, valid for a minute.</summary>
     [Alias("IssueSyncTicket")]
     Task<SyncTicket> IssueSyncTicketAsync();

@@ -57,7 +57,7 @@ public sealed class CloneGrain(
     /// <summary>From outside, a clone acts only on itself; a gateway authenticates its requests and tickets.</summary>
     public bool Allows(CallPrincipal principal, string method) => principal.Kind switch
     {
-        PrincipalKind.Service => method is nameof(AuthenticateRequestAsync) or nameof(RedeemSyncTicketAsync),
+        PrincipalKind.Service => method is nameof(AuthenticateRequestAsync) or nameof(AuthenticatePeerAsync) or nameof(RedeemSyncTicketAsync),
         PrincipalKind.Clone => principal.IsClone(CloneId) && method is nameof(GetRegistrationAsync) or nameof(GetConfigAsync) or nameof(SetConfigAsync)
             or nameof(GetSnapshotAsync) or nameof(GetUpdatesAsync) or nameof(SubmitAsync) or nameof(AcknowledgeAsync) or nameof(GetStatusAsync)
             or nameof(AttachSessionAsync) or nameof(DetachSessionAsync) or nameof(DeregisterAsync) or nameof(IssueSyncTicketAsync),
@@ -305,12 +305,20 @@ public sealed class CloneGrain(
         // too; a silo crash forgets them, which a replay can only use for idempotent or read requests of this clone.
         _requestNonces[nonce] = Math.Max(createdAtMs, now) + (long)SignatureWindow.TotalMilliseconds;
         this.DelayDeactivation(SignatureWindow);
-        return Task.FromResult(Clone.Status == CloneLifecycle.Active && registration.TrustLevel != TrustLevel.Suspended
-            ? new RequestAuthentication(RequestAuthenticationOutcome.Accepted, string.Empty)
-            : new RequestAuthentication(RequestAuthenticationOutcome.Revoked, Clone.Status == CloneLifecycle.Removed ? "The clone was removed." : "The clone is suspended."));
+        return Task.FromResult(TrustOutcome(registration));
 
         static Task<RequestAuthentication> Refuse(string reason) => Task.FromResult(new RequestAuthentication(RequestAuthenticationOutcome.Refused, reason));
     }
+
+    public Task<RequestAuthentication> AuthenticatePeerAsync(string keyDid) =>
+        Task.FromResult(Clone.Registration is { } registration && string.Equals(registration.CloneDid, keyDid, StringComparison.Ordinal)
+            ? TrustOutcome(registration)
+            : new RequestAuthentication(RequestAuthenticationOutcome.Refused, "The remote peer's key is not this clone's."));
+
+    private RequestAuthentication TrustOutcome(CloneRegistration registration) =>
+        Clone.Status == CloneLifecycle.Active && registration.TrustLevel != TrustLevel.Suspended
+            ? new RequestAuthentication(RequestAuthenticationOutcome.Accepted, string.Empty)
+            : new RequestAuthentication(RequestAuthenticationOutcome.Revoked, Clone.Status == CloneLifecycle.Removed ? "The clone was removed." : "The clone is suspended.");
 
     public Task<SyncTicket> IssueSyncTicketAsync()
     {

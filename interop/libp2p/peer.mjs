@@ -90,6 +90,24 @@ export async function echoRoundTrip (stream, size, chunkSize = 64 * 1024) {
 
 const received = new Map()
 
+// it-length-prefixed framing: an unsigned varint byte length, then the bytes
+function lengthPrefixed (bytes) {
+  const prefix = []
+  let n = bytes.length
+  do { let b = n & 0x7f; n = Math.floor(n / 128); if (n > 0) b |= 0x80; prefix.push(b) } while (n > 0)
+  return Buffer.concat([Buffer.from(prefix), Buffer.from(bytes)])
+}
+
+function readUvarint (buf) {
+  let value = 0; let shift = 1
+  for (let i = 0; i < buf.length && i < 9; i++) {
+    value += (buf[i] & 0x7f) * shift
+    if ((buf[i] & 0x80) === 0) return [value, i + 1]
+    shift *= 128
+  }
+  throw new Error('bad varint in answer')
+}
+
 function target (cmd) {
   if (cmd.addr != null) return multiaddr(cmd.addr)
   return peerIdFromString(cmd.peer)
@@ -207,6 +225,23 @@ async function handle (node, cmd) {
     case 'dhtGet': {
       const v = await node.contentRouting.get(new TextEncoder().encode(cmd.key), { signal: AbortSignal.timeout(20000) })
       return { value: new TextDecoder().decode(v) }
+    }
+    case 'vivimRequest': {
+      // one /vivim/* exchange: a uvarint-length-prefixed JSON request (or `raw` hex bytes), half-close, read the answer
+      const stream = await node.dialProtocol(target(cmd), cmd.protocol, STREAM_LIMITS)
+      const body = cmd.raw != null ? Buffer.from(cmd.raw, 'hex') : lengthPrefixed(new TextEncoder().encode(cmd.json))
+      if (!stream.send(body)) await stream.onDrain()
+      await stream.close()
+      const chunks = []
+      try {
+        for await (const chunk of stream) chunks.push(Buffer.from(toBytes(chunk)))
+      } catch (err) {
+        return { reset: true, error: String(err?.message ?? err) }
+      }
+      const all = Buffer.concat(chunks)
+      if (all.length === 0) return { reset: false, answer: null }
+      const [length, offset] = readUvarint(all)
+      return { reset: false, answer: JSON.parse(all.subarray(offset, offset + length).toString('utf8')), length }
     }
     case 'connections': {
       return { connections: node.getConnections().map(c => ({ peer: c.remotePeer.toString(), addr: c.remoteAddr.toString(), status: c.status })) }

@@ -1,0 +1,68 @@
+using System.Text.Json.Nodes;
+using Vivim.Clones;
+using Vivim.ExitNodes;
+using Vivim.Gateway.Limits;
+using Vivim.Protocol;
+using Vivim.Protocol.Sync;
+using Vivim.Security;
+using Vivim.Tenants;
+
+namespace Vivim.Gateway.Api;
+
+/// <summary>
+/// A refused or failed call as every transport answers it: HTTP as a problem (<see cref="ApiProblem"/>), the libp2p
+/// <c>/vivim/*</c> protocols as <c>{"error":{code, message}}</c>. One mapping, so a condition has one code everywhere.
+/// </summary>
+/// <param name="Extensions">Members beside the error (a refused batch's <c>rejections</c>).</param>
+/// <param name="RetryAfter">How long a rate-limited or unavailable caller should wait.</param>
+public sealed record ApiError(int Status, string Code, string Message, IReadOnlyDictionary<string, JsonNode?>? Extensions = null, TimeSpan? RetryAfter = null)
+{
+    /// <summary>The error for <paramref name="e"/>, or null when it is unexpected (a bug: log it, answer internal-error).</summary>
+    public static ApiError? From(Exception e) => e switch
+    {
+        RateLimitedException limited => new(StatusCodes.Status429TooManyRequests, "rate-limited", limited.Message, RetryAfter: limited.RetryAfter),
+        ApiException api => new(api.Status, api.Code, api.Message),
+
+        // Another tenant's resource and a missing one look the same from outside.
+        AccessDeniedException => new(StatusCodes.Status404NotFound, "not-found", "Not found."),
+        NotHostedException => new(StatusCodes.Status404NotFound, "not-found", e.Message),
+        ExitNodeConflictException => new(StatusCodes.Status409Conflict, "already-hosted", e.Message),
+        TenantStateException => new(StatusCodes.Status409Conflict, "invalid-state", e.Message),
+        QuotaExceededException => new(StatusCodes.Status403Forbidden, "quota-exceeded", e.Message),
+        CloneAccessDeniedException => new(StatusCodes.Status403Forbidden, "clone-revoked", e.Message),
+        ProtocolException protocol => new(StatusCodes.Status400BadRequest, protocol.Code, protocol.Message),
+        ArgumentException => new(StatusCodes.Status400BadRequest, "invalid-request", e.Message),
+        BadHttpRequestException bad => new(bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "too-large" : "bad-request", bad.Message),
+        System.Text.Json.JsonException => new(StatusCodes.Status400BadRequest, "json-malformed", "The body is not valid JSON."),
+        InvalidOperationException => new(StatusCodes.Status409Conflict, "invalid-state", e.Message),
+        TimeoutException or SiloUnavailableException or OrleansMessageRejectionException =>
+            new(StatusCodes.Status503ServiceUnavailable, "unavailable", "The cluster did not answer in time; retry.", RetryAfter: TimeSpan.FromSeconds(1)),
+        _ => null,
+    };
+
+    /// <summary>A refused batch: 400, 403 when trust forbids writes or the state quota is used up, 409 for a baseSeq conflict; nothing was committed.</summary>
+    public static ApiError Rejected(SubmitResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var (status, code) = result.Outcome switch
+        {
+            SubmitOutcome.Forbidden => (StatusCodes.Status403Forbidden, "write-forbidden"),
+            SubmitOutcome.Conflict => (StatusCodes.Status409Conflict, "conflict"),
+            SubmitOutcome.QuotaExceeded => (StatusCodes.Status403Forbidden, "quota-exceeded"),
+            _ => (StatusCodes.Status400BadRequest, "batch-rejected"),
+        };
+        var first = result.Rejections.FirstOrDefault(r => r.Code != RejectionCodes.BatchAborted) ?? result.Rejections.FirstOrDefault();
+        var detail = first is null ? "The batch was rejected; nothing was committed." : $"Update {first.Index} was rejected ({first.Code}): {first.Reason} Nothing was committed.";
+        var rejections = new JsonArray([.. result.Rejections.Select(r => (JsonNode)new JsonObject
+        {
+            ["index"] = r.Index,
+            ["updateId"] = r.UpdateId,
+            ["code"] = r.Code,
+            ["reason"] = r.Reason,
+        })]);
+        return new(status, code, detail, new Dictionary<string, JsonNode?> { ["rejections"] = rejections });
+    }
+
+    /// <summary>Whole seconds for a <c>Retry-After</c> header (at least 1).</summary>
+    public int? RetryAfterSeconds => RetryAfter is { } wait ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)) : null;
+}

@@ -1,0 +1,71 @@
+using System.Text.Json.Nodes;
+using Vivim.Clones;
+using Vivim.Gateway.Api;
+using Vivim.Gateway.Auth;
+using Vivim.Libp2p.Core;
+using Vivim.Libp2p.Host;
+using Vivim.Protocol.Identity;
+using Vivim.Protocol.Sync;
+using Vivim.Security;
+
+namespace Vivim.Gateway.P2p.Protocols;
+
+/// <summary>
+/// <c>/vivim/sync/1.0.0</c>: a registered clone's snapshot, updates, submit, ack and status, as the HTTP routes answer
+/// them. The caller is the connection's Noise-authenticated remote peer: its Ed25519 key must be the clone's DID key,
+/// and the clone's trust must allow the call (checked by the Clone grain on every request, so a suspension holds at once).
+/// </summary>
+public sealed class SyncProtocol(VivimProtocolContext context, ILogger<SyncProtocol> logger) : VivimStreamProtocol(context, logger)
+{
+    public const string Id = "/vivim/sync/1.0.0";
+
+    private const int MaxCloneIdLength = 128;
+
+    public override string ProtocolId => Id;
+
+    protected override async Task<string> AnswerAsync(JsonObject request, Libp2pStream stream, CancellationToken cancellationToken)
+    {
+        var type = RequestType(request, "snapshot", "updates", "submit", "ack", "status");
+        var cloneId = ApiJson.String(request, "cloneId", MaxCloneIdLength, required: true)!;
+        var body = Body(request, "type", "cloneId");
+        await AuthenticateAsync(stream.RemotePeer, cloneId);
+        using (Context.Principals.Enter(CallPrincipal.ForClone(cloneId)))
+        {
+            switch (type)
+            {
+                case "snapshot":
+                    ApiJson.OnlyMembers(body);
+                    return Protocol(await CloneSyncCalls.SnapshotAsync(Context.Grains, cloneId));
+                case "updates":
+                    ApiJson.OnlyMembers(body, "after", "limit");
+                    return System.Text.Encoding.UTF8.GetString(await CloneSyncCalls.UpdatesAsync(Context.Grains, cloneId, ApiJson.Long(body, "after", required: false), ApiJson.Long(body, "limit", required: false)));
+                case "submit":
+                    var result = await CloneSyncCalls.SubmitAsync(Context.Grains, cloneId, body);
+                    return result.Outcome == SubmitOutcome.Committed ? Object(WireJson.Receipts(result.Receipts)) : ErrorText(ApiError.Rejected(result));
+                case "ack":
+                    await CloneSyncCalls.AcknowledgeAsync(Context.Grains, cloneId, body);
+                    return "{}";
+                default:
+                    ApiJson.OnlyMembers(body);
+                    return Object(await CloneSyncCalls.StatusAsync(Context.Grains, cloneId));
+            }
+        }
+    }
+
+    /// <summary>The remote peer's key must be the clone's DID key and the clone must be allowed to act.</summary>
+    private async Task AuthenticateAsync(PeerId remote, string cloneId)
+    {
+        if (remote.TryGetPublicKey() is not { Type: KeyType.Ed25519 } key)
+        {
+            throw new ApiException(StatusCodes.Status401Unauthorized, "unauthorized", "The remote peer has no Ed25519 key; a clone dials with its DID key as its libp2p identity.");
+        }
+
+        RequestAuthentication outcome;
+        using (Context.Principals.Enter(CallPrincipal.Service))
+        {
+            outcome = await Context.Grains.GetGrain<ICloneGrain>(cloneId).AuthenticatePeerAsync(DidKey.FromPublicKey(key.Data).Value);
+        }
+
+        ApiAuthentication.Require(outcome);
+    }
+}
