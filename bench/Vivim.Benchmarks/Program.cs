@@ -26,6 +26,8 @@ switch (args.FirstOrDefault())
         return await GatewayIngestLoad.RunAsync(args);
     case "gateway-fanout":
         return await GatewayFanoutLoad.RunAsync(args);
+    case "gossip-notice":
+        return await GossipNoticeLoad.RunAsync(args);
     case "libp2p":
         return await Libp2pLoad.RunAsync(args[1..]);
     default:
