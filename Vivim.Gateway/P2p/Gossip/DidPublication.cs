@@ -66,17 +66,18 @@ internal sealed class DidPublication : IDidFeedObserver, IAsyncDisposable
     /// </summary>
     public async Task StartAsync(long? lastKnownPublished)
     {
-        _feed = await DidFeed.StartAsync(_client, Did, this, new DidFeedOptions { CallScope = () => AsService(), Logger = _logger });
-        var head = _feed.KnownHead;
-        if (head < 1)
-        {
-            return; // nothing committed yet
-        }
-
-        var after = lastKnownPublished is { } known && known < head && head - known <= _options.MaxCatchUpCommits ? known : head - 1;
+        // Live commits wait for the catch-up: otherwise a newer one going out first would make the catch-up skip its older ones.
         await _gate.WaitAsync();
         try
         {
+            _feed = await DidFeed.StartAsync(_client, Did, this, new DidFeedOptions { CallScope = () => AsService(), Logger = _logger });
+            var head = _feed.KnownHead;
+            if (head < 1)
+            {
+                return; // nothing committed yet
+            }
+
+            var after = lastKnownPublished is { } known && known < head && head - known <= _options.MaxCatchUpCommits ? known : head - 1;
             foreach (var commit in await ReadCommitsAsync(after, head))
             {
                 await PublishLockedAsync(commit, again: false);
@@ -160,7 +161,7 @@ internal sealed class DidPublication : IDidFeedObserver, IAsyncDisposable
 
     private async Task PublishLockedAsync(Commit commit, bool again)
     {
-        if (commit.ToSeq < _latestSeq || (commit.ToSeq == _latestSeq && !again))
+        if (_disposed != 0 || commit.ToSeq < _latestSeq || (commit.ToSeq == _latestSeq && !again))
         {
             return; // older than what subscribers were told, or already told
         }
@@ -177,10 +178,7 @@ internal sealed class DidPublication : IDidFeedObserver, IAsyncDisposable
         Interlocked.Exchange(ref _latestSeq, toSeq);
         _latestAt = _time.GetUtcNow();
         Interlocked.Increment(ref _published);
-        if (Volatile.Read(ref _disposed) == 0)
-        {
-            _idle.Change(_options.IdleRepublishInterval, _options.IdleRepublishInterval);
-        }
+        _idle.Change(_options.IdleRepublishInterval, _options.IdleRepublishInterval);
     }
 
     private void OnIdleTick() => _ = RepublishIfIdleAsync();
@@ -192,7 +190,7 @@ internal sealed class DidPublication : IDidFeedObserver, IAsyncDisposable
             await _gate.WaitAsync();
             try
             {
-                if (Volatile.Read(ref _disposed) != 0 || _latest is not { } latest || _time.GetUtcNow() - _latestAt < _options.IdleRepublishInterval)
+                if (_disposed != 0 || _latest is not { } latest || _time.GetUtcNow() - _latestAt < _options.IdleRepublishInterval)
                 {
                     return;
                 }
@@ -217,7 +215,17 @@ internal sealed class DidPublication : IDidFeedObserver, IAsyncDisposable
             return;
         }
 
-        await _idle.DisposeAsync();
+        // Under the gate: a publication in progress finishes (and arms the timer) first; none starts after this.
+        await _gate.WaitAsync();
+        try
+        {
+            await _idle.DisposeAsync();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
         if (_feed is { } feed)
         {
             await feed.DisposeAsync();
