@@ -14,15 +14,9 @@ namespace Vivim.Tests.Gateway.P2p;
 [Collection(GatewayCollection.Name)]
 public sealed class GossipPublishingTests(GatewayFixture gateway)
 {
-    private async Task<(string ApiKey, string Did)> NewExitNodeAsync()
-    {
-        var (_, apiKey) = await gateway.CreateTenantAsync("gossip");
-        return (apiKey, await gateway.CreateExitNodeAsync(apiKey));
-    }
+    private Task<(string ApiKey, string Did)> NewExitNodeAsync() => GossipTestKit.NewExitNodeAsync(gateway);
 
-    /// <summary>One owner write over HTTP of <paramref name="documents"/> documents (one commit); returns its last seq.</summary>
-    private Task<long> WriteAsync(string apiKey, string did, int index, int documents = 1) =>
-        GatewayTestKit.WriteAsync(gateway, apiKey, did, [.. Enumerable.Range(0, documents).Select(d => ($"memoryIndex/g/{index}-{d}", $$"""{"i":{{index}},"d":{{d}}}"""))]);
+    private Task<long> WriteAsync(string apiKey, string did, int index, int documents = 1) => GossipTestKit.WriteAsync(gateway, apiKey, did, index, documents);
 
     /// <summary>A clock that is never advanced: no idle re-publication interferes with counting.</summary>
     private static FakeTimeProvider StillClock() => TestUtil.NewClock();

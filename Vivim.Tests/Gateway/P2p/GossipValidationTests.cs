@@ -25,14 +25,9 @@ public sealed class GossipValidationTests(GatewayFixture gateway)
 {
     private static readonly PeerId Stranger = Ed25519Identity.Generate().PeerId;
 
-    private async Task<(string ApiKey, string Did)> NewExitNodeAsync()
-    {
-        var (_, apiKey) = await gateway.CreateTenantAsync("gossip");
-        return (apiKey, await gateway.CreateExitNodeAsync(apiKey));
-    }
+    private Task<(string ApiKey, string Did)> NewExitNodeAsync() => GossipTestKit.NewExitNodeAsync(gateway);
 
-    private Task<long> WriteAsync(string apiKey, string did, int index) =>
-        GatewayTestKit.WriteAsync(gateway, apiKey, did, ($"memoryIndex/v/{index}", $$"""{"i":{{index}}}"""));
+    private Task<long> WriteAsync(string apiKey, string did, int index, int documents = 1) => GossipTestKit.WriteAsync(gateway, apiKey, did, index, documents);
 
     /// <summary>The anchor's commits of a DID as the JSON published on its topic.</summary>
     private async Task<List<string>> CommitsAsync(string did)

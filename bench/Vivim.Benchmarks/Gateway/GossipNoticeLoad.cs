@@ -117,28 +117,13 @@ internal static class GossipNoticeLoad
             var startedAt = new long[writes];
             var seqs = new long[writes];
             var commits = new double[writes];
-            var pending = new List<Task>(writes);
-            var interval = TimeSpan.FromSeconds(1.0 / writesPerSecond);
-            var steady = Stopwatch.StartNew();
-            for (var i = 0; i < writes; i++)
+            await SteadyRate.RunAsync(writes, writesPerSecond, async index =>
             {
-                var due = interval * i;
-                if (steady.Elapsed < due)
-                {
-                    await Task.Delay(due - steady.Elapsed);
-                }
-
-                var index = i;
-                pending.Add(Task.Run(async () =>
-                {
-                    var started = Stopwatch.GetTimestamp();
-                    startedAt[index] = started;
-                    seqs[index] = await WriteAsync(tenant, did, 1000 + index);
-                    commits[index] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                }));
-            }
-
-            await Task.WhenAll(pending);
+                var started = Stopwatch.GetTimestamp();
+                startedAt[index] = started;
+                seqs[index] = await WriteAsync(tenant, did, 1000 + index);
+                commits[index] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            });
             var indexOf = Enumerable.Range(0, writes).ToDictionary(i => seqs[i]);
             var expected = (long)writes * subscriberCount;
             var wait = Stopwatch.StartNew();
