@@ -63,7 +63,7 @@ internal sealed class GossipGateway : IAsyncDisposable
 
     /// <summary>Waits until the publisher follows <paramref name="did"/> (a subscriber is there and the head went out).</summary>
     public Task PublishingAsync(string did) =>
-        Until.TrueAsync(() => Publisher.PublishingDids.Contains(did), () => $"{Peer.PeerId} does not publish {did}");
+        Until.TrueAsync(() => Publisher.PublishingDids.Contains(did), () => $"{Peer.PeerId} does not publish {did}", JsGossipPeer.JsPatience);
 
     public async ValueTask DisposeAsync()
     {

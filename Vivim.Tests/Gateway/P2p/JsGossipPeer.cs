@@ -12,6 +12,9 @@ internal sealed class JsGossipPeer(JsPeer js) : IAsyncDisposable
 {
     public sealed record Received(string Data, string? From);
 
+    /// <summary>Node processes starved of CPU on a loaded machine can be slow; only a broken run waits this out.</summary>
+    public static readonly TimeSpan JsPatience = TimeSpan.FromMinutes(2);
+
     public string PeerId => js.PeerId;
 
     public static async Task<JsGossipPeer> StartAsync(CancellationToken ct) =>
@@ -36,13 +39,13 @@ internal sealed class JsGossipPeer(JsPeer js) : IAsyncDisposable
     public async Task<IReadOnlyList<Received>> ReceivedAtLeastAsync(string topic, int count, CancellationToken ct)
     {
         IReadOnlyList<Received> got = [];
-        await Until.TrueAsync(async () => (got = await ReceivedAsync(topic, ct)).Count >= count, () => $"js {PeerId} has {got.Count} messages on {topic}, expected {count}");
+        await Until.TrueAsync(async () => (got = await ReceivedAsync(topic, ct)).Count >= count, () => $"js {PeerId} has {got.Count} messages on {topic}, expected {count}", JsPatience);
         return got;
     }
 
     /// <summary>Waits until the gateway's mesh/topic view has this peer on the topic.</summary>
     public Task KnownOnTopicAsync(GossipGateway gateway, string topic) =>
-        Until.TrueAsync(() => gateway.Pubsub.TopicPeers(topic).Any(p => p.ToString() == PeerId), () => $"{gateway.Peer.PeerId} does not see js {PeerId} on {topic}");
+        Until.TrueAsync(() => gateway.Pubsub.TopicPeers(topic).Any(p => p.ToString() == PeerId), () => $"{gateway.Peer.PeerId} does not see js {PeerId} on {topic}", JsPatience);
 
     /// <summary>A received message's data as a commit of <paramref name="did"/> whose v2 proof verifies by the DID.</summary>
     public static Commit VerifiedCommit(string did, string data)
