@@ -327,7 +327,7 @@ public class GossipSubTests
     }
 
     /// <summary>An RPC carrying one message signed by <paramref name="author"/>.</summary>
-    private static PubsubRpc MessageRpc(Ed25519Identity author, string topic, string data)
+    internal static PubsubRpc MessageRpc(Ed25519Identity author, string topic, string data)
     {
         var m = new PubsubMessage { From = author.PeerId.ToByteArray(), Data = Encoding.UTF8.GetBytes(data), Seqno = RandomNumberGenerator.GetBytes(8), Topic = topic };
         m.Signature = author.Sign(GossipSub.SignedBytes(m));

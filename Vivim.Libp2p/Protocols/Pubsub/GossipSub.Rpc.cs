@@ -51,15 +51,21 @@ public sealed partial class GossipSub
         }
     }
 
-    private void RemovePeer(PeerId peer)
+    private void RemovePeer(PeerId peer, PeerState? expected = null)
     {
+        List<TopicPeerChangedEventArgs>? changes = null;
         lock (_gate)
         {
-            if (!_peers.Remove(peer, out var st))
+            if (!_peers.TryGetValue(peer, out var st) || (expected is not null && st != expected))
             {
                 return;
             }
+            _peers.Remove(peer);
             st.Queue.Writer.TryComplete();
+            foreach (var t in st.Topics)
+            {
+                (changes ??= []).Add(new TopicPeerChangedEventArgs(peer, t, subscribed: false));
+            }
             foreach (var m in _mesh.Values)
             {
                 m.Remove(peer);
@@ -75,6 +81,7 @@ public sealed partial class GossipSub
             }
             _log.LogDebug("gossipsub: peer {Peer} removed", peer);
         }
+        RaiseTopicPeerChanged(changes);
     }
 
     private async Task WriteLoopAsync(PeerState st)
@@ -109,13 +116,7 @@ public sealed partial class GossipSub
             {
                 await stream.DisposeAsync().ConfigureAwait(false);
             }
-            lock (_gate)
-            {
-                if (_peers.TryGetValue(st.Peer, out var cur) && cur == st)
-                {
-                    RemovePeer(st.Peer);
-                }
-            }
+            RemovePeer(st.Peer, expected: st);
         }
     }
 
@@ -141,6 +142,7 @@ public sealed partial class GossipSub
     internal void HandleRpc(PeerId from, PubsubRpc rpc)
     {
         PeerState? st;
+        List<TopicPeerChangedEventArgs>? changes = null;
         lock (_gate)
         {
             if (!_peers.TryGetValue(from, out st) || Score(from) < Options.Score.GraylistThreshold)
@@ -151,8 +153,13 @@ public sealed partial class GossipSub
             {
                 if (s.Subscribe)
                 {
+                    var added = st.Topics.Add(s.Topic);
+                    if (added)
+                    {
+                        (changes ??= []).Add(new TopicPeerChangedEventArgs(from, s.Topic, subscribed: true));
+                    }
                     // a new subscriber of a topic whose mesh is below D is grafted at once, not at the next heartbeat
-                    if (st.Topics.Add(s.Topic) && _mesh.TryGetValue(s.Topic, out var m) && m.Count < Options.D && !m.Contains(from) &&
+                    if (added && _mesh.TryGetValue(s.Topic, out var m) && m.Count < Options.D && !m.Contains(from) &&
                         !InBackoff(from, s.Topic) && Score(from) >= 0)
                     {
                         m.Add(from);
@@ -161,7 +168,10 @@ public sealed partial class GossipSub
                 }
                 else
                 {
-                    st.Topics.Remove(s.Topic);
+                    if (st.Topics.Remove(s.Topic))
+                    {
+                        (changes ??= []).Add(new TopicPeerChangedEventArgs(from, s.Topic, subscribed: false));
+                    }
                     if (_mesh.TryGetValue(s.Topic, out var m) && m.Remove(from))
                     {
                         st.LeaveMesh(s.Topic);
@@ -173,6 +183,7 @@ public sealed partial class GossipSub
                 }
             }
         }
+        RaiseTopicPeerChanged(changes);
         foreach (var m in rpc.Messages)
         {
             HandleMessage(from, m);
@@ -211,7 +222,7 @@ public sealed partial class GossipSub
                 return; // not our topic: neither delivered nor forwarded
             }
             _seen.Add(id, now);
-            _validators.TryGetValue(m.Topic, out validator);
+            validator = ValidatorFor(m.Topic);
         }
         if (!VerifySignature(m, out var author) || author == _host.PeerId)
         {

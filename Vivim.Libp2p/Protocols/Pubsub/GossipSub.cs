@@ -27,6 +27,7 @@ public sealed partial class GossipSub : IAsyncDisposable
     private readonly Dictionary<string, DateTime> _fanoutLastPublish = [];
     private readonly Dictionary<(PeerId, string), DateTime> _backoff = [];
     private readonly Dictionary<string, Func<GossipMessage, ValidationResult>> _validators = [];
+    private readonly List<(string Prefix, Func<GossipMessage, ValidationResult> Validator)> _prefixValidators = [];
     private readonly MessageCache _mcache;
     private readonly SeenCache _seen;
     private readonly Channel<GossipMessage> _messages = Channel.CreateUnbounded<GossipMessage>();
@@ -66,6 +67,12 @@ public sealed partial class GossipSub : IAsyncDisposable
 
     /// <summary>Raised for each delivered message (in addition to <see cref="Messages"/>), on the receiving thread.</summary>
     public event EventHandler<GossipMessage>? MessageReceived;
+
+    /// <summary>
+    /// Raised when a remote peer joins or leaves a topic (subscribes, unsubscribes, or disconnects), whether or not we
+    /// joined it, outside the router's lock on the receiving thread: handlers should only take note and return.
+    /// </summary>
+    public event EventHandler<TopicPeerChangedEventArgs>? TopicPeerChanged;
 
     // ------------------------------------------------------------------ public API
     public void Subscribe(string topic)
@@ -145,6 +152,68 @@ public sealed partial class GossipSub : IAsyncDisposable
         lock (_gate)
         {
             _validators.Remove(topic);
+        }
+    }
+
+    /// <summary>
+    /// Sets the validator of every topic that starts with <paramref name="topicPrefix"/> (replacing one for the same
+    /// prefix). A topic's own validator (<see cref="AddValidator"/>) wins; among prefixes the longest matching one runs.
+    /// </summary>
+    public void AddPrefixValidator(string topicPrefix, Func<GossipMessage, ValidationResult> validator)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(topicPrefix);
+        ArgumentNullException.ThrowIfNull(validator);
+        lock (_gate)
+        {
+            _prefixValidators.RemoveAll(v => v.Prefix == topicPrefix);
+            _prefixValidators.Add((topicPrefix, validator));
+        }
+    }
+
+    public void RemovePrefixValidator(string topicPrefix)
+    {
+        lock (_gate)
+        {
+            _prefixValidators.RemoveAll(v => v.Prefix == topicPrefix);
+        }
+    }
+
+    /// <summary>The validator for a topic (under the lock): its own, else the longest matching prefix's, else none.</summary>
+    private Func<GossipMessage, ValidationResult>? ValidatorFor(string topic)
+    {
+        if (_validators.TryGetValue(topic, out var own))
+        {
+            return own;
+        }
+        Func<GossipMessage, ValidationResult>? best = null;
+        var bestLength = -1;
+        foreach (var (prefix, validator) in _prefixValidators)
+        {
+            if (prefix.Length > bestLength && topic.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                best = validator;
+                bestLength = prefix.Length;
+            }
+        }
+        return best;
+    }
+
+    private void RaiseTopicPeerChanged(List<TopicPeerChangedEventArgs>? changes)
+    {
+        if (changes is null)
+        {
+            return;
+        }
+        foreach (var change in changes)
+        {
+            try
+            {
+                TopicPeerChanged?.Invoke(this, change);
+            }
+            catch (Exception e)
+            {
+                _log.LogWarning(e, "gossipsub: TopicPeerChanged handler threw");
+            }
         }
     }
 

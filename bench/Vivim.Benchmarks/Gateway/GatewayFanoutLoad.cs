@@ -118,28 +118,13 @@ internal static class GatewayFanoutLoad
             var cpu = new CpuShare(gateway);
             var commits = new double[writes];
             var head = 0L;
-            var pending = new List<Task>(writes);
-            var interval = TimeSpan.FromSeconds(1.0 / writesPerSecond);
-            var steady = Stopwatch.StartNew();
-            for (var i = 0; i < writes; i++)
+            await SteadyRate.RunAsync(writes, writesPerSecond, async index =>
             {
-                var due = interval * i;
-                if (steady.Elapsed < due)
-                {
-                    await Task.Delay(due - steady.Elapsed);
-                }
-
-                var index = i;
-                pending.Add(Task.Run(async () =>
-                {
-                    var started = recorder.Written(index);
-                    var seq = await WriteAsync(tenant, did, MeasuredPrefix + index.ToString(CultureInfo.InvariantCulture), index);
-                    Seqs.RaiseTo(ref head, seq);
-                    commits[index] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                }));
-            }
-
-            await Task.WhenAll(pending);
+                var started = recorder.Written(index);
+                var seq = await WriteAsync(tenant, did, MeasuredPrefix + index.ToString(CultureInfo.InvariantCulture), index);
+                Seqs.RaiseTo(ref head, seq);
+                commits[index] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            });
             var expected = (long)writes * cloneCount;
             var deadline = Stopwatch.StartNew();
             while (recorder.Count < expected && deadline.Elapsed < TimeSpan.FromSeconds(30))

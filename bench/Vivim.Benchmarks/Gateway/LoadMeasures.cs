@@ -59,3 +59,28 @@ internal readonly record struct CpuUse(double Gateway, double Bench)
 {
     public override string ToString() => $"CPU gateway {Gateway:0.00} cores, bench {Bench:0.00} cores (of {Environment.ProcessorCount})";
 }
+
+/// <summary>Writes started at a steady rate, each on its own task, however long earlier ones take (an open-loop load).</summary>
+internal static class SteadyRate
+{
+    /// <summary>Starts <paramref name="write"/>(i) at i / <paramref name="perSecond"/> seconds for i in [0, count) and waits for all.</summary>
+    public static async Task RunAsync(int count, int perSecond, Func<int, Task> write)
+    {
+        var pending = new List<Task>(count);
+        var interval = TimeSpan.FromSeconds(1.0 / perSecond);
+        var steady = Stopwatch.StartNew();
+        for (var i = 0; i < count; i++)
+        {
+            var due = interval * i;
+            if (steady.Elapsed < due)
+            {
+                await Task.Delay(due - steady.Elapsed);
+            }
+
+            var index = i;
+            pending.Add(Task.Run(() => write(index)));
+        }
+
+        await Task.WhenAll(pending);
+    }
+}

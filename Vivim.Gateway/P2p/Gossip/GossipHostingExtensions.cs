@@ -1,0 +1,18 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Vivim.Gateway.P2p.Gossip;
+
+/// <summary>Composition of commit publishing and validation on GossipSub (needs <see cref="GatewayPeer"/> and <see cref="Ownership.IDidOwnership"/>).</summary>
+public static class GossipHostingExtensions
+{
+    public static IServiceCollection AddVivimP2pGossip(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<CommitGossipOptions>().Bind(configuration.GetSection(CommitGossipOptions.Section));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<KnownExitNodes>();
+        services.AddSingleton<CommitValidator>();
+        services.AddSingleton<CommitPublisher>();
+        services.AddHostedService(sp => sp.GetRequiredService<CommitPublisher>());
+        return services;
+    }
+}
