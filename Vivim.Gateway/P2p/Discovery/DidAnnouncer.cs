@@ -101,11 +101,11 @@ public sealed partial class DidAnnouncer : ILifecycleParticipant<ISiloLifecycle>
             Task.Run(() => AddressLoopAsync(_stopping.Token)));
     }
 
+    // The container may dispose it twice (registered as itself and as a lifecycle participant): every step is idempotent.
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
         await Queue.DisposeAsync();
-        _stopping.Dispose();
     }
 
     private async Task StopAsync()

@@ -21,6 +21,7 @@ public sealed partial class ProvideQueue : IAsyncDisposable
     private readonly ConcurrentDictionary<string, byte[]> _pending = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _worker;
+    private int _disposed;
 
     public ProvideQueue(Func<byte[], CancellationToken, Task<int>> provide, double perSecond, int capacity, TimeProvider time, ILogger logger)
     {
@@ -56,6 +57,11 @@ public sealed partial class ProvideQueue : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _queue.Writer.TryComplete();
         await _stopping.CancelAsync();
         await _worker.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);

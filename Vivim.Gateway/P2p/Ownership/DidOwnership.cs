@@ -46,11 +46,8 @@ public sealed partial class DidOwnership(
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(nameof(DidOwnership), ServiceLifecycleStage.Active, StartAsync, StopAsync);
 
-    public async ValueTask DisposeAsync()
-    {
-        await StopAsync(CancellationToken.None);
-        _stopping.Dispose();
-    }
+    // Not disposing the token source: timers and the recheck may still read its token (it holds no timer of its own).
+    public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None);
 
     private async Task StartAsync(CancellationToken cancellationToken)
     {
