@@ -86,7 +86,8 @@ public sealed partial class ProvideQueue : IAsyncDisposable
                     await Task.Delay(next - now, _time, cancellationToken);
                 }
 
-                next = (next > now ? next : now) + _spacing;
+                // From when this provide really starts: a late wake-up must not let the next ones through at once.
+                next = _time.GetUtcNow() + _spacing;
                 var told = 0;
                 try
                 {

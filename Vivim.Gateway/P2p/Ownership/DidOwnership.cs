@@ -203,7 +203,8 @@ public sealed partial class DidOwnership(
     {
         try
         {
-            await Task.Delay(_options.UndecidedRecheckInterval, time, _stopping.Token);
+            // Real time, like the membership protocol whose metadata exchange it waits for.
+            await Task.Delay(_options.UndecidedRecheckInterval, TimeProvider.System, _stopping.Token);
             await _signals.Writer.WriteAsync(new Signal.Membership(null), _stopping.Token);
         }
         catch (Exception e) when (e is OperationCanceledException or ChannelClosedException or ObjectDisposedException)
