@@ -1,9 +1,7 @@
 using Microsoft.Data.Sqlite;
-using Npgsql;
 using Vivim.Storage;
 using Vivim.Storage.PostgreSql;
 using Vivim.Storage.Sqlite;
-using Vivim.Tests.Support;
 
 namespace Vivim.Tests.Storage;
 
@@ -70,46 +68,13 @@ public sealed class HostedDidDirectoryInMemoryTests : HostedDidDirectoryConforma
     protected override IHostedDidDirectory Directory { get; } = new InMemoryHostedDidDirectory();
 }
 
-public sealed class HostedDidDirectorySqliteTests : HostedDidDirectoryConformance, IAsyncLifetime
+public sealed class HostedDidDirectorySqliteTests(SqliteLogFixture database) : HostedDidDirectoryConformance, IClassFixture<SqliteLogFixture>
 {
-    private string _file = string.Empty;
-    private IHostedDidDirectory? _directory;
-
-    protected override IHostedDidDirectory Directory => _directory!;
-
-    public async Task InitializeAsync()
-    {
-        _file = await UpdateLogDatabases.CreateSqliteAsync();
-        _directory = new SqliteHostedDidDirectory(new SqliteConnectionStringBuilder { DataSource = _file, DefaultTimeout = 30 }.ConnectionString);
-    }
-
-    public Task DisposeAsync()
-    {
-        SqliteConnection.ClearAllPools();
-        UpdateLogDatabases.DeleteSqlite(_file);
-        return Task.CompletedTask;
-    }
+    protected override IHostedDidDirectory Directory { get; } =
+        new SqliteHostedDidDirectory(new SqliteConnectionStringBuilder { DataSource = database.File, DefaultTimeout = 30 }.ConnectionString);
 }
 
-public sealed class HostedDidDirectoryPostgreSqlTests : HostedDidDirectoryConformance, IAsyncLifetime
+public sealed class HostedDidDirectoryPostgreSqlTests(PostgresLogFixture database) : HostedDidDirectoryConformance, IClassFixture<PostgresLogFixture>
 {
-    private TestDatabase? _database;
-    private NpgsqlDataSource? _dataSource;
-    private IHostedDidDirectory? _directory;
-
-    protected override IHostedDidDirectory Directory => _directory!;
-
-    public async Task InitializeAsync()
-    {
-        _database = await Postgres.CreateDatabaseAsync();
-        await UpdateLogDatabases.MigratePostgresAsync(_database.ConnectionString);
-        _dataSource = NpgsqlDataSource.Create(_database.ConnectionString);
-        _directory = new PostgreSqlHostedDidDirectory(_dataSource);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _dataSource!.DisposeAsync();
-        await _database!.DisposeAsync();
-    }
+    protected override IHostedDidDirectory Directory { get; } = new PostgreSqlHostedDidDirectory(database.DataSource);
 }
