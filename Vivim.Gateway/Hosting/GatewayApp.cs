@@ -19,7 +19,7 @@ public static class GatewayApp
         }
 
         HttpListenUrls.EnsureFree(builder.Configuration[WebHostDefaults.ServerUrlsKey] ?? DefaultUrl);
-        builder.AddVivimSilo();
+        builder.AddVivimSilo(SiloRoles.Gateway);
         builder.AddVivimGateway();
         configure?.Invoke(builder);
         return builder.Build().MapVivimGateway();

@@ -18,6 +18,12 @@ public sealed class GatewayOptions
 
     /// <summary>How long a WebSocket may take to say hello.</summary>
     public TimeSpan HelloTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The public HTTP base URL clones reach this gateway at (a registration answer's <c>endpoints.api</c>); the
+    /// first listen URL when unset.
+    /// </summary>
+    public string? PublicUrl { get; set; }
 }
 
 /// <summary><c>Vivim:RateLimits</c>: token buckets per client address and per DID at each gateway (tenants' come from their quotas).</summary>

@@ -28,6 +28,13 @@ public interface IExitNodeGrain : IGrainWithStringKey
     [Alias("UpdateAdvertisement")]
     Task<ExitNodeAdvertisement> UpdateAdvertisementAsync(AdvertisementChange change);
 
+    /// <summary>
+    /// Sets where the node is served (the owning gateway's peer id, announce addresses and HTTP base URL) and signs a
+    /// new advertisement only when the advertised fields changed. Called by the gateway that owns the DID.
+    /// </summary>
+    [Alias("SetNetwork")]
+    Task<ExitNodeAdvertisement> SetNetworkAsync(ExitNodeNetwork network);
+
     /// <summary>Issues a single-use challenge for <paramref name="nonce"/>, which the clone answers in its registration.</summary>
     [Alias("IssueChallenge")]
     Task<RegistrationChallenge> IssueChallengeAsync(string cloneDid, string nonce);

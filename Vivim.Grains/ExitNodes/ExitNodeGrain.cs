@@ -14,6 +14,7 @@ using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
 using Vivim.Protocol.Sync;
 using Vivim.Security;
+using Vivim.Storage;
 
 namespace Vivim.ExitNodes;
 
@@ -25,6 +26,7 @@ namespace Vivim.ExitNodes;
 public sealed partial class ExitNodeGrain(
     [PersistentState("exitNode", VivimProviders.GrainState)] IPersistentState<ExitNodeState> state,
     KeyVault vault,
+    IHostedDidDirectory directory,
     TimeProvider time,
     IOptions<ExitNodeOptions> options,
     ILogger<ExitNodeGrain> logger) : Grain, IExitNodeGrain, IGuardedGrain
@@ -60,6 +62,9 @@ public sealed partial class ExitNodeGrain(
 
         // Created and deleted through the tenant (quotas, its list); deregistration comes from the clone's grain.
         nameof(CreateAsync) or nameof(DeleteAsync) or nameof(DeregisterCloneAsync) => false,
+
+        // The gateway that owns the DID on libp2p says where it serves it.
+        nameof(SetNetworkAsync) => Node.Created && principal.Kind == PrincipalKind.Service,
         _ => Node.Created && principal.IsTenant(Node.TenantId),
     };
 
@@ -116,9 +121,13 @@ public sealed partial class ExitNodeGrain(
         _key?.Dispose();
         _key = vault.Unseal(Node.Key, Did);
         Node.Advertisement = await SignAdvertisementAsync(_key);
+
+        // Listed before it counts as created: a create that fails after this is retried, and the listing is idempotent.
+        await directory.AddAsync(Did, Node.TenantId);
         Node.Created = true;
         await state.WriteStateAsync();
         LogCreated(logger, Did, Node.TenantId);
+        await NotifyGatewaysAsync(hosted: true);
         return Node.Advertisement;
     }
 
@@ -147,6 +156,31 @@ public sealed partial class ExitNodeGrain(
         Node.Advertisement = await SignAdvertisementAsync(key);
         await state.WriteStateAsync();
         return Node.Advertisement;
+    }
+
+    public async Task<ExitNodeAdvertisement> SetNetworkAsync(ExitNodeNetwork network)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        var key = RequireKey();
+        ValidateNetwork(network);
+        if (network.SameAs(Node.Network))
+        {
+            return Node.Advertisement!;
+        }
+
+        // The API URL is not part of the advertisement: a change of it alone is stored, not signed.
+        var resign = Node.Network is null
+            || !string.Equals(Node.Network.PeerId, network.PeerId, StringComparison.Ordinal)
+            || !Node.Network.Multiaddrs.SequenceEqual(network.Multiaddrs, StringComparer.Ordinal);
+        Node.Network = network with { Multiaddrs = [.. network.Multiaddrs] };
+        if (resign)
+        {
+            Node.Advertisement = await SignAdvertisementAsync(key);
+            LogNetworkChanged(logger, Did, network.PeerId);
+        }
+
+        await state.WriteStateAsync();
+        return Node.Advertisement!;
     }
 
     public Task<RegistrationChallenge> IssueChallengeAsync(string cloneDid, string nonce)
@@ -358,11 +392,13 @@ public sealed partial class ExitNodeGrain(
         }
 
         await Anchor.DeleteAsync();
+        await directory.RemoveAsync(Did);
         await state.ClearStateAsync();
         state.State = new ExitNodeState();
         _key?.Dispose();
         _key = null;
         LogDeleted(logger, Did);
+        await NotifyGatewaysAsync(hosted: false);
         DeactivateOnIdle();
     }
 
@@ -402,11 +438,10 @@ public sealed partial class ExitNodeGrain(
         await state.WriteStateAsync();
         LogApproved(logger, Did, cloneId, migration);
 
-        var endpoints = Node.Endpoints ?? DefaultEndpoints;
         return new CloneRegistrationResponse(
             Approved: true,
             CloneId: cloneId,
-            Endpoints: new CloneEndpoints(endpoints.CloneEndpoint, endpoints.Sync, string.IsNullOrEmpty(endpoints.Relay) ? null : endpoints.Relay),
+            Endpoints: RegistrationEndpoints(),
             TrustProof: proof,
             InitialState: snapshot);
     }
@@ -428,11 +463,11 @@ public sealed partial class ExitNodeGrain(
             [.. Node.Capabilities],
             Signature: string.Empty));
 
-        // No libp2p host exists yet, so there is no peer id or address to advertise: empty, not invented.
+        // The owning gateway's peer; until one took the DID on there is none to name: empty, not invented.
         var advertisement = new ExitNodeAdvertisement(
             Did,
-            PeerId: string.Empty,
-            Multiaddrs: [],
+            PeerId: Node.Network?.PeerId ?? string.Empty,
+            Multiaddrs: [.. Node.Network?.Multiaddrs ?? []],
             [.. Node.Capabilities],
             [.. Node.SupportedCloneVersions],
             TrustLevel.Genesis,
@@ -473,6 +508,53 @@ public sealed partial class ExitNodeGrain(
 
         await state.WriteStateAsync();
         await PublishRevokedAsync(clone.CloneId, reason);
+    }
+
+    /// <summary>
+    /// The seed's shape, <c>{api, p2p}</c>, naming the owning gateway. Before a gateway took the DID on (libp2p off),
+    /// the protocol ids the advertisement names.
+    /// </summary>
+    private CloneEndpoints RegistrationEndpoints()
+    {
+        var endpoints = Node.Endpoints ?? DefaultEndpoints;
+        var relay = string.IsNullOrEmpty(endpoints.Relay) ? null : endpoints.Relay;
+        return Node.Network is { } network
+            ? new CloneEndpoints(network.ApiUrl, network.P2pEndpoint, relay)
+            : new CloneEndpoints(endpoints.CloneEndpoint, endpoints.Sync, relay);
+    }
+
+    // Best effort: a lost notice is caught up by the gateways' periodic rescan of the directory.
+    private async Task NotifyGatewaysAsync(bool hosted)
+    {
+        try
+        {
+            await this.GetStreamProvider(DidStreams.Provider)
+                .GetStream<HostedDidChange>(HostedDidStreams.All)
+                .OnNextAsync(new HostedDidChange(Did, hosted));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogNoticeFailed(logger, Did, e.Message);
+        }
+    }
+
+    private static void ValidateNetwork(ExitNodeNetwork network)
+    {
+        if (string.IsNullOrWhiteSpace(network.PeerId) || network.PeerId.Length > 128)
+        {
+            throw new ArgumentException("peerId must be a libp2p peer id.", nameof(network));
+        }
+
+        if (network.Multiaddrs is null || network.Multiaddrs.Count > 32
+            || network.Multiaddrs.Any(a => string.IsNullOrWhiteSpace(a) || a[0] != '/' || a.Length > 256 || a.Contains("/p2p/", StringComparison.Ordinal)))
+        {
+            throw new ArgumentException("multiaddrs are at most 32 multiaddrs without a /p2p/ suffix.", nameof(network));
+        }
+
+        if (network.ApiUrl is null || (network.ApiUrl.Length > 0 && !Uri.TryCreate(network.ApiUrl, UriKind.Absolute, out _)))
+        {
+            throw new ArgumentException("apiUrl must be an absolute URL or empty.", nameof(network));
+        }
     }
 
     private Task PublishRevokedAsync(string cloneId, string reason) =>
@@ -542,6 +624,12 @@ public sealed partial class ExitNodeGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Exit node {Did} suspended clone {CloneId}")]
     private static partial void LogSuspended(ILogger logger, string did, string cloneId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Exit node {Did} is now served by libp2p peer {PeerId}")]
+    private static partial void LogNetworkChanged(ILogger logger, string did, string peerId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Exit node {Did} could not notify the gateways of its change: {Reason}")]
+    private static partial void LogNoticeFailed(ILogger logger, string did, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Exit node {Did} deleted")]
     private static partial void LogDeleted(ILogger logger, string did);

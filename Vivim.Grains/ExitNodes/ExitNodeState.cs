@@ -34,6 +34,9 @@ public sealed class ExitNodeState
     /// work moves them to a table of their own.
     /// </summary>
     [Id(10)] public Dictionary<string, long> SpentNonces { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Where the owning gateway serves the node; null until a gateway took it on.</summary>
+    [Id(11)] public ExitNodeNetwork? Network { get; set; }
 }
 
 /// <summary>The node's record of one clone; the Clone grain holds the sync side (cursor, sessions).</summary>

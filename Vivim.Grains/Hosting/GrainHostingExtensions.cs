@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Vivim.Anchors;
@@ -8,6 +9,7 @@ using Vivim.ExitNodes;
 using Vivim.Feeds;
 using Vivim.Keys;
 using Vivim.Security;
+using Vivim.Storage;
 using Vivim.Tenants;
 
 namespace Vivim.Hosting;
@@ -29,6 +31,9 @@ public static class GrainHostingExtensions
         silo.Services.AddOptions<ClusterSecretOptions>().Bind(configuration.GetSection(ClusterSecretOptions.Section));
         silo.Services.AddSingleton<KeyVault>();
         silo.Services.AddSingleton<CallPrincipals>();
+
+        // A host with a database lists hosted DIDs there (AddVivimUpdateLog); an in-process cluster shares one in memory.
+        silo.Services.TryAddSingleton<IHostedDidDirectory, InMemoryHostedDidDirectory>();
 
         // Tenant isolation inside the silo: calls from clients need a principal the target grain allows.
         silo.AddIncomingGrainCallFilter<PrincipalCallFilter>();

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using Orleans.Runtime.MembershipService.SiloMetadata;
 using Vivim.Keys;
 using Vivim.Security;
 using Vivim.Storage.Schema;
@@ -18,9 +19,9 @@ public static class SiloHostingExtensions
     /// Configures the silo from the <c>Vivim</c> configuration section: the embedded node by default (localhost
     /// clustering, SQLite under <c>Vivim:DataPath</c>, in-memory reminders), or a member of a PostgreSQL-backed cluster
     /// (membership, grain state, reminders and the update log in PostgreSQL) when <c>Vivim:Storage:Provider</c> is
-    /// <c>PostgreSql</c>.
+    /// <c>PostgreSql</c>. <paramref name="role"/> (<see cref="SiloRoles"/>) is published as silo metadata.
     /// </summary>
-    public static IHostApplicationBuilder AddVivimSilo(this IHostApplicationBuilder builder)
+    public static IHostApplicationBuilder AddVivimSilo(this IHostApplicationBuilder builder, string role = SiloRoles.Worker)
     {
         var options = builder.Configuration.GetSection(VivimSiloOptions.Section).Get<VivimSiloOptions>() ?? new VivimSiloOptions();
         var storage = VivimStorageOptions.FromConfiguration(builder.Configuration);
@@ -76,6 +77,7 @@ public static class SiloHostingExtensions
 
             silo.AddVivimGrainStorage(location.Provider, location.ConnectionString);
             silo.AddVivimGrains(builder.Configuration);
+            silo.UseSiloMetadata(new Dictionary<string, string> { [SiloRoles.MetadataKey] = role });
 
             // Failure detection is tunable per deployment (probe timeouts, votes): Vivim:Membership binds ClusterMembershipOptions.
             silo.Services.AddOptions<ClusterMembershipOptions>().Bind(builder.Configuration.GetSection("Vivim:Membership"));

@@ -9,17 +9,22 @@ namespace Vivim.Hosting;
 
 public static class UpdateLogHostingExtensions
 {
-    /// <summary>The durable update log of the configured database: one per process, shared by every anchor it hosts.</summary>
+    /// <summary>
+    /// The durable update log of the configured database (one per process, shared by every anchor it hosts), and the
+    /// hosted-DID directory in the same database.
+    /// </summary>
     public static IServiceCollection AddVivimUpdateLog(this IServiceCollection services, StorageLocation location)
     {
         if (location.Provider == DatabaseKind.Sqlite)
         {
             services.AddSingleton<IUpdateLog>(_ => new SqliteUpdateLog(location.ConnectionString));
+            services.AddSingleton<IHostedDidDirectory>(_ => new SqliteHostedDidDirectory(location.ConnectionString));
         }
         else
         {
             services.AddSingleton(_ => NpgsqlDataSource.Create(location.ConnectionString));
             services.AddSingleton<IUpdateLog>(sp => new PostgreSqlUpdateLog(sp.GetRequiredService<NpgsqlDataSource>()));
+            services.AddSingleton<IHostedDidDirectory>(sp => new PostgreSqlHostedDidDirectory(sp.GetRequiredService<NpgsqlDataSource>()));
         }
 
         return services;

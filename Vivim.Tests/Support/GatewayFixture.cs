@@ -41,20 +41,23 @@ public sealed class GatewayFixture : IAsyncLifetime
     {
         var port = FreePort.Next();
         BaseAddress = new Uri($"http://127.0.0.1:{port}");
-        _app = GatewayApp.Create(
-        [
-            "--urls", BaseAddress.ToString(),
-            $"--Vivim:DataPath={_dataPath}",
-            $"--Vivim:SiloPort={FreePort.Next()}",
-            $"--Vivim:GatewayPort={FreePort.Next()}",
-            "--Vivim:P2p:Listen:0=/ip4/127.0.0.1/tcp/0",
-            $"--Vivim:ClusterId=gateway-tests-{port}",
-            $"--Vivim:OperatorKey={TestOperatorKey}",
-            $"--Vivim:ClusterSecret={Convert.ToBase64String(ClusterFixture.TestClusterSecret)}",
-            "--Logging:LogLevel:Default=Warning",
-        ]);
+        _app = GatewayApp.Create(Arguments(BaseAddress, _dataPath, $"gateway-tests-{port}"));
         await _app.StartAsync();
     }
+
+    /// <summary>The command line of a test gateway: its URL, data directory, free silo ports, the test secrets.</summary>
+    public static string[] Arguments(Uri baseAddress, string dataPath, string clusterId) =>
+    [
+        "--urls", baseAddress.ToString(),
+        $"--Vivim:DataPath={dataPath}",
+        $"--Vivim:SiloPort={FreePort.Next()}",
+        $"--Vivim:GatewayPort={FreePort.Next()}",
+        "--Vivim:P2p:Listen:0=/ip4/127.0.0.1/tcp/0",
+        $"--Vivim:ClusterId={clusterId}",
+        $"--Vivim:OperatorKey={TestOperatorKey}",
+        $"--Vivim:ClusterSecret={Convert.ToBase64String(ClusterFixture.TestClusterSecret)}",
+        "--Logging:LogLevel:Default=Warning",
+    ];
 
     public async Task DisposeAsync()
     {

@@ -58,6 +58,19 @@ public sealed class KadProviderStore
         }
     }
 
+    /// <summary>Drops <paramref name="provider"/>'s record for <paramref name="key"/> (a provider withdrawing its own).</summary>
+    public bool Remove(ReadOnlySpan<byte> key, PeerId provider)
+    {
+        if (!_records.TryGetValue(Convert.ToHexString(key), out var set))
+        {
+            return false;
+        }
+        lock (set)
+        {
+            return set.Remove(provider);
+        }
+    }
+
     public IReadOnlyList<KadPeerInfo> Get(ReadOnlySpan<byte> key)
     {
         if (!_records.TryGetValue(Convert.ToHexString(key), out var set))
