@@ -33,6 +33,10 @@ public static class GatewayHostingExtensions
         services.AddSingleton<SyncSocketRegistry>();
         services.AddSingleton<SyncSocket>();
         builder.AddVivimP2p();
+        if ((configuration.GetSection(P2pOptions.Section).Get<P2pOptions>() ?? new P2pOptions()).Enabled)
+        {
+            services.AddVivimP2pNetwork(configuration);
+        }
         services.AddVivimP2pProtocols(configuration);
 
         var cors = configuration.GetSection(CorsOptions.Section).Get<CorsOptions>() ?? new CorsOptions();

@@ -66,7 +66,14 @@ public sealed partial class GatewayPeerService(
         }
 
         var host = builder.Build();
-        var dht = new KadDht(host, new KadOptions { ServerMode = true });
+        var dht = new KadDht(host, new KadOptions
+        {
+            ServerMode = true,
+            // DidAnnouncer re-provides our keys, paced; the DHT's own republish would send them all at once.
+            ProviderRepublishInterval = TimeSpan.Zero,
+            // Two keys per hosted DID of our own plus what other peers store here.
+            MaxProviderKeys = 1_000_000,
+        });
         var pubsub = new GossipSub(host, new GossipSubOptions());
         var peer = new GatewayPeer(host, dht, pubsub);
         try

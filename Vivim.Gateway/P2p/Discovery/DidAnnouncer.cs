@@ -108,7 +108,7 @@ public sealed partial class DidAnnouncer : ILifecycleParticipant<ISiloLifecycle>
         await Queue.DisposeAsync();
     }
 
-    private async Task StopAsync()
+    public async Task StopAsync()
     {
         if (_stopping.IsCancellationRequested)
         {

@@ -10,9 +10,9 @@ public static class DiscoveryServiceCollectionExtensions
     /// republishing to this service: <c>ProviderRepublishInterval = TimeSpan.Zero</c>), <see cref="Ownership.IDidOwnership"/>
     /// (<c>AddVivimDidOwnership</c>), <see cref="Security.CallPrincipals"/> and a <see cref="TimeProvider"/>. Options:
     /// <c>Vivim:P2p</c> (<c>ProvidesPerSecond</c>, <c>ProvideQueueCapacity</c>, <c>ReprovideInterval</c>,
-    /// <c>AddressCheckInterval</c>) and <c>Vivim:Gateway:PublicUrl</c>.
+    /// <c>AddressCheckInterval</c>) and <c>Vivim:Gateway:PublicUrl</c>. Without <paramref name="startWithSilo"/> the caller starts it.
     /// </summary>
-    public static IServiceCollection AddVivimDidDiscovery(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddVivimDidDiscovery(this IServiceCollection services, IConfiguration configuration, bool startWithSilo = true)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<DiscoveryOptions>().Bind(configuration.GetSection(DiscoveryOptions.Section))
@@ -27,7 +27,11 @@ public static class DiscoveryServiceCollectionExtensions
 
         services.AddSingleton<GatewayPublicUrl>();
         services.AddSingleton<DidAnnouncer>();
-        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<DidAnnouncer>());
+        if (startWithSilo)
+        {
+            services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<DidAnnouncer>());
+        }
+
         return services;
     }
 }

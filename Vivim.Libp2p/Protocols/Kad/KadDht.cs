@@ -28,7 +28,7 @@ public sealed class KadDht : IDisposable
         _time = host.Time;
         _lastRepublish = _time.GetUtcNow();
         RoutingTable = new KadRoutingTable(host.PeerId, Options.K);
-        Providers = new KadProviderStore(_time, Options.ProviderValidity);
+        Providers = new KadProviderStore(_time, Options.ProviderValidity, Options.MaxProviderKeys);
         for (var i = 0; i < _bucketLookedUp.Length; i++)
         {
             _bucketLookedUp[i] = DateTimeOffset.MinValue;
@@ -443,7 +443,8 @@ public sealed class KadDht : IDisposable
     {
         KadProviderStore.ValidateMultihash(multihash);
         _provided[Convert.ToHexString(multihash)] = [.. multihash];
-        var self = _host.ListenAddresses;
+        // What others should dial: the announce addresses behind NAT, else the bound ones.
+        var self = _host.AdvertisedAddresses;
         Providers.Add(multihash, _host.PeerId, self);
         var req = new KadMessage { Type = KadMessageType.AddProvider, Key = multihash };
         req.ProviderPeers.Add(new KadPeer(_host.PeerId.ToByteArray(), [.. self.Select(a => a.ToBytes())], KadConnectionType.Connected));

@@ -18,6 +18,8 @@ public sealed class KadOptions
     public int MaxRefreshCpl { get; init; } = 15;
     /// <summary>How long provider records are kept (spec: 48 h).</summary>
     public TimeSpan ProviderValidity { get; init; } = TimeSpan.FromHours(48);
+    /// <summary>Provider records kept at most (keys, ours and other peers'); beyond it new keys are refused.</summary>
+    public int MaxProviderKeys { get; init; } = 100_000;
     /// <summary>Our own provider records are re-announced this often (spec: 22 h). Zero or negative: off.</summary>
     public TimeSpan ProviderRepublishInterval { get; init; } = TimeSpan.FromHours(22);
     /// <summary>A full bucket pings its least-recently-seen peer this long before keeping it over a newcomer.</summary>

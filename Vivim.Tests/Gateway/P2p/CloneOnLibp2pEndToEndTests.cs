@@ -45,7 +45,8 @@ public sealed class CloneOnLibp2pEndToEndTests(GatewayFixture gateway)
         using var cloneKey = SigningKey.Generate();
         await using var clone = await JsPeer.StartAsync(ct, "clone-peer.mjs", $"--seed={Convert.ToHexStringLower(cloneKey.ExportSeed())}");
         await clone.CommandAsync(new JsonObject { ["cmd"] = "dial", ["addr"] = gatewayAddress }, ct);
-        var providers = (await clone.CommandAsync(new JsonObject { ["cmd"] = "findProviders", ["key"] = "/vivim/exit-node/" + did }, ct))["providers"]!.AsArray();
+        // Asked again until the clone's routing table holds the gateway (identify runs after the dial returns).
+        var providers = await UntilProvidedAsync(clone, "/vivim/exit-node/" + did, ct);
         Assert.Equal(gatewayPeer, providers[0]!["peer"]!.GetValue<string>());
 
         var ad = await clone.CommandAsync(new JsonObject { ["cmd"] = "advertisement", ["peer"] = gatewayPeer, ["did"] = did }, ct);
@@ -59,6 +60,12 @@ public sealed class CloneOnLibp2pEndToEndTests(GatewayFixture gateway)
         Assert.Equal(cloneKey.Did.Value, registered["did"]!.GetValue<string>());
         var cloneId = registered["response"]!["cloneId"]!.GetValue<string>();
         Assert.Equal(gatewayAddress, registered["response"]!["endpoints"]!["p2p"]!.GetValue<string>());
+
+        // The snapshot over /vivim/sync/1.0.0, checked in JavaScript (v2 proof, documents reproduce rootV2).
+        var first = await clone.CommandAsync(new JsonObject { ["cmd"] = "sync", ["peer"] = gatewayPeer, ["cloneId"] = cloneId, ["parentDid"] = did }, ct);
+        Assert.Null(first["error"]);
+        Assert.Equal(1, (long)first["seq"]!.GetValue<double>());
+        Assert.Equal(1, (long)first["checked"]!["snapshotProofs"]!.GetValue<double>());
 
         // Follow the DID's topic; the gateway sees the subscription before the owner writes.
         var topic = "/vivim/sync/" + did;
@@ -91,7 +98,7 @@ public sealed class CloneOnLibp2pEndToEndTests(GatewayFixture gateway)
             Assert.Equal((long)live[i - 1]!["toSeq"]!.GetValue<double>() + 1, (long)live[i]!["fromSeq"]!.GetValue<double>());
         }
 
-        // Pull the snapshot and the updates over /vivim/sync/1.0.0, every signature, hash and root checked in JavaScript.
+        // Pull the updates over /vivim/sync/1.0.0 in pages of 3, every signature, hash, root and proof checked in JavaScript.
         var synced = await clone.CommandAsync(new JsonObject { ["cmd"] = "sync", ["peer"] = gatewayPeer, ["cloneId"] = cloneId, ["parentDid"] = did, ["limit"] = 3 }, ct);
         Assert.Null(synced["error"]);
         Assert.Equal(head, (long)synced["seq"]!.GetValue<double>());
