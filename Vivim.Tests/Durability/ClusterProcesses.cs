@@ -47,8 +47,14 @@ public sealed class ClusterProcesses : IAsyncDisposable
     public HostProcess StartSilo(string name, Dictionary<string, string>? extra = null) => Start("Vivim.Silo", name, [], extra);
 
     /// <summary>A gateway configured with the public API's short storage form (<c>Vivim:Storage=Postgres</c>, <c>ConnectionStrings:Vivim</c>), silos with the long one.</summary>
-    public HostProcess StartGateway(string name, Dictionary<string, string>? extra = null) =>
-        Start("Vivim.Gateway", name, ["--urls", "http://127.0.0.1:" + FreePort.Next().ToString(CultureInfo.InvariantCulture)], extra, apiStorageForm: true);
+    public HostProcess StartGateway(string name, Dictionary<string, string>? extra = null) => StartGateway(name, out _, extra);
+
+    /// <summary>As <see cref="StartGateway(string, Dictionary{string, string}?)"/>, saying where its HTTP API listens.</summary>
+    public HostProcess StartGateway(string name, out Uri baseAddress, Dictionary<string, string>? extra = null)
+    {
+        baseAddress = new Uri("http://127.0.0.1:" + FreePort.Next().ToString(CultureInfo.InvariantCulture));
+        return Start("Vivim.Gateway", name, ["--urls", baseAddress.ToString()], extra, apiStorageForm: true);
+    }
 
     public Task<ExternalClient> ConnectAsync() => ExternalClient.ConnectAsync(client =>
     {

@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Vivim.Protocol.Identity;
+using Vivim.Tests.Gateway;
+using Vivim.Tests.Libp2p;
+using Vivim.Tests.Support;
+
+namespace Vivim.Tests.Durability;
+
+/// <summary>
+/// Two gateway processes and one worker silo on PostgreSQL share the hosted DIDs on libp2p. One gateway is SIGKILLed:
+/// the other provides its DIDs on the DHT, names itself in their advertisements and publishes their commits, and a js
+/// subscriber of such a DID misses no commit (it gets the head again on the take-over).
+/// </summary>
+public sealed class GatewayFailoverProcessTests : IAsyncLifetime
+{
+    private TestDatabase _database = null!;
+
+    public async Task InitializeAsync() => _database = await Postgres.CreateDatabaseAsync();
+
+    public async Task DisposeAsync() => await _database.DisposeAsync();
+
+    [Fact]
+    public async Task A_killed_gateways_DIDs_are_provided_advertised_and_published_by_the_survivor()
+    {
+        using var cts = TestUtil.InteropTimeout();
+        var ct = cts.Token;
+        await using var cluster = new ClusterProcesses(_database.ConnectionString);
+        var (code, output) = await cluster.MigrateAsync();
+        Assert.True(code == 0, output);
+        var settings = new Dictionary<string, string>
+        {
+            ["Vivim__OperatorKey"] = GatewayFixture.TestOperatorKey,
+            ["Vivim__P2p__ProvidesPerSecond"] = "1000",
+        };
+        var worker = cluster.StartSilo("worker");
+        var doomed = cluster.StartGateway("gateway-a", out var doomedUrl, new(settings) { ["Vivim__Gateway__PublicUrl"] = "http://gateway-a.test" });
+        var survivor = cluster.StartGateway("gateway-b", out var survivorUrl, new(settings) { ["Vivim__Gateway__PublicUrl"] = "http://gateway-b.test" });
+        foreach (var member in new[] { worker, doomed, survivor })
+        {
+            await member.WaitStartedAsync(TimeSpan.FromSeconds(120));
+        }
+
+        var api = GatewayFixture.At(survivorUrl);
+        var (doomedPeer, doomedAddress) = await P2pAsync(doomedUrl);
+        var (survivorPeer, survivorAddress) = await P2pAsync(survivorUrl);
+        var (_, apiKey) = await api.CreateTenantAsync("failover");
+
+        // Exit nodes until each gateway serves some: rendezvous hashing splits them.
+        var owners = new Dictionary<string, string>();
+        while (owners.Values.Distinct().Count() < 2)
+        {
+            Assert.True(owners.Count < 40, "40 DIDs and one gateway serves them all: ownership is not split");
+            var did = await api.CreateExitNodeAsync(apiKey);
+            owners[did] = await AdvertisedPeerAsync(api, did, p => p == doomedPeer || p == survivorPeer);
+        }
+
+        var moving = owners.First(o => o.Value == doomedPeer).Key;
+        var staying = owners.First(o => o.Value == survivorPeer).Key;
+        var topic = "/vivim/sync/" + moving;
+
+        // A subscriber of the moving DID, connected to both gateways; its first commit comes from the doomed one.
+        await using var js = await JsPeer.StartAsync(ct, "clone-peer.mjs", $"--seed={Convert.ToHexStringLower(SigningKey.Generate().ExportSeed())}");
+        await js.CommandAsync(new JsonObject { ["cmd"] = "dial", ["addr"] = doomedAddress }, ct);
+        await js.CommandAsync(new JsonObject { ["cmd"] = "dial", ["addr"] = survivorAddress }, ct);
+        await js.CommandAsync(new JsonObject { ["cmd"] = "subscribe", ["topic"] = topic }, ct);
+        var before = await WriteUntilReceivedAsync(api, apiKey, moving, js, "before");
+        Assert.Equal(doomedPeer, before["from"]!.GetValue<string>());
+
+        await doomed.KillAsync();
+        var killedAt = Stopwatch.StartNew();
+
+        // Written while nobody serves the DID on libp2p: the survivor's take-over publishes it as the head.
+        var gapSeq = await GatewayTestKit.WriteAsync(api, apiKey, moving, ("memoryIndex/failover/gap", """{"during":"take-over"}"""));
+        await AdvertisedPeerAsync(api, moving, p => p == survivorPeer);
+        var movedAfter = killedAt.Elapsed;
+        Assert.Equal(survivorPeer, await AdvertisedPeerAsync(api, staying, p => p == survivorPeer)); // never moved
+
+        // Provided by the survivor on the DHT (the doomed gateway's old records may linger until they expire).
+        await Until.TrueAsync(async () =>
+        {
+            var reply = await js.CommandAsync(new JsonObject { ["cmd"] = "findProviders", ["key"] = "/vivim/exit-node/" + moving, ["max"] = 5 }, ct);
+            return reply["providers"]!.AsArray().Any(p => p!["peer"]!.GetValue<string>() == survivorPeer);
+        }, () => "the survivor never became a provider of the moved DID");
+
+        var after = await WriteUntilReceivedAsync(api, apiKey, moving, js, "after");
+        Assert.Equal(survivorPeer, after["from"]!.GetValue<string>());
+
+        var commits = (await js.CommandAsync(new JsonObject { ["cmd"] = "commits", ["did"] = moving }, ct))["commits"]!.AsArray();
+        Assert.All(commits, c => Assert.True(c!["verified"]!.GetValue<bool>(), c.ToJsonString()));
+        var seen = commits.Select(c => (long)c!["toSeq"]!.GetValue<double>()).ToHashSet();
+        Assert.Contains(gapSeq, seen); // the head again on the take-over: the subscriber knows to pull the gap
+        Assert.Contains(commits, c => (long)c!["toSeq"]!.GetValue<double>() == gapSeq && c["from"]!.GetValue<string>() == survivorPeer);
+        Assert.True(movedAfter < TimeSpan.FromSeconds(45), $"the DID moved {movedAfter.TotalSeconds:0.0} s after the kill");
+    }
+
+    private static async Task<(string PeerId, string Address)> P2pAsync(Uri gateway)
+    {
+        using var http = new HttpClient { BaseAddress = gateway };
+        var p2p = JsonNode.Parse(await http.GetStringAsync("/v1/p2p"))!;
+        var peer = p2p["peerId"]!.GetValue<string>();
+        return (peer, p2p["multiaddrs"]![0]!.GetValue<string>() + "/p2p/" + peer);
+    }
+
+    /// <summary>Waits until the DID's advertisement names a peer that <paramref name="accept"/>s; returns it.</summary>
+    private static async Task<string> AdvertisedPeerAsync(GatewayFixture api, string did, Func<string, bool> accept)
+    {
+        var peer = string.Empty;
+        using var http = api.CreateClient();
+        await Until.TrueAsync(async () =>
+        {
+            peer = JsonNode.Parse(await http.GetStringAsync($"/v1/exit-nodes/{did}/advertisement"))!["peerId"]!.GetValue<string>();
+            return accept(peer);
+        }, () => $"{did}'s advertisement names '{peer}'");
+        return peer;
+    }
+
+    /// <summary>
+    /// Owner writes until one's commit reaches the subscriber (the owning gateway publishes only once it saw the
+    /// subscription); returns that commit as the subscriber received it.
+    /// </summary>
+    private static async Task<JsonObject> WriteUntilReceivedAsync(GatewayFixture api, string apiKey, string did, JsPeer js, string label)
+    {
+        JsonObject? received = null;
+        var n = 0;
+        await Until.TrueAsync(async () =>
+        {
+            var seq = await GatewayTestKit.WriteAsync(api, apiKey, did, ($"memoryIndex/failover/{label}-{n++}", "{}"));
+            for (var i = 0; i < 20 && received is null; i++)
+            {
+                var commits = (await js.CommandAsync(new JsonObject { ["cmd"] = "commits", ["did"] = did }, CancellationToken.None))["commits"]!.AsArray();
+                received = commits.LastOrDefault(c => (long)c!["toSeq"]!.GetValue<double>() == seq)?.AsObject();
+                await Task.Delay(100);
+            }
+
+            return received is not null;
+        }, () => $"no commit of {did} reached the subscriber ({label} the kill)");
+        return received!;
+    }
+}
