@@ -64,7 +64,7 @@ public sealed class GatewayFailoverProcessTests : IAsyncLifetime
         await js.CommandAsync(new JsonObject { ["cmd"] = "dial", ["addr"] = doomedAddress }, ct);
         await js.CommandAsync(new JsonObject { ["cmd"] = "dial", ["addr"] = survivorAddress }, ct);
         await js.CommandAsync(new JsonObject { ["cmd"] = "subscribe", ["topic"] = topic }, ct);
-        var before = await WriteUntilReceivedAsync(api, apiKey, moving, js, "before");
+        var before = await WriteUntilReceivedAsync(api, apiKey, moving, js, "before", doomed);
         Assert.Equal(doomedPeer, before["from"]!.GetValue<string>());
 
         await doomed.KillAsync();
@@ -83,7 +83,7 @@ public sealed class GatewayFailoverProcessTests : IAsyncLifetime
             return reply["providers"]!.AsArray().Any(p => p!["peer"]!.GetValue<string>() == survivorPeer);
         }, () => "the survivor never became a provider of the moved DID");
 
-        var after = await WriteUntilReceivedAsync(api, apiKey, moving, js, "after");
+        var after = await WriteUntilReceivedAsync(api, apiKey, moving, js, "after", survivor);
         Assert.Equal(survivorPeer, after["from"]!.GetValue<string>());
 
         var commits = (await js.CommandAsync(new JsonObject { ["cmd"] = "commits", ["did"] = moving }, ct))["commits"]!.AsArray();
@@ -93,6 +93,8 @@ public sealed class GatewayFailoverProcessTests : IAsyncLifetime
         Assert.Contains(commits, c => (long)c!["toSeq"]!.GetValue<double>() == gapSeq && c["from"]!.GetValue<string>() == survivorPeer);
         Assert.True(movedAfter < TimeSpan.FromSeconds(45), $"the DID moved {movedAfter.TotalSeconds:0.0} s after the kill");
     }
+
+    private static string Tail(string text) => text.Length <= 8000 ? text : text[^8000..];
 
     private static async Task<(string PeerId, string Address)> P2pAsync(Uri gateway)
     {
@@ -119,7 +121,7 @@ public sealed class GatewayFailoverProcessTests : IAsyncLifetime
     /// Owner writes until one's commit reaches the subscriber (the owning gateway publishes only once it saw the
     /// subscription); returns that commit as the subscriber received it.
     /// </summary>
-    private static async Task<JsonObject> WriteUntilReceivedAsync(GatewayFixture api, string apiKey, string did, JsPeer js, string label)
+    private static async Task<JsonObject> WriteUntilReceivedAsync(GatewayFixture api, string apiKey, string did, JsPeer js, string label, HostProcess publisher)
     {
         JsonObject? received = null;
         var n = 0;
@@ -134,7 +136,7 @@ public sealed class GatewayFailoverProcessTests : IAsyncLifetime
             }
 
             return received is not null;
-        }, () => $"no commit of {did} reached the subscriber ({label} the kill)");
+        }, () => $"no commit of {did} reached the subscriber ({label} the kill); the publishing gateway's log:\n{Tail(publisher.Output)}");
         return received!;
     }
 }

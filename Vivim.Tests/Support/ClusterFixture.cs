@@ -55,7 +55,8 @@ public sealed class ClusterFixture : IAsyncLifetime
         }).AddInMemoryCollection(settings ?? new Dictionary<string, string?>()).Build();
         silo.AddVivimGrains(configuration);
         silo.Services.AddKeyedSingleton<IGrainStorage>(VivimProviders.GrainState, (sp, _) => state.For(sp.GetRequiredService<Serializer>()));
-        silo.AddMemoryGrainStorage("PubSubStore");
+        // Stream subscriptions survive a silo's death, as with the PostgreSQL store in production.
+        silo.Services.AddKeyedSingleton<IGrainStorage>("PubSubStore", (sp, _) => state.For(sp.GetRequiredService<Serializer>()));
         silo.Services.AddSingleton(log);
     }
 

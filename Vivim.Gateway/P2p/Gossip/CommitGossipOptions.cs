@@ -17,6 +17,12 @@ public sealed class CommitGossipOptions
     /// </summary>
     public int MaxCatchUpCommits { get; set; } = 64;
 
+    /// <summary>
+    /// A DID whose publishing could not start (its anchor unreachable for a moment, as right after a silo died) is
+    /// tried again after this long, for as long as it is owned and subscribed.
+    /// </summary>
+    public TimeSpan StartRetryDelay { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>How long "this DID is a hosted exit node" is believed before it is asked again.</summary>
     public TimeSpan KnownExitNodeTtl { get; set; } = TimeSpan.FromMinutes(10);
 

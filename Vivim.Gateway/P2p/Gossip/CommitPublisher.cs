@@ -32,6 +32,7 @@ public sealed class CommitPublisher : IHostedService, IAsyncDisposable
     private readonly HashSet<string> _joined = new(StringComparer.Ordinal); // loop only
     private readonly Dictionary<string, long> _lastPublished = new(StringComparer.Ordinal); // loop only
     private readonly ConcurrentDictionary<string, DidPublication> _publications = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
     private Task _loop = Task.CompletedTask;
     private int _started;
 
@@ -89,6 +90,7 @@ public sealed class CommitPublisher : IHostedService, IAsyncDisposable
 
         _ownership.Changed -= OnOwnershipChanged;
         Pubsub.TopicPeerChanged -= OnTopicPeerChanged;
+        await _stopping.CancelAsync();
         _changes.Writer.TryComplete();
         await _loop.WaitAsync(cancellationToken).ConfigureAwait(false);
         foreach (var publication in _publications.Values)
@@ -180,13 +182,28 @@ public sealed class CommitPublisher : IHostedService, IAsyncDisposable
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 await publication.DisposeAsync();
-                _logger.LogWarning(e, "Starting to publish the commits of {Did} failed; the next subscriber change tries again", did);
+                _logger.LogWarning(e, "Starting to publish the commits of {Did} failed; trying again in {Delay}", did, _options.StartRetryDelay);
+                _ = RetryLaterAsync(did);
             }
         }
         else if (!subscribed && _publications.ContainsKey(did))
         {
             await StopPublishingAsync(did);
         }
+    }
+
+    private async Task RetryLaterAsync(string did)
+    {
+        try
+        {
+            await Task.Delay(_options.StartRetryDelay, _time, _stopping.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        _changes.Writer.TryWrite(new Change([], [], did)); // re-evaluated as a subscriber change: only if still owned and subscribed
     }
 
     private async Task StopPublishingAsync(string did)
