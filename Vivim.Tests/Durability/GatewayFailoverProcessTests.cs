@@ -67,10 +67,17 @@ public sealed class GatewayFailoverProcessTests : IAsyncLifetime
         var before = await WriteUntilReceivedAsync(api, apiKey, moving, js, "before", doomed);
         Assert.Equal(doomedPeer, before["from"]!.GetValue<string>());
 
+        // The subscriber is a registered clone too (over the survivor's /vivim/clone), holding a verified replica.
+        var registered = await js.CommandAsync(new JsonObject { ["cmd"] = "register", ["peer"] = survivorPeer, ["exitNode"] = moving }, ct);
+        Assert.True(registered["response"]!["approved"]?.GetValue<bool>() == true, registered.ToJsonString());
+        var cloneId = registered["response"]!["cloneId"]!.GetValue<string>();
+        var start = await js.CommandAsync(new JsonObject { ["cmd"] = "sync", ["peer"] = survivorPeer, ["cloneId"] = cloneId, ["parentDid"] = moving }, ct);
+        Assert.Null(start["error"]);
+
         await doomed.KillAsync();
         var killedAt = Stopwatch.StartNew();
 
-        // Written while nobody serves the DID on libp2p: the survivor's take-over publishes it as the head.
+        // Written while nobody serves the DID on libp2p (the write may wait for the death to be declared).
         var gapSeq = await GatewayTestKit.WriteAsync(api, apiKey, moving, ("memoryIndex/failover/gap", """{"during":"take-over"}"""));
         await AdvertisedPeerAsync(api, moving, p => p == survivorPeer);
         var movedAfter = killedAt.Elapsed;
@@ -86,13 +93,23 @@ public sealed class GatewayFailoverProcessTests : IAsyncLifetime
         var after = await WriteUntilReceivedAsync(api, apiKey, moving, js, "after", survivor);
         Assert.Equal(survivorPeer, after["from"]!.GetValue<string>());
 
+        // Nothing is missed: every notice verifies, and the latest one's head is reached by pulling, over /vivim/sync from
+        // the survivor, every update since the replica's seq — the take-over's commit included — each one checked.
         var commits = (await js.CommandAsync(new JsonObject { ["cmd"] = "commits", ["did"] = moving }, ct))["commits"]!.AsArray();
         Assert.All(commits, c => Assert.True(c!["verified"]!.GetValue<bool>(), c.ToJsonString()));
-        var seen = commits.Select(c => (long)c!["toSeq"]!.GetValue<double>()).ToHashSet();
-        Assert.Contains(gapSeq, seen); // the head again on the take-over: the subscriber knows to pull the gap
-        Assert.Contains(commits, c => (long)c!["toSeq"]!.GetValue<double>() == gapSeq && c["from"]!.GetValue<string>() == survivorPeer);
+        var noticed = commits.Max(c => (long)c!["toSeq"]!.GetValue<double>());
+        Assert.True(noticed > gapSeq, $"the last notice is seq {noticed}, the take-over wrote {gapSeq}");
+        var pulled = await js.CommandAsync(new JsonObject { ["cmd"] = "sync", ["peer"] = survivorPeer, ["cloneId"] = cloneId, ["parentDid"] = moving }, ct);
+        Assert.Null(pulled["error"]);
+        Assert.True((long)pulled["seq"]!.GetValue<double>() >= noticed, pulled.ToJsonString());
+        Assert.Equal(commits.Last(c => (long)c!["toSeq"]!.GetValue<double>() == noticed)!["root"]!.GetValue<string>(), RootAt(pulled, noticed));
+        Assert.True((long)pulled["checked"]!["updateHashes"]!.GetValue<double>() >= noticed - (long)start["seq"]!.GetValue<double>(), pulled.ToJsonString());
         Assert.True(movedAfter < TimeSpan.FromSeconds(45), $"the DID moved {movedAfter.TotalSeconds:0.0} s after the kill");
     }
+
+    // The pull ends at the head; the last notice is the head unless something was written after it (nothing is here).
+    private static string RootAt(JsonObject pulled, long seq) =>
+        (long)pulled["seq"]!.GetValue<double>() == seq ? pulled["root"]!.GetValue<string>() : throw new InvalidOperationException($"the pull went past seq {seq}");
 
     private static string Tail(string text) => text.Length <= 8000 ? text : text[^8000..];
 
