@@ -3,8 +3,11 @@ using System.Threading.Channels;
 
 namespace Vivim.Gateway.P2p.Discovery;
 
-/// <summary>What one provide did: the key and how many DHT peers were told (0: the routing table was empty).</summary>
-public sealed record ProvideOutcome(byte[] Key, int Told);
+/// <summary>
+/// What one provide did: the key, how many DHT peers were told (0: the routing table was empty) and when it started
+/// (the pacing applies to starts; a provide's own duration depends on the network).
+/// </summary>
+public sealed record ProvideOutcome(byte[] Key, int Told, DateTimeOffset StartedAt);
 
 /// <summary>
 /// DHT provides, one at a time, at most <c>perSecond</c> a second on <see cref="TimeProvider"/>, from a bounded queue
@@ -87,7 +90,8 @@ public sealed partial class ProvideQueue : IAsyncDisposable
                 }
 
                 // From when this provide really starts: a late wake-up must not let the next ones through at once.
-                next = _time.GetUtcNow() + _spacing;
+                var startedAt = _time.GetUtcNow();
+                next = startedAt + _spacing;
                 var told = 0;
                 try
                 {
@@ -98,7 +102,7 @@ public sealed partial class ProvideQueue : IAsyncDisposable
                     LogProvideFailed(_logger, hex, e.Message);
                 }
 
-                Provided?.Invoke(this, new ProvideOutcome(key, told));
+                Provided?.Invoke(this, new ProvideOutcome(key, told, startedAt));
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -51,7 +51,7 @@ public sealed class DiscoveryPacingTests
         await cluster.DeployAsync();
         var announcer = cluster.Silos[0].ServiceProvider.GetRequiredService<DidAnnouncer>();
         var provided = new ConcurrentQueue<(string Key, DateTimeOffset At)>();
-        announcer.Queue.Provided += (_, o) => provided.Enqueue((Convert.ToHexString(o.Key), clock.GetUtcNow()));
+        announcer.Queue.Provided += (_, o) => provided.Enqueue((Convert.ToHexString(o.Key), o.StartedAt));
 
         // Three DIDs sharing one capability: two keys each plus the capability's, seven provides.
         var dids = new List<string>();
