@@ -1,4 +1,3 @@
-using Orleans.Streams;
 using Vivim.Clones;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Sync;
@@ -7,7 +6,7 @@ namespace Vivim.Client.Transports;
 
 /// <summary>
 /// A clone inside the cluster (tests, operator tools, gateway hubs): reads and writes through its
-/// <see cref="ICloneGrain"/>, so trust and suspension apply, and listens on the DID's anchor stream while a
+/// <see cref="ICloneGrain"/>, so trust and suspension apply, and listens to the DID's anchor while a
 /// session is attached.
 /// </summary>
 public sealed class OrleansSyncTransport : ISyncTransport
@@ -48,7 +47,7 @@ public sealed class OrleansSyncTransport : ISyncTransport
         var grant = await Revocable(_clone.AttachSessionAsync(sessionId)).WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var listener = await AnchorStreamListener.SubscribeAsync(_client, grant.ParentDid, CloneId, observer).WaitAsync(cancellationToken).ConfigureAwait(false);
+            var listener = await AnchorListener.SubscribeAsync(_client, grant.ParentDid, CloneId, observer).WaitAsync(cancellationToken).ConfigureAwait(false);
             return new Subscription(this, listener, sessionId, grant.MaxInFlightBatches);
         }
         catch
@@ -86,7 +85,7 @@ public sealed class OrleansSyncTransport : ISyncTransport
         }
     }
 
-    private sealed class Subscription(OrleansSyncTransport owner, AnchorStreamListener listener, string sessionId, int maxInFlight) : ILiveSubscription
+    private sealed class Subscription(OrleansSyncTransport owner, AnchorListener listener, string sessionId, int maxInFlight) : ILiveSubscription
     {
         private int _disposed;
 

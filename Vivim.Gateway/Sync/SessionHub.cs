@@ -36,6 +36,9 @@ public sealed class SessionHub : IAsyncDisposable
 
     private readonly Task _ticker;
 
+    /// <summary>The feed of a DID with sessions here, or null (for tests that play the anchor).</summary>
+    internal DidFeed? FeedOf(string did) => _dids.TryGetValue(did, out var sessions) ? sessions.Feed : null;
+
     /// <summary>One timer for all sessions: each tick lets idle sessions send heartbeats and pass their cursors on.</summary>
     private async Task TickLoopAsync()
     {

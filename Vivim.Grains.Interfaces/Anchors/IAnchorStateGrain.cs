@@ -1,4 +1,5 @@
 using Orleans.Concurrency;
+using Vivim.Feeds;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Sync;
 
@@ -6,8 +7,8 @@ namespace Vivim.Anchors;
 
 /// <summary>
 /// The canonical state of one DID (grain key: the DID): orders signed updates into gapless seqs, keeps the state
-/// tree, signs commits with the parent node's key, appends to the update log before acknowledging, and publishes
-/// each commit on the DID's stream while a listener holds a lease (<see cref="ListenAsync"/>).
+/// tree, signs commits with the parent node's key, appends to the update log before acknowledging, and pushes each
+/// commit to the listeners whose lease holds (<see cref="ListenAsync"/>).
 /// </summary>
 [Alias("vivim.IAnchorStateGrain")]
 public interface IAnchorStateGrain : IGrainWithStringKey
@@ -27,12 +28,20 @@ public interface IAnchorStateGrain : IGrainWithStringKey
     Task<AnchorHead> GetHeadAsync();
 
     /// <summary>
-    /// A consumer of the DID's stream says it is listening: the anchor publishes commits for the lease's duration
-    /// after this call, and not at all while nobody listens. Returns the head as well, so one periodic call both
-    /// renews the lease and reconciles.
+    /// A consumer of the DID's events starts or renews its lease: the anchor pushes commits and revocations to
+    /// <paramref name="listener"/> for the lease's duration after this call, and to nobody while nobody listens.
+    /// Returns the head as well, so one periodic call both renews the lease and reconciles.
     /// </summary>
     [Alias("Listen")]
-    Task<ListenerLease> ListenAsync();
+    Task<ListenerLease> ListenAsync(IDidListener listener);
+
+    /// <summary>How many listeners hold a lease now (for operators: who follows this DID).</summary>
+    [Alias("CountListeners")]
+    Task<int> CountListenersAsync();
+
+    /// <summary>Passes a clone's loss of access on to the listeners (its exit node calls this after revoking).</summary>
+    [Alias("NotifyRevoked")]
+    Task NotifyRevokedAsync(CloneAccessRevoked revoked);
 
     /// <summary>Updates with seq &gt; <paramref name="afterSeq"/> (at most <paramref name="limit"/>) and every commit that overlaps them.</summary>
     [Alias("GetUpdates")]

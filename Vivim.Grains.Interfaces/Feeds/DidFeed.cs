@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Orleans.Streams;
 using Vivim.Anchors;
 using Vivim.Protocol;
 using Vivim.Protocol.Model;
@@ -8,9 +7,9 @@ using Vivim.Protocol.Sync;
 namespace Vivim.Feeds;
 
 /// <summary>
-/// One consumer's view of a DID's commits: subscribes to the DID's stream, keeps the anchor publishing by renewing
-/// its listener lease (a quarter of the lease the anchor grants, whatever the reconcile interval), hands on commits
-/// in seq order, reads from the log what the stream lost (a gap by seq, or a head ahead of what arrived), and passes
+/// One consumer's view of a DID's commits: a listener (<see cref="IDidListener"/>) the anchor pushes to while its
+/// lease holds, renewed at a quarter of the lease the anchor grants (whatever the reconcile interval); hands on commits
+/// in seq order, reads from the log what the pushes lost (a gap by seq, or a head ahead of what arrived), and passes
 /// on revocations. Gateways' session hubs, in-cluster clones and publishers to other networks each hold one per DID.
 /// Not for use inside a grain (it continues on the thread pool).
 /// </summary>
@@ -19,6 +18,7 @@ public sealed class DidFeed : IAsyncDisposable
     private const int FillPageSize = 1000;
     private static readonly TimeSpan MinRenewalPeriod = TimeSpan.FromMilliseconds(50);
 
+    private readonly IClusterClient _client;
     private readonly IAnchorStateGrain _anchor;
     private readonly IDidFeedObserver _observer;
     private readonly DidFeedOptions _options;
@@ -26,7 +26,8 @@ public sealed class DidFeed : IAsyncDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationToken _stoppingToken;
-    private StreamSubscriptionHandle<DidEvent>? _subscription;
+    private readonly Listener _listenerObject; // held here: the runtime keeps only a weak reference to it
+    private IDidListener? _listener;
     private Task _renewals = Task.CompletedTask;
     private TimeSpan _period;
     private long _delivered; // under _gate
@@ -36,7 +37,9 @@ public sealed class DidFeed : IAsyncDisposable
     private DidFeed(IClusterClient client, string did, IDidFeedObserver observer, DidFeedOptions options)
     {
         Did = did;
+        _client = client;
         _anchor = client.GetGrain<IAnchorStateGrain>(did);
+        _listenerObject = new Listener(this);
         _observer = observer;
         _options = options;
         _logger = options.Logger;
@@ -48,8 +51,11 @@ public sealed class DidFeed : IAsyncDisposable
     /// <summary>The highest seq known to be committed: delivered, or reported by the anchor.</summary>
     public long KnownHead => Interlocked.Read(ref _knownHead);
 
+    /// <summary>The reference the anchor pushes to (for tests that play the anchor).</summary>
+    internal IDidListener ListenerReference => _listener ?? throw new InvalidOperationException("The feed has not started.");
+
     /// <summary>
-    /// Subscribes and takes a lease; commits after the head the anchor reports now go to <paramref name="observer"/>
+    /// Takes a lease for its listener; commits after the head the anchor reports now go to <paramref name="observer"/>
     /// (earlier ones are the consumer's backlog to read).
     /// </summary>
     public static async Task<DidFeed> StartAsync(IClusterClient client, string did, IDidFeedObserver observer, DidFeedOptions? options = null)
@@ -63,18 +69,13 @@ public sealed class DidFeed : IAsyncDisposable
         await feed._gate.WaitAsync().ConfigureAwait(false);
         try
         {
-            var stream = client.GetStreamProvider(DidStreams.Provider).GetStream<DidEvent>(DidStreams.For(did));
-            using (feed.EnterCallScope())
-            {
-                feed._subscription = await stream.SubscribeAsync((e, _) => feed.OnEventAsync(e)).ConfigureAwait(false);
-            }
-
+            feed._listener = client.CreateObjectReference<IDidListener>(feed._listenerObject);
             try
             {
                 ListenerLease lease;
                 using (feed.EnterCallScope())
                 {
-                    lease = await feed._anchor.ListenAsync().ConfigureAwait(false);
+                    lease = await feed._anchor.ListenAsync(feed._listener).ConfigureAwait(false);
                 }
 
                 feed._delivered = lease.Head.Seq;
@@ -83,11 +84,7 @@ public sealed class DidFeed : IAsyncDisposable
             }
             catch
             {
-                using (feed.EnterCallScope())
-                {
-                    await feed._subscription.UnsubscribeAsync().ConfigureAwait(false);
-                }
-
+                client.DeleteObjectReference<IDidListener>(feed._listener);
                 throw;
             }
         }
@@ -229,7 +226,7 @@ public sealed class DidFeed : IAsyncDisposable
                 ListenerLease lease;
                 using (EnterCallScope())
                 {
-                    lease = await _anchor.ListenAsync().WaitAsync(_stoppingToken).ConfigureAwait(false);
+                    lease = await _anchor.ListenAsync(_listener!).WaitAsync(_stoppingToken).ConfigureAwait(false);
                 }
 
                 _period = RenewalPeriod(lease.Duration);
@@ -288,17 +285,21 @@ public sealed class DidFeed : IAsyncDisposable
         await _renewals.ConfigureAwait(false);
         try
         {
-            if (_subscription is { } subscription)
+            // The anchor forgets the listener when its lease lapses; pushes until then find no object and are dropped.
+            if (_listener is { } listener)
             {
-                using (EnterCallScope())
-                {
-                    await subscription.UnsubscribeAsync().ConfigureAwait(false);
-                }
+                _client.DeleteObjectReference<IDidListener>(listener);
             }
         }
         finally
         {
             _stopping.Dispose();
         }
+    }
+
+    /// <summary>The pushed events, handed to the feed one at a time (the runtime awaits each before the next).</summary>
+    private sealed class Listener(DidFeed feed) : IDidListener
+    {
+        public Task OnEventAsync(DidEvent didEvent) => feed.OnEventAsync(didEvent);
     }
 }

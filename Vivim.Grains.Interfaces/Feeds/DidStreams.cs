@@ -1,13 +1,11 @@
 namespace Vivim.Feeds;
 
 /// <summary>
-/// Where a DID's events flow: one stream per DID (<see cref="For"/>) on the <see cref="Provider"/> provider. Its anchor
-/// publishes commits there and its exit node the revocation of a clone's access.
+/// The cluster's Orleans stream provider (memory streams). A DID's commits do not flow on it: anchors push them to
+/// listeners (<see cref="IDidListener"/>); it carries the rare cluster-wide notices such as
+/// <see cref="ExitNodes.HostedDidStreams"/>.
 /// </summary>
 public static class DidStreams
 {
     public const string Provider = "vivim";
-    public const string Namespace = "did";
-
-    public static StreamId For(string did) => StreamId.Create(Namespace, did);
 }

@@ -28,12 +28,18 @@ public sealed class AnchorOptions
     public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>
-    /// How long an anchor keeps publishing commits after a listener last said it is there
-    /// (<see cref="IAnchorStateGrain.ListenAsync"/>): writes into a DID nobody watches skip the stream. Listeners
+    /// How long an anchor keeps pushing commits to a listener after it last said it is there
+    /// (<see cref="IAnchorStateGrain.ListenAsync"/>): writes into a DID nobody watches go nowhere but the log. Listeners
     /// renew it at a quarter of it (<see cref="Feeds.DidFeed"/>); a newly activated anchor
-    /// (after a failover) publishes again from the first renewal, and the same call hands listeners the head to fill from.
+    /// (after a failover) pushes again from the first renewal, and the same call hands listeners the head to fill from.
     /// </summary>
     public TimeSpan ListenerLease { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Most listeners one anchor pushes to (one per gateway silo and in-cluster consumer of the DID, so a handful);
+    /// a lease beyond it is refused until one lapses.
+    /// </summary>
+    public int MaxListeners { get; set; } = 256;
 
     /// <summary>Most updates one retention pass reads to find the horizon (the rest waits for the next pass).</summary>
     public int RetentionScanUpdates { get; set; } = 50_000;

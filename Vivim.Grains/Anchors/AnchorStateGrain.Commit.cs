@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Vivim.ExitNodes;
+using Vivim.Feeds;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;
@@ -8,7 +9,7 @@ using Vivim.Storage;
 
 namespace Vivim.Anchors;
 
-/// <summary>The commit path: check a batch (signatures in parallel, then authors, retries and preconditions under the lock), apply it to the tree, sign the commit, append, publish.</summary>
+/// <summary>The commit path: check a batch (signatures in parallel, then authors, retries and preconditions under the lock), apply it to the tree, sign the commit, append, push to listeners.</summary>
 public sealed partial class AnchorStateGrain
 {
     public async Task<SubmitResult> SubmitAsync(IReadOnlyList<string> updatesJson)
@@ -146,12 +147,8 @@ public sealed partial class AnchorStateGrain
             await log.AppendAsync(_did, new LogAppend(batch.Logged, new LoggedCommit(commit.FromSeq, commit.ToSeq, commitJson), batch.Documents));
             _headSeq = commit.ToSeq;
 
-            // Publishing serializes, queues and caches the whole batch: only worth it while somebody listens. Checked
-            // after the head moved, so a listener whose lease starts now either gets this batch or a head that includes it.
-            if (time.GetUtcNow().UtcTicks < _publishUntilTicks)
-            {
-                await PublishAsync(new CommittedBatch(_did, commit, [.. fresh.Select((c, i) => c.Update! with { Seq = commit.FromSeq + i, MerkleProof = batch.Proofs[i] })]));
-            }
+            // Checked after the head moved, so a listener whose lease starts now either gets this batch or a head that includes it.
+            Push(new CommittedBatch(_did, commit, [.. fresh.Select((c, i) => c.Update! with { Seq = commit.FromSeq + i, MerkleProof = batch.Proofs[i] })]));
 
             return null;
         }
@@ -171,26 +168,84 @@ public sealed partial class AnchorStateGrain
         }
     }
 
-    private async Task PublishAsync(DidEvent didEvent)
+    /// <summary>
+    /// Hands the event to every listener whose lease holds, one one-way message each: the commit does not wait for
+    /// them, and a listener that is gone costs a lost message until its lease lapses.
+    /// </summary>
+    private void Push(DidEvent didEvent)
     {
-        try
+        if (_listeners.Count == 0)
         {
-            await _stream!.OnNextAsync(didEvent);
+            return; // nobody listens: building the batch's updates is the caller's only cost
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+
+        var now = time.GetUtcNow().UtcTicks;
+        List<GrainId>? lapsed = null;
+        foreach (var (id, (listener, until)) in _listeners)
         {
-            // The stream is a hint: consumers reconcile with the head and fill gaps from the log.
-            logger.LogWarning(e, "Anchor {Did} could not publish seq {Seq}", _did, _headSeq);
+            if (until <= now)
+            {
+                (lapsed ??= []).Add(id);
+                continue;
+            }
+
+            try
+            {
+                _ = listener.OnEventAsync(didEvent);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A hint only: the listener reconciles with the head at its next renewal and reads the gap from the log.
+                logger.LogWarning(e, "Anchor {Did} could not push seq {Seq} to a listener", _did, _headSeq);
+            }
+        }
+
+        foreach (var id in lapsed ?? [])
+        {
+            _listeners.Remove(id);
         }
     }
 
-    /// <summary>Commits are published while a lease holds; the lease starts from the head returned with it.</summary>
-    public Task<ListenerLease> ListenAsync()
+    /// <summary>Commits are pushed to the listener while its lease holds; the lease starts from the head returned with it.</summary>
+    public Task<ListenerLease> ListenAsync(IDidListener listener)
     {
-        _publishUntilTicks = Math.Max(_publishUntilTicks, (time.GetUtcNow() + _options.ListenerLease).UtcTicks);
+        ArgumentNullException.ThrowIfNull(listener);
+        var now = time.GetUtcNow();
+        var id = listener.GetGrainId();
+        if (!_listeners.ContainsKey(id) && _listeners.Count >= _options.MaxListeners)
+        {
+            foreach (var lapsed in _listeners.Where(l => l.Value.UntilTicks <= now.UtcTicks).Select(l => l.Key).ToList())
+            {
+                _listeners.Remove(lapsed);
+            }
+
+            if (_listeners.Count >= _options.MaxListeners)
+            {
+                throw new InvalidOperationException($"Anchor {_did} already pushes to {_options.MaxListeners} listeners; try again when a lease lapses.");
+            }
+        }
+
+        _listeners[id] = (listener, (now + _options.ListenerLease).UtcTicks);
         return Task.FromResult(new ListenerLease(Head(), _options.ListenerLease));
     }
 
+    public Task<int> CountListenersAsync()
+    {
+        var now = time.GetUtcNow().UtcTicks;
+        return Task.FromResult(_listeners.Values.Count(l => l.UntilTicks > now));
+    }
+
+    public Task NotifyRevokedAsync(CloneAccessRevoked revoked)
+    {
+        ArgumentNullException.ThrowIfNull(revoked);
+        if (!string.Equals(revoked.Did, _did, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"A revocation for {revoked.Did} is not {_did}'s.", nameof(revoked));
+        }
+
+        Push(revoked);
+        return Task.CompletedTask;
+    }
 
     /// <summary>
     /// A retry re-signed by its author (an owner write retried through the exit node gets a new timestamp and signature)

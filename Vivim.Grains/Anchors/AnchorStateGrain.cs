@@ -2,7 +2,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using Orleans.Runtime;
-using Orleans.Streams;
 using Vivim.ExitNodes;
 using Vivim.Feeds;
 using Vivim.Hosting;
@@ -40,8 +39,7 @@ public sealed partial class AnchorStateGrain(
     private SparseMerkleTree _tree = new();
     private long _headSeq;
     private long _retainedFromSeq = 1;
-    private IAsyncStream<DidEvent>? _stream;
-    private long _publishUntilTicks;
+    private readonly Dictionary<GrainId, (IDidListener Listener, long UntilTicks)> _listeners = [];
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DidKey> _authors = new(StringComparer.Ordinal);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -56,7 +54,6 @@ public sealed partial class AnchorStateGrain(
         _headSeq = bounds.LastSeq;
         _retainedFromSeq = bounds.FirstRetainedSeq;
         _tree = await StateTreeReader.ReadAsync(log, _did, cancellationToken);
-        _stream = this.GetStreamProvider(DidStreams.Provider).GetStream<DidEvent>(DidStreams.For(_did));
         logger.LogDebug("Anchor {Did} activated at seq {Seq} with {Documents} documents", _did, _headSeq, _tree.Count);
         if (_options.RetentionInterval > TimeSpan.Zero)
         {

@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Runtime;
-using Orleans.Streams;
 using Vivim.Anchors;
 using Vivim.Clones;
 using Vivim.Feeds;
@@ -557,10 +556,7 @@ public sealed partial class ExitNodeGrain(
         }
     }
 
-    private Task PublishRevokedAsync(string cloneId, string reason) =>
-        this.GetStreamProvider(DidStreams.Provider)
-            .GetStream<DidEvent>(DidStreams.For(Did))
-            .OnNextAsync(new CloneAccessRevoked(Did, cloneId, reason));
+    private Task PublishRevokedAsync(string cloneId, string reason) => Anchor.NotifyRevokedAsync(new CloneAccessRevoked(Did, cloneId, reason));
 
     private CloneRegistrationResponse Deny(CloneRegistrationRequest request, string reason)
     {

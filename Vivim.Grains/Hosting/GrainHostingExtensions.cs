@@ -21,7 +21,8 @@ public static class GrainHostingExtensions
     {
         silo.Services.AddOptions<KeyVaultOptions>().Bind(configuration.GetSection(KeyVaultOptions.Section));
         silo.Services.AddOptions<AnchorOptions>().Bind(configuration.GetSection(AnchorOptions.Section))
-            .Validate(o => o.ListenerLease > TimeSpan.Zero, "Vivim:Anchors:ListenerLease must be positive: with none, anchors would never publish.")
+            .Validate(o => o.ListenerLease > TimeSpan.Zero, "Vivim:Anchors:ListenerLease must be positive: with none, anchors would never push a commit.")
+            .Validate(o => o.MaxListeners > 0, "Vivim:Anchors:MaxListeners must be positive: with none, nobody could follow a DID.")
             .ValidateOnStart();
         silo.Services.AddOptions<ExitNodeOptions>().Bind(configuration.GetSection(ExitNodeOptions.Section));
         silo.Services.AddOptions<CloneOptions>().Bind(configuration.GetSection(CloneOptions.Section))
@@ -38,12 +39,9 @@ public static class GrainHostingExtensions
         // Tenant isolation inside the silo: calls from clients need a principal the target grain allows.
         silo.AddIncomingGrainCallFilter<PrincipalCallFilter>();
         silo.Services.AddSingleton(TimeProvider.System);
-        // Memory streams poll their queues; the default 100 ms period alone would eat the delivery latency budget.
-        silo.AddMemoryStreams(DidStreams.Provider, streams =>
-        {
-            streams.ConfigurePartitioning(8);
-            streams.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(10)));
-        });
+        // Commits are pushed to listeners (IDidListener); the one stream left carries the rare hosted-DID notices, so
+        // the default 100 ms polling period is fine and costs an idle silo next to nothing.
+        silo.AddMemoryStreams(DidStreams.Provider, streams => streams.ConfigurePartitioning(8));
         return silo;
     }
 }

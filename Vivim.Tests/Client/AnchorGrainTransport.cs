@@ -1,4 +1,3 @@
-using Orleans.Streams;
 using Vivim.Anchors;
 using Vivim.Client.Transports;
 using Vivim.Protocol.Model;
@@ -36,9 +35,9 @@ internal sealed class AnchorGrainTransport(IClusterClient client, string did) : 
     public Task<SubmitResult> SubmitAsync(IReadOnlyList<string> updatesJson, CancellationToken cancellationToken) => _anchor.SubmitAsync(updatesJson).WaitAsync(cancellationToken);
 
     public async Task<ILiveSubscription> SubscribeAsync(ILiveSyncObserver observer, CancellationToken cancellationToken) =>
-        new Subscription(await AnchorStreamListener.SubscribeAsync(client, did, null, observer));
+        new Subscription(await AnchorListener.SubscribeAsync(client, did, null, observer));
 
-    private sealed class Subscription(AnchorStreamListener listener) : ILiveSubscription
+    private sealed class Subscription(AnchorListener listener) : ILiveSubscription
     {
         public int MaxInFlightBatches => 4;
 

@@ -23,6 +23,7 @@ public sealed class GatewayIsolationTests(GatewayFixture gateway)
         await WriteAsync(gateway, ownerKey, did, ("memoryIndex/secret", "\"s\""));
         var clone = await RegisterAsync(gateway, did);
         using var owner = gateway.CreateClient(ownerKey);
+        await gateway.ServedOnLibp2pAsync(did); // the one change the record makes by itself
         var before = await owner.GetStringAsync($"/v1/exit-nodes/{did}");
 
         using var intruder = gateway.CreateClient(intruderKey);

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Orleans.Streams;
 using Vivim.Anchors;
 using Vivim.Clones;
 using Vivim.ExitNodes;
@@ -107,50 +106,34 @@ public sealed class SessionHubTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task Duplicate_and_out_of_order_stream_events_neither_repeat_nor_skip_anything()
+    public async Task Duplicate_and_out_of_order_pushes_neither_repeat_nor_skip_anything()
     {
         var (node, parent, cloneId) = await NewCloneAsync();
-        var stream = fixture.Client.GetStreamProvider(DidStreams.Provider).GetStream<DidEvent>(DidStreams.For(parent.Did.Value));
-        var captured = new List<CommittedBatch>();
-        var handle = await stream.SubscribeAsync((e, _) =>
-        {
-            if (e is CommittedBatch b)
-            {
-                lock (captured)
-                {
-                    captured.Add(b);
-                }
-            }
-
-            return Task.CompletedTask;
-        });
-        await Grains.GetGrain<IAnchorStateGrain>(parent.Did.Value).ListenAsync();
+        var anchor = Grains.GetGrain<IAnchorStateGrain>(parent.Did.Value);
+        using var capture = PushedEvents.Create(fixture.Client);
+        await capture.ListenAsync(anchor);
         for (var i = 0; i < 4; i++)
         {
             await node.WriteAsOwnerAsync([Write(i)]);
         }
 
-        await Until.TrueAsync(
-            () =>
-            {
-                lock (captured)
-                {
-                    return captured.Count >= 4;
-                }
-            },
-            () => "the four commits were not published");
+        for (var seq = 1; seq <= 4; seq++)
+        {
+            await capture.WaitForSeqAsync(seq);
+        }
 
-        await handle.UnsubscribeAsync();
+        var captured = capture.Batches.OrderBy(b => b.Commit.ToSeq).ToList();
         await using var hub = new SessionHub(fixture.Client, Options.Create(new SessionHubOptions()), NullLogger<SessionHub>.Instance);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await using var session = await hub.OpenAsync(cloneId, cursor: 0, cancellationToken: timeout.Token);
 
-        // Hints out of order and again: a later commit first, old ones repeated.
-        await stream.OnNextAsync(captured[3]);
-        await stream.OnNextAsync(captured[1]);
-        await stream.OnNextAsync(captured[0]);
+        // Pushes out of order and again, as a confused anchor would send them: a later commit first, old ones repeated.
+        var feed = hub.FeedOf(parent.Did.Value)!.ListenerReference;
+        await feed.OnEventAsync(captured[3]);
+        await feed.OnEventAsync(captured[1]);
+        await feed.OnEventAsync(captured[0]);
         await node.WriteAsOwnerAsync([Write(4)]);
-        await stream.OnNextAsync(captured[2]);
+        await feed.OnEventAsync(captured[2]);
 
         var seqs = new List<long>();
         while (seqs.Count < 5)

@@ -5,7 +5,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
-using Orleans.Streams;
 using Orleans.TestingHost;
 using Vivim.Anchors;
 using Vivim.Client.Transports;
@@ -24,13 +23,14 @@ using static Vivim.Tests.Grains.ExitNodeTestKit;
 namespace Vivim.Tests.Grains;
 
 /// <summary>
-/// An anchor publishes commits only while a listener holds a lease; on a cluster of its own whose lease is one
+/// An anchor pushes commits to a listener only while its lease holds; on a cluster of its own whose lease is one
 /// second on a clock the test advances (<see cref="SiloClock"/>), so that a lease lapses exactly when the test says.
 /// Listeners renew on real time; the test sees each renewal finish in the silo before it moves the clock on.
 /// </summary>
 public sealed class AnchorListenerLeaseTests : IAsyncLifetime
 {
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(1);
+    private const int MaxListeners = 4;
 
     private readonly FakeTimeProvider _clock = SiloClock.StartNow();
     private readonly FinishedGrainCalls _calls = new();
@@ -46,6 +46,7 @@ public sealed class AnchorListenerLeaseTests : IAsyncLifetime
             ClusterFixture.ConfigureSilo(silo, new InMemoryUpdateLog(), new SharedMemoryGrainStorage(), new Dictionary<string, string?>
             {
                 ["Vivim:Anchors:ListenerLease"] = Lease.ToString(),
+                ["Vivim:Anchors:MaxListeners"] = MaxListeners.ToString(System.Globalization.CultureInfo.InvariantCulture),
             });
             silo.UseClock(_clock);
             silo.Services.AddSingleton<IIncomingGrainCallFilter>(_calls);
@@ -58,26 +59,61 @@ public sealed class AnchorListenerLeaseTests : IAsyncLifetime
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
     [Fact]
-    public async Task Commits_are_published_only_while_a_listener_holds_a_lease()
+    public async Task Commits_are_pushed_to_a_listener_only_while_its_lease_holds()
     {
         var (parent, anchor) = await NewAnchorAsync();
-        await using var published = await PublishedSeqs.SubscribeAsync(Client, parent.Did.Value);
+        using var listener = PushedEvents.Create(Client);
 
-        // Nobody has said they listen: the commit is stored but not published.
+        // Nobody has said they listen: the commit is stored but pushed nowhere.
         Assert.Equal(1, Assert.Single((await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/1", new JsonObject())])).Receipts).Seq);
+        Assert.Equal(0, await anchor.CountListenersAsync());
 
         // A listener's call starts the lease and reports the head it may have missed.
-        var lease = await anchor.ListenAsync();
+        var lease = await listener.ListenAsync(anchor);
         Assert.Equal(1, lease.Head.Seq);
         Assert.Equal(Lease, lease.Duration);
+        Assert.Equal(1, await anchor.CountListenersAsync());
         await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/2", new JsonObject())]);
-        await published.WaitForAsync(2);
+        await listener.WaitForSeqAsync(2);
 
-        // Not renewed: publishing stops again.
+        // Not renewed: pushes stop.
         _clock.Advance(Lease * 1.5);
+        Assert.Equal(0, await anchor.CountListenersAsync());
         await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/3", new JsonObject())]);
-        await published.FenceAsync(anchor, parent, "nodes/fence");
-        Assert.Equal([2L, 4L], published.Seqs.Order());
+
+        // A fence for "not pushed": renewed, the next commit reaches the listener, and pushes to one listener arrive in order.
+        await listener.ListenAsync(anchor);
+        var fence = Assert.Single((await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/fence", new JsonObject())])).Receipts).Seq;
+        await listener.WaitForSeqAsync(fence);
+        Assert.Equal([2L, 4L], listener.Seqs.Order());
+    }
+
+    [Fact]
+    public async Task An_anchor_pushes_to_at_most_its_configured_number_of_listeners()
+    {
+        var (_, anchor) = await NewAnchorAsync();
+        var listeners = Enumerable.Range(0, MaxListeners).Select(_ => PushedEvents.Create(Client)).ToList();
+        using var extra = PushedEvents.Create(Client);
+        try
+        {
+            foreach (var listener in listeners)
+            {
+                await listener.ListenAsync(anchor);
+            }
+
+            await listeners[0].ListenAsync(anchor); // a renewal is not a new listener
+            await Assert.ThrowsAsync<InvalidOperationException>(() => extra.ListenAsync(anchor));
+            Assert.Equal(MaxListeners, await anchor.CountListenersAsync());
+
+            // Once the leases lapse there is room again.
+            _clock.Advance(Lease * 1.5);
+            await extra.ListenAsync(anchor);
+            Assert.Equal(1, await anchor.CountListenersAsync());
+        }
+        finally
+        {
+            listeners.ForEach(l => l.Dispose());
+        }
     }
 
     [Fact]
@@ -85,24 +121,22 @@ public sealed class AnchorListenerLeaseTests : IAsyncLifetime
     {
         var (parent, anchor) = await NewAnchorAsync();
         var observer = new BatchObserver();
-        var listener = await AnchorStreamListener.SubscribeAsync(Client, parent.Did.Value, null, observer);
+        var listener = await AnchorListener.SubscribeAsync(Client, parent.Did.Value, null, observer);
         await using (listener)
         {
             await OutliveLeasesAsync();
+            Assert.Equal(1, await anchor.CountListenersAsync());
             await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/1", new JsonObject())]);
             await observer.First.Task.WaitAsync(Until.Patience);
         }
 
         // Once it is gone the lease lapses.
-        await using var published = await PublishedSeqs.SubscribeAsync(Client, parent.Did.Value);
         _clock.Advance(Lease * 1.5);
-        await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/2", new JsonObject())]);
-        await published.FenceAsync(anchor, parent, "nodes/fence");
-        Assert.Equal([3L], published.Seqs);
+        Assert.Equal(0, await anchor.CountListenersAsync());
     }
 
     [Fact]
-    public async Task A_session_hub_keeps_every_DID_it_serves_published_with_a_reconcile_interval_longer_than_the_lease()
+    public async Task A_session_hub_keeps_every_DID_it_serves_pushed_with_a_reconcile_interval_longer_than_the_lease()
     {
         var (parent, node, _) = await CreateNodeAsync(Client);
         using var clone = SigningKey.Generate();
@@ -110,11 +144,9 @@ public sealed class AnchorListenerLeaseTests : IAsyncLifetime
         await using var hub = new SessionHub(Client, Options.Create(new SessionHubOptions { ReconcileInterval = Lease * 10 }), NullLogger<SessionHub>.Instance);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await using var session = await hub.OpenAsync(cloneId, cursor: 0, cancellationToken: timeout.Token);
-        await using var published = await PublishedSeqs.SubscribeAsync(Client, parent.Did.Value);
 
         await OutliveLeasesAsync();
-        var receipts = await node.WriteAsOwnerAsync([new OwnerUpdate(UpdateType.Memory, UpdateOperation.Create, "memoryIndex/l/1", RawJson.From(new JsonObject()))]);
-        await published.WaitForAsync(Assert.Single(receipts.Receipts).Seq);
+        Assert.Equal(1, await Client.GetGrain<IAnchorStateGrain>(parent.Did.Value).CountListenersAsync());
     }
 
     [Fact]
@@ -132,7 +164,7 @@ public sealed class AnchorListenerLeaseTests : IAsyncLifetime
             Assert.Equal(0, await observer.Heads.Reader.ReadAsync().AsTask().WaitAsync(Until.Patience));
         }
 
-        // A commit reaches the feed (on the stream, or at the next renewal from the log) and the next head says so.
+        // A commit reaches the feed (pushed, or at the next renewal from the log) and the next head says so.
         await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/1", new JsonObject())]);
         time.Advance(Lease / 4);
         Assert.Equal(1, await observer.Heads.Reader.ReadAsync().AsTask().WaitAsync(Until.Patience));
@@ -141,22 +173,23 @@ public sealed class AnchorListenerLeaseTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_feed_reads_from_the_log_the_commits_the_stream_did_not_carry_and_hands_all_on_in_order()
+    public async Task A_feed_reads_from_the_log_the_commits_that_were_not_pushed_and_hands_all_on_in_order()
     {
         var (parent, anchor) = await NewAnchorAsync();
         var observer = new FeedObserver();
         var time = new FakeTimeProvider(); // frozen (unlike the silo's): the feed never renews by itself here
         await using var feed = await DidFeed.StartAsync(Client, parent.Did.Value, observer, new DidFeedOptions { TimeProvider = time });
 
-        // The feed's lease lapses; these commits are stored but not published.
+        // The feed's lease lapses; these commits are stored but not pushed.
         _clock.Advance(Lease * 1.5);
         for (var i = 1; i <= 3; i++)
         {
             await anchor.SubmitAsync([SignedUpdates.Create(parent, $"nodes/{i}", new JsonObject()), SignedUpdates.Create(parent, $"nodes/{i}b", new JsonObject())]);
         }
 
-        // Someone else listens again: the next commit is published, and the feed sees a gap before it.
-        await anchor.ListenAsync();
+        // The feed's lease is renewed (as its next renewal would, without the reconcile): the next commit is pushed,
+        // and the feed sees a gap before it.
+        await anchor.ListenAsync(feed.ListenerReference);
         await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/4", new JsonObject())]);
         await observer.WaitForAsync(7);
         Assert.Equal([1L, 2, 3, 4, 5, 6, 7], observer.CommittedSeqs());
@@ -184,48 +217,6 @@ public sealed class AnchorListenerLeaseTests : IAsyncLifetime
         var anchor = Client.GetGrain<IAnchorStateGrain>(parent.Did.Value);
         await anchor.InitializeAsync(new AnchorSetup(SignedUpdates.TestVault.Seal(parent.ExportSeed(), parent.Did.Value)));
         return (parent, anchor);
-    }
-
-    /// <summary>The seqs published on a DID's stream, from a plain subscription that holds no lease.</summary>
-    private sealed class PublishedSeqs : IAsyncDisposable
-    {
-        private StreamSubscriptionHandle<DidEvent> _handle = null!;
-
-        public ConcurrentBag<long> Seqs { get; } = [];
-
-        public static async Task<PublishedSeqs> SubscribeAsync(IClusterClient client, string did)
-        {
-            var published = new PublishedSeqs();
-            var stream = client.GetStreamProvider(DidStreams.Provider).GetStream<DidEvent>(DidStreams.For(did));
-            published._handle = await stream.SubscribeAsync((e, _) =>
-            {
-                if (e is CommittedBatch batch)
-                {
-                    foreach (var update in batch.Updates)
-                    {
-                        published.Seqs.Add(update.Seq!.Value);
-                    }
-                }
-
-                return Task.CompletedTask;
-            });
-            return published;
-        }
-
-        public Task WaitForAsync(long seq) => Until.TrueAsync(() => Seqs.Contains(seq), () => $"seq {seq} was not published");
-
-        /// <summary>
-        /// A fence for "not published": a listener's lease, then a commit that is published. Its stream delivers in
-        /// order, so once that commit is here, anything published before it is here too.
-        /// </summary>
-        public async Task FenceAsync(IAnchorStateGrain anchor, SigningKey parent, string path)
-        {
-            await anchor.ListenAsync();
-            var seq = Assert.Single((await anchor.SubmitAsync([SignedUpdates.Create(parent, path, new JsonObject())])).Receipts).Seq;
-            await WaitForAsync(seq);
-        }
-
-        public async ValueTask DisposeAsync() => await _handle.UnsubscribeAsync();
     }
 
     private sealed class BatchObserver : ILiveSyncObserver

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
-using Orleans.Streams;
 using Vivim.Anchors;
 using Vivim.Feeds;
 using Vivim.Protocol;
@@ -259,34 +258,16 @@ public sealed class AnchorStateGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task Commits_are_published_on_the_DIDs_stream()
+    public async Task Commits_are_pushed_to_a_listener_whose_lease_holds()
     {
         var (parent, anchor) = await NewAnchorAsync();
-        var received = new List<CommittedBatch>();
-        var got = new TaskCompletionSource();
-        var stream = fixture.Client.GetStreamProvider(DidStreams.Provider).GetStream<DidEvent>(DidStreams.For(parent.Did.Value));
-        var handle = await stream.SubscribeAsync((e, _) =>
-        {
-            if (e is CommittedBatch batch)
-            {
-                lock (received)
-                {
-                    received.Add(batch);
-                    if (received.Sum(b => b.Updates.Count) == 3)
-                    {
-                        got.TrySetResult();
-                    }
-                }
-            }
-
-            return Task.CompletedTask;
-        });
-        await anchor.ListenAsync(); // an anchor publishes only while somebody listens
+        using var listener = PushedEvents.Create(fixture.Client);
+        await listener.ListenAsync(anchor); // an anchor pushes only to listeners whose lease holds
 
         await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/1", new JsonObject()), SignedUpdates.Create(parent, "nodes/2", new JsonObject())]);
         await anchor.SubmitAsync([SignedUpdates.Create(parent, "nodes/3", new JsonObject())]);
-        await got.Task.WaitAsync(Until.Patience);
-        await handle.UnsubscribeAsync();
+        await listener.WaitForSeqAsync(3);
+        var received = listener.Batches;
 
         Assert.Equal([1L, 2, 3], received.SelectMany(b => b.Updates).Select(u => u.Seq!.Value).Order());
         Assert.All(received, b => Assert.True(SignatureV2.Verify(SignedKind.Commit, ProtocolModel.ToJsonObject(b.Commit), parent.PublicKey)));

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Orleans.Runtime;
-using Orleans.Streams;
 using Vivim.Anchors;
 using Vivim.Clones;
 using Vivim.ExitNodes;

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Orleans.Runtime;
-using Orleans.Streams;
 using Vivim.Anchors;
 using Vivim.ExitNodes;
 using Vivim.Feeds;
@@ -9,6 +8,7 @@ using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
 using Vivim.Protocol.Sync;
+using Vivim.Tests.Support;
 
 namespace Vivim.Tests.Grains;
 
@@ -70,32 +70,18 @@ internal static class ExitNodeTestKit
         return ProtocolModel.ToJson(ProtocolModel.FromJsonObject<StateUpdate>(json));
     }
 
-    /// <summary>Subscribes to the DID's stream; the task completes with the first <see cref="CloneAccessRevoked"/>.</summary>
-    public static async Task<Task<CloneAccessRevoked>> ListenForRevocationAsync(IClusterClient client, string did)
+    /// <summary>Listens to the DID's anchor; the task completes with the first <see cref="CloneAccessRevoked"/> pushed.</summary>
+    internal static async Task<Task<CloneAccessRevoked>> ListenForRevocationAsync(IClusterClient client, string did)
     {
-        var received = new TaskCompletionSource<CloneAccessRevoked>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var stream = client.GetStreamProvider(DidStreams.Provider)
-            .GetStream<DidEvent>(DidStreams.For(did));
-        var handle = await stream.SubscribeAsync((e, _) =>
-        {
-            if (e is CloneAccessRevoked revoked)
-            {
-                received.TrySetResult(revoked);
-            }
+        var listener = PushedEvents.Create(client);
+        await listener.ListenAsync(client.GetGrain<IAnchorStateGrain>(did));
+        return Revoked();
 
-            return Task.CompletedTask;
-        });
-        return Unsubscribe();
-
-        async Task<CloneAccessRevoked> Unsubscribe()
+        async Task<CloneAccessRevoked> Revoked()
         {
-            try
+            using (listener)
             {
-                return await received.Task;
-            }
-            finally
-            {
-                await handle.UnsubscribeAsync();
+                return await listener.WaitForAsync<CloneAccessRevoked>(_ => true, "a revocation");
             }
         }
     }

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Vivim.ExitNodes;
 using Vivim.Gateway.Hosting;
 using Vivim.Protocol.Http;
 using Vivim.Protocol.Identity;
@@ -114,6 +115,20 @@ public sealed class GatewayFixture : IAsyncLifetime
         Assert.True(response.IsSuccessStatusCode, text);
         return JsonNode.Parse(text)!["did"]!.GetValue<string>();
     }
+
+    /// <summary>
+    /// Waits until this gateway's libp2p peer has taken <paramref name="did"/> on (its advertisement names the peer):
+    /// until then the exit node's record changes by itself once, when the advertisement is re-signed.
+    /// </summary>
+    public Task ServedOnLibp2pAsync(string did) => Until.TrueAsync(
+        async () =>
+        {
+            using (Principals.Enter(CallPrincipal.Operator))
+            {
+                return !string.IsNullOrEmpty((await Grains.GetGrain<IExitNodeGrain>(did).GetAdvertisementAsync()).PeerId);
+            }
+        },
+        () => $"the gateway's libp2p peer did not take {did} on");
 
     public static StringContent Json(JsonNode body) => new(body.ToJsonString(), Encoding.UTF8, "application/json");
 

@@ -54,10 +54,10 @@ internal static class IngestLoad
         // queued and delivered, as it is for DIDs whose clones are connected.
         var listened = await PrepareAsync(cluster, dids, perDid, batchSize);
         var observer = new CountingObserver();
-        var listeners = new List<AnchorStreamListener>();
+        var listeners = new List<AnchorListener>();
         foreach (var w in listened)
         {
-            listeners.Add(await AnchorStreamListener.SubscribeAsync(cluster.Client, w.Key.Did.Value, null, observer));
+            listeners.Add(await AnchorListener.SubscribeAsync(cluster.Client, w.Key.Did.Value, null, observer));
         }
 
         var listenedBefore = MeasureVerifyBound(TimeSpan.FromSeconds(2));

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Vivim.Client.Http;
+using Vivim.Feeds;
 using Vivim.Gateway.Hosting;
 using Vivim.Gateway.P2p;
 using Vivim.Gateway.P2p.Gossip;
@@ -81,6 +82,9 @@ internal static class GossipNoticeLoad
             publisher = new CommitPublisher(peer, new OneDid(did), client, validator, exitNodes, options, TimeProvider.System, NullLogger<CommitPublisher>.Instance, principals);
             await publisher.StartAsync(CancellationToken.None);
 
+            // Where the time goes: when the gateway's own feed of the DID delivered each commit (a second DidFeed beside the publisher's).
+            var arrivals = new ConcurrentDictionary<long, long>();
+            await using var arrivalFeed = await DidFeed.StartAsync(client, did, new ArrivalObserver(arrivals), new DidFeedOptions { CallScope = () => principals.Enter(CallPrincipal.Service) });
             var notices = new ConcurrentQueue<(byte[] Data, long At)>();
             var gatewayAddress = host.ListenAddresses[0].WithPeerId(host.PeerId);
             var clock = Stopwatch.StartNew();
@@ -112,11 +116,15 @@ internal static class GossipNoticeLoad
                 await Task.Delay(1000 / writesPerSecond);
             }
 
-            await Task.Delay(1000);
+            // Settle: the warm-up leaves tier-1 JIT compiling in the background for seconds; measure after it is done.
+            var idle = await SettleAsync();
+            Console.WriteLine($"  idle before measuring: {idle:0.00} cores busy");
             notices.Clear();
             var startedAt = new long[writes];
             var seqs = new long[writes];
             var commits = new double[writes];
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var wallBefore = Stopwatch.GetTimestamp();
             await SteadyRate.RunAsync(writes, writesPerSecond, async index =>
             {
                 var started = Stopwatch.GetTimestamp();
@@ -124,6 +132,9 @@ internal static class GossipNoticeLoad
                 seqs[index] = await WriteAsync(tenant, did, 1000 + index);
                 commits[index] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             });
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+            var wall = Stopwatch.GetElapsedTime(wallBefore);
+            Console.WriteLine($"  cpu: {cpu.TotalMilliseconds / writes:0.00} ms per write, {cpu / wall:0.00} cores busy");
             var indexOf = Enumerable.Range(0, writes).ToDictionary(i => seqs[i]);
             var expected = (long)writes * subscriberCount;
             var wait = Stopwatch.StartNew();
@@ -133,14 +144,37 @@ internal static class GossipNoticeLoad
             }
 
             var latencies = new List<double>();
+            var firstBySeq = new Dictionary<long, long>();
+            var lastBySeq = new Dictionary<long, long>();
             foreach (var (data, at) in notices)
             {
                 var commit = ProtocolModel.Parse<Commit>(data);
                 if (indexOf.TryGetValue(commit.ToSeq, out var index))
                 {
                     latencies.Add(Stopwatch.GetElapsedTime(startedAt[index], at).TotalMilliseconds);
+                    firstBySeq[commit.ToSeq] = firstBySeq.TryGetValue(commit.ToSeq, out var f) ? Math.Min(f, at) : at;
+                    lastBySeq[commit.ToSeq] = lastBySeq.TryGetValue(commit.ToSeq, out var l) ? Math.Max(l, at) : at;
                 }
             }
+
+            // The breakdown: write → the gateway's feed; feed → the first subscriber; first → last subscriber.
+            var toFeed = new List<double>();
+            var feedToFirst = new List<double>();
+            var spread = new List<double>();
+            foreach (var (seq, index) in indexOf)
+            {
+                if (arrivals.TryGetValue(seq, out var arrived) && firstBySeq.TryGetValue(seq, out var first))
+                {
+                    toFeed.Add(Stopwatch.GetElapsedTime(startedAt[index], arrived).TotalMilliseconds);
+                    feedToFirst.Add(Stopwatch.GetElapsedTime(arrived, first).TotalMilliseconds);
+                    spread.Add(Stopwatch.GetElapsedTime(first, lastBySeq[seq]).TotalMilliseconds);
+                }
+            }
+
+            var (feedP, firstP, spreadP) = (new Percentiles(toFeed), new Percentiles(feedToFirst), new Percentiles(spread));
+            Console.WriteLine(
+                $"  breakdown: write -> gateway feed p50 {feedP.P50:0.0} ms, p99 {feedP.P99:0.0} ms; " +
+                $"feed -> first subscriber p50 {firstP.P50:0.0} ms, p99 {firstP.P99:0.0} ms; first -> last subscriber p50 {spreadP.P50:0.0} ms, p99 {spreadP.P99:0.0} ms");
 
             var notice = new Percentiles(latencies);
             var commit99 = new Percentiles(commits);
@@ -184,6 +218,20 @@ internal static class GossipNoticeLoad
         }
     }
 
+    /// <summary>Waits (at most 30 s) until the process is quiet: under 0.1 of a core busy over one second. Returns that share.</summary>
+    private static async Task<double> SettleAsync()
+    {
+        var busy = 1.0;
+        for (var second = 0; second < 30 && busy >= 0.1; second++)
+        {
+            var before = Process.GetCurrentProcess().TotalProcessorTime;
+            await Task.Delay(1000);
+            busy = (Process.GetCurrentProcess().TotalProcessorTime - before).TotalSeconds;
+        }
+
+        return busy;
+    }
+
     /// <summary>Notices of measured writes so far (a write's seq is known once its POST returned).</summary>
     private static long Measured(ConcurrentQueue<(byte[] Data, long At)> notices, Dictionary<long, int> indexOf) =>
         notices.Count(n => indexOf.ContainsKey(ProtocolModel.Parse<Commit>(n.Data).ToSeq));
@@ -198,6 +246,20 @@ internal static class GossipNoticeLoad
         }
 
         return result.Receipts[0].Seq;
+    }
+
+    /// <summary>Notes when each commit reached the gateway.</summary>
+    private sealed class ArrivalObserver(ConcurrentDictionary<long, long> arrivals) : IDidFeedObserver
+    {
+        public ValueTask OnCommittedAsync(CommittedBatch batch)
+        {
+            arrivals.TryAdd(batch.Commit.ToSeq, Stopwatch.GetTimestamp());
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask OnHeadAsync(long headSeq) => ValueTask.CompletedTask;
+
+        public ValueTask OnRevokedAsync(CloneAccessRevoked revoked) => ValueTask.CompletedTask;
     }
 
     /// <summary>This gateway owns the one DID measured.</summary>

@@ -28,9 +28,9 @@ internal sealed class AnchorSyncTransport(IClusterClient client, string did) : I
     public Task<SubmitResult> SubmitAsync(IReadOnlyList<string> updatesJson, CancellationToken cancellationToken) => _anchor.SubmitAsync(updatesJson).WaitAsync(cancellationToken);
 
     public async Task<ILiveSubscription> SubscribeAsync(ILiveSyncObserver observer, CancellationToken cancellationToken) =>
-        new Subscription(await AnchorStreamListener.SubscribeAsync(client, did, null, observer));
+        new Subscription(await AnchorListener.SubscribeAsync(client, did, null, observer));
 
-    private sealed class Subscription(AnchorStreamListener listener) : ILiveSubscription
+    private sealed class Subscription(AnchorListener listener) : ILiveSubscription
     {
         public int MaxInFlightBatches => 4;
 

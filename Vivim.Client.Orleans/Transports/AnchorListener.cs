@@ -1,4 +1,3 @@
-using Orleans.Streams;
 using Vivim.Anchors;
 using Vivim.Feeds;
 using Vivim.Protocol.Sync;
@@ -8,20 +7,20 @@ namespace Vivim.Client.Transports;
 /// <summary>
 /// A DID's <see cref="DidFeed"/> for an in-cluster clone: hands its commits to a live-sync observer as batches, and
 /// the revocation of one clone. The observer orders, fills and reconciles as it does for every transport; the feed
-/// keeps the anchor publishing while subscribed.
+/// keeps the anchor pushing to it while subscribed.
 /// </summary>
-public sealed class AnchorStreamListener : IAsyncDisposable
+public sealed class AnchorListener : IAsyncDisposable
 {
     private readonly DidFeed _feed;
 
-    private AnchorStreamListener(DidFeed feed) => _feed = feed;
+    private AnchorListener(DidFeed feed) => _feed = feed;
 
     /// <param name="cloneId">The clone whose revocation ends the session; null to ignore revocations.</param>
-    public static async Task<AnchorStreamListener> SubscribeAsync(IClusterClient client, string did, string? cloneId, ILiveSyncObserver observer)
+    public static async Task<AnchorListener> SubscribeAsync(IClusterClient client, string did, string? cloneId, ILiveSyncObserver observer)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(observer);
-        return new AnchorStreamListener(await DidFeed.StartAsync(client, did, new Forwarder(observer, cloneId)).ConfigureAwait(false));
+        return new AnchorListener(await DidFeed.StartAsync(client, did, new Forwarder(observer, cloneId)).ConfigureAwait(false));
     }
 
     public ValueTask DisposeAsync() => _feed.DisposeAsync();
