@@ -34,6 +34,10 @@ public sealed class ClusterProcesses : IAsyncDisposable
         ["Vivim__Membership__ProbeTimeout"] = "00:00:01",
         ["Vivim__Membership__NumMissedProbesLimit"] = "2",
         ["Vivim__Membership__NumVotesForDeathDeclaration"] = "1",
+
+        // A silo joining after the only other one was killed cannot get a vote on it; it skips an entry whose "I am
+        // alive" is two periods old. At the default (30 s) that takes up to a minute, which ate a 90 s start on a loaded run.
+        ["Vivim__Membership__IAmAliveTablePublishTimeout"] = "00:00:05",
     };
 
     /// <summary><c>Vivim.Silo migrate</c> as an operator runs it; returns its exit code and output.</summary>

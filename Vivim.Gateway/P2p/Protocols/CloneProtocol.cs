@@ -16,7 +16,7 @@ public sealed class CloneProtocol(VivimProtocolContext context, ILogger<ClonePro
 
     public override string ProtocolId => Id;
 
-    protected override async Task<string> AnswerAsync(JsonObject request, Libp2pStream stream, CancellationToken cancellationToken)
+    protected override async Task<byte[]> AnswerAsync(JsonObject request, Libp2pStream stream, CancellationToken cancellationToken)
     {
         var type = RequestType(request, "challenge", "register");
         var exitNode = ApiJson.String(request, "exitNode", 128, required: true)!;

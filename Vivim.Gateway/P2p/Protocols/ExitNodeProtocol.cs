@@ -12,7 +12,7 @@ public sealed class ExitNodeProtocol(VivimProtocolContext context, ILogger<ExitN
 
     public override string ProtocolId => Id;
 
-    protected override async Task<string> AnswerAsync(JsonObject request, Libp2pStream stream, CancellationToken cancellationToken)
+    protected override async Task<byte[]> AnswerAsync(JsonObject request, Libp2pStream stream, CancellationToken cancellationToken)
     {
         ApiJson.OnlyMembers(request, "did");
         var did = ApiJson.String(request, "did", 128, required: true)!;

@@ -23,7 +23,7 @@ public sealed class SyncProtocol(VivimProtocolContext context, ILogger<SyncProto
 
     public override string ProtocolId => Id;
 
-    protected override async Task<string> AnswerAsync(JsonObject request, Libp2pStream stream, CancellationToken cancellationToken)
+    protected override async Task<byte[]> AnswerAsync(JsonObject request, Libp2pStream stream, CancellationToken cancellationToken)
     {
         var type = RequestType(request, "snapshot", "updates", "submit", "ack", "status");
         var cloneId = ApiJson.String(request, "cloneId", MaxCloneIdLength, required: true)!;
@@ -38,13 +38,13 @@ public sealed class SyncProtocol(VivimProtocolContext context, ILogger<SyncProto
                     return Protocol(await CloneSyncCalls.SnapshotAsync(Context.Grains, cloneId));
                 case "updates":
                     ApiJson.OnlyMembers(body, "after", "limit");
-                    return System.Text.Encoding.UTF8.GetString(await CloneSyncCalls.UpdatesAsync(Context.Grains, cloneId, ApiJson.Long(body, "after", required: false), ApiJson.Long(body, "limit", required: false)));
+                    return await CloneSyncCalls.UpdatesAsync(Context.Grains, cloneId, ApiJson.Long(body, "after", required: false), ApiJson.Long(body, "limit", required: false)); // the log's text as it is
                 case "submit":
                     var result = await CloneSyncCalls.SubmitAsync(Context.Grains, cloneId, body);
-                    return result.Outcome == SubmitOutcome.Committed ? Object(WireJson.Receipts(result.Receipts)) : ErrorText(ApiError.Rejected(result));
+                    return result.Outcome == SubmitOutcome.Committed ? Object(WireJson.Receipts(result.Receipts)) : Error(ApiError.Rejected(result));
                 case "ack":
                     await CloneSyncCalls.AcknowledgeAsync(Context.Grains, cloneId, body);
-                    return "{}";
+                    return "{}"u8.ToArray();
                 default:
                     ApiJson.OnlyMembers(body);
                     return Object(await CloneSyncCalls.StatusAsync(Context.Grains, cloneId));

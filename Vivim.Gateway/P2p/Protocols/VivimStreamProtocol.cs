@@ -19,8 +19,8 @@ public abstract partial class VivimStreamProtocol(VivimProtocolContext context, 
 
     protected VivimProtocolContext Context => context;
 
-    /// <summary>The answer's JSON text for a request (an object); throws what <see cref="ApiError.From"/> maps.</summary>
-    protected abstract Task<string> AnswerAsync(JsonObject request, Libp2pStream stream, CancellationToken cancellationToken);
+    /// <summary>The answer's UTF-8 JSON for a request (an object); throws what <see cref="ApiError.From"/> maps.</summary>
+    protected abstract Task<byte[]> AnswerAsync(JsonObject request, Libp2pStream stream, CancellationToken cancellationToken);
 
     public async Task HandleAsync(Libp2pStream stream, CancellationToken cancellationToken)
     {
@@ -54,15 +54,14 @@ public abstract partial class VivimStreamProtocol(VivimProtocolContext context, 
             return;
         }
 
-        var bytes = Encoding.UTF8.GetBytes(answer);
-        if (bytes.Length > limits.MaxAnswerBytes)
+        if (answer.Length > limits.MaxAnswerBytes)
         {
-            bytes = Encoding.UTF8.GetBytes(ErrorText(new ApiError(413, "too-large", $"The answer is larger than {limits.MaxAnswerBytes} bytes; ask for less (a smaller limit).")));
+            answer = Error(new ApiError(413, "too-large", $"The answer is larger than {limits.MaxAnswerBytes} bytes; ask for less (a smaller limit)."));
         }
 
         try
         {
-            await Varint.WriteLengthPrefixedAsync(stream, bytes, deadline.Token);
+            await Varint.WriteLengthPrefixedAsync(stream, answer, deadline.Token);
             await stream.CloseWriteAsync();
         }
         catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException)
@@ -72,7 +71,7 @@ public abstract partial class VivimStreamProtocol(VivimProtocolContext context, 
         }
     }
 
-    private async Task<string?> AnswerOrErrorAsync(byte[] message, Libp2pStream stream, CancellationToken cancellationToken)
+    private async Task<byte[]?> AnswerOrErrorAsync(byte[] message, Libp2pStream stream, CancellationToken cancellationToken)
     {
         try
         {
@@ -94,9 +93,11 @@ public abstract partial class VivimStreamProtocol(VivimProtocolContext context, 
                 return null;
             }
 
-            return ErrorText(error);
+            return Error(error);
         }
     }
+
+    protected static byte[] Error(ApiError error) => Encoding.UTF8.GetBytes(ErrorText(error));
 
     /// <summary><c>{"error":{code, message, retryAfterMs?}}</c> with the error's extensions (a batch's <c>rejections</c>) beside it.</summary>
     public static string ErrorText(ApiError error)
@@ -118,10 +119,10 @@ public abstract partial class VivimStreamProtocol(VivimProtocolContext context, 
     }
 
     /// <summary>A record in the SDK's JSON, as the HTTP routes answer it.</summary>
-    protected static string Protocol<T>(T value)
-        where T : class => Vivim.Protocol.Model.ProtocolModel.ToJson(value);
+    protected static byte[] Protocol<T>(T value)
+        where T : class => Encoding.UTF8.GetBytes(Vivim.Protocol.Model.ProtocolModel.ToJson(value));
 
-    protected static string Object(JsonObject value) => JavaScriptJson.Stringify(value, JsonLimits.Snapshot);
+    protected static byte[] Object(JsonObject value) => JavaScriptJson.StringifyToUtf8(value, JsonLimits.Snapshot);
 
     /// <summary>The request's <c>type</c>, which must be one of <paramref name="types"/>.</summary>
     protected static string RequestType(JsonObject request, params string[] types)
