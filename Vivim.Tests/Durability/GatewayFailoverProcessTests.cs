@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Text.Json.Nodes;
 using Vivim.Protocol.Identity;
 using Vivim.Tests.Gateway;
@@ -78,7 +79,7 @@ public sealed class GatewayFailoverProcessTests : IAsyncLifetime
         var killedAt = Stopwatch.StartNew();
 
         // Written while nobody serves the DID on libp2p (the write may wait for the death to be declared).
-        var gapSeq = await GatewayTestKit.WriteAsync(api, apiKey, moving, ("memoryIndex/failover/gap", """{"during":"take-over"}"""));
+        var gapSeq = await WriteRetryingAsync(api, apiKey, moving);
         await AdvertisedPeerAsync(api, moving, p => p == survivorPeer);
         var movedAfter = killedAt.Elapsed;
         Assert.Equal(survivorPeer, await AdvertisedPeerAsync(api, staying, p => p == survivorPeer)); // never moved
@@ -105,6 +106,39 @@ public sealed class GatewayFailoverProcessTests : IAsyncLifetime
         Assert.Equal(commits.Last(c => (long)c!["toSeq"]!.GetValue<double>() == noticed)!["root"]!.GetValue<string>(), RootAt(pulled, noticed));
         Assert.True((long)pulled["checked"]!["updateHashes"]!.GetValue<double>() >= noticed - (long)start["seq"]!.GetValue<double>(), pulled.ToJsonString());
         Assert.True(movedAfter < TimeSpan.FromSeconds(45), $"the DID moved {movedAfter.TotalSeconds:0.0} s after the kill");
+    }
+
+    /// <summary>
+    /// The take-over's write as a client makes it: until the death is declared, a call to a grain the killed silo held
+    /// can time out (503, "retry"); retried with the same <c>updateId</c>, so one that did commit gets its receipt back.
+    /// </summary>
+    private static async Task<long> WriteRetryingAsync(GatewayFixture api, string apiKey, string did)
+    {
+        using var http = api.CreateClient(apiKey);
+        var body = new JsonObject
+        {
+            ["updates"] = new JsonArray(new JsonObject
+            {
+                ["type"] = "memory",
+                ["operation"] = "create",
+                ["path"] = "memoryIndex/failover/gap",
+                ["data"] = new JsonObject { ["during"] = "take-over" },
+                ["updateId"] = "failover-gap",
+            }),
+        };
+        var deadline = DateTime.UtcNow + Until.Patience;
+        while (true)
+        {
+            using var response = await http.PostAsync($"/v1/exit-nodes/{did}/updates", GatewayFixture.Json(body.DeepClone()));
+            var text = await response.Content.ReadAsStringAsync();
+            if (response.IsSuccessStatusCode)
+            {
+                return JsonNode.Parse(text)!["receipts"]!.AsArray()[^1]!["seq"]!.GetValue<long>();
+            }
+
+            Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable && DateTime.UtcNow < deadline, text);
+            await Task.Delay(500);
+        }
     }
 
     // The pull ends at the head; the last notice is the head unless something was written after it (nothing is here).

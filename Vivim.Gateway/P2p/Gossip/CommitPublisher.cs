@@ -61,7 +61,7 @@ public sealed class CommitPublisher : IHostedService, IAsyncDisposable
     private GossipSub Pubsub => _peer.Pubsub;
 
     /// <summary>DIDs whose commits are being followed and published now (their topics have subscribers).</summary>
-    public IReadOnlyCollection<string> PublishingDids => [.. _publications.Keys];
+    public IReadOnlyCollection<string> PublishingDids => [.. _publications.Where(p => p.Value.Started).Select(p => p.Key)];
 
     /// <summary>Messages published for a DID by its current publication (0 when none), re-publications included.</summary>
     public long PublishedCount(string did) => _publications.TryGetValue(did, out var p) ? p.Published : 0;
@@ -173,22 +173,33 @@ public sealed class CommitPublisher : IHostedService, IAsyncDisposable
         var subscribed = Pubsub.TopicPeers(CommitTopics.For(did)).Count > 0;
         if (subscribed && !_publications.ContainsKey(did))
         {
+            // Started off the loop: a start waits on the DID's anchor, which may be unreachable for a while right after
+            // a silo died, and must not hold up the other DIDs' changes. Listed at once, so a later change sees it.
             var publication = new DidPublication(did, _client, Pubsub, _validator, _options, _time, _logger, _principals);
-            try
-            {
-                await publication.StartAsync(_lastPublished.TryGetValue(did, out var last) ? last : null);
-                _publications[did] = publication;
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                await publication.DisposeAsync();
-                _logger.LogWarning(e, "Starting to publish the commits of {Did} failed; trying again in {Delay}", did, _options.StartRetryDelay);
-                _ = RetryLaterAsync(did);
-            }
+            _publications[did] = publication;
+            _ = StartAsync(did, publication, _lastPublished.TryGetValue(did, out var last) ? last : null);
         }
         else if (!subscribed && _publications.ContainsKey(did))
         {
             await StopPublishingAsync(did);
+        }
+    }
+
+    private async Task StartAsync(string did, DidPublication publication, long? lastPublished)
+    {
+        try
+        {
+            await publication.StartAsync(lastPublished);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Only if it is still the one listed: a stop (or a newer start) in the meantime has dealt with it.
+            if (_publications.TryRemove(new KeyValuePair<string, DidPublication>(did, publication)))
+            {
+                await publication.DisposeAsync();
+                _logger.LogWarning(e, "Starting to publish the commits of {Did} failed; trying again in {Delay}", did, _options.StartRetryDelay);
+                await RetryLaterAsync(did);
+            }
         }
     }
 

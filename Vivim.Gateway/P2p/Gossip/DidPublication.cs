@@ -33,6 +33,7 @@ internal sealed class DidPublication : IDidFeedObserver, IAsyncDisposable
     private DateTimeOffset _latestAt; // under _gate
     private long _published;
     private int _disposed;
+    private bool _started;
 
     public DidPublication(string did, IClusterClient client, GossipSub pubsub, CommitValidator validator, CommitGossipOptions options, TimeProvider time, ILogger logger, CallPrincipals? principals)
     {
@@ -51,6 +52,9 @@ internal sealed class DidPublication : IDidFeedObserver, IAsyncDisposable
     public string Did { get; }
 
     public string Topic { get; }
+
+    /// <summary>Following the DID: every commit from here on is published.</summary>
+    public bool Started => Volatile.Read(ref _started);
 
     /// <summary>The toSeq of the last commit published (0 before any).</summary>
     public long LatestSeq => Interlocked.Read(ref _latestSeq);
@@ -72,16 +76,16 @@ internal sealed class DidPublication : IDidFeedObserver, IAsyncDisposable
         {
             _feed = await DidFeed.StartAsync(_client, Did, this, new DidFeedOptions { CallScope = () => AsService(), Logger = _logger });
             var head = _feed.KnownHead;
-            if (head < 1)
+            if (head >= 1)
             {
-                return; // nothing committed yet
+                var after = lastKnownPublished is { } known && known < head && head - known <= _options.MaxCatchUpCommits ? known : head - 1;
+                foreach (var commit in await ReadCommitsAsync(after, head))
+                {
+                    await PublishLockedAsync(commit, again: false);
+                }
             }
 
-            var after = lastKnownPublished is { } known && known < head && head - known <= _options.MaxCatchUpCommits ? known : head - 1;
-            foreach (var commit in await ReadCommitsAsync(after, head))
-            {
-                await PublishLockedAsync(commit, again: false);
-            }
+            Volatile.Write(ref _started, true);
         }
         finally
         {
