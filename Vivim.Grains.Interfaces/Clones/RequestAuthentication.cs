@@ -13,5 +13,6 @@ public enum RequestAuthenticationOutcome
     Revoked,
 }
 
+/// <param name="ParentDid">The clone's parent DID when accepted (a gateway follows it for the clone's revocation), else empty.</param>
 [GenerateSerializer, Immutable, Alias("vivim.RequestAuthentication")]
-public sealed record RequestAuthentication(RequestAuthenticationOutcome Outcome, string Reason);
+public sealed record RequestAuthentication(RequestAuthenticationOutcome Outcome, string Reason, string ParentDid = "");

@@ -317,7 +317,7 @@ public sealed class CloneGrain(
 
     private RequestAuthentication TrustOutcome(CloneRegistration registration) =>
         Clone.Status == CloneLifecycle.Active && registration.TrustLevel != TrustLevel.Suspended
-            ? new RequestAuthentication(RequestAuthenticationOutcome.Accepted, string.Empty)
+            ? new RequestAuthentication(RequestAuthenticationOutcome.Accepted, string.Empty, registration.ParentDid)
             : new RequestAuthentication(RequestAuthenticationOutcome.Revoked, Clone.Status == CloneLifecycle.Removed ? "The clone was removed." : "The clone is suspended.");
 
     public Task<SyncTicket> IssueSyncTicketAsync()

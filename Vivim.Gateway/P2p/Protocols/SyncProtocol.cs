@@ -13,9 +13,10 @@ namespace Vivim.Gateway.P2p.Protocols;
 /// <summary>
 /// <c>/vivim/sync/1.0.0</c>: a registered clone's snapshot, updates, submit, ack and status, as the HTTP routes answer
 /// them. The caller is the connection's Noise-authenticated remote peer: its Ed25519 key must be the clone's DID key,
-/// and the clone's trust must allow the call (checked by the Clone grain on every request, so a suspension holds at once).
+/// and the clone's trust must allow the call (checked by the Clone grain on every request, so a suspension holds at once;
+/// a stream still being answered when the clone loses access is reset, <see cref="OpenSyncStreams"/>).
 /// </summary>
-public sealed class SyncProtocol(VivimProtocolContext context, ILogger<SyncProtocol> logger) : VivimStreamProtocol(context, logger)
+public sealed class SyncProtocol(VivimProtocolContext context, OpenSyncStreams open, ILogger<SyncProtocol> logger) : VivimStreamProtocol(context, logger)
 {
     public const string Id = "/vivim/sync/1.0.0";
 
@@ -28,7 +29,10 @@ public sealed class SyncProtocol(VivimProtocolContext context, ILogger<SyncProto
         var type = RequestType(request, "snapshot", "updates", "submit", "ack", "status");
         var cloneId = ApiJson.String(request, "cloneId", MaxCloneIdLength, required: true)!;
         var body = Body(request, "type", "cloneId");
-        await AuthenticateAsync(stream.RemotePeer, cloneId);
+        var parentDid = await AuthenticateAsync(stream.RemotePeer, cloneId);
+
+        // Listening before the call: a suspension before it is refused by the Clone grain, one after it resets the stream.
+        await open.OpenAsync(parentDid, cloneId, stream);
         using (Context.Principals.Enter(CallPrincipal.ForClone(cloneId)))
         {
             switch (type)
@@ -52,8 +56,10 @@ public sealed class SyncProtocol(VivimProtocolContext context, ILogger<SyncProto
         }
     }
 
-    /// <summary>The remote peer's key must be the clone's DID key and the clone must be allowed to act.</summary>
-    private async Task AuthenticateAsync(PeerId remote, string cloneId)
+    protected override void OnAnswered(Libp2pStream stream) => open.Close(stream);
+
+    /// <summary>The remote peer's key must be the clone's DID key and the clone must be allowed to act; returns its parent DID.</summary>
+    private async Task<string> AuthenticateAsync(PeerId remote, string cloneId)
     {
         if (remote.TryGetPublicKey() is not { Type: KeyType.Ed25519 } key)
         {
@@ -67,5 +73,6 @@ public sealed class SyncProtocol(VivimProtocolContext context, ILogger<SyncProto
         }
 
         ApiAuthentication.Require(outcome);
+        return outcome.ParentDid;
     }
 }

@@ -8,6 +8,7 @@ public static class VivimProtocolsExtensions
         services.AddOptions<VivimProtocolOptions>().Bind(configuration.GetSection(VivimProtocolOptions.Section));
         services.AddSingleton<PeerFloodGuard>();
         services.AddSingleton<VivimProtocolContext>();
+        services.AddSingleton<OpenSyncStreams>();
         services.AddSingleton<IP2pProtocol, ExitNodeProtocol>();
         services.AddSingleton<IP2pProtocol, CloneProtocol>();
         services.AddSingleton<IP2pProtocol, SyncProtocol>();

@@ -47,6 +47,23 @@ public abstract partial class VivimStreamProtocol(VivimProtocolContext context, 
             return;
         }
 
+        try
+        {
+            await AnswerAsync(message, stream, limits, deadline.Token, cancellationToken);
+        }
+        finally
+        {
+            OnAnswered(stream);
+        }
+    }
+
+    /// <summary>Called once the answer is written or the stream reset, whatever happened.</summary>
+    protected virtual void OnAnswered(Libp2pStream stream)
+    {
+    }
+
+    private async Task AnswerAsync(byte[] message, Libp2pStream stream, VivimProtocolOptions limits, CancellationToken deadline, CancellationToken cancellationToken)
+    {
         var answer = await AnswerOrErrorAsync(message, stream, cancellationToken);
         if (answer is null)
         {
@@ -61,10 +78,10 @@ public abstract partial class VivimStreamProtocol(VivimProtocolContext context, 
 
         try
         {
-            await Varint.WriteLengthPrefixedAsync(stream, answer, deadline.Token);
+            await Varint.WriteLengthPrefixedAsync(stream, answer, deadline);
             await stream.CloseWriteAsync();
         }
-        catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException)
+        catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException or ObjectDisposedException)
         {
             LogFramingBroken(logger, ProtocolId, stream.RemotePeer.ToString(), e.Message);
             stream.Reset();

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -7,6 +9,8 @@ using Vivim.Gateway.Limits;
 using Vivim.Gateway.P2p;
 using Vivim.Gateway.P2p.Protocols;
 using Vivim.Libp2p.Core;
+using Vivim.Libp2p.Host;
+using Vivim.Libp2p.Muxing.Yamux;
 using Vivim.Protocol.Identity;
 using Vivim.Tests.Libp2p;
 using Vivim.Tests.Support;
@@ -89,6 +93,86 @@ public sealed class VivimProtocolBadInputTests(GatewayFixture gateway)
 
         // The stranger is still served what is public.
         Assert.Equal(did, (await peer.RequestAsync(stranger, ExitNodeProtocol.Id, new JsonObject { ["did"] = did }, ct)).Body["did"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_sync_stream_still_being_answered_when_its_clone_is_suspended_is_reset()
+    {
+        using var cts = TestUtil.Timeout(120);
+        var ct = cts.Token;
+        var (_, apiKey) = await gateway.CreateTenantAsync();
+        var did = await gateway.CreateExitNodeAsync(apiKey);
+        var clone = await RegisterAsync(gateway, did);
+
+        // A page of 800 KB, more than this reader's stream window (256 KiB): its answer waits on the reader.
+        var large = JsonSerializer.Serialize(new string('x', 200_000));
+        for (var i = 0; i < 4; i++)
+        {
+            await WriteAsync(gateway, apiKey, did, ($"memoryIndex/large/{i}", large));
+        }
+
+        // With no request timeout to end it, a held-up answer ends only by the reset under test.
+        var shared = gateway.Services.GetRequiredService<VivimProtocolContext>();
+        var patient = shared with { Options = Options.Create(new VivimProtocolOptions { RequestTimeout = TimeSpan.FromHours(1) }) };
+        IP2pProtocol sync = ActivatorUtilities.CreateInstance<SyncProtocol>(gateway.Services, patient);
+        await using var peer = await VivimProtocolTestKit.StartAsync(gateway.Services, [sync]);
+        await using var cloneDialer = new Libp2pHostBuilder().WithIdentitySeed(clone.Key.ExportSeed()).WithYamux(new YamuxOptions { ReceiveWindow = YamuxOptions.DefaultWindow }).Build();
+        await cloneDialer.StartAsync(ct);
+        var connection = await cloneDialer.DialAsync(peer.Address, ct);
+        await using var stream = await connection.NewStreamAsync([SyncProtocol.Id], ct);
+        await stream.WriteAsync(VivimProtocolTestKit.Frame(Encoding.UTF8.GetBytes(new JsonObject { ["type"] = "updates", ["cloneId"] = clone.CloneId, ["after"] = 0, ["limit"] = 10 }.ToJsonString())), ct);
+        await stream.FlushAsync(ct);
+        await stream.CloseWriteAsync();
+
+        // The answer has begun (so the Clone grain allowed it) and is held up by this reader.
+        var length = await ReadVarintAsync(stream, ct);
+        Assert.True(length > 3 * 200_000, $"the page is {length} bytes");
+
+        using (var owner = gateway.CreateClient(apiKey))
+        using (var suspend = await owner.PostAsync($"/v1/exit-nodes/{did}/clones/{clone.CloneId}/suspend", GatewayFixture.Json(new JsonObject()), ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, suspend.StatusCode);
+        }
+
+        // The gateway gives up the answer it was writing (while this reader holds it up, it could only end by a reset) ...
+        var open = gateway.Services.GetRequiredService<OpenSyncStreams>();
+        await Until.TrueAsync(() => open.Count == 0, () => "the gateway is still answering the suspended clone's stream");
+
+        // ... and the rest never comes.
+        var received = 0L;
+        var buffer = new byte[64 * 1024];
+        var reset = false;
+        try
+        {
+            int n;
+            while ((n = await stream.ReadAsync(buffer, ct)) > 0)
+            {
+                received += n;
+            }
+        }
+        catch (Exception e) when (e is Libp2pException or IOException)
+        {
+            reset = true;
+        }
+
+        Assert.True(reset || received < (long)length, $"the whole answer ({received:N0} of {length:N0} bytes) came after the clone was suspended");
+    }
+
+    private static async Task<ulong> ReadVarintAsync(Stream stream, CancellationToken ct)
+    {
+        var one = new byte[1];
+        ulong value = 0;
+        for (var shift = 0; shift < 63; shift += 7)
+        {
+            Assert.Equal(1, await stream.ReadAsync(one, ct));
+            value |= (ulong)(one[0] & 0x7f) << shift;
+            if ((one[0] & 0x80) == 0)
+            {
+                return value;
+            }
+        }
+
+        throw new InvalidDataException("varint too long");
     }
 
     [Fact]
