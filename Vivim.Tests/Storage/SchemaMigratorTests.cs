@@ -105,6 +105,35 @@ public sealed class SchemaMigratorTests
         Assert.Empty((await database.MigrateAsync()).Applied);
     }
 
+    [Theory]
+    [InlineData(DatabaseKind.Sqlite)]
+    [InlineData(DatabaseKind.PostgreSql)]
+    public async Task The_hosted_DID_directory_lists_the_exit_nodes_created_before_it(DatabaseKind kind)
+    {
+        await using var database = await MigratedDatabase.CreateAsync(kind);
+        var hostedDids = Migration.For(kind).Single(m => m.Name == "hosted_dids");
+
+        // A database as the release before the directory left it: its exit nodes exist only as grain state.
+        await database.ScalarAsync("DROP TABLE vivim_hosted_dids");
+        await database.ScalarAsync("DELETE FROM vivim_schema_migrations WHERE version = " + hostedDids.Version.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        foreach (var (state, did, payload) in new (string, string, byte[]?)[]
+        {
+            ("exitNode", "did:key:z6MkHosted", [1, 2, 3]),
+            ("exitNode", "did:key:z6MkDeleted", null), // cleared: the exit node was deleted
+            ("anchor", "did:key:z6MkHosted", [4]),
+            ("tenant", "t1", [5]),
+        })
+        {
+            await database.ScalarAsync(
+                "INSERT INTO vivim_grain_state (grain_id_hash, state_name_hash, service_id, state_name, grain_id_n0, grain_id_n1, grain_id_extension, payload, version) VALUES (1, 2, 'vivim', @state, 0, 0, @did, @payload, 1)",
+                ("@state", state), ("@did", did), ("@payload", payload));
+        }
+
+        Assert.Equal([hostedDids.Version], (await database.MigrateAsync()).Applied.Select(m => m.Version));
+        Assert.Equal(1L, Convert.ToInt64(await database.ScalarAsync("SELECT count(*) FROM vivim_hosted_dids"), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("did:key:z6MkHosted", await database.ScalarAsync("SELECT did FROM vivim_hosted_dids"));
+    }
+
     private static async Task<List<string>> QueryKeysAsync(MigratedDatabase database)
     {
         await using var connection = await database.OpenAsync();
