@@ -181,7 +181,7 @@ public sealed class FaultConvergenceTests : IAsyncLifetime
             }
         }
 
-        var head = await anchor.GetHeadAsync();
+        var head = await FaultCluster.RetriedAsync(anchor.GetHeadAsync);
         Assert.Equal(600, head.Seq);
         foreach (var clone in clones)
         {

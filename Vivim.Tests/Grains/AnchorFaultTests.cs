@@ -56,13 +56,13 @@ public sealed class AnchorFaultTests : IAsyncLifetime
             }
         }
 
-        var head = await anchor.GetHeadAsync();
+        var head = await FaultCluster.RetriedAsync(anchor.GetHeadAsync);
         Assert.Equal(1200, head.Seq);
         Assert.Equal(Enumerable.Range(1, 1200).Select(i => (long)i), acknowledged.Select(r => r.Seq).Order());
 
         var tree = new SparseMerkleTree();
-        var page = (await anchor.GetUpdatesAsync(0, 1000)).Parse();
-        var rest = (await anchor.GetUpdatesAsync(1000, 1000)).Parse();
+        var page = (await FaultCluster.RetriedAsync(() => anchor.GetUpdatesAsync(0, 1000))).Parse();
+        var rest = (await FaultCluster.RetriedAsync(() => anchor.GetUpdatesAsync(1000, 1000))).Parse();
         var updates = page.Updates.Concat(rest.Updates).ToList();
         Assert.Equal(1200, updates.Select(u => u.UpdateId).Distinct().Count());
         foreach (var update in updates)

@@ -55,5 +55,26 @@ public sealed class FaultCluster : IAsyncDisposable
         Assert.Fail("The grain never left the primary silo.");
     }
 
+    /// <summary>
+    /// A call as a client makes it after a kill: retried until <see cref="Until.Patience"/>, since the client may still
+    /// try the killed silo (as its gateway, or as the grain's host) until the cluster has declared it dead.
+    /// </summary>
+    public static async Task<T> RetriedAsync<T>(Func<Task<T>> call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var until = DateTime.UtcNow + Until.Patience;
+        while (true)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (Exception) when (DateTime.UtcNow < until)
+            {
+                await Task.Delay(250);
+            }
+        }
+    }
+
     public async ValueTask DisposeAsync() => await Cluster.DisposeAsync();
 }
