@@ -85,9 +85,13 @@ public sealed class KadDht : IDisposable
         try
         {
             var lastRefresh = _time.GetUtcNow();
+            var next = Task.Delay(tick, _time, ct);
             while (!ct.IsCancellationRequested)
             {
-                await Task.Delay(tick, _time, ct).ConfigureAwait(false);
+                await next.ConfigureAwait(false);
+
+                // The next tick is armed before this one's rounds: time that passes while they run is not lost.
+                next = Task.Delay(tick, _time, ct);
                 var now = _time.GetUtcNow();
                 if (refresh && now - lastRefresh >= Options.RefreshInterval)
                 {
