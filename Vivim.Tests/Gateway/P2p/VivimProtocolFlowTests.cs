@@ -24,6 +24,7 @@ public sealed class VivimProtocolFlowTests(GatewayFixture gateway)
         var ct = cts.Token;
         var (_, apiKey) = await gateway.CreateTenantAsync("p2p-flow");
         var did = await gateway.CreateExitNodeAsync(apiKey);
+        await gateway.ServedOnLibp2pAsync(did); // the advertisement is re-signed once, when the gateway takes the DID on
         await WriteAsync(gateway, apiKey, did, ("memoryIndex/notes/1", """{"text":"before"}"""));
         await using var gatewayPeer = await VivimProtocolTestKit.StartAsync(gateway.Services);
         using var key = SigningKey.Generate();
