@@ -7,13 +7,15 @@ using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
 
+using Vivim.Client.Registration;
+
 namespace Vivim.Client.Http;
 
 /// <summary>
 /// The public side of an exit node on a gateway: its advertisement (verified), a registration challenge, and the
 /// SDK's registration — unsigned calls, since the clone is not known yet.
 /// </summary>
-public sealed class ExitNodeClient : IDisposable
+public sealed class ExitNodeClient : IExitNodeChannel, IDisposable
 {
     private readonly HttpClient _http;
     private readonly Uri _gateway;
@@ -86,54 +88,8 @@ public sealed class ExitNodeClient : IDisposable
     /// (v1 and v2 signatures, v1 and v2 roots) under the exit node's key.
     /// </summary>
     /// <exception cref="CloneRegistrationException">The exit node denied the registration.</exception>
-    public async Task<CloneRegistrationResult> RegisterCloneAsync(string did, SigningKey cloneKey, IReadOnlyList<string>? desiredCapabilities = null, MigrationType? migrationType = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(cloneKey);
-        var advertisement = await GetAdvertisementAsync(did, cancellationToken).ConfigureAwait(false);
-        var nonce = Guid.NewGuid().ToString();
-        var challenge = await RequestChallengeAsync(did, cloneKey.Did.Value, nonce, cancellationToken).ConfigureAwait(false);
-        var proof = SignatureV1.Sign(cloneKey, new JsonObject { ["challenge"] = challenge.Challenge, ["nonce"] = nonce }, SignatureV1.IdentityProofFields);
-        var request = new CloneRegistrationRequest(
-            cloneKey.Did.Value,
-            desiredCapabilities ?? [.. advertisement.Capabilities],
-            PreferredNetwork.Mainnet,
-            proof,
-            _time.GetUtcNow().ToUnixTimeMilliseconds(),
-            nonce,
-            ChallengeResponse: challenge.Challenge,
-            MigrationType: migrationType);
-        var response = await RegisterAsync(did, request, cancellationToken).ConfigureAwait(false);
-        if (!response.Approved)
-        {
-            throw new CloneRegistrationException(response.DenialReason ?? "denied", $"The exit node denied the registration: {response.DenialReason}");
-        }
-
-        var parentKey = DidKey.Parse(did).PublicKey.ToArray();
-        if (response.TrustProof is not { } trust)
-        {
-            throw new CloneRegistrationException("no-trust-proof", "The approval carries no trust proof.");
-        }
-
-        var trustJson = ProtocolModel.ToJsonObject(trust);
-        if (!Verifies(() => SignatureV1.Verify(SignedKind.TrustProof, trustJson, parentKey) && SignatureV2.Verify(SignedKind.TrustProof, trustJson, parentKey))
-            || trust.Issuer != did || trust.Target != cloneKey.Did.Value)
-        {
-            throw new CloneRegistrationException("trust-proof", "The trust proof is not the exit node's statement about this clone.");
-        }
-
-        if (response.InitialState is not { } snapshot)
-        {
-            throw new CloneRegistrationException("no-snapshot", "The approval carries no initial state.");
-        }
-
-        var check = SnapshotCheck.Run(snapshot, did);
-        if (!check.V1Signature || !check.V1Root || !check.V2Signature)
-        {
-            throw new SyncVerificationException(VerificationCodes.SnapshotSignature, $"The initial snapshot does not verify ({check}).");
-        }
-
-        return new CloneRegistrationResult(advertisement, response, check);
-    }
+    public Task<CloneRegistrationResult> RegisterCloneAsync(string did, SigningKey cloneKey, IReadOnlyList<string>? desiredCapabilities = null, MigrationType? migrationType = null, CancellationToken cancellationToken = default) =>
+        CloneRegistrationFlow.RunAsync(this, did, cloneKey, desiredCapabilities, migrationType, _time, cancellationToken);
 
     public void Dispose()
     {
@@ -149,17 +105,6 @@ public sealed class ExitNodeClient : IDisposable
         return new Uri(_gateway, $"/v1/exit-nodes/{did}/{endpoint}");
     }
 
-    private static bool Verifies(Func<bool> check)
-    {
-        try
-        {
-            return check();
-        }
-        catch (ProtocolException)
-        {
-            return false;
-        }
-    }
 }
 
 /// <summary>The exit node denied a registration; <see cref="Reason"/> is the SDK's denial string.</summary>

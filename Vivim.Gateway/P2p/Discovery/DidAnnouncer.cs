@@ -1,3 +1,4 @@
+using Vivim.Protocol.Discovery;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Vivim.ExitNodes;

@@ -1,3 +1,4 @@
+using Vivim.Protocol.Discovery;
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;

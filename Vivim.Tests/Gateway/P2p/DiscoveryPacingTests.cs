@@ -1,3 +1,4 @@
+using Vivim.Protocol.Discovery;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

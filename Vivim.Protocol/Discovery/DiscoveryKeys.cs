@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Vivim.Gateway.P2p.Discovery;
+namespace Vivim.Protocol.Discovery;
 
 /// <summary>
 /// The DHT keys a hosted DID is announced under (API.md "Discovery"): sha2-256 multihashes, as a CIDv1 raw carries

@@ -1,0 +1,197 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Vivim.Client.Http;
+using Vivim.Client.Transports;
+using Vivim.Libp2p.Core;
+using Vivim.Libp2p.Host;
+using Vivim.Libp2p.Protocols.Pubsub;
+using Vivim.Protocol.Identity;
+using Vivim.Protocol.Model;
+using Vivim.Protocol.Signatures;
+using Vivim.Protocol.Sync;
+
+namespace Vivim.Client.P2p;
+
+/// <summary>
+/// A clone's calls over libp2p: <c>/vivim/sync/1.0.0</c> to its gateway peer (the clone's libp2p identity is its DID
+/// key, which is how the gateway knows it), and live sync from the DID's GossipSub topic <c>/vivim/sync/&lt;did&gt;</c>:
+/// each notice whose anchor proof verifies is reported as the parent's head, and <see cref="Sync.SyncProtocol"/> pulls
+/// and verifies what it names. The host and its GossipSub belong to the caller.
+/// </summary>
+public sealed class P2pSyncTransport : ISyncTransport
+{
+    public const string SyncProtocolId = "/vivim/sync/1.0.0";
+
+    private readonly Libp2pHost _host;
+    private readonly GossipSub? _pubsub;
+    private readonly DidKey _parentKey;
+
+    /// <param name="gateway">The gateway peer's address with its <c>/p2p/</c> suffix.</param>
+    /// <param name="pubsub">GossipSub on <paramref name="host"/>, for live sync; null for pulls only.</param>
+    public P2pSyncTransport(Libp2pHost host, Multiaddr gateway, string cloneId, string parentDid, GossipSub? pubsub = null)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(gateway);
+        ArgumentException.ThrowIfNullOrEmpty(cloneId);
+        _host = host;
+        _pubsub = pubsub;
+        _parentKey = DidKey.Parse(parentDid);
+        Gateway = gateway;
+        CloneId = cloneId;
+        ParentDid = parentDid;
+    }
+
+    public Multiaddr Gateway { get; set; }
+
+    public string CloneId { get; }
+
+    public string ParentDid { get; }
+
+    /// <summary>The topic this clone's notices come on.</summary>
+    public string Topic => "/vivim/sync/" + ParentDid;
+
+    public async Task<StateSnapshot> GetSnapshotAsync(CancellationToken cancellationToken) =>
+        ProtocolModel.FromJsonObject<StateSnapshot>(await RequestAsync("snapshot", null, cancellationToken).ConfigureAwait(false));
+
+    public async Task<UpdatePage> GetUpdatesAsync(long afterSeq, int limit, CancellationToken cancellationToken)
+    {
+        JsonObject page;
+        try
+        {
+            page = await RequestAsync("updates", new JsonObject { ["after"] = afterSeq, ["limit"] = limit }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (GatewayException e) when (e.Code == "resync-required")
+        {
+            return new UpdatePage([], [], 0, ResyncRequired: true);
+        }
+
+        return new UpdatePage(
+            GatewayHttp.List<StateUpdate>(page, "updates", HttpStatusCode.OK),
+            GatewayHttp.List<Commit>(page, "commits", HttpStatusCode.OK),
+            GatewayHttp.Integer(page, "headSeq", HttpStatusCode.OK));
+    }
+
+    public async Task<long> GetHeadSeqAsync(CancellationToken cancellationToken) =>
+        GatewayHttp.Integer(await RequestAsync("status", null, cancellationToken).ConfigureAwait(false), "headSeq", HttpStatusCode.OK);
+
+    public async Task AcknowledgeAsync(long seq, string stateHash, CancellationToken cancellationToken) =>
+        await RequestAsync("ack", new JsonObject { ["seq"] = seq }, cancellationToken).ConfigureAwait(false);
+
+    public async Task<SubmitResult> SubmitAsync(IReadOnlyList<string> updatesJson, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(updatesJson);
+
+        // The updates go out as the exact text their author signed, not re-serialized.
+        var request = new StringBuilder("{\"type\":\"submit\",\"cloneId\":");
+        request.Append(Protocol.Json.JavaScriptJson.Stringify(JsonValue.Create(CloneId)));
+        request.Append(",\"updates\":[").AppendJoin(',', updatesJson).Append("]}");
+        var answer = await VivimStreamClient.ExchangeAsync(_host, Gateway, SyncProtocolId, Encoding.UTF8.GetBytes(request.ToString()), cancellationToken).ConfigureAwait(false);
+        if (answer["error"] is not JsonObject error)
+        {
+            return new SubmitResult(SubmitOutcome.Committed, GatewayHttp.List<UpdateReceipt>(answer, "receipts", HttpStatusCode.OK), []);
+        }
+
+        var failure = VivimStreamClient.ErrorOf(error);
+        if (answer["rejections"] is JsonArray)
+        {
+            var outcome = failure.Code switch
+            {
+                "write-forbidden" => SubmitOutcome.Forbidden,
+                "quota-exceeded" => SubmitOutcome.QuotaExceeded,
+                "conflict" => SubmitOutcome.Conflict,
+                _ => SubmitOutcome.Rejected,
+            };
+            return new SubmitResult(outcome, [], GatewayHttp.List<UpdateRejection>(answer, "rejections", failure.Status));
+        }
+
+        throw Revoked(failure);
+    }
+
+    public Task<ILiveSubscription> SubscribeAsync(ILiveSyncObserver observer, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        if (_pubsub is null)
+        {
+            throw new InvalidOperationException("Live sync over libp2p needs GossipSub on the clone's host.");
+        }
+
+        return Task.FromResult<ILiveSubscription>(new NoticeSubscription(this, _pubsub, observer));
+    }
+
+    /// <summary>A notice's commit if its anchor proof verifies by the parent's key and it is for this DID; else null.</summary>
+    internal Commit? VerifiedNotice(GossipMessage message)
+    {
+        if (!string.Equals(message.Topic, Topic, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        try
+        {
+            var json = Protocol.Json.ProtocolJson.ParseObject(message.Data, Protocol.Json.JsonLimits.Default);
+            var commit = ProtocolModel.FromJsonObject<Commit>(json);
+            return string.Equals(commit.Did, ParentDid, StringComparison.Ordinal) && SignatureV2.Verify(SignedKind.Commit, json, _parentKey.PublicKey)
+                ? commit
+                : null;
+        }
+        catch (Protocol.ProtocolException)
+        {
+            return null;
+        }
+    }
+
+    private async Task<JsonObject> RequestAsync(string type, JsonObject? body, CancellationToken cancellationToken)
+    {
+        var request = body ?? [];
+        request["type"] = type;
+        request["cloneId"] = CloneId;
+        try
+        {
+            return await VivimStreamClient.RequestAsync(_host, Gateway, SyncProtocolId, request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (GatewayException e)
+        {
+            throw Revoked(e);
+        }
+    }
+
+    /// <summary>A refusal of this clone (suspended, removed) is the session's end, as on HTTP's 403.</summary>
+    private static Exception Revoked(GatewayException e) =>
+        e.Code == "clone-revoked" ? new CloneRevokedException($"The parent refused this clone: {e.Message}", e) : e;
+
+    /// <summary>Live sync from the DID's topic: every verified notice is a head report; the observer pulls what it lacks.</summary>
+    private sealed class NoticeSubscription : ILiveSubscription
+    {
+        private readonly P2pSyncTransport _transport;
+        private readonly GossipSub _pubsub;
+        private readonly ILiveSyncObserver _observer;
+
+        public NoticeSubscription(P2pSyncTransport transport, GossipSub pubsub, ILiveSyncObserver observer)
+        {
+            _transport = transport;
+            _pubsub = pubsub;
+            _observer = observer;
+            _pubsub.MessageReceived += OnMessage;
+            _pubsub.Subscribe(transport.Topic);
+        }
+
+        /// <summary>Notices carry no updates: nothing is pushed that could be in flight.</summary>
+        public int MaxInFlightBatches => 0;
+
+        private void OnMessage(object? sender, GossipMessage message)
+        {
+            if (_transport.VerifiedNotice(message) is { } commit)
+            {
+                _ = _observer.OnHeadAsync(commit.ToSeq).AsTask();
+            }
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            _pubsub.MessageReceived -= OnMessage;
+            _pubsub.Unsubscribe(_transport.Topic);
+            return ValueTask.CompletedTask;
+        }
+    }
+}
