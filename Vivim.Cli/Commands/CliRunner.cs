@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http;
 using System.Net.Sockets;
 using Vivim.Client.Http;
+using Vivim.Client.P2p;
 using Vivim.Client.Sync;
 using Vivim.Client.Transports;
 using Vivim.Protocol;
@@ -60,7 +61,8 @@ public static class CliRunner
         ArgumentException argument => OneLine(WithoutParameterName(argument)),
         CliException or GatewayException or CloneRevokedException or CloneRegistrationException or AdvertisementVerificationException
             or SyncVerificationException or ProtocolException or SyncChannelException or FormatException
-            or IOException or UnauthorizedAccessException or InvalidDataException => OneLine(e.Message),
+            or IOException or UnauthorizedAccessException or InvalidDataException or ExitNodeNotFoundException
+            or Vivim.Libp2p.Core.Libp2pException => OneLine(e.Message),
         TimeoutException timeout => OneLine(timeout.Message),
         _ => null,
     };

@@ -1,6 +1,9 @@
 using System.CommandLine;
 using Spectre.Console;
 using Vivim.Client.Http;
+using Vivim.Client.P2p;
+using Vivim.Client.Replica;
+using Vivim.Libp2p.Core;
 using Vivim.Client.Sync;
 using Vivim.Client.Transports;
 using Vivim.Protocol.ExitNodes;
@@ -13,7 +16,9 @@ namespace Vivim.Cli.Commands;
 /// <summary>
 /// <c>vivim demo</c>: the protocol document's "Complete Example" against a running gateway — a tenant, an exit node,
 /// a clone registering with the challenge, the snapshot checked as SDK 1.x and as we do, live sync over the WebSocket
-/// with every event printed, writes by the owner and by the clone, then the tenant removed.
+/// with every event printed, writes by the owner and by the clone, then the tenant removed. With <c>--p2p</c> the clone
+/// side is entirely libp2p: the exit node found on the DHT, registration over <c>/vivim/clone</c>, live commits from
+/// GossipSub and pulls and writes over <c>/vivim/sync</c>; only the tenant's own calls use HTTP.
 /// </summary>
 public static class DemoCommand
 {
@@ -21,7 +26,9 @@ public static class DemoCommand
     {
         var operatorKey = CommonOptions.OperatorKey();
         var timeout = new Option<int>("--timeout") { Description = "seconds to wait for each sync step", DefaultValueFactory = _ => 30 };
-        var command = new Command("demo", "run the protocol's Complete Example against a running gateway, printing every event") { operatorKey, timeout };
+        var p2p = new Option<bool>("--p2p") { Description = "the clone side over libp2p (DHT discovery, /vivim/clone, GossipSub, /vivim/sync)" };
+        var bootstrap = new Option<string[]>("--bootstrap") { Description = "with --p2p: the peer to find the DHT through (default: the gateway's own, from GET /v1/p2p)", AllowMultipleArgumentsPerToken = true };
+        var command = new Command("demo", "run the protocol's Complete Example against a running gateway, printing every event") { operatorKey, timeout, p2p, bootstrap };
         CliRunner.SetAction(command, (parse, ct) =>
         {
             // Usage first: a wrong option is reported before a missing key.
@@ -29,12 +36,19 @@ public static class DemoCommand
                 ? TimeSpan.FromSeconds(seconds)
                 : throw new CliUsageException($"--timeout must be between 1 and 3600 seconds, not {parse.GetValue(timeout)}.");
             var gateway = CommonOptions.GatewayOf(parse);
-            return RunAsync(gateway, CliHome.OperatorKey(parse.GetValue(operatorKey)), stepTimeout, ct);
+            var peers = parse.GetValue(bootstrap) is { Length: > 0 } given ? CloneCommands.BootstrapAddresses(given) : null;
+            if (peers is not null && !parse.GetValue(p2p))
+            {
+                throw new CliUsageException("--bootstrap needs --p2p.");
+            }
+
+            return RunAsync(gateway, CliHome.OperatorKey(parse.GetValue(operatorKey)), stepTimeout, parse.GetValue(p2p) ? peers ?? [] : null, ct);
         });
         return command;
     }
 
-    public static async Task RunAsync(Uri gateway, string operatorKey, TimeSpan stepTimeout, CancellationToken cancellationToken)
+    /// <param name="bootstrap">Null: the clone uses HTTP/WebSocket. Otherwise libp2p, through these peers (none: the gateway's own).</param>
+    public static async Task RunAsync(Uri gateway, string operatorKey, TimeSpan stepTimeout, IReadOnlyList<Multiaddr>? bootstrap, CancellationToken cancellationToken)
     {
         using var operatorClient = new OperatorClient(gateway, operatorKey);
         var (tenantId, apiKey) = await operatorClient.CreateTenantAsync("demo-" + Guid.NewGuid().ToString("N")[..8], cancellationToken);
@@ -43,7 +57,7 @@ public static class DemoCommand
         try
         {
             using var tenant = new TenantClient(gateway, apiKey);
-            await RunAsTenantAsync(gateway, tenant, workDirectory.FullName, stepTimeout, cancellationToken);
+            await RunAsTenantAsync(gateway, tenant, workDirectory.FullName, stepTimeout, bootstrap, cancellationToken);
         }
         finally
         {
@@ -54,7 +68,7 @@ public static class DemoCommand
         }
     }
 
-    private static async Task RunAsTenantAsync(Uri gateway, TenantClient tenant, string workDirectory, TimeSpan stepTimeout, CancellationToken ct)
+    private static async Task RunAsTenantAsync(Uri gateway, TenantClient tenant, string workDirectory, TimeSpan stepTimeout, IReadOnlyList<Multiaddr>? bootstrap, CancellationToken ct)
     {
         // 1. The parent: an exit node advertising storage, memory, identity and content; 50 clones; verification on.
         var (did, advertisement) = await tenant.CreateExitNodeAsync(
@@ -66,9 +80,14 @@ public static class DemoCommand
         using var cloneKey = SigningKey.Generate();
         Step($"clone identity {cloneKey.Did.Value}");
         var config = new SyncConfig(AutoSync: true, SyncInterval: 30000, MaxBatchSize: 50, Compression: true);
-        var (clone, registration) = await RemoteClone.RegisterAsync(gateway, did, cloneKey, workDirectory, config: config, cancellationToken: ct);
+        var (clone, registration) = await RegisterCloneAsync(gateway, did, cloneKey, workDirectory, config, bootstrap, ct);
         await using (clone)
         {
+            if (clone is P2pClone found)
+            {
+                Step($"exit node found on the DHT: provider {found.Transport.Gateway}");
+            }
+
             Step("advertisement verified (v2 proof, anchorState v1 signature)");
             var trust = registration.Response.TrustProof!;
             Step($"registered {clone.CloneId}: trust {trust.Payload.TrustLevel?.ToString().ToLowerInvariant()}, permissions {string.Join(",", trust.Payload.Permissions ?? [])} (trust proof v1 and v2 verified)");
@@ -80,10 +99,12 @@ public static class DemoCommand
                 throw new CliException("the initial snapshot does not verify");
             }
 
-            // 3. Live sync over the WebSocket, every event printed as it happens.
-            EventPrinter.Attach(clone.Sync, clone.Transport, "  ");
+            // 3. Live sync, every event printed as it happens.
+            EventPrinter.Attach(clone, "  ");
             await clone.StartAsync(ct);
-            Step($"syncing live over the WebSocket from seq {clone.Sync.Replica.Cursor}");
+            Step(clone is P2pClone
+                ? $"syncing live over libp2p (GossipSub /vivim/sync/{did}, pulls over /vivim/sync/1.0.0) from seq {clone.Sync.Replica.Cursor}"
+                : $"syncing live over the WebSocket from seq {clone.Sync.Replica.Cursor}");
 
             // 4. The owner writes; the clone receives, verifies and applies.
             var owner = await ExpectCommittedAsync(tenant.WriteAsync(did,
@@ -141,7 +162,25 @@ public static class DemoCommand
         return result;
     }
 
-    private static async Task WaitForAsync(RemoteClone clone, long seq, TimeSpan timeout, CancellationToken ct)
+    private static async Task<(ILocalClone Clone, CloneRegistrationResult Result)> RegisterCloneAsync(
+        Uri gateway, string did, SigningKey cloneKey, string workDirectory, SyncConfig config, IReadOnlyList<Multiaddr>? bootstrap, CancellationToken ct)
+    {
+        if (bootstrap is null)
+        {
+            return await RemoteClone.RegisterAsync(gateway, did, cloneKey, workDirectory, config: config, cancellationToken: ct);
+        }
+
+        if (bootstrap.Count == 0)
+        {
+            var peer = await GatewayP2pPeer.GetAsync(gateway, cancellationToken: ct);
+            Step($"bootstrap peer {peer.PeerId} (the gateway's, from GET /v1/p2p)");
+            bootstrap = peer.Dialable;
+        }
+
+        return await P2pClone.RegisterAsync(bootstrap, did, cloneKey, workDirectory, config: config, cancellationToken: ct);
+    }
+
+    private static async Task WaitForAsync(ILocalClone clone, long seq, TimeSpan timeout, CancellationToken ct)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(timeout);

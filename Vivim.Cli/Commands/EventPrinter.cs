@@ -1,13 +1,34 @@
 using System.Globalization;
 using Spectre.Console;
 using Vivim.Client.Http;
+using Vivim.Client.P2p;
+using Vivim.Client.Replica;
 using Vivim.Client.Sync;
 
 namespace Vivim.Cli.Commands;
 
-/// <summary>Prints every SyncProtocol event as it happens (one line each, with its SDK name), and the WebSocket session's life.</summary>
+/// <summary>Prints every SyncProtocol event as it happens (one line each, with its SDK name), and the transport's life.</summary>
 public static class EventPrinter
 {
+    /// <summary>A clone's sync events, and its WebSocket sessions or its moves to another gateway peer.</summary>
+    public static void Attach(ILocalClone clone, string prefix = "")
+    {
+        ArgumentNullException.ThrowIfNull(clone);
+        switch (clone)
+        {
+            case RemoteClone remote:
+                Attach(remote.Sync, remote.Transport, prefix);
+                break;
+            case P2pClone p2p:
+                Attach(p2p.Sync, null, prefix);
+                p2p.Transport.GatewayChanged += (_, peer) => Line(prefix, "gateway:changed", $"the DID is now served by {peer}");
+                break;
+            default:
+                Attach(clone.Sync, null, prefix);
+                break;
+        }
+    }
+
     public static void Attach(SyncProtocol sync, HttpSyncTransport? transport = null, string prefix = "")
     {
         ArgumentNullException.ThrowIfNull(sync);

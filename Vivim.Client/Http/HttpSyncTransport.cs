@@ -105,17 +105,7 @@ public sealed class HttpSyncTransport : ISyncTransport, IDisposable
         using var response = await SendAsync(HttpMethod.Get, TargetOf("status"), null, cancellationToken).ConfigureAwait(false);
         await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
         var json = await GatewayHttp.ReadObjectAsync(response, Options.MaxResponseBytes, cancellationToken).ConfigureAwait(false);
-        var status = response.StatusCode;
-        long? lastSyncAt = json["lastSyncAt"] is JsonValue ? GatewayHttp.Integer(json, "lastSyncAt", status) : null;
-        return new RemoteCloneStatus(
-            new SyncStatus(
-                json["connected"] is JsonValue c && c.TryGetValue<bool>(out var connected) && connected,
-                GatewayHttp.Text(json, "parentDid") ?? string.Empty,
-                lastSyncAt,
-                GatewayHttp.Integer(json, "pendingUpdates", status),
-                GatewayHttp.Text(json, "stateHash") ?? string.Empty),
-            GatewayHttp.Integer(json, "cursor", status),
-            GatewayHttp.Integer(json, "headSeq", status));
+        return RemoteCloneStatus.FromJson(json, response.StatusCode);
     }
 
     public async Task AcknowledgeAsync(long seq, string stateHash, CancellationToken cancellationToken)

@@ -10,7 +10,7 @@ namespace Vivim.Client.Http;
 /// the replica is saved as it advances, and reopening the directory resumes from the saved cursor. Put together from
 /// <see cref="HttpSyncTransport"/>, <see cref="SyncProtocol"/>, <see cref="ReplicaStore"/> and <see cref="CloneWriter"/>.
 /// </summary>
-public sealed class RemoteClone : IAsyncDisposable
+public sealed class RemoteClone : ILocalClone
 {
     private readonly ReplicaAutoSave _autoSave;
 

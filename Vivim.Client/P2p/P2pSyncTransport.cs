@@ -18,6 +18,11 @@ namespace Vivim.Client.P2p;
 /// key, which is how the gateway knows it), and live sync from the DID's GossipSub topic <c>/vivim/sync/&lt;did&gt;</c>:
 /// each notice whose anchor proof verifies is reported as the parent's head, and <see cref="Sync.SyncProtocol"/> pulls
 /// and verifies what it names. The host and its GossipSub belong to the caller.
+/// <para>
+/// When the gateway peer cannot be reached, the transport asks <c>findGateway</c> for the DID's owner now (another
+/// gateway takes a DID over when its owner leaves the cluster) and sends the request there; a read is also sent again
+/// after its stream broke, a submission only when nothing of it was sent.
+/// </para>
 /// </summary>
 public sealed class P2pSyncTransport : ISyncTransport
 {
@@ -26,10 +31,14 @@ public sealed class P2pSyncTransport : ISyncTransport
     private readonly Libp2pHost _host;
     private readonly GossipSub? _pubsub;
     private readonly DidKey _parentKey;
+    private readonly Func<CancellationToken, Task<Multiaddr>>? _findGateway;
+    private readonly SemaphoreSlim _finding = new(1, 1);
+    private Multiaddr _gateway;
 
     /// <param name="gateway">The gateway peer's address with its <c>/p2p/</c> suffix.</param>
     /// <param name="pubsub">GossipSub on <paramref name="host"/>, for live sync; null for pulls only.</param>
-    public P2pSyncTransport(Libp2pHost host, Multiaddr gateway, string cloneId, string parentDid, GossipSub? pubsub = null)
+    /// <param name="findGateway">Looks the DID's gateway up again (<see cref="P2pDiscovery"/>); null to stay with <paramref name="gateway"/>.</param>
+    public P2pSyncTransport(Libp2pHost host, Multiaddr gateway, string cloneId, string parentDid, GossipSub? pubsub = null, Func<CancellationToken, Task<Multiaddr>>? findGateway = null)
     {
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(gateway);
@@ -37,12 +46,17 @@ public sealed class P2pSyncTransport : ISyncTransport
         _host = host;
         _pubsub = pubsub;
         _parentKey = DidKey.Parse(parentDid);
-        Gateway = gateway;
+        _findGateway = findGateway;
+        _gateway = gateway;
         CloneId = cloneId;
         ParentDid = parentDid;
     }
 
-    public Multiaddr Gateway { get; set; }
+    /// <summary>The gateway peer requests go to.</summary>
+    public Multiaddr Gateway => Volatile.Read(ref _gateway);
+
+    /// <summary>Raised with the new gateway peer after the old one was unreachable and the DID was looked up again.</summary>
+    public event EventHandler<Multiaddr>? GatewayChanged;
 
     public string CloneId { get; }
 
@@ -73,7 +87,11 @@ public sealed class P2pSyncTransport : ISyncTransport
     }
 
     public async Task<long> GetHeadSeqAsync(CancellationToken cancellationToken) =>
-        GatewayHttp.Integer(await RequestAsync("status", null, cancellationToken).ConfigureAwait(false), "headSeq", HttpStatusCode.OK);
+        (await GetStatusAsync(cancellationToken).ConfigureAwait(false)).HeadSeq;
+
+    /// <summary>The clone's status as its parent sees it, the same answer as over HTTP.</summary>
+    public async Task<RemoteCloneStatus> GetStatusAsync(CancellationToken cancellationToken = default) =>
+        RemoteCloneStatus.FromJson(await RequestAsync("status", null, cancellationToken).ConfigureAwait(false), HttpStatusCode.OK);
 
     public async Task AcknowledgeAsync(long seq, string stateHash, CancellationToken cancellationToken) =>
         await RequestAsync("ack", new JsonObject { ["seq"] = seq }, cancellationToken).ConfigureAwait(false);
@@ -86,7 +104,7 @@ public sealed class P2pSyncTransport : ISyncTransport
         var request = new StringBuilder("{\"type\":\"submit\",\"cloneId\":");
         request.Append(Protocol.Json.JavaScriptJson.Stringify(JsonValue.Create(CloneId)));
         request.Append(",\"updates\":[").AppendJoin(',', updatesJson).Append("]}");
-        var answer = await VivimStreamClient.ExchangeAsync(_host, Gateway, SyncProtocolId, Encoding.UTF8.GetBytes(request.ToString()), cancellationToken).ConfigureAwait(false);
+        var answer = await ExchangeAsync(Encoding.UTF8.GetBytes(request.ToString()), idempotent: false, cancellationToken).ConfigureAwait(false);
         if (answer["error"] is not JsonObject error)
         {
             return new SubmitResult(SubmitOutcome.Committed, GatewayHttp.List<UpdateReceipt>(answer, "receipts", HttpStatusCode.OK), []);
@@ -146,13 +164,47 @@ public sealed class P2pSyncTransport : ISyncTransport
         var request = body ?? [];
         request["type"] = type;
         request["cloneId"] = CloneId;
+        var answer = await ExchangeAsync(Encoding.UTF8.GetBytes(Protocol.Json.JavaScriptJson.Stringify(request)), idempotent: true, cancellationToken).ConfigureAwait(false);
+        return answer["error"] is JsonObject error ? throw Revoked(VivimStreamClient.ErrorOf(error)) : answer;
+    }
+
+    private async Task<JsonObject> ExchangeAsync(byte[] request, bool idempotent, CancellationToken cancellationToken)
+    {
+        var gateway = Gateway;
         try
         {
-            return await VivimStreamClient.RequestAsync(_host, Gateway, SyncProtocolId, request, cancellationToken).ConfigureAwait(false);
+            return await VivimStreamClient.ExchangeAsync(_host, gateway, SyncProtocolId, request, cancellationToken).ConfigureAwait(false);
         }
-        catch (GatewayException e)
+        catch (Exception e) when (_findGateway is not null && (e is GatewayUnreachableException || (idempotent && e is GatewayException { Code: "stream-reset" })))
         {
-            throw Revoked(e);
+            gateway = await FindGatewayAsync(gateway, cancellationToken).ConfigureAwait(false);
+            return await VivimStreamClient.ExchangeAsync(_host, gateway, SyncProtocolId, request, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The DID's gateway now; concurrent callers that found <paramref name="failed"/> unreachable share one lookup.</summary>
+    private async Task<Multiaddr> FindGatewayAsync(Multiaddr failed, CancellationToken cancellationToken)
+    {
+        await _finding.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!Equals(Gateway, failed))
+            {
+                return Gateway;
+            }
+
+            var found = await _findGateway!(cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _gateway, found);
+            if (!Equals(found, failed))
+            {
+                GatewayChanged?.Invoke(this, found);
+            }
+
+            return found;
+        }
+        finally
+        {
+            _finding.Release();
         }
     }
 

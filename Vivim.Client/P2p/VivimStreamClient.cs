@@ -30,6 +30,7 @@ public static class VivimStreamClient
         RequestAsync(host, peer, protocol, Encoding.UTF8.GetBytes(JavaScriptJson.Stringify(request)), cancellationToken);
 
     /// <summary>Sends <paramref name="request"/> (UTF-8 JSON) and returns the answer as it came, an error answer included.</summary>
+    /// <exception cref="GatewayUnreachableException">No stream could be opened to the peer (nothing was sent).</exception>
     /// <exception cref="GatewayException">The stream was reset or closed without an answer.</exception>
     public static async Task<JsonObject> ExchangeAsync(Libp2pHost host, Multiaddr peer, string protocol, byte[] request, CancellationToken cancellationToken)
     {
@@ -40,16 +41,15 @@ public static class VivimStreamClient
             throw new ArgumentException($"A /vivim/* request is at most {MaxRequestBytes} bytes.", nameof(request));
         }
 
-        var connection = await host.DialAsync(peer, cancellationToken).ConfigureAwait(false);
-        await using var stream = await connection.NewStreamAsync([protocol], cancellationToken).ConfigureAwait(false);
-        await Varint.WriteLengthPrefixedAsync(stream, request, cancellationToken).ConfigureAwait(false);
-        await stream.CloseWriteAsync().ConfigureAwait(false);
+        await using var stream = await OpenAsync(host, peer, protocol, cancellationToken).ConfigureAwait(false);
         byte[]? answer;
         try
         {
+            await Varint.WriteLengthPrefixedAsync(stream, request, cancellationToken).ConfigureAwait(false);
+            await stream.CloseWriteAsync().ConfigureAwait(false);
             answer = await Varint.ReadLengthPrefixedAsync(stream, MaxAnswerBytes, cancellationToken).ConfigureAwait(false);
         }
-        catch (Libp2pException e)
+        catch (Exception e) when (e is Libp2pException or IOException)
         {
             throw new GatewayException(HttpStatusCode.BadGateway, "stream-reset", $"The gateway reset the {protocol} stream: {e.Message}", e);
         }
@@ -60,6 +60,21 @@ public static class VivimStreamClient
         }
 
         return ProtocolJson.ParseObject(answer, new JsonLimits(MaxAnswerBytes, JsonLimits.Default.MaxDepth));
+    }
+
+    private static async Task<Libp2pStream> OpenAsync(Libp2pHost host, Multiaddr peer, string protocol, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var connection = await host.DialAsync(peer, cancellationToken).ConfigureAwait(false);
+            return await connection.NewStreamAsync([protocol], cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or TimeoutException
+            || (e is Libp2pException && e is not NegotiationException and not LimitExceededException)
+            || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw new GatewayUnreachableException(peer, e);
+        }
     }
 
     /// <summary>The exception an error answer's <c>error</c> member stands for.</summary>

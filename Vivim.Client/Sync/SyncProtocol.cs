@@ -33,7 +33,7 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
     private volatile bool _connected;
     private volatile bool _revoked;
     private long _knownHead;
-    private long? _lastSyncAt;
+    private long _lastSyncAt;
     private SyncStatus? _lastStatus;
 
     public SyncProtocol(string parentDid, SyncConfig? config, ISyncTransport transport, SyncOptions? options = null, CloneReplica? replica = null)

@@ -55,7 +55,10 @@ public static class CloneSyncCalls
         return Clone(grains, cloneId).SubmitAsync(texts);
     }
 
-    /// <summary>Acknowledges <c>{seq, stateHash?}</c>: everything up to seq is applied.</summary>
+    /// <summary>
+    /// Acknowledges <c>{seq, stateHash?}</c>: everything up to seq is applied. The clone's <c>stateHash</c> is accepted for
+    /// the SDK's sake but not recorded: the status reports the root the anchor committed at the cursor, not a claim.
+    /// </summary>
     public static Task AcknowledgeAsync(IGrainFactory grains, string cloneId, JsonObject body)
     {
         ApiJson.OnlyMembers(body, "seq", "stateHash");
@@ -65,8 +68,8 @@ public static class CloneSyncCalls
             throw ApiJson.Bad("seq is 0 or more.");
         }
 
-        var stateHash = ApiJson.String(body, "stateHash", 64, required: false) ?? string.Empty;
-        return Clone(grains, cloneId).AcknowledgeAsync(seq, stateHash);
+        _ = ApiJson.String(body, "stateHash", 64, required: false);
+        return Clone(grains, cloneId).AcknowledgeAsync(seq, string.Empty);
     }
 
     public static async Task<JsonObject> StatusAsync(IGrainFactory grains, string cloneId) =>

@@ -206,10 +206,9 @@ public sealed class CloneGrain(
         if (acknowledged > Clone.Cursor)
         {
             Clone.Cursor = acknowledged;
-            if (acknowledged == seq)
-            {
-                Clone.StateHash = stateHash ?? string.Empty;
-            }
+
+            // Only a root the gateway itself sent at this seq is taken; otherwise the status looks it up in the log.
+            Clone.StateHash = acknowledged == seq ? stateHash ?? string.Empty : string.Empty;
         }
 
         Clone.LastSyncAt = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -221,13 +220,36 @@ public sealed class CloneGrain(
         var registration = Registration;
         var head = await Anchor.GetHeadAsync();
         _knownHead = Math.Max(_knownHead, head.Seq);
+        if (Clone.StateHash.Length == 0)
+        {
+            Clone.StateHash = await RootAtAsync(Clone.Cursor, head);
+        }
+
         var status = new SyncStatus(
             _sessions.Count > 0,
             registration.ParentDid,
-            Clone.LastSyncAt,
+            Clone.LastSyncAt ?? 0,
             Math.Max(0, head.Seq - Clone.Cursor),
             Clone.StateHash);
         return new CloneStatus(status, Clone.Cursor, head.Seq, registration.TrustLevel);
+    }
+
+    /// <summary>The v2 root the anchor committed right after <paramref name="seq"/> (the commit that holds it names it); "" once retention dropped it.</summary>
+    private async Task<string> RootAtAsync(long seq, AnchorHead head)
+    {
+        if (seq == head.Seq)
+        {
+            return head.Root;
+        }
+
+        if (seq == 0 || seq < head.RetainedFromSeq)
+        {
+            return string.Empty;
+        }
+
+        var page = await Anchor.GetUpdatesAsync(seq - 1, 1);
+        var commit = page.Commits.FirstOrDefault(c => c.FromSeq <= seq && seq <= c.ToSeq && c.Roots.Count == c.ToSeq - c.FromSeq + 1);
+        return commit is null ? string.Empty : commit.Roots[(int)(seq - commit.FromSeq)];
     }
 
     public Task<SessionGrant> AttachSessionAsync(string sessionId)

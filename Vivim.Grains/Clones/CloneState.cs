@@ -17,7 +17,7 @@ public sealed class CloneState
 
     [Id(4)] public long? LastSyncAt { get; set; }
 
-    /// <summary>The v2 root the clone reported at its cursor.</summary>
+    /// <summary>The v2 root at the cursor: as the gateway sent it, or looked up in the log when the status is asked ("" until then).</summary>
     [Id(5)] public string StateHash { get; set; } = string.Empty;
 
     /// <summary>A fork may read the snapshot at its fork point once; this records that it did.</summary>

@@ -11,5 +11,5 @@ public sealed record CloneSummary(
     MigrationType MigrationType,
     long Cursor,
     bool Connected,
-    long? LastSyncAt,
+    long LastSyncAt,
     long PendingUpdates);

@@ -373,7 +373,7 @@ public sealed class ExitNodeGrainTests(ClusterFixture fixture)
             Assert.Equal(["read"], c.Permissions);
             Assert.Equal(MigrationType.Mirror, c.MigrationType);
             Assert.False(c.Connected);
-            Assert.Null(c.LastSyncAt);
+            Assert.Equal(0, c.LastSyncAt);
         });
 
         // A session and an ack show up in the listing.
@@ -382,7 +382,7 @@ public sealed class ExitNodeGrainTests(ClusterFixture fixture)
         await first.AcknowledgeAsync(0, string.Empty);
         var again = (await node.ListClonesAsync(null, 1)).Items.Single();
         Assert.True(again.Connected);
-        Assert.NotNull(again.LastSyncAt);
+        Assert.True(again.LastSyncAt > 0);
     }
 
     [Fact]

@@ -46,7 +46,7 @@ public sealed class ProtocolModelTests
         var response = new CloneRegistrationResponse(true, "c1", Endpoints: new CloneEndpoints("http://x", "/ip4/1.2.3.4/tcp/1"), TrustProof: trust, InitialState: snapshot);
         var request = new CloneRegistrationRequest("did:key:z6Mkother", ["memory"], PreferredNetwork.Local, new string('1', 128), 5, "n1", ChallengeResponse: "ch", MigrationType: MigrationType.Relay);
         var commit = new Commit(key.Did.Value, 1, 2, new string('0', 64), [new string('1', 64), new string('2', 64)], new string('2', 64), [new string('3', 64), new string('4', 64)], 9, new V2Proof("vivim-v2", new string('5', 128)));
-        var status = new SyncStatus(true, key.Did.Value, null, 4, new string('6', 64));
+        var status = new SyncStatus(true, key.Did.Value, 0, 4, new string('6', 64));
 
         RoundTrip(SampleUpdate());
         RoundTrip(anchor);
