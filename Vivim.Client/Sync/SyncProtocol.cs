@@ -374,6 +374,12 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {
+                    // The parent is unreachable or refused: said once per check, so an app sees why it is not current.
+                    if (e is not CloneRevokedException)
+                    {
+                        RaiseError(e);
+                    }
+
                     HandleBackgroundFailure(e);
                     continue;
                 }

@@ -112,7 +112,7 @@ public sealed class GatewayFailoverProcessTests : IAsyncLifetime
     /// The take-over's write as a client makes it: until the death is declared, a call to a grain the killed silo held
     /// can time out (503, "retry"); retried with the same <c>updateId</c>, so one that did commit gets its receipt back.
     /// </summary>
-    private static async Task<long> WriteRetryingAsync(GatewayFixture api, string apiKey, string did)
+    internal static async Task<long> WriteRetryingAsync(GatewayFixture api, string apiKey, string did, string updateId = "failover-gap")
     {
         using var http = api.CreateClient(apiKey);
         var body = new JsonObject
@@ -121,9 +121,9 @@ public sealed class GatewayFailoverProcessTests : IAsyncLifetime
             {
                 ["type"] = "memory",
                 ["operation"] = "create",
-                ["path"] = "memoryIndex/failover/gap",
+                ["path"] = "memoryIndex/failover/" + updateId,
                 ["data"] = new JsonObject { ["during"] = "take-over" },
-                ["updateId"] = "failover-gap",
+                ["updateId"] = updateId,
             }),
         };
         var deadline = DateTime.UtcNow + Until.Patience;
@@ -147,7 +147,7 @@ public sealed class GatewayFailoverProcessTests : IAsyncLifetime
 
     private static string Tail(string text) => text.Length <= 8000 ? text : text[^8000..];
 
-    private static async Task<(string PeerId, string Address)> P2pAsync(Uri gateway)
+    internal static async Task<(string PeerId, string Address)> P2pAsync(Uri gateway)
     {
         using var http = new HttpClient { BaseAddress = gateway };
         var p2p = JsonNode.Parse(await http.GetStringAsync("/v1/p2p"))!;
@@ -156,7 +156,7 @@ public sealed class GatewayFailoverProcessTests : IAsyncLifetime
     }
 
     /// <summary>Waits until the DID's advertisement names a peer that <paramref name="accept"/>s; returns it.</summary>
-    private static async Task<string> AdvertisedPeerAsync(GatewayFixture api, string did, Func<string, bool> accept)
+    internal static async Task<string> AdvertisedPeerAsync(GatewayFixture api, string did, Func<string, bool> accept)
     {
         var peer = string.Empty;
         using var http = api.CreateClient();

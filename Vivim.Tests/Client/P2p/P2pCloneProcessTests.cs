@@ -1,0 +1,192 @@
+using System.Globalization;
+using Vivim.Client.P2p;
+using Vivim.Client.Sync;
+using Vivim.Libp2p.Core;
+using Vivim.Protocol.Identity;
+using Vivim.Protocol.Model;
+using Vivim.Tests.Cli;
+using Vivim.Tests.Durability;
+using Vivim.Tests.Libp2p;
+using Vivim.Tests.Support;
+
+namespace Vivim.Tests.Client.P2p;
+
+/// <summary>
+/// A .NET clone on libp2p against gateway processes: <c>vivim demo --p2p</c> runs the Complete Example; a clone survives
+/// its gateway's restart (same data, same peer identity) and, in a two-gateway cluster, its gateway being SIGKILLed (it
+/// looks the DID up again and goes on with the new owner), each time with no gap and no duplicate.
+/// </summary>
+public sealed class P2pCloneProcessTests : IAsyncLifetime
+{
+    private readonly DirectoryInfo _home = Directory.CreateTempSubdirectory("vivim-p2p-process-");
+    private TestDatabase? _database;
+
+    // Head checks every second: a clone must find its way back without a notice.
+    private static SyncOptions Reconciling => new() { ReconcileInterval = TimeSpan.FromSeconds(1) };
+
+    private static SyncConfig NoPeriodicSync => new(SyncInterval: 3_600_000, MaxBatchSize: 100);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        if (_database is not null)
+        {
+            await _database.DisposeAsync();
+        }
+
+        _home.Delete(recursive: true);
+    }
+
+    [Fact]
+    public async Task Vivim_demo_p2p_runs_against_a_gateway_process_and_a_clone_survives_the_gateways_restart_with_no_gap_and_no_duplicate()
+    {
+        using var cts = TestUtil.InteropTimeout();
+        var ct = cts.Token;
+        var data = Path.Combine(_home.FullName, "gateway-data");
+        var baseAddress = new Uri("http://127.0.0.1:" + FreePort.Next().ToString(CultureInfo.InvariantCulture));
+        // The same libp2p port after the restart, as a node keeps its address (the peer identity is kept in its data).
+        var listen = "--Vivim:P2p:Listen:0=/ip4/127.0.0.1/tcp/" + FreePort.Next().ToString(CultureInfo.InvariantCulture);
+        string[] arguments = [.. GatewayFixture.Arguments(baseAddress, data, "p2p-restart-" + Guid.NewGuid().ToString("N")[..8]).Where(a => !a.StartsWith("--Vivim:P2p:Listen", StringComparison.Ordinal)), listen];
+        var environment = new Dictionary<string, string>();
+        var gateway = HostProcess.Start("Vivim.Gateway", arguments, environment, "gateway");
+        try
+        {
+            await gateway.WaitStartedAsync(TimeSpan.FromSeconds(120));
+
+            using (var vivim = new VivimSandbox())
+            {
+                var demo = await vivim.RunAsync("demo", "--p2p", "--gateway", baseAddress.ToString(), "--operator-key", GatewayFixture.TestOperatorKey);
+                Assert.True(demo.ExitCode == 0, demo.ToString());
+                foreach (var expected in new[]
+                {
+                    "exit node found on the DHT: provider /ip4/127.0.0.1/tcp/", "advertisement verified", "snapshot as we check it: v2 proof ok",
+                    "syncing live over libp2p", "update:applied seq=2 memoryIndex/notes/1 success=true", "sync:completed", "the clone's root equals the parent's",
+                })
+                {
+                    Assert.True(demo.Stdout.Contains(expected, StringComparison.Ordinal), $"missing '{expected}' in\n{demo}");
+                }
+
+                Assert.DoesNotContain("sync:failed", demo.Stdout, StringComparison.Ordinal);
+            }
+
+            var api = GatewayFixture.At(baseAddress);
+            var (_, apiKey) = await api.CreateTenantAsync("restart");
+            var did = await api.CreateExitNodeAsync(apiKey);
+            var (peer, address) = await GatewayFailoverProcessTests.P2pAsync(baseAddress);
+            using var key = SigningKey.Generate();
+            var (clone, _) = await P2pClone.RegisterAsync([Multiaddr.Parse(address)], did, key, _home.FullName, config: NoPeriodicSync, syncOptions: Reconciling, cancellationToken: ct);
+            await using var owned = clone;
+            var events = new EventLog(clone.Sync);
+            var start = clone.Sync.Replica.Cursor;
+            await clone.StartAsync(ct);
+            var before = await WriteAsync(api, apiKey, did, "before", 20);
+            await Until.TrueAsync(() => clone.Sync.Replica.Cursor == before, () => $"the clone is at {clone.Sync.Replica.Cursor} before the restart, the head is {before}");
+
+            await gateway.TerminateAsync();
+            Assert.Equal(0, await gateway.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            await gateway.DisposeAsync();
+            gateway = HostProcess.Start("Vivim.Gateway", arguments, environment, "gateway-again");
+            await gateway.WaitStartedAsync(TimeSpan.FromSeconds(120));
+            Assert.Equal(peer, (await GatewayFailoverProcessTests.P2pAsync(baseAddress)).PeerId);
+
+            var after = await WriteAsync(api, apiKey, did, "after", 20);
+            await Until.TrueAsync(() => clone.Sync.Replica.Cursor == after, () => $"the clone is at {clone.Sync.Replica.Cursor} after the restart, the head is {after}: {string.Join(" | ", events.Events.TakeLast(8).Select(e => e.Name + " " + EventText(e)))}");
+            Assert.Equal(Enumerable.Range((int)start + 1, (int)(after - start)).Select(s => (long)s), events.All<UpdateAppliedEventArgs>().Select(e => e.Update.Seq!.Value));
+            Assert.Equal(await RootAsync(api, apiKey, did), clone.Sync.Replica.Root);
+        }
+        finally
+        {
+            await gateway.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_clone_whose_gateway_is_SIGKILLed_in_a_two_gateway_cluster_finds_the_new_owner_and_resumes_with_no_gap_and_no_duplicate()
+    {
+        using var cts = TestUtil.InteropTimeout();
+        var ct = cts.Token;
+        _database = await Postgres.CreateDatabaseAsync();
+        await using var cluster = new ClusterProcesses(_database.ConnectionString);
+        var (code, output) = await cluster.MigrateAsync();
+        Assert.True(code == 0, output);
+        var settings = new Dictionary<string, string>
+        {
+            ["Vivim__OperatorKey"] = GatewayFixture.TestOperatorKey,
+            ["Vivim__P2p__ProvidesPerSecond"] = "1000",
+        };
+        var worker = cluster.StartSilo("worker");
+        var doomed = cluster.StartGateway("gateway-a", out var doomedUrl, new(settings) { ["Vivim__Gateway__PublicUrl"] = "http://gateway-a.test" });
+        var survivor = cluster.StartGateway("gateway-b", out var survivorUrl, new(settings) { ["Vivim__Gateway__PublicUrl"] = "http://gateway-b.test" });
+        foreach (var member in new[] { worker, doomed, survivor })
+        {
+            await member.WaitStartedAsync(TimeSpan.FromSeconds(120));
+        }
+
+        var api = GatewayFixture.At(survivorUrl);
+        var (doomedPeer, doomedAddress) = await GatewayFailoverProcessTests.P2pAsync(doomedUrl);
+        var (survivorPeer, survivorAddress) = await GatewayFailoverProcessTests.P2pAsync(survivorUrl);
+        var (_, apiKey) = await api.CreateTenantAsync("clone-failover");
+
+        // An exit node the doomed gateway serves (rendezvous hashing splits them).
+        string did;
+        var tries = 0;
+        do
+        {
+            Assert.True(tries++ < 40, "40 DIDs and none served by the first gateway: ownership is not split");
+            did = await api.CreateExitNodeAsync(apiKey);
+        }
+        while (await GatewayFailoverProcessTests.AdvertisedPeerAsync(api, did, p => p == doomedPeer || p == survivorPeer) != doomedPeer);
+
+        // The clone knows both gateways as bootstrap peers; the DHT names the doomed one as the DID's provider.
+        using var key = SigningKey.Generate();
+        var (clone, _) = await P2pClone.RegisterAsync(
+            [Multiaddr.Parse(doomedAddress), Multiaddr.Parse(survivorAddress)], did, key, _home.FullName, config: NoPeriodicSync, syncOptions: Reconciling, cancellationToken: ct);
+        await using var owned = clone;
+        Assert.Equal(doomedPeer, clone.Transport.Gateway.PeerId?.ToString());
+        var moved = new TaskCompletionSource<Multiaddr>(TaskCreationOptions.RunContinuationsAsynchronously);
+        clone.Transport.GatewayChanged += (_, peer) => moved.TrySetResult(peer);
+        var events = new EventLog(clone.Sync);
+        var start = clone.Sync.Replica.Cursor;
+        await clone.StartAsync(ct);
+        var before = await WriteAsync(api, apiKey, did, "before", 10);
+        await Until.TrueAsync(() => clone.Sync.Replica.Cursor == before, () => $"the clone is at {clone.Sync.Replica.Cursor} before the kill, the head is {before}");
+
+        await doomed.KillAsync();
+        var gap = await GatewayFailoverProcessTests.WriteRetryingAsync(api, apiKey, did, "clone-failover-gap");
+        var newGateway = await moved.Task.WaitAsync(Until.Patience * 2, ct);
+        Assert.Equal(survivorPeer, newGateway.PeerId?.ToString());
+
+        var after = await WriteAsync(api, apiKey, did, "after", 10);
+        Assert.True(after > gap);
+        await Until.TrueAsync(() => clone.Sync.Replica.Cursor == after, () => $"the clone is at {clone.Sync.Replica.Cursor} after the kill, the head is {after}: {string.Join(" | ", events.Events.TakeLast(8).Select(e => e.Name + " " + EventText(e)))}");
+        Assert.Equal(Enumerable.Range((int)start + 1, (int)(after - start)).Select(s => (long)s), events.All<UpdateAppliedEventArgs>().Select(e => e.Update.Seq!.Value));
+        Assert.Equal(await RootAsync(api, apiKey, did), clone.Sync.Replica.Root);
+        Assert.Equal(survivorAddress, clone.Registration.Peer);
+    }
+
+    private static string EventText(SyncEventArgs e) => e switch
+    {
+        SyncErrorEventArgs error => error.Error.GetType().Name + ": " + error.Error.Message,
+        SyncFailedEventArgs failed => failed.Error.Message,
+        _ => string.Empty,
+    };
+
+    /// <summary><paramref name="count"/> owner writes, one request each; returns the last seq.</summary>
+    private static async Task<long> WriteAsync(GatewayFixture api, string apiKey, string did, string label, int count)
+    {
+        long seq = 0;
+        for (var i = 0; i < count; i++)
+        {
+            seq = await Gateway.GatewayTestKit.WriteAsync(api, apiKey, did, ($"memoryIndex/{label}/{i}", "{}"));
+        }
+
+        return seq;
+    }
+
+    private static async Task<string> RootAsync(GatewayFixture api, string apiKey, string did)
+    {
+        using var tenant = new Vivim.Client.Http.TenantClient(api.BaseAddress, apiKey);
+        return (await tenant.GetExitNodeAsync(did)).Root;
+    }
+}
