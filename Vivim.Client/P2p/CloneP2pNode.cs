@@ -15,6 +15,7 @@ namespace Vivim.Client.P2p;
 public sealed class CloneP2pNode : IAsyncDisposable
 {
     private readonly List<Multiaddr> _bootstrap;
+    private int _disposed;
 
     /// <param name="key">The clone's identity key; its seed becomes the peer identity.</param>
     /// <param name="bootstrap">Peers with their <c>/p2p/</c> suffix: a gateway's libp2p address, or any DHT server.</param>
@@ -86,6 +87,13 @@ public sealed class CloneP2pNode : IAsyncDisposable
         return await P2pDiscovery.FindExitNodeAsync(Host, Dht, did, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Relay clones of <paramref name="did"/> on the DHT (providers of <c>/vivim/relay/&lt;did&gt;</c>), each address with its peer id.</summary>
+    public async Task<IReadOnlyList<Multiaddr>> FindRelaysAsync(string did, CancellationToken cancellationToken = default)
+    {
+        var providers = await Dht.FindProvidersAsync(Protocol.Discovery.DiscoveryKeys.Relay(did), 20, cancellationToken).ConfigureAwait(false);
+        return [.. providers.Where(p => p.Peer != Host.PeerId).SelectMany(p => p.Addresses.Select(a => a.WithPeerId(p.Peer)))];
+    }
+
     private async Task ConnectBootstrapAsync(CancellationToken cancellationToken)
     {
         if (_bootstrap.Count == 0)
@@ -117,6 +125,11 @@ public sealed class CloneP2pNode : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await Pubsub.DisposeAsync().ConfigureAwait(false);
         Dht.Dispose();
         await Host.DisposeAsync().ConfigureAwait(false);

@@ -13,7 +13,8 @@ namespace Vivim.Client.P2p;
 /// An exit node reached over libp2p through a gateway peer: its advertisement on <c>/vivim/exit-node/1.0.0</c>
 /// (verified, and it must name the peer that answers), challenges and registrations on <c>/vivim/clone/1.0.0</c>.
 /// </summary>
-public sealed class P2pExitNode(Libp2pHost host, Multiaddr gateway) : IExitNodeChannel
+/// <param name="throughRelay">The peer is a relay clone passing the requests on: the advertisement names the gateway, not it.</param>
+public sealed class P2pExitNode(Libp2pHost host, Multiaddr gateway, bool throughRelay = false) : IExitNodeChannel
 {
     public const string ExitNodeProtocolId = "/vivim/exit-node/1.0.0";
     public const string CloneProtocolId = "/vivim/clone/1.0.0";
@@ -24,7 +25,7 @@ public sealed class P2pExitNode(Libp2pHost host, Multiaddr gateway) : IExitNodeC
     {
         var json = await VivimStreamClient.RequestAsync(host, Gateway, ExitNodeProtocolId, new JsonObject { ["did"] = did }, cancellationToken).ConfigureAwait(false);
         var advertisement = AdvertisementVerifier.Verify(json, did);
-        if (Gateway.PeerId is { } peer && !string.Equals(advertisement.PeerId, peer.ToString(), StringComparison.Ordinal))
+        if (!throughRelay && Gateway.PeerId is { } peer && !string.Equals(advertisement.PeerId, peer.ToString(), StringComparison.Ordinal))
         {
             throw new AdvertisementVerificationException($"The advertisement names peer {advertisement.PeerId}, not {peer}, which answered for it.");
         }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Vivim.Client.Http;
 using Vivim.Client.Transports;
@@ -55,6 +56,12 @@ public sealed class P2pSyncTransport : ISyncTransport
     /// <summary>The gateway peer requests go to.</summary>
     public Multiaddr Gateway => Volatile.Read(ref _gateway);
 
+    /// <summary>
+    /// The clone's TrustProof, sent with every request when the peer is a relay clone (which admits only clones its parent
+    /// vouched for); null towards a gateway, which knows the clone by its key.
+    /// </summary>
+    public TrustProof? Presenting { get; init; }
+
     /// <summary>Raised with the new gateway peer after the old one was unreachable and the DID was looked up again.</summary>
     public event EventHandler<Multiaddr>? GatewayChanged;
 
@@ -93,6 +100,32 @@ public sealed class P2pSyncTransport : ISyncTransport
     public async Task<RemoteCloneStatus> GetStatusAsync(CancellationToken cancellationToken = default) =>
         RemoteCloneStatus.FromJson(await RequestAsync("status", null, cancellationToken).ConfigureAwait(false), HttpStatusCode.OK);
 
+    /// <summary>A relay asks its parent about a peer that wants its data; null when that DID is no clone of the parent.</summary>
+    public async Task<Relay.RelayPeer?> GetPeerTrustAsync(string peerDid, CancellationToken cancellationToken = default)
+    {
+        JsonObject answer;
+        try
+        {
+            answer = await RequestAsync("peer", new JsonObject { ["did"] = peerDid }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (GatewayException e) when (e.Code == "not-found")
+        {
+            return null;
+        }
+
+        try
+        {
+            return new Relay.RelayPeer(
+                GatewayHttp.Text(answer, "cloneId") ?? string.Empty,
+                answer["trustLevel"].Deserialize<TrustLevel>(ProtocolModel.Options),
+                answer["permissions"] is JsonArray permissions ? [.. permissions.Select(p => p is JsonValue v && v.TryGetValue<string>(out var text) ? text : string.Empty)] : []);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new GatewayException(HttpStatusCode.BadGateway, "invalid-response", $"The parent's answer about {peerDid} is malformed: {e.Message}", e);
+        }
+    }
+
     public async Task AcknowledgeAsync(long seq, string stateHash, CancellationToken cancellationToken) =>
         await RequestAsync("ack", new JsonObject { ["seq"] = seq }, cancellationToken).ConfigureAwait(false);
 
@@ -103,6 +136,11 @@ public sealed class P2pSyncTransport : ISyncTransport
         // The updates go out as the exact text their author signed, not re-serialized.
         var request = new StringBuilder("{\"type\":\"submit\",\"cloneId\":");
         request.Append(Protocol.Json.JavaScriptJson.Stringify(JsonValue.Create(CloneId)));
+        if (Presenting is not null)
+        {
+            request.Append(",\"trustProof\":").Append(Protocol.Json.JavaScriptJson.Stringify(ProtocolModel.ToJsonObject(Presenting)));
+        }
+
         request.Append(",\"updates\":[").AppendJoin(',', updatesJson).Append("]}");
         var answer = await ExchangeAsync(Encoding.UTF8.GetBytes(request.ToString()), idempotent: false, cancellationToken).ConfigureAwait(false);
         if (answer["error"] is not JsonObject error)
@@ -164,6 +202,11 @@ public sealed class P2pSyncTransport : ISyncTransport
         var request = body ?? [];
         request["type"] = type;
         request["cloneId"] = CloneId;
+        if (Presenting is not null)
+        {
+            request["trustProof"] = ProtocolModel.ToJsonObject(Presenting);
+        }
+
         var answer = await ExchangeAsync(Encoding.UTF8.GetBytes(Protocol.Json.JavaScriptJson.Stringify(request)), idempotent: true, cancellationToken).ConfigureAwait(false);
         return answer["error"] is JsonObject error ? throw Revoked(VivimStreamClient.ErrorOf(error)) : answer;
     }

@@ -25,6 +25,9 @@ public sealed record StoredRegistration(string Gateway, string ParentDid, string
     /// <summary>libp2p: the gateway peer that served the exit node last (with <c>/p2p/</c>); looked up again when it is gone.</summary>
     public string? Peer { get; init; }
 
+    /// <summary>libp2p: <see cref="Peer"/> is a relay clone of the same parent, not a gateway (looked up under <c>/vivim/relay/</c>).</summary>
+    public bool ThroughRelay { get; init; }
+
     public void Save(string directory)
     {
         var json = new JsonObject
@@ -44,6 +47,11 @@ public sealed record StoredRegistration(string Gateway, string ParentDid, string
         if (Peer is not null)
         {
             json["peer"] = Peer;
+        }
+
+        if (ThroughRelay)
+        {
+            json["throughRelay"] = true;
         }
 
         if (TrustProof is not null)
@@ -80,6 +88,7 @@ public sealed record StoredRegistration(string Gateway, string ParentDid, string
                     ? [.. bootstrap.Select(b => b is JsonValue v && v.TryGetValue<string>(out var text) ? text : throw new FormatException("A bootstrap address is not a string."))]
                     : [],
                 Peer = json["peer"] is JsonValue p && p.TryGetValue<string>(out var peer) ? peer : null,
+                ThroughRelay = json["throughRelay"] is JsonValue r && r.TryGetValue<bool>(out var throughRelay) && throughRelay,
             };
         }
         catch (Protocol.ProtocolException e)

@@ -29,6 +29,7 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
     private Task _catchUp = Task.CompletedTask;
     private Task _headPull = Task.CompletedTask;
     private int _headPullRunning;
+    private long _headReports;
     private volatile bool _paused;
     private volatile bool _connected;
     private volatile bool _revoked;
@@ -244,22 +245,14 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
     ValueTask ILiveSyncObserver.OnHeadAsync(long headSeq)
     {
         Seqs.RaiseTo(ref _knownHead, headSeq);
-        // One pull at a time is enough: it runs until current.
+        Interlocked.Increment(ref _headReports);
+
+        // One pull at a time is enough: it runs until current, and again if a head came while it ran.
         if (headSeq > Replica.Cursor && !_paused && _running is { } running && Interlocked.Exchange(ref _headPullRunning, 1) == 0)
         {
             lock (_stateLock)
             {
-                _headPull = Task.Run(async () =>
-                {
-                    try
-                    {
-                        await BackgroundSyncAsync(running.Token).ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        Volatile.Write(ref _headPullRunning, 0);
-                    }
-                });
+                _headPull = Task.Run(() => PullToHeadAsync(running));
             }
         }
         else
@@ -268,6 +261,30 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    private async Task PullToHeadAsync(CancellationTokenSource running)
+    {
+        while (true)
+        {
+            var reports = Interlocked.Read(ref _headReports);
+            try
+            {
+                await BackgroundSyncAsync(running.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                Volatile.Write(ref _headPullRunning, 0);
+            }
+
+            // A head reported after the pull's last page would otherwise wait for the reconciliation. Only a new report
+            // pulls again: a parent that announced more than it serves yet (a relay) is asked on its next notice.
+            if (Interlocked.Read(ref _headReports) == reports || Interlocked.Read(ref _knownHead) <= Replica.Cursor
+                || _paused || running.IsCancellationRequested || Interlocked.Exchange(ref _headPullRunning, 1) != 0)
+            {
+                return;
+            }
+        }
     }
 
     ValueTask ILiveSyncObserver.OnRevokedAsync(string reason)

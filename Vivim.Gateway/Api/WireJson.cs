@@ -69,6 +69,18 @@ public static class WireJson
     };
 
     /// <summary>The SDK's SyncStatus with the clone's <c>cursor</c>, the parent's <c>headSeq</c> and the clone's <c>trustLevel</c>.</summary>
+    /// <summary>A relay's answer about a peer: <c>{cloneId, trustLevel, permissions}</c>.</summary>
+    public static JsonObject PeerTrust(PeerTrust trust)
+    {
+        ArgumentNullException.ThrowIfNull(trust);
+        return new JsonObject
+        {
+            ["cloneId"] = trust.CloneId,
+            ["trustLevel"] = JsonSerializer.SerializeToNode(trust.TrustLevel, ProtocolModel.Options),
+            ["permissions"] = new JsonArray([.. trust.Permissions.Select(p => (JsonNode)JsonValue.Create(p))]),
+        };
+    }
+
     public static JsonObject CloneStatus(CloneStatus status)
     {
         var json = ProtocolModel.ToJsonObject(status.Status);

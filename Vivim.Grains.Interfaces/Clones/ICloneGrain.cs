@@ -74,6 +74,14 @@ public interface ICloneGrain : IGrainWithStringKey
     [Alias("AuthenticatePeer")]
     Task<RequestAuthentication> AuthenticatePeerAsync(string keyDid);
 
+    /// <summary>
+    /// A relay clone asks about a peer that wants its data: the parent's clone registered by <paramref name="peerDid"/>
+    /// (trust and permissions now), or null when that DID is no clone of the parent (never registered, or removed).
+    /// Only a relay that may sync itself may ask.
+    /// </summary>
+    [Alias("GetPeerTrust")]
+    Task<PeerTrust?> GetPeerTrustAsync(string peerDid);
+
     /// <summary>A single-use ticket for a browser's WebSocket upgrade, valid for a minute.</summary>
     [Alias("IssueSyncTicket")]
     Task<SyncTicket> IssueSyncTicketAsync();

@@ -43,6 +43,10 @@ public interface IExitNodeGrain : IGrainWithStringKey
     [Alias("Register")]
     Task<CloneRegistrationResponse> RegisterAsync(CloneRegistrationRequest request);
 
+    /// <summary>The clone registered by <paramref name="cloneDid"/> (not removed), for a relay deciding whom to serve; null when there is none.</summary>
+    [Alias("FindClone")]
+    Task<Vivim.Clones.PeerTrust?> FindCloneAsync(string cloneDid);
+
     /// <summary>Sets a clone's trust level and permissions; returns the signed TrustProof.</summary>
     [Alias("DelegateTrust")]
     Task<TrustProof> DelegateTrustAsync(string cloneId, TrustLevel trustLevel, IReadOnlyList<string> permissions);

@@ -60,7 +60,8 @@ public sealed class CloneGrain(
         PrincipalKind.Service => method is nameof(AuthenticateRequestAsync) or nameof(AuthenticatePeerAsync) or nameof(RedeemSyncTicketAsync),
         PrincipalKind.Clone => principal.IsClone(CloneId) && method is nameof(GetRegistrationAsync) or nameof(GetConfigAsync) or nameof(SetConfigAsync)
             or nameof(GetSnapshotAsync) or nameof(GetUpdatesAsync) or nameof(SubmitAsync) or nameof(AcknowledgeAsync) or nameof(GetStatusAsync)
-            or nameof(AttachSessionAsync) or nameof(DetachSessionAsync) or nameof(DeregisterAsync) or nameof(IssueSyncTicketAsync),
+            or nameof(AttachSessionAsync) or nameof(DetachSessionAsync) or nameof(DeregisterAsync) or nameof(IssueSyncTicketAsync)
+            or nameof(GetPeerTrustAsync),
         _ => false,
     };
 
@@ -250,6 +251,18 @@ public sealed class CloneGrain(
         var page = await Anchor.GetUpdatesAsync(seq - 1, 1);
         var commit = page.Commits.FirstOrDefault(c => c.FromSeq <= seq && seq <= c.ToSeq && c.Roots.Count == c.ToSeq - c.FromSeq + 1);
         return commit is null ? string.Empty : commit.Roots[(int)(seq - commit.FromSeq)];
+    }
+
+    public async Task<PeerTrust?> GetPeerTrustAsync(string peerDid)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(peerDid);
+        var registration = RequireSync();
+        if (registration.MigrationType != MigrationType.Relay)
+        {
+            throw new InvalidOperationException($"Clone {CloneId} is not a relay: only relays learn about other clones.");
+        }
+
+        return await GrainFactory.GetGrain<IExitNodeGrain>(registration.ParentDid).FindCloneAsync(peerDid);
     }
 
     public Task<SessionGrant> AttachSessionAsync(string sessionId)

@@ -208,6 +208,15 @@ public sealed partial class ExitNodeGrain(
         return Deny(request, decision.DenialReason!) with { Challenge = decision.Challenge };
     }
 
+    public Task<PeerTrust?> FindCloneAsync(string cloneDid)
+    {
+        // The newest registration of that DID that still stands (a DID may re-register after being removed).
+        var clone = Node.Clones.Values
+            .Where(c => c.Status != CloneLifecycle.Removed && string.Equals(c.Did, cloneDid, StringComparison.Ordinal))
+            .MaxBy(c => c.RegisteredAt);
+        return Task.FromResult(clone is null ? null : new PeerTrust(clone.CloneId, clone.TrustLevel, [.. clone.Permissions]));
+    }
+
     public async Task<TrustProof> DelegateTrustAsync(string cloneId, TrustLevel trustLevel, IReadOnlyList<string> permissions)
     {
         var key = RequireKey();

@@ -14,7 +14,8 @@ namespace Vivim.Gateway.P2p.Protocols;
 /// <c>/vivim/sync/1.0.0</c>: a registered clone's snapshot, updates, submit, ack and status, as the HTTP routes answer
 /// them. The caller is the connection's Noise-authenticated remote peer: its Ed25519 key must be the clone's DID key,
 /// and the clone's trust must allow the call (checked by the Clone grain on every request, so a suspension holds at once;
-/// a stream still being answered when the clone loses access is reset, <see cref="OpenSyncStreams"/>).
+/// a stream still being answered when the clone loses access is reset, <see cref="OpenSyncStreams"/>). A relay clone
+/// also asks here about the peers that pull from it (<c>peer</c>).
 /// </summary>
 public sealed class SyncProtocol(VivimProtocolContext context, OpenSyncStreams open, ILogger<SyncProtocol> logger) : VivimStreamProtocol(context, logger)
 {
@@ -26,7 +27,7 @@ public sealed class SyncProtocol(VivimProtocolContext context, OpenSyncStreams o
 
     protected override async Task<byte[]> AnswerAsync(JsonObject request, Libp2pStream stream, CancellationToken cancellationToken)
     {
-        var type = RequestType(request, "snapshot", "updates", "submit", "ack", "status");
+        var type = RequestType(request, "snapshot", "updates", "submit", "ack", "status", "peer");
         var cloneId = ApiJson.String(request, "cloneId", MaxCloneIdLength, required: true)!;
         var body = Body(request, "type", "cloneId");
         var parentDid = await AuthenticateAsync(stream.RemotePeer, cloneId);
@@ -49,6 +50,12 @@ public sealed class SyncProtocol(VivimProtocolContext context, OpenSyncStreams o
                 case "ack":
                     await CloneSyncCalls.AcknowledgeAsync(Context.Grains, cloneId, body);
                     return "{}"u8.ToArray();
+                case "peer":
+                    ApiJson.OnlyMembers(body, "did");
+                    var peerDid = ApiJson.String(body, "did", DidKey.MaxLength, required: true)!;
+                    return await Context.Grains.GetGrain<ICloneGrain>(cloneId).GetPeerTrustAsync(peerDid) is { } trust
+                        ? Object(WireJson.PeerTrust(trust))
+                        : throw new ApiException(StatusCodes.Status404NotFound, "not-found", $"{peerDid} is no clone of this parent.");
                 default:
                     ApiJson.OnlyMembers(body);
                     return Object(await CloneSyncCalls.StatusAsync(Context.Grains, cloneId));
