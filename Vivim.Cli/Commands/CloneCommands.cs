@@ -3,6 +3,7 @@ using System.Globalization;
 using Spectre.Console;
 using Vivim.Client.Http;
 using Vivim.Client.P2p;
+using Vivim.Client.P2p.Relay;
 using Vivim.Client.Replica;
 using Vivim.Libp2p.Core;
 using Vivim.Protocol.Identity;
@@ -11,9 +12,10 @@ using Vivim.Protocol.Model;
 namespace Vivim.Cli.Commands;
 
 /// <summary>
-/// <c>vivim clone register|status|sync</c>: this machine as a clone of a hosted parent, kept under VIVIM_HOME/clones,
+/// <c>vivim clone register|status|sync|serve</c>: this machine as a clone of a hosted parent, kept under VIVIM_HOME/clones,
 /// over HTTP/WebSocket or over libp2p (<c>--p2p</c>). A clone syncs over the transport it registered with; <c>--p2p</c>
-/// or <c>--gateway</c> switches it, resuming from the same replica.
+/// or <c>--gateway</c> switches it, resuming from the same replica. A relay clone (<c>register --relay</c>) re-serves its
+/// parent with <c>serve</c>; other clones go <c>--through</c> it.
 /// </summary>
 public static class CloneCommands
 {
@@ -23,6 +25,7 @@ public static class CloneCommands
         clone.Subcommands.Add(Register());
         clone.Subcommands.Add(Status());
         clone.Subcommands.Add(Sync());
+        clone.Subcommands.Add(Serve());
         return clone;
     }
 
@@ -51,6 +54,11 @@ public static class CloneCommands
         AllowMultipleArgumentsPerToken = true,
     };
 
+    private static Option<string?> ThroughOption() => new("--through")
+    {
+        Description = "a relay clone of the same parent to register and sync through, /ip4/…/tcp/…/p2p/<peer id> (implies --p2p)",
+    };
+
     private static Command Register()
     {
         var didArgument = new Argument<string?>("did") { Description = "the exit node's DID (or --node)", Arity = ArgumentArity.ZeroOrOne };
@@ -60,9 +68,10 @@ public static class CloneCommands
         var relay = new Option<bool>("--relay") { Description = "register as a relay clone (--migration relay)" };
         var p2p = P2pOption();
         var bootstrap = BootstrapOption();
+        var through = ThroughOption();
         var command = new Command("register", "discover the exit node, verify it, answer its challenge, register, and keep the verified snapshot")
         {
-            didArgument, node, capabilities, migration, relay, p2p, bootstrap,
+            didArgument, node, capabilities, migration, relay, p2p, bootstrap, through,
         };
         CliRunner.SetAction(command, async (parse, ct) =>
         {
@@ -82,7 +91,8 @@ public static class CloneCommands
                 var other => throw new CliUsageException($"--migration must be mirror, relay or fork, not '{other}'."),
             };
             var desired = parse.GetValue(capabilities) is { Length: > 0 } c ? c : null;
-            var overP2p = parse.GetValue(p2p) || parse.GetValue(bootstrap) is { Length: > 0 };
+            var relayPeer = parse.GetValue(through) is { } given ? BootstrapAddresses([given], "--through")[0] : null;
+            var overP2p = parse.GetValue(p2p) || parse.GetValue(bootstrap) is { Length: > 0 } || relayPeer is not null;
             var peers = overP2p ? BootstrapAddresses(parse.GetValue(bootstrap)) : [];
             var home = CliHome.FromEnvironment();
             using var key = home.LoadOrCreateIdentity();
@@ -90,8 +100,8 @@ public static class CloneCommands
             CloneRegistrationResult result;
             if (overP2p)
             {
-                var bootstrapPeers = peers.Count > 0 ? peers : await GatewayPeerAsync(parse, ct);
-                (var p2pClone, result) = await P2pClone.RegisterAsync(bootstrapPeers, parentDid, key, home.ClonesRoot, desired, migrationType, cancellationToken: ct);
+                var bootstrapPeers = peers.Count > 0 || relayPeer is not null ? peers : await GatewayPeerAsync(parse, ct);
+                (var p2pClone, result) = await P2pClone.RegisterAsync(bootstrapPeers, parentDid, key, home.ClonesRoot, desired, migrationType, throughRelay: relayPeer, cancellationToken: ct);
                 clone = p2pClone;
             }
             else
@@ -152,16 +162,17 @@ public static class CloneCommands
         var compression = new Option<bool>("--compression") { Description = "gzip the WebSocket batches" };
         var p2p = P2pOption();
         var bootstrap = BootstrapOption();
+        var through = ThroughOption();
         var command = new Command("sync", "sync live (WebSocket, or GossipSub and /vivim/sync for a libp2p clone), printing every event, until Ctrl+C")
         {
-            cloneOption, once, compression, p2p, bootstrap,
+            cloneOption, once, compression, p2p, bootstrap, through,
         };
         CliRunner.SetAction(command, async (parse, ct) =>
         {
             var home = CliHome.FromEnvironment();
             using var key = home.LoadIdentity();
             var config = new SyncConfig(AutoSync: !parse.GetValue(once), Compression: parse.GetValue(compression));
-            await using var clone = await OpenAsync(parse, home.CloneDirectory(parse.GetValue(cloneOption)), key, config, p2p, bootstrap, ct);
+            await using var clone = await OpenAsync(parse, home.CloneDirectory(parse.GetValue(cloneOption)), key, config, p2p, bootstrap, ct, parse.GetValue(through));
             if (clone.Store.LastLoadProblem is { } problem)
             {
                 await Console.Error.WriteLineAsync($"the saved replica was set aside ({problem}); taking a new snapshot");
@@ -201,16 +212,62 @@ public static class CloneCommands
         return command;
     }
 
+    private static Command Serve()
+    {
+        var cloneOption = CommonOptions.Clone();
+        var listen = new Option<string[]>("--listen")
+        {
+            Description = "where the relay listens for other clones (repeatable; default /ip4/0.0.0.0/tcp/4002)",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var bootstrap = BootstrapOption();
+        var command = new Command("serve", "run this relay clone: keep its replica current and re-serve it on libp2p to the parent's other clones, until Ctrl+C")
+        {
+            cloneOption, listen, bootstrap,
+        };
+        CliRunner.SetAction(command, async (parse, ct) =>
+        {
+            var home = CliHome.FromEnvironment();
+            using var key = home.LoadIdentity();
+            var directory = home.CloneDirectory(parse.GetValue(cloneOption));
+            var registration = StoredRegistration.Load(directory) ?? throw new CliException($"no clone registration in {directory}");
+            if (registration.TrustProof?.Payload.MigrationType != MigrationType.Relay)
+            {
+                throw new CliException($"clone {registration.CloneId} registered as a {registration.TrustProof?.Payload.MigrationType?.ToString().ToLowerInvariant() ?? "mirror"}, not a relay: register one with 'vivim clone register --p2p --relay <did>'");
+            }
+
+            var addresses = BootstrapAddresses(parse.GetValue(listen) is { Length: > 0 } given ? given : ["/ip4/0.0.0.0/tcp/4002"], "--listen", requirePeer: false);
+            var peers = BootstrapAddresses(parse.GetValue(bootstrap));
+            if (peers.Count == 0 && registration.Bootstrap.Count == 0 && registration.Peer is null)
+            {
+                peers = [.. await GatewayPeerAsync(parse, ct)];
+            }
+
+            await using var clone = await P2pClone.OpenAsync(directory, key, new SyncConfig(), bootstrap: peers, listen: addresses, cancellationToken: ct);
+            EventPrinter.Attach(clone);
+            await clone.StartAsync(ct);
+            await using var relay = await CloneRelay.StartAsync(clone, cancellationToken: ct);
+            foreach (var address in clone.Node.Host.ListenAddresses)
+            {
+                AnsiConsole.WriteLine($"relay of {clone.Registration.ParentDid} at {address.WithPeerId(clone.Node.Host.PeerId)}");
+            }
+
+            await Task.Delay(Timeout.Infinite, ct);
+        });
+        return command;
+    }
+
     /// <summary>
     /// The clone in <paramref name="directory"/> over the transport it registered with, or over libp2p with <c>--p2p</c> /
     /// <c>--bootstrap</c>, or over HTTP with <c>--gateway</c> (a clone registered over libp2p has no HTTP gateway of its own).
     /// </summary>
-    private static async Task<ILocalClone> OpenAsync(ParseResult parse, string directory, SigningKey key, SyncConfig? config, Option<bool> p2p, Option<string[]> bootstrap, CancellationToken ct)
+    private static async Task<ILocalClone> OpenAsync(ParseResult parse, string directory, SigningKey key, SyncConfig? config, Option<bool> p2p, Option<string[]> bootstrap, CancellationToken ct, string? through = null)
     {
         var registration = StoredRegistration.Load(directory) ?? throw new CliException($"no clone registration in {directory}");
         var explicitGateway = ExplicitGateway(parse);
         var peers = BootstrapAddresses(parse.GetValue(bootstrap));
-        var overP2p = parse.GetValue(p2p) || peers.Count > 0
+        var relayPeer = through is null ? null : BootstrapAddresses([through], "--through")[0];
+        var overP2p = parse.GetValue(p2p) || peers.Count > 0 || relayPeer is not null
             || (explicitGateway is null && registration.Transport == StoredRegistration.Libp2pTransport);
         if (!overP2p)
         {
@@ -222,15 +279,15 @@ public static class CloneCommands
             return RemoteClone.Open(directory, key, config, gateway: explicitGateway);
         }
 
-        if (peers.Count == 0 && registration.Bootstrap.Count == 0 && registration.Peer is null)
+        if (peers.Count == 0 && relayPeer is null && registration.Bootstrap.Count == 0 && registration.Peer is null)
         {
             peers = [.. await GatewayPeerAsync(parse, ct)];
         }
 
-        return await P2pClone.OpenAsync(directory, key, config, bootstrap: peers, cancellationToken: ct);
+        return await P2pClone.OpenAsync(directory, key, config, bootstrap: peers, throughRelay: relayPeer, cancellationToken: ct);
     }
 
-    internal static List<Multiaddr> BootstrapAddresses(string[]? values)
+    internal static List<Multiaddr> BootstrapAddresses(string[]? values, string option = "--bootstrap", bool requirePeer = true)
     {
         var peers = new List<Multiaddr>();
         foreach (var value in values ?? [])
@@ -242,10 +299,12 @@ public static class CloneCommands
             }
             catch (Exception e) when (e is FormatException or ArgumentException or Libp2pException)
             {
-                throw new CliUsageException($"--bootstrap must be a multiaddr such as /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW…, not '{value}' ({e.Message}).");
+                throw new CliUsageException(requirePeer
+                    ? $"{option} must be a multiaddr such as /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW…, not '{value}' ({e.Message})."
+                    : $"{option} must be a multiaddr such as /ip4/0.0.0.0/tcp/4002, not '{value}' ({e.Message}).");
             }
 
-            peers.Add(address.PeerId is not null ? address : throw new CliUsageException($"--bootstrap '{value}' names no peer: end it with /p2p/<peer id>."));
+            peers.Add(address.PeerId is not null || !requirePeer ? address : throw new CliUsageException($"{option} '{value}' names no peer: end it with /p2p/<peer id>."));
         }
 
         return peers;

@@ -170,6 +170,12 @@ public static class DemoCommand
             return await RemoteClone.RegisterAsync(gateway, did, cloneKey, workDirectory, config: config, cancellationToken: ct);
         }
 
+        using (var exitNodes = new ExitNodeClient(gateway))
+        {
+            var served = await exitNodes.WaitServedOnLibp2pAsync(did, TimeSpan.FromSeconds(30), ct);
+            Step($"exit node served on libp2p by gateway peer {served.PeerId}");
+        }
+
         if (bootstrap.Count == 0)
         {
             var peer = await GatewayP2pPeer.GetAsync(gateway, cancellationToken: ct);

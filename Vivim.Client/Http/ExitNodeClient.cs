@@ -44,6 +44,31 @@ public sealed class ExitNodeClient : IExitNodeChannel, IDisposable
         return AdvertisementVerifier.Verify(json, did);
     }
 
+    /// <summary>
+    /// The advertisement once a gateway serves <paramref name="did"/> on libp2p (it names that gateway's peer): a new exit
+    /// node is announced on the DHT within moments, and a clone looking it up before then finds no provider.
+    /// </summary>
+    /// <exception cref="TimeoutException">No gateway took it on within <paramref name="timeout"/>.</exception>
+    public async Task<ExitNodeAdvertisement> WaitServedOnLibp2pAsync(string did, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var started = _time.GetTimestamp();
+        while (true)
+        {
+            var advertisement = await GetAdvertisementAsync(did, cancellationToken).ConfigureAwait(false);
+            if (advertisement.PeerId.Length > 0)
+            {
+                return advertisement;
+            }
+
+            if (_time.GetElapsedTime(started) > timeout)
+            {
+                throw new TimeoutException($"No gateway served {did} on libp2p within {timeout.TotalSeconds:0} s (is Vivim:P2p enabled on a gateway?).");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100), _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Asks for a challenge for <paramref name="cloneDid"/> under <paramref name="nonce"/> (the explicit endpoint).</summary>
     public async Task<RegistrationChallenge> RequestChallengeAsync(string did, string cloneDid, string nonce, CancellationToken cancellationToken = default)
     {

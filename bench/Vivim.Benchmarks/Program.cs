@@ -28,6 +28,8 @@ switch (args.FirstOrDefault())
         return await GatewayFanoutLoad.RunAsync(args);
     case "p2p-pull":
         return await P2pPullLoad.RunAsync(args);
+    case "p2p-clone":
+        return await P2pCloneLoad.RunAsync(args);
     case "gossip-notice":
         return await GossipNoticeLoad.RunAsync(args);
     case "libp2p":

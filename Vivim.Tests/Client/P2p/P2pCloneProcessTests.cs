@@ -102,6 +102,59 @@ public sealed class P2pCloneProcessTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Vivim_registers_syncs_and_serves_a_relay_over_libp2p_and_a_second_clone_registers_and_syncs_through_the_relay()
+    {
+        using var cts = TestUtil.InteropTimeout();
+        var ct = cts.Token;
+        var data = Path.Combine(_home.FullName, "gateway-data");
+        var baseAddress = new Uri("http://127.0.0.1:" + FreePort.Next().ToString(CultureInfo.InvariantCulture));
+        await using var gateway = HostProcess.Start("Vivim.Gateway", GatewayFixture.Arguments(baseAddress, data, "p2p-cli-" + Guid.NewGuid().ToString("N")[..8]), name: "gateway");
+        await gateway.WaitStartedAsync(TimeSpan.FromSeconds(120));
+        var api = GatewayFixture.At(baseAddress);
+        var (_, apiKey) = await api.CreateTenantAsync("cli-p2p");
+        var did = await api.CreateExitNodeAsync(apiKey, new System.Text.Json.Nodes.JsonObject { ["policy"] = new System.Text.Json.Nodes.JsonObject { ["allowMigration"] = true } });
+        var environment = new Dictionary<string, string> { ["VIVIM_GATEWAY"] = baseAddress.ToString() };
+
+        // The relay: registered over libp2p (bootstrapping from the gateway's own peer), then serving.
+        using var relayHome = new VivimSandbox();
+        var registered = await relayHome.RunAsync(environment, "clone", "register", "--p2p", "--relay", did);
+        Assert.True(registered.ExitCode == 0, registered.ToString());
+        Assert.Contains("registered over libp2p via /ip4/127.0.0.1/tcp/", registered.Stderr, StringComparison.Ordinal);
+        var relayPort = FreePort.Next();
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(VivimProcess.DllPath);
+        foreach (var arg in new[] { "clone", "serve", "--listen", $"/ip4/127.0.0.1/tcp/{relayPort}" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["VIVIM_HOME"] = relayHome.Home;
+        start.Environment["VIVIM_GATEWAY"] = baseAddress.ToString();
+        await using var serving = HostProcess.Launch("vivim-serve", start);
+        await serving.WaitForOutputAsync($"relay of {did} at /ip4/127.0.0.1/tcp/{relayPort}/p2p/", TimeSpan.FromSeconds(60));
+        var relayAddress = serving.Output.Split('\n').First(l => l.StartsWith($"relay of {did} at ", StringComparison.Ordinal))[$"relay of {did} at ".Length..].Trim();
+
+        // A second machine knows only the relay: it registers and syncs through it.
+        using var cloneHome = new VivimSandbox();
+        var through = await cloneHome.RunAsync(environment, "clone", "register", "--through", relayAddress, did);
+        Assert.True(through.ExitCode == 0, through.ToString());
+        var seq = await Gateway.GatewayTestKit.WriteAsync(api, apiKey, did, ("memoryIndex/cli/relayed", """{"via":"relay"}"""));
+        await serving.WaitForOutputAsync($"update:applied seq={seq} memoryIndex/cli/relayed success=true", TimeSpan.FromSeconds(60));
+        var synced = await cloneHome.RunAsync(environment, "clone", "sync", "--once");
+        Assert.True(synced.ExitCode == 0, synced.ToString());
+        Assert.Contains($"update:applied seq={seq} memoryIndex/cli/relayed success=true", synced.Stdout, StringComparison.Ordinal);
+        var status = await cloneHome.RunAsync(environment, "clone", "status");
+        Assert.True(status.ExitCode == 0, status.ToString());
+        Assert.Contains("libp2p", status.Stdout, StringComparison.Ordinal);
+        Assert.Contains(relayAddress, status.Stdout.ReplaceLineEndings(string.Empty).Replace(" ", string.Empty, StringComparison.Ordinal).Replace("│", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+
+        // An unreachable relay is one clear line and a non-zero exit.
+        var refused = await cloneHome.RunAsync(environment, "clone", "register", "--through", $"/ip4/127.0.0.1/tcp/{FreePort.Next()}/p2p/{relayAddress.Split("/p2p/")[1]}", did);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Single(refused.Stderr.Trim().Split('\n'));
+    }
+
+    [Fact]
     public async Task A_clone_whose_gateway_is_SIGKILLed_in_a_two_gateway_cluster_finds_the_new_owner_and_resumes_with_no_gap_and_no_duplicate()
     {
         using var cts = TestUtil.InteropTimeout();
