@@ -23,6 +23,9 @@ namespace Vivim.Client.P2p;
 /// </summary>
 public sealed class P2pClone : ILocalClone
 {
+    /// <summary>How long registration keeps looking for a DID with no provider yet (a new exit node is announced within moments).</summary>
+    public static readonly TimeSpan DiscoveryPatience = TimeSpan.FromSeconds(30);
+
     private readonly ReplicaAutoSave _autoSave;
     private int _disposed;
 
@@ -93,7 +96,7 @@ public sealed class P2pClone : ILocalClone
         try
         {
             await node.StartAsync(cancellationToken).ConfigureAwait(false);
-            var peer = throughRelay ?? (await node.FindExitNodeAsync(parentDid, cancellationToken).ConfigureAwait(false)).Gateway;
+            var peer = throughRelay ?? await FindNewExitNodeAsync(node, parentDid, time, cancellationToken).ConfigureAwait(false);
             var exitNode = new P2pExitNode(node.Host, peer, throughRelay is not null);
             var result = await CloneRegistrationFlow.RunAsync(exitNode, parentDid, key, desiredCapabilities, migrationType, time, cancellationToken).ConfigureAwait(false);
             var registration = new StoredRegistration(string.Empty, parentDid, result.CloneId, key.Did.Value, time.GetUtcNow().ToUnixTimeMilliseconds(), result.Response.TrustProof)
@@ -178,6 +181,23 @@ public sealed class P2pClone : ILocalClone
 
     /// <summary>Starts syncing: catches up from the cursor (a snapshot first if the replica is empty), then live from GossipSub.</summary>
     public Task StartAsync(CancellationToken cancellationToken = default) => Sync.StartAsync(cancellationToken);
+
+    /// <summary>The DID's gateway, asked again for up to <see cref="DiscoveryPatience"/> while the DHT knows no provider of it.</summary>
+    private static async Task<Multiaddr> FindNewExitNodeAsync(CloneP2pNode node, string did, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        while (true)
+        {
+            try
+            {
+                return (await node.FindExitNodeAsync(did, cancellationToken).ConfigureAwait(false)).Gateway;
+            }
+            catch (ExitNodeNotFoundException) when (time.GetElapsedTime(started) < DiscoveryPatience)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500), time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
 
     private static bool IsRelay(StoredRegistration registration) => registration.TrustProof?.Payload.MigrationType == MigrationType.Relay;
 
