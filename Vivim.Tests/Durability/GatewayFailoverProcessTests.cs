@@ -26,21 +26,8 @@ public sealed class GatewayFailoverProcessTests : IAsyncLifetime
     {
         using var cts = TestUtil.InteropTimeout();
         var ct = cts.Token;
-        await using var cluster = new ClusterProcesses(_database.ConnectionString);
-        var (code, output) = await cluster.MigrateAsync();
-        Assert.True(code == 0, output);
-        var settings = new Dictionary<string, string>
-        {
-            ["Vivim__OperatorKey"] = GatewayFixture.TestOperatorKey,
-            ["Vivim__P2p__ProvidesPerSecond"] = "1000",
-        };
-        var worker = cluster.StartSilo("worker");
-        var doomed = cluster.StartGateway("gateway-a", out var doomedUrl, new(settings) { ["Vivim__Gateway__PublicUrl"] = "http://gateway-a.test" });
-        var survivor = cluster.StartGateway("gateway-b", out var survivorUrl, new(settings) { ["Vivim__Gateway__PublicUrl"] = "http://gateway-b.test" });
-        foreach (var member in new[] { worker, doomed, survivor })
-        {
-            await member.WaitStartedAsync(TimeSpan.FromSeconds(120));
-        }
+        await using var cluster = await TwoGatewayCluster.StartAsync(_database.ConnectionString);
+        var (doomed, doomedUrl, survivor, survivorUrl) = (cluster.Doomed, cluster.DoomedUrl, cluster.Survivor, cluster.SurvivorUrl);
 
         var api = GatewayFixture.At(survivorUrl);
         var (doomedPeer, doomedAddress) = await P2pAsync(doomedUrl);

@@ -123,33 +123,23 @@ public sealed class CloneRelay : IAsyncDisposable
         }
     }
 
-    private async Task ServeSyncAsync(Libp2pStream stream, CancellationToken cancellationToken)
+    private Task ServeSyncAsync(Libp2pStream stream, CancellationToken cancellationToken) => ServeAsync(stream, async (request, token) =>
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
-        deadline.CancelAfter(_options.RequestTimeout);
-        if (await ReadRequestAsync(stream, deadline.Token).ConfigureAwait(false) is not { } request)
-        {
-            return;
-        }
-
-        byte[] answer;
         try
         {
             var json = ProtocolJson.ParseObject(request, new JsonLimits(VivimStreamClient.MaxRequestBytes, JsonLimits.Default.MaxDepth));
-            var peerDid = await _admission.AdmitAsync(stream.RemotePeer, json["trustProof"], deadline.Token).ConfigureAwait(false);
-            answer = Encoding.UTF8.GetBytes(JavaScriptJson.Stringify(Answer(json, peerDid)));
+            var peerDid = await _admission.AdmitAsync(stream.RemotePeer, json["trustProof"], token).ConfigureAwait(false);
+            return Encoding.UTF8.GetBytes(JavaScriptJson.Stringify(Answer(json, peerDid)));
         }
         catch (GatewayException e)
         {
-            answer = ErrorAnswer(e.Code, e.Message);
+            return ErrorAnswer(e.Code, e.Message);
         }
         catch (ProtocolException e)
         {
-            answer = ErrorAnswer("invalid-request", e.Message);
+            return ErrorAnswer("invalid-request", e.Message);
         }
-
-        await WriteAnswerAsync(stream, answer, deadline.Token).ConfigureAwait(false);
-    }
+    }, cancellationToken);
 
     private JsonObject Answer(JsonObject request, string peerDid)
     {
@@ -204,27 +194,28 @@ public sealed class CloneRelay : IAsyncDisposable
     }
 
     /// <summary>Registration and advertisements go to the parent's gateway byte for byte; the clone checks every signature itself.</summary>
-    private async Task PassOnAsync(Libp2pStream stream, CancellationToken cancellationToken)
+    private Task PassOnAsync(Libp2pStream stream, CancellationToken cancellationToken) => ServeAsync(stream, async (request, token) =>
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
-        deadline.CancelAfter(_options.RequestTimeout);
-        if (await ReadRequestAsync(stream, deadline.Token).ConfigureAwait(false) is not { } request)
-        {
-            return;
-        }
-
-        byte[] answer;
         try
         {
-            var json = await VivimStreamClient.ExchangeAsync(_clone.Node.Host, _clone.Transport.Gateway, stream.Protocol, request, deadline.Token).ConfigureAwait(false);
-            answer = Encoding.UTF8.GetBytes(JavaScriptJson.Stringify(json));
+            var json = await VivimStreamClient.ExchangeAsync(_clone.Node.Host, _clone.Transport.Gateway, stream.Protocol, request, token).ConfigureAwait(false);
+            return Encoding.UTF8.GetBytes(JavaScriptJson.Stringify(json));
         }
         catch (Exception e) when (e is GatewayException or IOException or ProtocolException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            answer = ErrorAnswer("unavailable", $"The relay could not reach its parent: {e.Message}");
+            return ErrorAnswer("unavailable", $"The relay could not reach its parent: {e.Message}");
         }
+    }, cancellationToken);
 
-        await WriteAnswerAsync(stream, answer, deadline.Token).ConfigureAwait(false);
+    /// <summary>One request, one answer, within <see cref="CloneRelayOptions.RequestTimeout"/>; broken framing resets the stream.</summary>
+    private async Task ServeAsync(Libp2pStream stream, Func<byte[], CancellationToken, Task<byte[]>> answer, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
+        deadline.CancelAfter(_options.RequestTimeout);
+        if (await ReadRequestAsync(stream, deadline.Token).ConfigureAwait(false) is { } request)
+        {
+            await WriteAnswerAsync(stream, await answer(request, deadline.Token).ConfigureAwait(false), deadline.Token).ConfigureAwait(false);
+        }
     }
 
     private static async Task<byte[]?> ReadRequestAsync(Libp2pStream stream, CancellationToken cancellationToken)

@@ -43,16 +43,11 @@ public sealed class P2pCloneProcessTests : IAsyncLifetime
     {
         using var cts = TestUtil.InteropTimeout();
         var ct = cts.Token;
-        var data = Path.Combine(_home.FullName, "gateway-data");
-        var baseAddress = new Uri("http://127.0.0.1:" + FreePort.Next().ToString(CultureInfo.InvariantCulture));
         // The same libp2p port after the restart, as a node keeps its address (the peer identity is kept in its data).
-        var listen = "--Vivim:P2p:Listen:0=/ip4/127.0.0.1/tcp/" + FreePort.Next().ToString(CultureInfo.InvariantCulture);
-        string[] arguments = [.. GatewayFixture.Arguments(baseAddress, data, "p2p-restart-" + Guid.NewGuid().ToString("N")[..8]).Where(a => !a.StartsWith("--Vivim:P2p:Listen", StringComparison.Ordinal)), listen];
-        var environment = new Dictionary<string, string>();
-        var gateway = HostProcess.Start("Vivim.Gateway", arguments, environment, "gateway");
+        var (arguments, baseAddress) = GatewayArguments("p2p-restart", FreePort.Next());
+        var gateway = await StartGatewayAsync(arguments, "gateway");
         try
         {
-            await gateway.WaitStartedAsync(TimeSpan.FromSeconds(120));
 
             using (var vivim = new VivimSandbox())
             {
@@ -86,8 +81,7 @@ public sealed class P2pCloneProcessTests : IAsyncLifetime
             await gateway.TerminateAsync();
             Assert.Equal(0, await gateway.WaitForExitAsync(TimeSpan.FromSeconds(60)));
             await gateway.DisposeAsync();
-            gateway = HostProcess.Start("Vivim.Gateway", arguments, environment, "gateway-again");
-            await gateway.WaitStartedAsync(TimeSpan.FromSeconds(120));
+            gateway = await StartGatewayAsync(arguments, "gateway-again");
             Assert.Equal(peer, (await GatewayFailoverProcessTests.P2pAsync(baseAddress)).PeerId);
 
             var after = await WriteAsync(api, apiKey, did, "after", 20);
@@ -106,10 +100,8 @@ public sealed class P2pCloneProcessTests : IAsyncLifetime
     {
         using var cts = TestUtil.InteropTimeout();
         var ct = cts.Token;
-        var data = Path.Combine(_home.FullName, "gateway-data");
-        var baseAddress = new Uri("http://127.0.0.1:" + FreePort.Next().ToString(CultureInfo.InvariantCulture));
-        await using var gateway = HostProcess.Start("Vivim.Gateway", GatewayFixture.Arguments(baseAddress, data, "p2p-cli-" + Guid.NewGuid().ToString("N")[..8]), name: "gateway");
-        await gateway.WaitStartedAsync(TimeSpan.FromSeconds(120));
+        var (arguments, baseAddress) = GatewayArguments("p2p-cli", FreePort.Next());
+        await using var gateway = await StartGatewayAsync(arguments, "gateway");
         var api = GatewayFixture.At(baseAddress);
         var (_, apiKey) = await api.CreateTenantAsync("cli-p2p");
         var did = await api.CreateExitNodeAsync(apiKey, new System.Text.Json.Nodes.JsonObject { ["policy"] = new System.Text.Json.Nodes.JsonObject { ["allowMigration"] = true } });
@@ -160,25 +152,10 @@ public sealed class P2pCloneProcessTests : IAsyncLifetime
         using var cts = TestUtil.InteropTimeout();
         var ct = cts.Token;
         _database = await Postgres.CreateDatabaseAsync();
-        await using var cluster = new ClusterProcesses(_database.ConnectionString);
-        var (code, output) = await cluster.MigrateAsync();
-        Assert.True(code == 0, output);
-        var settings = new Dictionary<string, string>
-        {
-            ["Vivim__OperatorKey"] = GatewayFixture.TestOperatorKey,
-            ["Vivim__P2p__ProvidesPerSecond"] = "1000",
-        };
-        var worker = cluster.StartSilo("worker");
-        var doomed = cluster.StartGateway("gateway-a", out var doomedUrl, new(settings) { ["Vivim__Gateway__PublicUrl"] = "http://gateway-a.test" });
-        var survivor = cluster.StartGateway("gateway-b", out var survivorUrl, new(settings) { ["Vivim__Gateway__PublicUrl"] = "http://gateway-b.test" });
-        foreach (var member in new[] { worker, doomed, survivor })
-        {
-            await member.WaitStartedAsync(TimeSpan.FromSeconds(120));
-        }
-
-        var api = GatewayFixture.At(survivorUrl);
-        var (doomedPeer, doomedAddress) = await GatewayFailoverProcessTests.P2pAsync(doomedUrl);
-        var (survivorPeer, survivorAddress) = await GatewayFailoverProcessTests.P2pAsync(survivorUrl);
+        await using var cluster = await TwoGatewayCluster.StartAsync(_database.ConnectionString);
+        var api = GatewayFixture.At(cluster.SurvivorUrl);
+        var (doomedPeer, doomedAddress) = await GatewayFailoverProcessTests.P2pAsync(cluster.DoomedUrl);
+        var (survivorPeer, survivorAddress) = await GatewayFailoverProcessTests.P2pAsync(cluster.SurvivorUrl);
         var (_, apiKey) = await api.CreateTenantAsync("clone-failover");
 
         // An exit node the doomed gateway serves (rendezvous hashing splits them).
@@ -205,7 +182,7 @@ public sealed class P2pCloneProcessTests : IAsyncLifetime
         var before = await WriteAsync(api, apiKey, did, "before", 10);
         await Until.TrueAsync(() => clone.Sync.Replica.Cursor == before, () => $"the clone is at {clone.Sync.Replica.Cursor} before the kill, the head is {before}");
 
-        await doomed.KillAsync();
+        await cluster.Doomed.KillAsync();
         var gap = await GatewayFailoverProcessTests.WriteRetryingAsync(api, apiKey, did, "clone-failover-gap");
         var newGateway = await moved.Task.WaitAsync(Until.Patience * 2, ct);
         Assert.Equal(survivorPeer, newGateway.PeerId?.ToString());
@@ -224,6 +201,34 @@ public sealed class P2pCloneProcessTests : IAsyncLifetime
         SyncFailedEventArgs failed => failed.Error.Message,
         _ => string.Empty,
     };
+
+    /// <summary>An embedded gateway's command line (data under this test's directory), its libp2p peer on <paramref name="p2pPort"/>.</summary>
+    private (string[] Arguments, Uri BaseAddress) GatewayArguments(string cluster, int p2pPort)
+    {
+        var baseAddress = new Uri("http://127.0.0.1:" + FreePort.Next().ToString(CultureInfo.InvariantCulture));
+        var data = Path.Combine(_home.FullName, cluster + "-data");
+        string[] arguments =
+        [
+            .. GatewayFixture.Arguments(baseAddress, data, cluster + "-" + Guid.NewGuid().ToString("N")[..8]).Where(a => !a.StartsWith("--Vivim:P2p:Listen", StringComparison.Ordinal)),
+            "--Vivim:P2p:Listen:0=/ip4/127.0.0.1/tcp/" + p2pPort.ToString(CultureInfo.InvariantCulture),
+        ];
+        return (arguments, baseAddress);
+    }
+
+    private static async Task<HostProcess> StartGatewayAsync(string[] arguments, string name)
+    {
+        var gateway = HostProcess.Start("Vivim.Gateway", arguments, name: name);
+        try
+        {
+            await gateway.WaitStartedAsync(TimeSpan.FromSeconds(120));
+            return gateway;
+        }
+        catch
+        {
+            await gateway.DisposeAsync();
+            throw;
+        }
+    }
 
     /// <summary><paramref name="count"/> owner writes, one request each; returns the last seq.</summary>
     private static async Task<long> WriteAsync(GatewayFixture api, string apiKey, string did, string label, int count)

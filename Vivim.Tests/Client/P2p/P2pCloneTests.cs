@@ -13,6 +13,7 @@ using Vivim.Protocol.Model;
 using Vivim.Protocol.Sync;
 using Vivim.Tests.Gateway;
 using Vivim.Tests.Support;
+using static Vivim.Tests.Client.P2p.P2pCloneTestKit;
 using static Vivim.Tests.Gateway.GatewayTestKit;
 
 namespace Vivim.Tests.Client.P2p;
@@ -30,8 +31,6 @@ public sealed class P2pCloneTests(GatewayFixture gateway) : IAsyncLifetime
     private string _apiKey = string.Empty;
     private string _did = string.Empty;
 
-    // Live sync only from notices: no periodic pulls or head checks that would hide a broken GossipSub path.
-    private static SyncOptions LiveOnly => new() { VerifyAuthorSignatures = true, ReconcileInterval = TimeSpan.FromHours(1) };
 
     private static SyncConfig NoPeriodicSync => new(SyncInterval: 3_600_000, MaxBatchSize: 50);
 
@@ -184,8 +183,7 @@ public sealed class P2pCloneTests(GatewayFixture gateway) : IAsyncLifetime
         return reopened.Sync.Replica.Cursor;
     }
 
-    private async Task<IReadOnlyList<Multiaddr>> BootstrapAsync(CancellationToken ct) =>
-        (await GatewayP2pPeer.GetAsync(gateway.BaseAddress, cancellationToken: ct)).Dialable;
+    private Task<IReadOnlyList<Multiaddr>> BootstrapAsync(CancellationToken ct) => P2pCloneTestKit.BootstrapAsync(gateway, ct);
 
     /// <summary>The gateway publishes a DID's commits once it has seen a subscriber; notices before that are not sent.</summary>
     private Task PublishingAsync()
@@ -194,11 +192,5 @@ public sealed class P2pCloneTests(GatewayFixture gateway) : IAsyncLifetime
         return Until.TrueAsync(() => publisher.PublishingDids.Contains(_did), () => "the gateway never started publishing the DID's commits");
     }
 
-    private async Task<string> AnchorRootAsync()
-    {
-        using (gateway.Principals.Enter(Vivim.Security.CallPrincipal.Operator))
-        {
-            return (await gateway.Grains.GetGrain<IAnchorStateGrain>(_did).GetHeadAsync()).Root;
-        }
-    }
+    private Task<string> AnchorRootAsync() => P2pCloneTestKit.AnchorRootAsync(gateway, _did);
 }

@@ -17,6 +17,7 @@ using Vivim.Protocol.Model;
 using Vivim.Tests.Gateway;
 using Vivim.Tests.Libp2p;
 using Vivim.Tests.Support;
+using static Vivim.Tests.Client.P2p.P2pCloneTestKit;
 using static Vivim.Tests.Gateway.GatewayTestKit;
 
 namespace Vivim.Tests.Client.P2p;
@@ -35,7 +36,6 @@ public sealed class RelayCloneTests(GatewayFixture gateway) : IAsyncLifetime
     private string _apiKey = string.Empty;
     private string _did = string.Empty;
 
-    private static SyncOptions LiveOnly => new() { VerifyAuthorSignatures = true, ReconcileInterval = TimeSpan.FromHours(1) };
 
     private static SyncConfig NoPeriodicSync => new(SyncInterval: 3_600_000, MaxBatchSize: 25);
 
@@ -242,14 +242,7 @@ public sealed class RelayCloneTests(GatewayFixture gateway) : IAsyncLifetime
         return (relay, serving, relay.Node.Host.ListenAddresses[0].WithPeerId(relay.Node.Host.PeerId));
     }
 
-    private async Task<IReadOnlyList<Multiaddr>> BootstrapAsync(CancellationToken ct) =>
-        (await GatewayP2pPeer.GetAsync(gateway.BaseAddress, cancellationToken: ct)).Dialable;
+    private Task<IReadOnlyList<Multiaddr>> BootstrapAsync(CancellationToken ct) => P2pCloneTestKit.BootstrapAsync(gateway, ct);
 
-    private async Task<string> AnchorRootAsync()
-    {
-        using (gateway.Principals.Enter(Vivim.Security.CallPrincipal.Operator))
-        {
-            return (await gateway.Grains.GetGrain<IAnchorStateGrain>(_did).GetHeadAsync()).Root;
-        }
-    }
+    private Task<string> AnchorRootAsync() => P2pCloneTestKit.AnchorRootAsync(gateway, _did);
 }
