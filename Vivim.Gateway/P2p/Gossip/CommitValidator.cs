@@ -19,12 +19,16 @@ public sealed class CommitValidator(KnownExitNodes exitNodes, ILogger<CommitVali
     private readonly ConcurrentDictionary<string, long> _highest = new(StringComparer.Ordinal);
     private long _accepted;
     private long _rejected;
+    private long _ignored;
 
     /// <summary>Messages accepted so far (from other peers; our own are not validated).</summary>
     public long Accepted => Interlocked.Read(ref _accepted);
 
     /// <summary>Messages rejected so far.</summary>
     public long Rejected => Interlocked.Read(ref _rejected);
+
+    /// <summary>Messages dropped without blame so far (an exit node still being looked up, a genuine but older commit).</summary>
+    public long Ignored => Interlocked.Read(ref _ignored);
 
     /// <summary>The highest <c>toSeq</c> seen or published on a DID's topic, or null.</summary>
     public long? HighestSeen(string did) => _highest.TryGetValue(did, out var seq) ? seq : null;
@@ -41,6 +45,10 @@ public sealed class CommitValidator(KnownExitNodes exitNodes, ILogger<CommitVali
         else if (result == ValidationResult.Accept)
         {
             Interlocked.Increment(ref _accepted);
+        }
+        else
+        {
+            Interlocked.Increment(ref _ignored);
         }
 
         return result;
@@ -109,8 +117,10 @@ public sealed class CommitValidator(KnownExitNodes exitNodes, ILogger<CommitVali
 
         if (!Raise(did, commit.ToSeq))
         {
+            // Not forwarded, but no blame: an older commit the anchor did sign is what a relay clone re-publishing behind
+            // the gateway, or a late forwarder, sends; penalizing it would cut the relay off the topic's mesh.
             reason = $"toSeq {commit.ToSeq} is below the highest seen";
-            return ValidationResult.Reject;
+            return ValidationResult.Ignore;
         }
 
         reason = string.Empty;

@@ -70,7 +70,7 @@ public sealed class GossipValidationTests(GatewayFixture gateway)
         Assert.True(await exitNodes.CheckAsync(did));
         Assert.Equal(ValidationResult.Accept, validator.Validate(Message(topic, commits[1])));
         Assert.Equal(ValidationResult.Accept, validator.Validate(Message(topic, commits[1]))); // the latest again
-        Assert.Equal(ValidationResult.Reject, validator.Validate(Message(topic, commits[0]))); // older than seen
+        Assert.Equal(ValidationResult.Ignore, validator.Validate(Message(topic, commits[0]))); // older than seen: not forwarded, no blame
         Assert.Equal(ValidationResult.Accept, validator.Validate(Message(topic, commits[2])));
 
         // forged: a higher seq signed by a stranger, a changed root, another DID's topic, not JSON, not a commit, extra data
@@ -124,20 +124,25 @@ public sealed class GossipValidationTests(GatewayFixture gateway)
         await subscriber.ReceivedAtLeastAsync(topic, 2, ct);
         var commits = await CommitsAsync(did);
 
-        // forged and stale messages, each rejected by the gateway
+        // forged messages, each rejected by the gateway; a genuine but older commit ignored (not forwarded, no blame:
+        // a relay clone re-publishing behind the gateway sends those)
         string[] bad =
         [
             Forged(commits[1], c => { c["fromSeq"] = 3; c["toSeq"] = 3; }),
             Forged(commits[1], c => c["root"] = c["prevRoot"]!.GetValue<string>()),
             "{\"not\":\"a commit\"}",
-            commits[0], // genuine but older than seen
+            commits[0],
         ];
-        foreach (var data in bad)
+        foreach (var data in bad[..^1])
         {
             var rejected = gw.Validator.Rejected;
             await injector.PublishAsync(topic, data, ct);
             await Until.TrueAsync(() => gw.Validator.Rejected > rejected, () => "the gateway did not reject " + data);
         }
+
+        var ignored = gw.Validator.Ignored;
+        await injector.PublishAsync(topic, bad[^1], ct);
+        await Until.TrueAsync(() => gw.Validator.Ignored > ignored, () => "the gateway did not ignore the older commit");
 
         // the latest genuine commit again passes and is relayed: the path works, so what did not come was stopped
         await injector.PublishAsync(topic, commits[1], ct);
@@ -148,7 +153,7 @@ public sealed class GossipValidationTests(GatewayFixture gateway)
         Assert.Equal(4, got.Count);
         Assert.Equal([1L, 2L, 2L, 3L], got.Select(m => JsGossipPeer.VerifiedCommit(did, m.Data).ToSeq));
         Assert.Single(got, m => m.From == injector.PeerId); // only the genuine latest came through from the injector
-        Assert.DoesNotContain(got, m => bad[..^1].Contains(m.Data));
+        Assert.DoesNotContain(got, m => bad[..^1].Contains(m.Data)); // the older genuine one is the [1] the gateway sent, not a second
         Assert.True(gw.Pubsub.GetScore(Vivim.Libp2p.Core.PeerId.Parse(injector.PeerId)) < 0, "rejections count against the injector");
     }
 }
