@@ -33,7 +33,7 @@ public sealed class CloneRelay : IAsyncDisposable
     private readonly RelayLog _log;
     private readonly CloneRelayOptions _options;
     private readonly RelayAdmission _admission;
-    private readonly ConcurrentDictionary<string, long> _acknowledged = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (long Seq, long At)> _acknowledged = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _publishing = new();
     private long _published;
@@ -160,17 +160,20 @@ public sealed class CloneRelay : IAsyncDisposable
                     : PageJson(page);
             case "ack":
                 var seq = Math.Min(Number(request, "seq") ?? 0, head);
-                _acknowledged.AddOrUpdate(peerDid, seq, (_, old) => Math.Max(old, seq));
+                var at = _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+                _acknowledged.AddOrUpdate(peerDid, (seq, at), (_, old) => (Math.Max(old.Seq, seq), at));
                 return [];
             case "status":
-                var cursor = _acknowledged.GetValueOrDefault(peerDid);
+                // As the gateway answers it, for what this relay knows: the peer's acknowledged cursor here and the
+                // anchor's root at it (when a commit the relay holds ends there).
+                var (cursor, lastSyncAt) = _acknowledged.GetValueOrDefault(peerDid);
                 return new JsonObject
                 {
                     ["connected"] = true,
                     ["parentDid"] = ParentDid,
-                    ["lastSyncAt"] = 0,
+                    ["lastSyncAt"] = lastSyncAt,
                     ["pendingUpdates"] = Math.Max(0, head - cursor),
-                    ["stateHash"] = string.Empty,
+                    ["stateHash"] = _log.CommitsEndingIn(cursor - 1, cursor) is [var commit] ? commit.Root : string.Empty,
                     ["cursor"] = cursor,
                     ["headSeq"] = head,
                 };

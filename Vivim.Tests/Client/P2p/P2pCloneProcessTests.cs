@@ -75,7 +75,8 @@ public sealed class P2pCloneProcessTests : IAsyncLifetime
             var events = new EventLog(clone.Sync);
             var start = clone.Sync.Replica.Cursor;
             await clone.StartAsync(ct);
-            var before = await WriteAsync(api, apiKey, did, "before", 20);
+            // 1,000 owner writes over HTTP (100 commits of 10), followed live: every commit verified, every root reproduced.
+            var before = await WriteAsync(api, apiKey, did, "before", 100, perCommit: 10);
             await Until.TrueAsync(() => clone.Sync.Replica.Cursor == before, () => $"the clone is at {clone.Sync.Replica.Cursor} before the restart, the head is {before}");
 
             await gateway.TerminateAsync();
@@ -86,7 +87,9 @@ public sealed class P2pCloneProcessTests : IAsyncLifetime
 
             var after = await WriteAsync(api, apiKey, did, "after", 20);
             await Until.TrueAsync(() => clone.Sync.Replica.Cursor == after, () => $"the clone is at {clone.Sync.Replica.Cursor} after the restart, the head is {after}: {string.Join(" | ", events.Events.TakeLast(8).Select(e => e.Name + " " + EventText(e)))}");
+            Assert.Equal(start + 1020, after);
             Assert.Equal(Enumerable.Range((int)start + 1, (int)(after - start)).Select(s => (long)s), events.All<UpdateAppliedEventArgs>().Select(e => e.Update.Seq!.Value));
+            Assert.All(events.All<UpdateAppliedEventArgs>(), e => Assert.True(e.Success));
             Assert.Equal(await RootAsync(api, apiKey, did), clone.Sync.Replica.Root);
         }
         finally
@@ -230,13 +233,13 @@ public sealed class P2pCloneProcessTests : IAsyncLifetime
         }
     }
 
-    /// <summary><paramref name="count"/> owner writes, one request each; returns the last seq.</summary>
-    private static async Task<long> WriteAsync(GatewayFixture api, string apiKey, string did, string label, int count)
+    /// <summary><paramref name="count"/> owner write requests of <paramref name="perCommit"/> updates each; returns the last seq.</summary>
+    private static async Task<long> WriteAsync(GatewayFixture api, string apiKey, string did, string label, int count, int perCommit = 1)
     {
         long seq = 0;
         for (var i = 0; i < count; i++)
         {
-            seq = await Gateway.GatewayTestKit.WriteAsync(api, apiKey, did, ($"memoryIndex/{label}/{i}", "{}"));
+            seq = await Gateway.GatewayTestKit.WriteAsync(api, apiKey, did, [.. Enumerable.Range(0, perCommit).Select(j => ($"memoryIndex/{label}/{i}-{j}", $$"""{"i":{{i}},"j":{{j}}}"""))]);
         }
 
         return seq;

@@ -163,6 +163,20 @@ public sealed class P2pCloneTests(GatewayFixture gateway) : IAsyncLifetime
         Assert.Equal(overHttp.Sync.Replica.Root, status.Status.StateHash);
     }
 
+    [Fact]
+    public async Task A_denial_over_libp2p_carries_the_SDKs_reason_and_leaves_nothing_on_disk()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var ct = cts.Token;
+        var closed = await gateway.CreateExitNodeAsync(_apiKey, new System.Text.Json.Nodes.JsonObject { ["policy"] = new System.Text.Json.Nodes.JsonObject { ["allowMigration"] = false } });
+        using var key = SigningKey.Generate();
+        var bootstrap = await BootstrapAsync(ct);
+        var denied = await Assert.ThrowsAsync<CloneRegistrationException>(() =>
+            P2pClone.RegisterAsync(bootstrap, closed, key, _home.FullName, migrationType: MigrationType.Relay, cancellationToken: ct));
+        Assert.Equal("Migration not allowed", denied.Reason);
+        Assert.Empty(Directory.GetDirectories(_home.FullName));
+    }
+
     /// <summary>Reopens the clone over libp2p after writes it missed: it catches up from its saved cursor; returns the new cursor.</summary>
     private async Task<long> ReopenOverLibp2pAsync(string directory, SigningKey key, CancellationToken ct)
     {

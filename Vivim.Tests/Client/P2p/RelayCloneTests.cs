@@ -90,6 +90,12 @@ public sealed class RelayCloneTests(GatewayFixture gateway) : IAsyncLifetime
 
             // It reached nobody but the relay: the relay's peer is its only connection.
             Assert.All(clone.Node.Host.Connections, c => Assert.Equal(relay.Node.Host.PeerId, c.RemotePeer));
+
+            // The relay's status answer has the gateway's shape: this clone's acknowledged cursor and the root there.
+            await Until.TrueAsync(async () => (await clone.Transport.GetStatusAsync(ct)).Cursor == head, () => "the relay never took the clone's ack");
+            var status = await clone.Transport.GetStatusAsync(ct);
+            Assert.Equal((head, root, 0L), (status.HeadSeq, status.Status.StateHash, status.Status.PendingUpdates));
+            Assert.True(status.Status.LastSyncAt > 0);
         }
 
         // A js-libp2p clone registered through the gateway reaches the same root from the gateway itself.
