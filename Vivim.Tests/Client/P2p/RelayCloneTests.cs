@@ -61,7 +61,17 @@ public sealed class RelayCloneTests(GatewayFixture gateway) : IAsyncLifetime
     {
         using var cts = TestUtil.InteropTimeout();
         var ct = cts.Token;
-        var (relay, _, relayAddress) = await StartRelayAsync(ct);
+        var (relay, serving, relayAddress) = await StartRelayAsync(ct);
+
+        // The relay is on the DHT: a peer that knows only the gateway finds it under /vivim/relay/<did>.
+        Assert.True(await serving.AnnounceAsync(ct) > 0, "no DHT peer took the relay's provider record");
+        using (var searcherKey = SigningKey.Generate())
+        {
+            await using var searcher = new CloneP2pNode(searcherKey, await BootstrapAsync(ct));
+            await searcher.StartAsync(ct);
+            var found = await searcher.FindRelaysAsync(_did, ct);
+            Assert.Contains(relayAddress, found);
+        }
 
         var clones = new List<(P2pClone Clone, EventLog Events)>();
         for (var i = 0; i < 2; i++)
