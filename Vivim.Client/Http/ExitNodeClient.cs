@@ -1,13 +1,8 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Vivim.Client.Replica;
-using Vivim.Client.Sync;
-using Vivim.Protocol;
+using Vivim.Client.Registration;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
-using Vivim.Protocol.Signatures;
-
-using Vivim.Client.Registration;
 
 namespace Vivim.Client.Http;
 
@@ -129,7 +124,6 @@ public sealed class ExitNodeClient : IExitNodeChannel, IDisposable
         DidKey.Parse(did); // a did:key has no character that needs escaping in a path
         return new Uri(_gateway, $"/v1/exit-nodes/{did}/{endpoint}");
     }
-
 }
 
 /// <summary>The exit node denied a registration; <see cref="Reason"/> is the SDK's denial string.</summary>

@@ -361,7 +361,7 @@ public sealed class CloneSession : IAsyncDisposable
         CloneStatus status;
         using (_hub.AsClone(CloneId))
         {
-            status = await _clone.GetStatusAsync();
+            status = await _clone.GetProgressAsync();
         }
 
         if (status.TrustLevel == TrustLevel.Suspended)

@@ -41,8 +41,13 @@ public interface ICloneGrain : IGrainWithStringKey
     [Alias("Acknowledge")]
     Task AcknowledgeAsync(long seq, string stateHash);
 
+    /// <summary>The status a clone asks for, with <c>stateHash</c> the anchor's root at its cursor (looked up in the log when needed).</summary>
     [Alias("GetStatus")]
     Task<CloneStatus> GetStatusAsync();
+
+    /// <summary>The same without <c>stateHash</c> (""): for listings and heartbeats, which do not show it and must not read the log per clone.</summary>
+    [Alias("GetProgress")]
+    Task<CloneStatus> GetProgressAsync();
 
     /// <summary>A live session opened (on some hub); the clone counts as connected while any is attached.</summary>
     [Alias("AttachSession")]

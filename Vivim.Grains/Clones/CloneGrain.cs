@@ -42,8 +42,11 @@ public sealed class CloneGrain(
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private bool _cursorDirty;
 
-    // The anchor's head only grows, so an ack at or below the last head seen needs no call to the anchor.
-    private long _knownHead;
+    // The anchor's head only grows, so an ack at or below the last head seen needs no call to the anchor; its root is
+    // the state hash of an ack that reaches it.
+    private AnchorHead? _knownHead;
+
+    private long KnownHeadSeq => _knownHead?.Seq ?? 0;
 
     private string CloneId => this.GetPrimaryKeyString();
 
@@ -61,7 +64,7 @@ public sealed class CloneGrain(
         PrincipalKind.Clone => principal.IsClone(CloneId) && method is nameof(GetRegistrationAsync) or nameof(GetConfigAsync) or nameof(SetConfigAsync)
             or nameof(GetSnapshotAsync) or nameof(GetUpdatesAsync) or nameof(SubmitAsync) or nameof(AcknowledgeAsync) or nameof(GetStatusAsync)
             or nameof(AttachSessionAsync) or nameof(DetachSessionAsync) or nameof(DeregisterAsync) or nameof(IssueSyncTicketAsync)
-            or nameof(GetPeerTrustAsync),
+            or nameof(GetPeerTrustAsync) or nameof(GetProgressAsync),
         _ => false,
     };
 
@@ -197,31 +200,37 @@ public sealed class CloneGrain(
     {
         ArgumentOutOfRangeException.ThrowIfNegative(seq);
         RequireSync();
-        if (seq > _knownHead)
+        if (seq > KnownHeadSeq)
         {
-            _knownHead = Math.Max(_knownHead, (await Anchor.GetHeadAsync()).Seq);
+            NoteHead(await Anchor.GetHeadAsync());
         }
 
         // An ack beyond the head is a client bug; the cursor never passes what the anchor committed.
-        var acknowledged = Math.Min(seq, _knownHead);
+        var acknowledged = Math.Min(seq, KnownHeadSeq);
         if (acknowledged > Clone.Cursor)
         {
             Clone.Cursor = acknowledged;
 
-            // Only a root the gateway itself sent at this seq is taken; otherwise the status looks it up in the log.
-            Clone.StateHash = acknowledged == seq ? stateHash ?? string.Empty : string.Empty;
+            // A root the gateway itself sent at this seq, or the head's; otherwise the status looks it up in the log.
+            Clone.StateHash = acknowledged == KnownHeadSeq ? _knownHead!.Root
+                : acknowledged == seq ? stateHash ?? string.Empty
+                : string.Empty;
         }
 
         Clone.LastSyncAt = time.GetUtcNow().ToUnixTimeMilliseconds();
         _cursorDirty = true;
     }
 
-    public async Task<CloneStatus> GetStatusAsync()
+    public Task<CloneStatus> GetStatusAsync() => StatusAsync(withStateHash: true);
+
+    public Task<CloneStatus> GetProgressAsync() => StatusAsync(withStateHash: false);
+
+    private async Task<CloneStatus> StatusAsync(bool withStateHash)
     {
         var registration = Registration;
         var head = await Anchor.GetHeadAsync();
-        _knownHead = Math.Max(_knownHead, head.Seq);
-        if (Clone.StateHash.Length == 0)
+        NoteHead(head);
+        if (withStateHash && Clone.StateHash.Length == 0)
         {
             Clone.StateHash = await RootAtAsync(Clone.Cursor, head);
         }
@@ -231,8 +240,16 @@ public sealed class CloneGrain(
             registration.ParentDid,
             Clone.LastSyncAt ?? 0,
             Math.Max(0, head.Seq - Clone.Cursor),
-            Clone.StateHash);
+            withStateHash ? Clone.StateHash : string.Empty);
         return new CloneStatus(status, Clone.Cursor, head.Seq, registration.TrustLevel);
+    }
+
+    private void NoteHead(AnchorHead head)
+    {
+        if (head.Seq >= KnownHeadSeq)
+        {
+            _knownHead = head;
+        }
     }
 
     /// <summary>The v2 root the anchor committed right after <paramref name="seq"/> (the commit that holds it names it); "" once retention dropped it.</summary>

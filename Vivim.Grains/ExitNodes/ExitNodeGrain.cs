@@ -301,7 +301,7 @@ public sealed partial class ExitNodeGrain(
         var items = page.Take(limit).ToList();
 
         // Clone grains are reentrant, so asking them while this grain is busy cannot deadlock.
-        var statuses = await Task.WhenAll(items.Select(c => Clone(c.CloneId).GetStatusAsync()));
+        var statuses = await Task.WhenAll(items.Select(c => Clone(c.CloneId).GetProgressAsync()));
         var summaries = items.Select((c, i) => new CloneSummary(
             c.CloneId,
             c.Did,

@@ -49,11 +49,6 @@ public sealed class CloneRelay : IAsyncDisposable
 
     public string ParentDid => _clone.Registration.ParentDid;
 
-    /// <summary>Commits re-published on the DID's topic.</summary>
-    public int Republished => Volatile.Read(ref _republished);
-
-    private int _republished;
-
     /// <summary>Serves <paramref name="clone"/> (registered as a relay, listening) and announces it on the DHT.</summary>
     /// <exception cref="InvalidOperationException">The clone is not a relay or does not listen.</exception>
     public static async Task<CloneRelay> StartAsync(P2pClone clone, CloneRelayOptions? options = null, CancellationToken cancellationToken = default)
@@ -115,7 +110,6 @@ public sealed class CloneRelay : IAsyncDisposable
         try
         {
             await _clone.Node.Pubsub.PublishAsync(_clone.Transport.Topic, data, _stop.Token).ConfigureAwait(false);
-            Interlocked.Increment(ref _republished);
         }
         catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException or InvalidOperationException)
         {

@@ -4,6 +4,7 @@ using Vivim.Client.Http;
 using Vivim.Libp2p.Core;
 using Vivim.Protocol;
 using Vivim.Protocol.Identity;
+using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
 
@@ -22,6 +23,11 @@ public sealed class RelayAdmission
     private readonly TimeSpan _ttl;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, (RelayPeer? Peer, DateTimeOffset LearnedAt)> _learned = new(StringComparer.Ordinal);
+
+    // The proof each peer presented last, as text, once it checked out: a peer sends the same one with every request,
+    // and two signature checks per pull and per ack would be the relay's main cost.
+    private readonly ConcurrentDictionary<string, string> _checkedProofs = new(StringComparer.Ordinal);
+    private const int MaxCheckedProofs = 10_000;
 
     public RelayAdmission(string parentDid, Func<string, CancellationToken, Task<RelayPeer?>> askParent, TimeSpan ttl, TimeProvider? timeProvider = null)
     {
@@ -49,7 +55,18 @@ public sealed class RelayAdmission
             throw Refused("unauthorized", "A relay serves only clones of its parent: send the TrustProof the parent issued to you as \"trustProof\".");
         }
 
-        CheckProof(proof, peerDid);
+        var proofText = JavaScriptJson.Stringify(proof);
+        if (!_checkedProofs.TryGetValue(peerDid, out var checkedText) || !string.Equals(checkedText, proofText, StringComparison.Ordinal))
+        {
+            CheckProof(proof, peerDid);
+            if (_checkedProofs.Count >= MaxCheckedProofs)
+            {
+                _checkedProofs.Clear();
+            }
+
+            _checkedProofs[peerDid] = proofText;
+        }
+
         var learned = await LearnAsync(peerDid, cancellationToken).ConfigureAwait(false);
         if (learned is { Known: true, Peer: null })
         {

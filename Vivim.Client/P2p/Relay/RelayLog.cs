@@ -14,8 +14,11 @@ public sealed class RelayLog(int maxUpdates = RelayLog.DefaultMaxUpdates)
     public const int DefaultMaxUpdates = 100_000;
 
     private readonly Lock _lock = new();
-    private readonly SortedDictionary<long, StateUpdate> _updates = [];
-    private readonly SortedDictionary<long, Commit> _commitsByEnd = [];
+    // By seq. Every lookup walks seqs (a page's, or those a cursor just passed), so no range is ever scanned.
+    private readonly Dictionary<long, StateUpdate> _updates = [];
+    private readonly Dictionary<long, Commit> _commitsByEnd = [];
+    private long _oldest = long.MaxValue;
+    private long _newest;
     private StateSnapshot? _snapshot;
 
     public int MaxUpdates { get; } = maxUpdates > 0 ? maxUpdates : throw new ArgumentOutOfRangeException(nameof(maxUpdates));
@@ -66,6 +69,8 @@ public sealed class RelayLog(int maxUpdates = RelayLog.DefaultMaxUpdates)
                 if (update.Seq is { } seq)
                 {
                     _updates[seq] = update;
+                    _oldest = Math.Min(_oldest, seq);
+                    _newest = Math.Max(_newest, seq);
                 }
             }
 
@@ -74,14 +79,12 @@ public sealed class RelayLog(int maxUpdates = RelayLog.DefaultMaxUpdates)
                 _commitsByEnd[commit.ToSeq] = commit;
             }
 
-            while (_updates.Count > MaxUpdates)
+            // The oldest go first; a commit goes with its last update (a part of one is no use to a peer).
+            while (_updates.Count > MaxUpdates && _oldest <= _newest)
             {
-                var oldest = _updates.Keys.First();
-                _updates.Remove(oldest);
-                foreach (var end in _commitsByEnd.Keys.TakeWhile(k => k <= oldest).ToList())
-                {
-                    _commitsByEnd.Remove(end);
-                }
+                _updates.Remove(_oldest);
+                _commitsByEnd.Remove(_oldest);
+                _oldest++;
             }
         }
     }
@@ -91,7 +94,16 @@ public sealed class RelayLog(int maxUpdates = RelayLog.DefaultMaxUpdates)
     {
         lock (_lock)
         {
-            return [.. _commitsByEnd.Where(c => c.Key > afterSeq && c.Key <= uptoSeq).Select(c => c.Value)];
+            var commits = new List<Commit>();
+            for (var seq = Math.Max(afterSeq + 1, _oldest); seq <= Math.Min(uptoSeq, _newest); seq++)
+            {
+                if (_commitsByEnd.TryGetValue(seq, out var commit))
+                {
+                    commits.Add(commit);
+                }
+            }
+
+            return commits;
         }
     }
 
@@ -126,9 +138,20 @@ public sealed class RelayLog(int maxUpdates = RelayLog.DefaultMaxUpdates)
                 return new UpdatePage([], [], verifiedSeq, ResyncRequired: true);
             }
 
-            var first = updates[0].Seq!.Value;
-            var last = updates[^1].Seq!.Value;
-            var commits = _commitsByEnd.Values.Where(c => c.ToSeq >= first && c.FromSeq <= last).ToList();
+            // Every commit overlapping the updates: those ending among them, and the one the last of them is inside.
+            var commits = new List<Commit>();
+            for (var seq = updates[0].Seq!.Value; seq <= _newest; seq++)
+            {
+                if (_commitsByEnd.TryGetValue(seq, out var commit))
+                {
+                    commits.Add(commit);
+                    if (seq >= updates[^1].Seq!.Value)
+                    {
+                        break;
+                    }
+                }
+            }
+
             return new UpdatePage(updates, commits, verifiedSeq);
         }
     }
