@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Vivim.Clones;
 using Vivim.ExitNodes;
 using Vivim.Gateway.Limits;
@@ -15,7 +16,7 @@ namespace Vivim.Gateway.Api;
 /// </summary>
 /// <param name="Extensions">Members beside the error (a refused batch's <c>rejections</c>).</param>
 /// <param name="RetryAfter">How long a rate-limited or unavailable caller should wait.</param>
-public sealed record ApiError(int Status, string Code, string Message, IReadOnlyDictionary<string, JsonNode?>? Extensions = null, TimeSpan? RetryAfter = null)
+public sealed partial record ApiError(int Status, string Code, string Message, IReadOnlyDictionary<string, JsonNode?>? Extensions = null, TimeSpan? RetryAfter = null)
 {
     /// <summary>The error for <paramref name="e"/>, or null when it is unexpected (a bug: log it, answer internal-error).</summary>
     public static ApiError? From(Exception e) => e switch
@@ -31,14 +32,49 @@ public sealed record ApiError(int Status, string Code, string Message, IReadOnly
         QuotaExceededException => new(StatusCodes.Status403Forbidden, "quota-exceeded", e.Message),
         CloneAccessDeniedException => new(StatusCodes.Status403Forbidden, "clone-revoked", e.Message),
         ProtocolException protocol => new(StatusCodes.Status400BadRequest, protocol.Code, protocol.Message),
-        ArgumentException => new(StatusCodes.Status400BadRequest, "invalid-request", e.Message),
-        BadHttpRequestException bad => new(bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "too-large" : "bad-request", bad.Message),
+        ArgumentException argument => new(StatusCodes.Status400BadRequest, "invalid-request", WithoutParameterName(argument)),
+        BadHttpRequestException bad => new(bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "too-large" : "bad-request", BindingMessage(bad)),
         System.Text.Json.JsonException => new(StatusCodes.Status400BadRequest, "json-malformed", "The body is not valid JSON."),
         InvalidOperationException => new(StatusCodes.Status409Conflict, "invalid-state", e.Message),
         TimeoutException or SiloUnavailableException or OrleansMessageRejectionException =>
             new(StatusCodes.Status503ServiceUnavailable, "unavailable", "The cluster did not answer in time; retry.", RetryAfter: TimeSpan.FromSeconds(1)),
         _ => null,
     };
+
+    /// <summary>The message without .NET's " (Parameter 'x')" suffix, which names our code, not the caller's input.</summary>
+    private static string WithoutParameterName(ArgumentException e)
+    {
+        var message = e.Message;
+        var suffix = e.ParamName is null ? -1 : message.LastIndexOf($" (Parameter '{e.ParamName}')", StringComparison.Ordinal);
+        return suffix > 0 ? message[..suffix] : message;
+    }
+
+    /// <summary>
+    /// ASP.NET Core's binding failures name the handler's parameter with its C# type ("Failed to bind parameter
+    /// \"int? limit\" from \"abc\"."); the caller gets the name it sent and what was wrong.
+    /// </summary>
+    private static string BindingMessage(BadHttpRequestException e)
+    {
+        var failed = BindingFailure().Match(e.Message);
+        if (failed.Success)
+        {
+            return $"'{failed.Groups["name"].Value}' is not a valid value here: \"{Vivim.Hosting.LogValue.Clip(failed.Groups["value"].Value)}\".";
+        }
+
+        var missing = MissingValue().Match(e.Message);
+        if (missing.Success)
+        {
+            return $"'{missing.Groups["name"].Value}' is required.";
+        }
+
+        return e.StatusCode == StatusCodes.Status413PayloadTooLarge ? "The body is too large." : "The request is malformed.";
+    }
+
+    [GeneratedRegex("^Failed to bind parameter \"(?:[^\"]* )?(?<name>\\w+)\" from \"(?<value>.*)\"\\.$", RegexOptions.Singleline)]
+    private static partial Regex BindingFailure();
+
+    [GeneratedRegex("^Required parameter \"(?:[^\"]* )?(?<name>\\w+)\" was not provided", RegexOptions.Singleline)]
+    private static partial Regex MissingValue();
 
     /// <summary>A refused batch: 400, 403 when trust forbids writes or the state quota is used up, 409 for a baseSeq conflict; nothing was committed.</summary>
     public static ApiError Rejected(SubmitResult result)

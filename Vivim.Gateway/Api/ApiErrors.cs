@@ -1,3 +1,5 @@
+using Vivim.Hosting;
+
 namespace Vivim.Gateway.Api;
 
 /// <summary>
@@ -22,7 +24,7 @@ public sealed partial class ApiErrors(RequestDelegate next, ILogger<ApiErrors> l
             var problem = Map(e, out var retryAfter);
             if (problem is null)
             {
-                LogUnexpected(logger, e, context.Request.Method, context.Request.Path);
+                LogUnexpected(logger, e, context.Request.Method, LogValue.Clip(context.Request.Path.Value));
                 problem = ApiProblem.Create(StatusCodes.Status500InternalServerError, "internal-error", "The request failed inside the service; it has been logged.");
             }
 
@@ -37,7 +39,7 @@ public sealed partial class ApiErrors(RequestDelegate next, ILogger<ApiErrors> l
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Too late for an answer (a streamed export, a WebSocket): end the connection, so a truncated body is not taken for a whole one.
-            LogUnexpected(logger, e, context.Request.Method, context.Request.Path);
+            LogUnexpected(logger, e, context.Request.Method, LogValue.Clip(context.Request.Path.Value));
             context.Abort();
         }
     }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Vivim.Anchors;
 using Vivim.Clones;
 using Vivim.Gateway.Auth;
 using Vivim.Gateway.Hosting;
@@ -28,10 +29,10 @@ public static class CloneEndpoints
     private static async Task<IResult> UpdatesAsync(string cloneId, IGrainFactory grains, long? after, int? limit) =>
         Results.Bytes(await CloneSyncCalls.UpdatesAsync(grains, cloneId, after, limit), ApiJson.ContentType);
 
-    private static async Task<IResult> SubmitAsync(HttpContext context, string cloneId, IGrainFactory grains, IOptions<GatewayOptions> options)
+    private static async Task<IResult> SubmitAsync(HttpContext context, string cloneId, IGrainFactory grains, IOptions<GatewayOptions> options, IOptions<AnchorOptions> anchor)
     {
         var body = await ApiJson.ReadObjectAsync(context, options.Value.MaxRequestBytes);
-        return ApiJson.Receipts(await CloneSyncCalls.SubmitAsync(grains, cloneId, body));
+        return ApiJson.Receipts(await CloneSyncCalls.SubmitAsync(grains, cloneId, body, anchor.Value.MaxBatchUpdates));
     }
 
     private static async Task<IResult> AcknowledgeAsync(HttpContext context, string cloneId, IGrainFactory grains, IOptions<GatewayOptions> options)

@@ -41,13 +41,10 @@ public static class CloneSyncCalls
     }
 
     /// <summary>Submits <c>{updates: [...]}</c>, each update as the JSON its author signed (the anchor verifies it).</summary>
-    public static Task<SubmitResult> SubmitAsync(IGrainFactory grains, string cloneId, JsonObject body)
+    public static Task<SubmitResult> SubmitAsync(IGrainFactory grains, string cloneId, JsonObject body, int maxUpdates)
     {
         ApiJson.OnlyMembers(body, "updates");
-        if (body["updates"] is not JsonArray array || array.Count == 0)
-        {
-            throw ApiJson.Bad("'updates' must be a non-empty array.");
-        }
+        var array = RequestBounds.Batch(body, maxUpdates);
 
         var texts = array.Select((node, index) => node is JsonObject update
             ? JavaScriptJson.Stringify(update)

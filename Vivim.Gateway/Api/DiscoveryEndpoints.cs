@@ -12,7 +12,8 @@ public static class DiscoveryEndpoints
 {
     public static void MapDiscoveryEndpoints(this IEndpointRouteBuilder v1, ApiAuthentication auth)
     {
-        var open = v1.MapGroup("/exit-nodes/{did}").AddEndpointFilter(auth.PublicAsync).WithTags("Discovery and registration");
+        var hosted = v1.ServiceProvider.GetRequiredService<HostedDidGate>();
+        var open = v1.MapGroup("/exit-nodes/{did}").AddEndpointFilter(auth.PublicAsync).AddEndpointFilter(hosted.FilterAsync).WithTags("Discovery and registration");
         open.MapGet("/advertisement", AdvertisementAsync).WithName("getAdvertisement").WithSummary("The signed ExitNodeAdvertisement");
         open.MapPost("/challenge", ChallengeAsync).WithName("createChallenge").WithSummary("A single-use registration challenge");
         open.MapPost("/register", RegisterAsync).WithName("registerClone").WithSummary("The SDK's CloneRegistrationRequest; answers the SDK's CloneRegistrationResponse");

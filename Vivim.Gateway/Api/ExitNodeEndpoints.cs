@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
+using Vivim.Anchors;
 using Vivim.ExitNodes;
 using Vivim.Gateway.Auth;
 using Vivim.Gateway.Hosting;
@@ -23,7 +24,8 @@ public static class ExitNodeEndpoints
 
     public static void MapExitNodeEndpoints(this IEndpointRouteBuilder v1, ApiAuthentication auth)
     {
-        var nodes = v1.MapGroup("/exit-nodes").AddEndpointFilter(auth.TenantAsync).WithTags("Exit nodes");
+        var hosted = v1.ServiceProvider.GetRequiredService<HostedDidGate>();
+        var nodes = v1.MapGroup("/exit-nodes").AddEndpointFilter(auth.TenantAsync).AddEndpointFilter(hosted.FilterAsync).WithTags("Exit nodes");
         nodes.MapPost("/", CreateAsync).WithName("createExitNode").WithSummary("Hosts a parent node (custodial or imported key)");
         nodes.MapGet("/", ListAsync).WithName("listExitNodes").WithSummary("Lists the tenant's exit nodes");
         nodes.MapGet("/{did}", GetAsync).WithName("getExitNode").WithSummary("One exit node with its advertisement and head");
@@ -147,14 +149,11 @@ public static class ExitNodeEndpoints
         return ApiJson.Protocol(await grains.GetGrain<IExitNodeGrain>(did).UpdateAdvertisementAsync(change));
     }
 
-    private static async Task<IResult> WriteAsync(HttpContext context, string did, IGrainFactory grains, GatewayRateLimiter limiter, IOptions<GatewayOptions> options)
+    private static async Task<IResult> WriteAsync(HttpContext context, string did, IGrainFactory grains, GatewayRateLimiter limiter, IOptions<GatewayOptions> options, IOptions<AnchorOptions> anchor)
     {
         var body = await ApiJson.ReadObjectAsync(context, options.Value.MaxRequestBytes);
         ApiJson.OnlyMembers(body, "updates");
-        if (body["updates"] is not JsonArray array || array.Count == 0)
-        {
-            throw ApiJson.Bad("'updates' must be a non-empty array.");
-        }
+        var array = RequestBounds.Batch(body, anchor.Value.MaxBatchUpdates);
 
         var updates = array.Select((node, index) => node is JsonObject update
             ? ToOwnerUpdate(ApiJson.Read<OwnerUpdateRequest>((JsonObject)update.DeepClone()))

@@ -17,12 +17,17 @@ public static class RegistrationCalls
     public static Task<RegistrationChallenge> ChallengeAsync(IGrainFactory grains, string did, JsonObject body)
     {
         ApiJson.OnlyMembers(body, "did", "nonce");
-        var cloneDid = ApiJson.String(body, "did", 128, required: true)!;
-        var nonce = ApiJson.String(body, "nonce", 256, required: true)!;
+        var cloneDid = RequestBounds.Did(ApiJson.String(body, "did", RequestBounds.MaxDidChars, required: true));
+        var nonce = ApiJson.String(body, "nonce", RequestBounds.MaxNonceChars, required: true)!;
+        if (nonce.Length == 0)
+        {
+            throw ApiJson.Bad("'nonce' must not be empty.");
+        }
+
         return grains.GetGrain<IExitNodeGrain>(did).IssueChallengeAsync(cloneDid, nonce);
     }
 
     /// <summary>The SDK's CloneRegistrationRequest; denials are answers too (the SDK reads their <c>denialReason</c>).</summary>
     public static Task<CloneRegistrationResponse> RegisterAsync(IGrainFactory grains, string did, JsonObject request) =>
-        grains.GetGrain<IExitNodeGrain>(did).RegisterAsync(ApiJson.Read<CloneRegistrationRequest>(request));
+        grains.GetGrain<IExitNodeGrain>(did).RegisterAsync(RequestBounds.Registration(ApiJson.Read<CloneRegistrationRequest>(request)));
 }

@@ -30,6 +30,10 @@ public static class GatewayHostingExtensions
         services.AddSingleton<NodeReadyNotice>();
         services.AddSingleton<ApiAuthentication>();
         services.AddSingleton<GatewayRateLimiter>();
+        services.AddSingleton<HostedDidGate>();
+
+        // Binding failures (?limit=abc, a missing route value) reach ApiErrors as exceptions, so they are problems too.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddSingleton<SyncSocketRegistry>();
         services.AddSingleton<SyncSocket>();
         builder.AddVivimP2p();
@@ -52,6 +56,7 @@ public static class GatewayHostingExtensions
             kestrel.Limits.MaxRequestBodySize = gateway.MaxRequestBytes;
             kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
             kestrel.Limits.MaxRequestLineSize = 8 * 1024;
+            kestrel.ConfigureEndpointDefaults(listen => listen.UseServerRejectionProblems());
         });
         services.Configure<KestrelServerOptions>(o => o.AddServerHeader = false);
         return builder;
@@ -70,6 +75,7 @@ public static class GatewayHostingExtensions
             if (context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
             {
                 limiter.ForAddress(context.Connection.RemoteIpAddress?.ToString());
+                RequestBounds.CheckRoute(context);
             }
 
             return next(context);

@@ -9,15 +9,19 @@ namespace Vivim.Gateway.Limits;
 /// <summary>
 /// Token buckets at this gateway: per client address, per DID, and per tenant (requests, and updates written, from the
 /// tenant's quota). Each bucket holds one second's worth. A refusal is a 429 problem with <c>Retry-After</c>.
+/// Every acquisition here takes one permit; updates are charged by count in <see cref="UpdateBudgets"/>.
 /// </summary>
 public sealed class GatewayRateLimiter : IDisposable
 {
     private readonly RateLimitOptions _options;
     private readonly PartitionedRateLimiter<string> _buckets;
 
-    public GatewayRateLimiter(IOptions<RateLimitOptions> options)
+    private readonly UpdateBudgets _updates;
+
+    public GatewayRateLimiter(IOptions<RateLimitOptions> options, TimeProvider time)
     {
         _options = options.Value;
+        _updates = new UpdateBudgets(time);
 
         // The rate is part of the key, so a tenant whose quota changes gets a bucket of the new size.
         _buckets = PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key, k =>
@@ -43,12 +47,13 @@ public sealed class GatewayRateLimiter : IDisposable
 
     public void ForTenant(string tenantId, int perSecond) => Acquire($"tenant:{tenantId}", 1, perSecond, "this tenant");
 
-    public void ForTenantUpdates(string tenantId, int updates, int perSecond) => Acquire($"updates:{tenantId}", updates, perSecond, "this tenant's updates");
+    /// <summary>Charges the updates a write carries, every one of them (see <see cref="UpdateBudgets"/>).</summary>
+    public void ForTenantUpdates(string tenantId, int updates, int perSecond) => _updates.Charge(tenantId, updates, perSecond);
 
     private void Acquire(string partition, int permits, int perSecond, string what)
     {
         perSecond = Math.Max(1, perSecond);
-        using var lease = _buckets.AttemptAcquire($"{partition}|{perSecond}", Math.Clamp(permits, 1, perSecond));
+        using var lease = _buckets.AttemptAcquire($"{partition}|{perSecond}", permits);
         if (!lease.IsAcquired)
         {
             var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);

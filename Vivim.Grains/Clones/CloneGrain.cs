@@ -23,7 +23,7 @@ namespace Vivim.Clones;
 public sealed class CloneGrain(
     [PersistentState("clone", VivimProviders.GrainState)] IPersistentState<CloneState> state,
     TimeProvider time,
-    IOptions<CloneOptions> options) : Grain, ICloneGrain, IGuardedGrain
+    IOptions<CloneOptions> options) : Grain, ICloneGrain, IGuardedGrain, IRecordedGrain
 {
     private const int MaxInFlightBatches = 4;
     private const int MaxBatchSize = 1000;
@@ -51,6 +51,8 @@ public sealed class CloneGrain(
     private string CloneId => this.GetPrimaryKeyString();
 
     private CloneState Clone => state.State;
+
+    public bool IsRecorded => Clone.Registration is not null;
 
     private CloneRegistration Registration =>
         Clone.Registration ?? throw new NotHostedException($"No clone {CloneId} is registered.");

@@ -28,7 +28,7 @@ public sealed partial class ExitNodeGrain(
     IHostedDidDirectory directory,
     TimeProvider time,
     IOptions<ExitNodeOptions> options,
-    ILogger<ExitNodeGrain> logger) : Grain, IExitNodeGrain, IGuardedGrain
+    ILogger<ExitNodeGrain> logger) : Grain, IExitNodeGrain, IGuardedGrain, IRecordedGrain
 {
     private const int MaxListLimit = 500;
     private const string Base36 = "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -47,6 +47,8 @@ public sealed partial class ExitNodeGrain(
     private string Did => this.GetPrimaryKeyString();
 
     private ExitNodeState Node => state.State;
+
+    public bool IsRecorded => Node.Created;
 
     private long NowMs => time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -569,7 +571,7 @@ public sealed partial class ExitNodeGrain(
 
     private CloneRegistrationResponse Deny(CloneRegistrationRequest request, string reason)
     {
-        LogDenied(logger, Did, request.Did, reason);
+        LogDenied(logger, Did, LogValue.Clip(request.Did), reason);
         return new CloneRegistrationResponse(Approved: false, CloneId: string.Empty, DenialReason: reason);
     }
 
@@ -624,8 +626,9 @@ public sealed partial class ExitNodeGrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "Exit node {Did} approved clone {CloneId} ({Migration})")]
     private static partial void LogApproved(ILogger logger, string did, string cloneId, MigrationType migration);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Exit node {Did} denied registration of {CloneDid}: {Reason}")]
-    private static partial void LogDenied(ILogger logger, string did, string? cloneDid, string reason);
+    // Debug: anyone may ask, so a denial per request at Information would let anonymous callers grow the log.
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Exit node {Did} denied registration of {CloneDid}: {Reason}")]
+    private static partial void LogDenied(ILogger logger, string did, string cloneDid, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Exit node {Did} suspended clone {CloneId}")]
     private static partial void LogSuspended(ILogger logger, string did, string cloneId);

@@ -36,6 +36,9 @@ public static class GrainHostingExtensions
         // A host with a database lists hosted DIDs there (AddVivimUpdateLog); an in-process cluster shares one in memory.
         silo.Services.TryAddSingleton<IHostedDidDirectory, InMemoryHostedDidDirectory>();
 
+        // Registered first, so it also sees calls the principal check refuses.
+        silo.AddIncomingGrainCallFilter<UnrecordedGrainDeactivation>();
+
         // Tenant isolation inside the silo: calls from clients need a principal the target grain allows.
         silo.AddIncomingGrainCallFilter<PrincipalCallFilter>();
         silo.Services.AddSingleton(TimeProvider.System);

@@ -12,6 +12,9 @@ public interface IHostedDidDirectory
     /// <summary>Removes <paramref name="did"/>; removing an absent one changes nothing.</summary>
     Task RemoveAsync(string did, CancellationToken cancellationToken = default);
 
+    /// <summary>Whether <paramref name="did"/> is hosted: a key lookup, so unknown DIDs can be refused before any grain wakes.</summary>
+    Task<bool> ContainsAsync(string did, CancellationToken cancellationToken = default);
+
     /// <summary>Up to <paramref name="limit"/> hosted DIDs after <paramref name="afterDid"/> (ordinal order), first page when null.</summary>
     Task<IReadOnlyList<string>> ListAsync(string? afterDid, int limit, CancellationToken cancellationToken = default);
 }

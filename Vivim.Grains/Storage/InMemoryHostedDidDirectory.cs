@@ -26,6 +26,14 @@ public sealed class InMemoryHostedDidDirectory : IHostedDidDirectory
         return Task.CompletedTask;
     }
 
+    public Task<bool> ContainsAsync(string did, CancellationToken cancellationToken = default)
+    {
+        lock (_dids)
+        {
+            return Task.FromResult(_dids.ContainsKey(did ?? string.Empty));
+        }
+    }
+
     public Task<IReadOnlyList<string>> ListAsync(string? afterDid, int limit, CancellationToken cancellationToken = default)
     {
         limit = HostedDidRules.Limit(limit);

@@ -19,7 +19,7 @@ public sealed partial class TenantGrain(
     [PersistentState("tenant", VivimProviders.GrainState)] IPersistentState<TenantState> state,
     IOptions<TenantOptions> options,
     TimeProvider time,
-    ILogger<TenantGrain> logger) : Grain, ITenantGrain, IGuardedGrain
+    ILogger<TenantGrain> logger) : Grain, ITenantGrain, IGuardedGrain, IRecordedGrain
 {
     private const int MaxNameLength = 200;
     private const int MaxApiKeys = 20;
@@ -28,6 +28,8 @@ public sealed partial class TenantGrain(
     private string TenantId => this.GetPrimaryKeyString();
 
     private TenantState Tenant => state.State;
+
+    public bool IsRecorded => Tenant.Created;
 
     public bool Allows(CallPrincipal principal, string method) => principal.Kind switch
     {

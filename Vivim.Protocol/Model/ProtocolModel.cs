@@ -10,7 +10,7 @@ namespace Vivim.Protocol.Model;
 /// Maps protocol records to and from the SDK's JSON. Reading is strict: unknown members, missing required members,
 /// nulls in non-nullable members, wrong types and numeric enums are refused with a <see cref="ProtocolModelException"/>.
 /// </summary>
-public static class ProtocolModel
+public static partial class ProtocolModel
 {
     public static JsonSerializerOptions Options { get; } = CreateOptions();
 
@@ -34,11 +34,11 @@ public static class ProtocolModel
         catch (JsonException e)
         {
             var where = string.IsNullOrEmpty(e.Path) ? string.Empty : $" at {e.Path}";
-            throw new ProtocolModelException($"Not a valid {typeof(T).Name}{where}: {FirstSentence(e.Message)}", e);
+            throw new ProtocolModelException($"Not a valid {WireName(typeof(T))}{where}: {Reason(e.Message)}", e);
         }
         catch (InvalidOperationException e)
         {
-            throw new ProtocolModelException($"Not a valid {typeof(T).Name}: {FirstSentence(e.Message)}", e);
+            throw new ProtocolModelException($"Not a valid {WireName(typeof(T))}: {Reason(e.Message)}", e);
         }
     }
 
@@ -81,11 +81,69 @@ public static class ProtocolModel
         }
     }
 
-    private static string FirstSentence(string message)
+    /// <summary>The record's name as words ("OwnerUpdateRequest" → "owner update request"), never a .NET type name.</summary>
+    private static string WireName(Type type)
     {
-        var end = message.IndexOf(". ", StringComparison.Ordinal);
-        return end < 0 ? message : message[..(end + 1)];
+        var name = type.Name;
+        var words = new System.Text.StringBuilder(name.Length + 8);
+        foreach (var c in name)
+        {
+            if (char.IsUpper(c) && words.Length > 0)
+            {
+                words.Append(' ');
+            }
+
+            words.Append(char.ToLowerInvariant(c));
+        }
+
+        return words.ToString();
     }
+
+    /// <summary>
+    /// What was wrong, in the caller's terms: System.Text.Json's messages name our .NET types and members, which mean
+    /// nothing to a caller and say more about the service than it should.
+    /// </summary>
+    private static string Reason(string message)
+    {
+        if (message.StartsWith("Expected ", StringComparison.Ordinal))
+        {
+            var end = message.IndexOf(". ", StringComparison.Ordinal);
+            return end < 0 ? message : message[..(end + 1)]; // our converters' own words
+        }
+
+        const string Missing = "missing required properties including: ";
+        var missing = message.IndexOf(Missing, StringComparison.Ordinal);
+        if (missing >= 0)
+        {
+            return "missing required members " + message[(missing + Missing.Length)..].TrimEnd('.') + ".";
+        }
+
+        var unmapped = UnmappedMember().Match(message);
+        if (unmapped.Success)
+        {
+            return $"unknown member '{unmapped.Groups["name"].Value}'.";
+        }
+
+        if (message.Contains("could not be converted", StringComparison.Ordinal) || message.Contains("cannot be converted", StringComparison.Ordinal))
+        {
+            return "a value has the wrong type or is not one of the allowed values.";
+        }
+
+        if (message.Contains("null", StringComparison.OrdinalIgnoreCase))
+        {
+            return "a member that must have a value is null.";
+        }
+
+        if (message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase))
+        {
+            return "a member appears twice.";
+        }
+
+        return "the JSON does not have the expected shape.";
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("The JSON property '(?<name>[^']{0,128})' could not be mapped")]
+    private static partial System.Text.RegularExpressions.Regex UnmappedMember();
 }
 
 /// <summary>JSON that is well formed but is not the shape of the protocol object it should be.</summary>

@@ -17,10 +17,13 @@ public abstract class HostedDidDirectoryConformance
         await Directory.AddAsync(did, "t1");
         await Directory.AddAsync(did, "t1");
         Assert.Single(await All(), d => d == did);
+        Assert.True(await Directory.ContainsAsync(did));
+        Assert.False(await Directory.ContainsAsync(did + "x"));
 
         await Directory.RemoveAsync(did);
         await Directory.RemoveAsync(did);
         Assert.DoesNotContain(did, await All());
+        Assert.False(await Directory.ContainsAsync(did));
     }
 
     [Fact]

@@ -19,7 +19,8 @@ public sealed class CloneProtocol(VivimProtocolContext context, ILogger<ClonePro
     protected override async Task<byte[]> AnswerAsync(JsonObject request, Libp2pStream stream, CancellationToken cancellationToken)
     {
         var type = RequestType(request, "challenge", "register");
-        var exitNode = ApiJson.String(request, "exitNode", 128, required: true)!;
+        var exitNode = RequestBounds.Did(ApiJson.String(request, "exitNode", RequestBounds.MaxDidChars, required: true), "exitNode");
+        await Context.HostedDids.RequireAsync(exitNode, cancellationToken);
         Context.Limiter.ForDid(exitNode);
         using (Context.Principals.Enter(CallPrincipal.Public))
         {

@@ -15,7 +15,8 @@ public sealed class ExitNodeProtocol(VivimProtocolContext context, ILogger<ExitN
     protected override async Task<byte[]> AnswerAsync(JsonObject request, Libp2pStream stream, CancellationToken cancellationToken)
     {
         ApiJson.OnlyMembers(request, "did");
-        var did = ApiJson.String(request, "did", 128, required: true)!;
+        var did = RequestBounds.Did(ApiJson.String(request, "did", RequestBounds.MaxDidChars, required: true));
+        await Context.HostedDids.RequireAsync(did, cancellationToken);
         Context.Limiter.ForDid(did);
         using (Context.Principals.Enter(CallPrincipal.Public))
         {

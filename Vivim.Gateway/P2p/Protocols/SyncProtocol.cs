@@ -45,7 +45,7 @@ public sealed class SyncProtocol(VivimProtocolContext context, OpenSyncStreams o
                     ApiJson.OnlyMembers(body, "after", "limit");
                     return await CloneSyncCalls.UpdatesAsync(Context.Grains, cloneId, ApiJson.Long(body, "after", required: false), ApiJson.Long(body, "limit", required: false)); // the log's text as it is
                 case "submit":
-                    var result = await CloneSyncCalls.SubmitAsync(Context.Grains, cloneId, body);
+                    var result = await CloneSyncCalls.SubmitAsync(Context.Grains, cloneId, body, Context.Anchor.Value.MaxBatchUpdates);
                     return result.Outcome == SubmitOutcome.Committed ? Object(WireJson.Receipts(result.Receipts)) : Error(ApiError.Rejected(result));
                 case "ack":
                     await CloneSyncCalls.AcknowledgeAsync(Context.Grains, cloneId, body);

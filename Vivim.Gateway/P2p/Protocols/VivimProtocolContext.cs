@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Vivim.Anchors;
 using Vivim.Gateway.Limits;
 using Vivim.Security;
 
@@ -9,5 +10,7 @@ public sealed record VivimProtocolContext(
     IGrainFactory Grains,
     CallPrincipals Principals,
     GatewayRateLimiter Limiter,
+    HostedDidGate HostedDids,
     PeerFloodGuard FloodGuard,
+    IOptions<AnchorOptions> Anchor,
     IOptions<VivimProtocolOptions> Options);

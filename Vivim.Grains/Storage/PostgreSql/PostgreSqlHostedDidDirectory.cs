@@ -21,6 +21,13 @@ public sealed class PostgreSqlHostedDidDirectory(NpgsqlDataSource dataSource) : 
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    public async Task<bool> ContainsAsync(string did, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("SELECT 1 FROM vivim_hosted_dids WHERE did = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = did ?? string.Empty });
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
     public async Task<IReadOnlyList<string>> ListAsync(string? afterDid, int limit, CancellationToken cancellationToken = default)
     {
         await using var command = dataSource.CreateCommand("SELECT did FROM vivim_hosted_dids WHERE did > $1 ORDER BY did LIMIT $2");

@@ -14,6 +14,16 @@ public sealed class SqliteHostedDidDirectory(string connectionString) : IHostedD
     public Task RemoveAsync(string did, CancellationToken cancellationToken = default) =>
         ExecuteAsync("DELETE FROM vivim_hosted_dids WHERE did = $did", cancellationToken, ("$did", did ?? string.Empty));
 
+    public async Task<bool> ContainsAsync(string did, CancellationToken cancellationToken = default)
+    {
+        await using var connection = new SqliteConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1 FROM vivim_hosted_dids WHERE did = $did";
+        command.Parameters.AddWithValue("$did", did ?? string.Empty);
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
     public async Task<IReadOnlyList<string>> ListAsync(string? afterDid, int limit, CancellationToken cancellationToken = default)
     {
         await using var connection = new SqliteConnection(connectionString);

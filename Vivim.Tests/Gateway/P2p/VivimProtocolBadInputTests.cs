@@ -184,7 +184,7 @@ public sealed class VivimProtocolBadInputTests(GatewayFixture gateway)
         var did = await gateway.CreateExitNodeAsync(apiKey);
 
         // The gateway's protocol with a tight per-peer budget, so a test can exhaust it.
-        using var limiter = new GatewayRateLimiter(Options.Create(new RateLimitOptions { PerAddressPerSecond = 2 }));
+        using var limiter = new GatewayRateLimiter(Options.Create(new RateLimitOptions { PerAddressPerSecond = 2 }), TimeProvider.System);
         var guard = new PeerFloodGuard(Options.Create(new VivimProtocolOptions { FloodRefusals = 3, FloodWindow = TimeSpan.FromMinutes(5) }), TimeProvider.System);
         var shared = gateway.Services.GetRequiredService<VivimProtocolContext>();
         IP2pProtocol protocol = ActivatorUtilities.CreateInstance<ExitNodeProtocol>(gateway.Services, shared with { Limiter = limiter, FloodGuard = guard });
