@@ -44,7 +44,7 @@ public sealed class OrleansSyncTransport : ISyncTransport
     {
         ArgumentNullException.ThrowIfNull(observer);
         var sessionId = Guid.NewGuid().ToString("N");
-        var grant = await Revocable(_clone.AttachSessionAsync(sessionId)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var grant = await Revocable(_clone.AttachSessionAsync(sessionId, observer: null)).WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var listener = await AnchorListener.SubscribeAsync(_client, grant.ParentDid, CloneId, observer).WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -32,10 +32,11 @@ public sealed class CloneSession : IAsyncDisposable
     private Task _pump = Task.CompletedTask;
     private long _knownHead;
     private long _sent;
-    private string? _revokedReason;
+    private SessionClosed? _endedBy; // revoked or replaced: the pump closes with it
     private string _cursorStateHash = string.Empty;
     private long _flushedCursor;
     private long _lastSentTicks;
+    private long _confirmedTicks;
     private bool _pumpSending;
     private DateTime _flushedAt;
 
@@ -176,7 +177,7 @@ public sealed class CloneSession : IAsyncDisposable
     {
         lock (_ackLock)
         {
-            if (_pumpSending || !_live.IsEmpty || _revokedReason is not null || _closing.IsCancellationRequested
+            if (_pumpSending || !_live.IsEmpty || _endedBy is not null || _closing.IsCancellationRequested
                 || batch.Updates[0].Seq != _sent + 1 || batch.Updates.Count > MaxBatchSize
                 || _unacknowledged.Count >= MaxInFlightBatches || !_outgoing.Writer.TryWrite(batch))
             {
@@ -212,9 +213,14 @@ public sealed class CloneSession : IAsyncDisposable
         _wake.Release();
     }
 
-    internal void Revoke(string reason)
+    internal void Revoke(string reason) => End(new SessionClosed(SessionCloseReason.Revoked, reason));
+
+    /// <summary>A newer session of the same clone took this one's place (on this gateway or another).</summary>
+    internal void Replace() => End(new SessionClosed(SessionCloseReason.Replaced, "session-replaced"));
+
+    private void End(SessionClosed closed)
     {
-        _revokedReason = reason;
+        Interlocked.CompareExchange(ref _endedBy, closed, null);
         _wake.Release();
     }
 
@@ -233,14 +239,15 @@ public sealed class CloneSession : IAsyncDisposable
     {
         var token = _closing.Token;
         Interlocked.Exchange(ref _lastSentTicks, DateTime.UtcNow.Ticks);
+        _confirmedTicks = DateTime.UtcNow.Ticks; // just attached
         var close = new SessionClosed(SessionCloseReason.Closed, "closed");
         try
         {
             while (!token.IsCancellationRequested)
             {
-                if (_revokedReason is { } revoked)
+                if (Volatile.Read(ref _endedBy) is { } ended)
                 {
-                    close = new SessionClosed(SessionCloseReason.Revoked, revoked);
+                    close = ended;
                     break;
                 }
 
@@ -251,7 +258,7 @@ public sealed class CloneSession : IAsyncDisposable
 
                 try
                 {
-                    while (_sent < KnownHead && InFlight < MaxInFlightBatches && _revokedReason is null)
+                    while (_sent < KnownHead && InFlight < MaxInFlightBatches && _endedBy is null)
                     {
                         var message = TakeLive() ?? await ReadFromLogAsync(token);
                         if (message is null)
@@ -287,7 +294,13 @@ public sealed class CloneSession : IAsyncDisposable
                 {
                     await _outgoing.Writer.WriteAsync(new SessionHead(KnownHead), token);
                     Interlocked.Exchange(ref _lastSentTicks, DateTime.UtcNow.Ticks);
-                    await CheckAccessAsync();
+                }
+
+                // Busy or idle: a session that kept sending would otherwise never hear of a lost revocation or replacement.
+                if (DateTime.UtcNow.Ticks - _confirmedTicks >= _options.HeartbeatInterval.Ticks)
+                {
+                    _confirmedTicks = DateTime.UtcNow.Ticks;
+                    await ConfirmAsync();
                 }
 
                 await FlushCursorAsync(force: false);
@@ -355,18 +368,21 @@ public sealed class CloneSession : IAsyncDisposable
         return page.Updates.Count == 0 ? null : new SessionBatch(page.Updates, page.Commits, page.HeadSeq);
     }
 
-    /// <summary>Revocations arrive as stream events, which can be lost; the heartbeat checks with the Clone grain too.</summary>
-    private async Task CheckAccessAsync()
+    /// <summary>
+    /// Revocations and replacements arrive as pushed notices, which can be lost; each heartbeat interval the session
+    /// confirms with the Clone grain that it may still sync and is still the clone's live session.
+    /// </summary>
+    private async Task ConfirmAsync()
     {
-        CloneStatus status;
+        bool live;
         using (_hub.AsClone(CloneId))
         {
-            status = await _clone.GetProgressAsync();
+            live = await _clone.ConfirmSessionAsync(SessionId, _hub.Replacements);
         }
 
-        if (status.TrustLevel == TrustLevel.Suspended)
+        if (!live)
         {
-            Revoke("suspended");
+            Replace();
         }
     }
 

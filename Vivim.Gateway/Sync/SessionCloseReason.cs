@@ -11,4 +11,7 @@ public enum SessionCloseReason
 
     /// <summary>Something broke while serving the session.</summary>
     Failed,
+
+    /// <summary>A newer session of the same clone took its place (a clone has one live session, cluster-wide).</summary>
+    Replaced,
 }

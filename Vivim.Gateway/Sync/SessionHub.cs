@@ -31,8 +31,16 @@ public sealed class SessionHub : IAsyncDisposable
         _principals = principals;
         _options = options.Value;
         _logger = logger;
+        _replacementsObject = new ReplacementNotices(this);
+        _replacements = new Lazy<ICloneSessionObserver>(() => _client.CreateObjectReference<ICloneSessionObserver>(_replacementsObject));
         _ticker = Task.Run(TickLoopAsync);
     }
+
+    private readonly ReplacementNotices _replacementsObject; // held here: the runtime keeps only a weak reference to it
+    private readonly Lazy<ICloneSessionObserver> _replacements;
+
+    /// <summary>Where Clone grains tell this hub that one of its sessions was replaced by a newer one (anywhere in the cluster).</summary>
+    internal ICloneSessionObserver Replacements => _replacements.Value;
 
     private readonly Task _ticker;
 
@@ -89,7 +97,7 @@ public sealed class SessionHub : IAsyncDisposable
         SessionGrant grant;
         using (AsClone(cloneId))
         {
-            grant = await clone.AttachSessionAsync(sessionId).WaitAsync(cancellationToken);
+            grant = await clone.AttachSessionAsync(sessionId, Replacements).WaitAsync(cancellationToken);
         }
 
         var batchSize = Math.Clamp(maxBatchSize ?? grant.Config.MaxBatchSize, 1, 1000);
@@ -193,7 +201,30 @@ public sealed class SessionHub : IAsyncDisposable
             }
         }
 
+        if (_replacements.IsValueCreated)
+        {
+            _client.DeleteObjectReference<ICloneSessionObserver>(_replacements.Value);
+        }
+
         _stopping.Dispose();
+    }
+
+    private void OnSessionReplaced(string parentDid, string sessionId)
+    {
+        if (_dids.TryGetValue(parentDid, out var feed) && feed.Sessions.TryGetValue(sessionId, out var session))
+        {
+            session.Replace();
+        }
+    }
+
+    /// <summary>The Clone grains' notices, handed to the session they name.</summary>
+    private sealed class ReplacementNotices(SessionHub hub) : ICloneSessionObserver
+    {
+        public Task OnSessionReplacedAsync(string parentDid, string sessionId)
+        {
+            hub.OnSessionReplaced(parentDid, sessionId);
+            return Task.CompletedTask;
+        }
     }
 
     /// <summary>A DID's sessions in this process and the one feed they share.</summary>

@@ -22,7 +22,8 @@ public sealed class SyncSocket(
     IGrainFactory grains,
     CallPrincipals principals,
     SyncSocketRegistry registry,
-    IOptions<GatewayOptions> options)
+    IOptions<GatewayOptions> options,
+    TimeProvider time)
 {
     private const int MaxBatchSize = 1000;
     private static readonly TimeSpan CloseHandshakeTimeout = TimeSpan.FromSeconds(5);
@@ -84,7 +85,7 @@ public sealed class SyncSocket(
 
     private async Task ServeAsync(Channel channel, string cloneId, CancellationToken ending, CancellationToken aborted)
     {
-        var hello = await ReadHelloAsync(channel, ending);
+        var hello = await ReadHelloAsync(channel, ending, aborted);
         CloneSession session;
         try
         {
@@ -160,6 +161,11 @@ public sealed class SyncSocket(
                     await channel.SendAsync(SyncFrames.Resync(resync.Reason), ending);
                     await channel.CloseAsync(WebSocketCloseStatus.NormalClosure, "resync");
                     return;
+                case SessionClosed { Reason: SessionCloseReason.Replaced } replaced:
+                    // Policy, not a drop: the replaced clone must not reconnect and push the newer session out in turn.
+                    await channel.SendAsync(SyncFrames.Error("session-replaced", "A newer sync session of this clone opened; this one is closed."), ending);
+                    await channel.CloseAsync(WebSocketCloseStatus.PolicyViolation, replaced.Description);
+                    return;
                 case SessionClosed closed:
                     var status = closed.Reason switch
                     {
@@ -208,19 +214,25 @@ public sealed class SyncSocket(
         }
     }
 
-    private async Task<Hello> ReadHelloAsync(Channel channel, CancellationToken ending)
+    private async Task<Hello> ReadHelloAsync(Channel channel, CancellationToken ending, CancellationToken aborted)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ending);
-        timeout.CancelAfter(options.Value.HelloTimeout);
-        JsonObject? message;
-        try
+        // Cancelling a socket read aborts the socket (no error frame, no close: 1006 at the clone), so the read is
+        // raced against the timeout instead; a read still pending then is where the clone's close answer arrives.
+        var read = channel.ReceiveAsync(aborted);
+        using (var timer = CancellationTokenSource.CreateLinkedTokenSource(ending))
         {
-            message = await channel.ReceiveAsync(timeout.Token);
+            var timeout = Task.Delay(options.Value.HelloTimeout, time, timer.Token);
+            if (await Task.WhenAny(read, timeout) != read)
+            {
+                await timeout; // throws when the gateway is stopping
+                channel.PendingRead = read;
+                throw new ProtocolViolation("hello-timeout", "No hello in time.");
+            }
+
+            await timer.CancelAsync();
         }
-        catch (OperationCanceledException) when (!ending.IsCancellationRequested)
-        {
-            throw new ProtocolViolation("hello-timeout", "No hello in time.");
-        }
+
+        var message = await read;
 
         if (message is null || !string.Equals(Member(message, "type"), "hello", StringComparison.Ordinal))
         {
@@ -326,6 +338,9 @@ public sealed class SyncSocket(
             }
         }
 
+        /// <summary>A read left running when the server gave up waiting (the hello timeout); it sees the close answer first.</summary>
+        public Task<JsonObject?>? PendingRead { get; set; }
+
         /// <summary>Reads and drops what the clone still sends until its close frame arrives (or the time is up).</summary>
         public async Task AwaitCloseAsync(TimeSpan timeout)
         {
@@ -333,11 +348,23 @@ public sealed class SyncSocket(
             var buffer = new byte[1024];
             try
             {
+                if (PendingRead is { } pending)
+                {
+                    PendingRead = null;
+                    if (await Task.WhenAny(pending, Task.Delay(timeout, limit.Token)) != pending)
+                    {
+                        _ = pending.ContinueWith(t => t.Exception, TaskScheduler.Default); // observed: it fails when the socket goes
+                        return; // the clone does not answer; the connection goes when the handler returns
+                    }
+
+                    await pending;
+                }
+
                 while (socket.State == WebSocketState.CloseSent && (await socket.ReceiveAsync(buffer, limit.Token)).MessageType != WebSocketMessageType.Close)
                 {
                 }
             }
-            catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException or ProtocolViolation)
             {
             }
         }

@@ -49,9 +49,21 @@ public interface ICloneGrain : IGrainWithStringKey
     [Alias("GetProgress")]
     Task<CloneStatus> GetProgressAsync();
 
-    /// <summary>A live session opened (on some hub); the clone counts as connected while any is attached.</summary>
+    /// <summary>
+    /// A live session opened (on some hub); the clone counts as connected while any is attached. A clone has at most
+    /// <c>Vivim:Clones:MaxSessions</c> (1) live sessions cluster-wide: the newest wins, and the oldest beyond the bound
+    /// is dropped and its hub told through <paramref name="observer"/> (null: a session nobody needs to close).
+    /// </summary>
     [Alias("AttachSession")]
-    Task<SessionGrant> AttachSessionAsync(string sessionId);
+    Task<SessionGrant> AttachSessionAsync(string sessionId, ICloneSessionObserver? observer);
+
+    /// <summary>
+    /// True while <paramref name="sessionId"/> is still one of the clone's live sessions (re-attached when there is room,
+    /// as after the grain was reactivated, with <paramref name="observer"/> told of a later replacement); false once a
+    /// newer session replaced it. Refused when the clone may not sync.
+    /// </summary>
+    [Alias("ConfirmSession")]
+    Task<bool> ConfirmSessionAsync(string sessionId, ICloneSessionObserver? observer);
 
     [Alias("DetachSession")]
     Task DetachSessionAsync(string sessionId);

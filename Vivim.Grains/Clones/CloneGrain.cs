@@ -38,7 +38,9 @@ public sealed class CloneGrain(
     private readonly Dictionary<string, long> _requestNonces = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _tickets = new(StringComparer.Ordinal);
 
-    private readonly HashSet<string> _sessions = new(StringComparer.Ordinal);
+    // Live sessions, oldest first, with the hub to tell when one is replaced (in memory: a session re-attaches by
+    // confirming itself after a reactivation).
+    private readonly List<(string Id, ICloneSessionObserver? Hub)> _sessions = [];
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private bool _cursorDirty;
 
@@ -66,7 +68,7 @@ public sealed class CloneGrain(
         PrincipalKind.Clone => principal.IsClone(CloneId) && method is nameof(GetRegistrationAsync) or nameof(GetConfigAsync) or nameof(SetConfigAsync)
             or nameof(GetSnapshotAsync) or nameof(GetUpdatesAsync) or nameof(SubmitAsync) or nameof(AcknowledgeAsync) or nameof(GetStatusAsync)
             or nameof(AttachSessionAsync) or nameof(DetachSessionAsync) or nameof(DeregisterAsync) or nameof(IssueSyncTicketAsync)
-            or nameof(GetPeerTrustAsync) or nameof(GetProgressAsync),
+            or nameof(GetPeerTrustAsync) or nameof(GetProgressAsync) or nameof(ConfirmSessionAsync),
         _ => false,
     };
 
@@ -284,7 +286,7 @@ public sealed class CloneGrain(
         return await GrainFactory.GetGrain<IExitNodeGrain>(registration.ParentDid).FindCloneAsync(peerDid);
     }
 
-    public Task<SessionGrant> AttachSessionAsync(string sessionId)
+    public Task<SessionGrant> AttachSessionAsync(string sessionId, ICloneSessionObserver? observer)
     {
         ArgumentException.ThrowIfNullOrEmpty(sessionId);
         if (sessionId.Length > MaxSessionIdLength)
@@ -293,13 +295,43 @@ public sealed class CloneGrain(
         }
 
         var registration = RequireSync();
-        _sessions.Add(sessionId);
+        _sessions.RemoveAll(s => string.Equals(s.Id, sessionId, StringComparison.Ordinal));
+        _sessions.Add((sessionId, observer));
+
+        // The newest session wins: the clone that reconnects is the one with a working connection.
+        while (_sessions.Count > Math.Max(1, options.Value.MaxSessions))
+        {
+            var (replaced, hub) = _sessions[0];
+            _sessions.RemoveAt(0);
+            hub?.OnSessionReplacedAsync(registration.ParentDid, replaced).Ignore(); // one-way; the hub's confirmation covers a lost notice
+        }
+
         return Task.FromResult(new SessionGrant(registration.ParentDid, Clone.Cursor, Clone.Config, MaxInFlightBatches));
+    }
+
+    public Task<bool> ConfirmSessionAsync(string sessionId, ICloneSessionObserver? observer)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sessionId);
+        RequireSync();
+        if (_sessions.Exists(s => string.Equals(s.Id, sessionId, StringComparison.Ordinal)))
+        {
+            return Task.FromResult(true);
+        }
+
+        // After a reactivation the list starts empty: the sessions that confirm first take the places again. A session
+        // that was replaced while this activation lived is not in the list, and the list is full with its successor.
+        if (_sessions.Count < Math.Max(1, options.Value.MaxSessions))
+        {
+            _sessions.Add((sessionId, observer));
+            return Task.FromResult(true);
+        }
+
+        return Task.FromResult(false);
     }
 
     public Task DetachSessionAsync(string sessionId)
     {
-        _sessions.Remove(sessionId ?? string.Empty);
+        _sessions.RemoveAll(s => string.Equals(s.Id, sessionId, StringComparison.Ordinal));
         return Task.CompletedTask;
     }
 

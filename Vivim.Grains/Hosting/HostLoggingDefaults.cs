@@ -8,6 +8,7 @@ namespace Vivim.Hosting;
 /// The log levels a Vivim host starts with: our own messages at Information, the frameworks' at Warning (Orleans dumps
 /// every option at Information and Polly logs two lines per placement call). They sit below every other configuration
 /// source, so <c>Logging:LogLevel:*</c> in appsettings, the environment or the command line still overrides them.
+/// Every logger masks secret query values (<see cref="QuerySecrets"/>).
 /// </summary>
 public static class HostLoggingDefaults
 {
@@ -33,6 +34,7 @@ public static class HostLoggingDefaults
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = Levels });
+        RedactingLoggerFactory.Install(builder.Services); // secret query values never reach a log, whatever the levels
         return builder;
     }
 }

@@ -171,5 +171,52 @@ public sealed class SessionHubTests(ClusterFixture fixture)
         Assert.True(status.Status.Connected);
     }
 
+    [Fact]
+    public async Task A_session_opened_on_another_hub_replaces_the_clone_s_live_session_there_at_once()
+    {
+        // Two hubs stand for two gateway silos: only the Clone grain knows both sessions.
+        var (node, _, cloneId) = await NewCloneAsync();
+        await node.WriteAsOwnerAsync([Write(0)]);
+        await using var first = new SessionHub(fixture.Client, Options.Create(new SessionHubOptions()), NullLogger<SessionHub>.Instance);
+        await using var second = new SessionHub(fixture.Client, Options.Create(new SessionHubOptions()), NullLogger<SessionHub>.Instance);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var old = await first.OpenAsync(cloneId, cursor: 0, cancellationToken: timeout.Token);
+        await NextBatchAsync(old, timeout.Token);
+
+        await using var newer = await second.OpenAsync(cloneId, cursor: 0, cancellationToken: timeout.Token);
+        var closed = await NextAsync<SessionClosed>(old, timeout.Token); // the grain's notice, well before any heartbeat (15 s)
+        Assert.Equal(SessionCloseReason.Replaced, closed.Reason);
+        Assert.Equal("session-replaced", closed.Description);
+
+        // The newer session carries on, and the clone stays connected through it.
+        var batch = await NextBatchAsync(newer, timeout.Token);
+        await newer.AcknowledgeAsync(batch.LastSeq);
+        await node.WriteAsOwnerAsync([Write(1)]);
+        Assert.Equal(2, (await NextBatchAsync(newer, timeout.Token)).LastSeq);
+        await old.DisposeAsync(); // detaching the replaced session leaves the live one attached
+        Assert.True((await Grains.GetGrain<ICloneGrain>(cloneId).GetProgressAsync()).Status.Connected);
+    }
+
+    [Fact]
+    public async Task A_replaced_session_whose_notice_never_came_ends_at_its_next_confirmation()
+    {
+        var (_, _, cloneId) = await NewCloneAsync();
+        var options = new SessionHubOptions { HeartbeatInterval = TimeSpan.FromMilliseconds(300), CursorFlushInterval = TimeSpan.FromMilliseconds(100) };
+        await using var hub = new SessionHub(fixture.Client, Options.Create(options), NullLogger<SessionHub>.Instance);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var session = await hub.OpenAsync(cloneId, cursor: 0, cancellationToken: timeout.Token);
+
+        // The grain forgets its sessions (a reactivation) and a session nobody can tell attaches meanwhile: no notice
+        // reaches the hub, so the session learns it from the grain when it confirms itself (had it confirmed in between,
+        // it would be back in the grain's list with its hub, and the notice would close it).
+        var clone = Grains.GetGrain<ICloneGrain>(cloneId);
+        await fixture.Cluster.DeactivateAsync(clone.GetGrainId());
+        await clone.AttachSessionAsync("elsewhere", null);
+
+        var closed = await NextAsync<SessionClosed>(session, timeout.Token);
+        Assert.Equal(SessionCloseReason.Replaced, closed.Reason);
+        Assert.True(await clone.ConfirmSessionAsync("elsewhere", null));
+    }
+
     private static Task<SessionBatch> NextBatchAsync(CloneSession session, CancellationToken token) => NextAsync<SessionBatch>(session, token);
 }

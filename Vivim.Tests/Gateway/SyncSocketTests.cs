@@ -144,6 +144,52 @@ public sealed class SyncSocketTests(GatewayFixture gateway)
         Assert.Equal(WebSocketCloseStatus.PolicyViolation, socket.CloseStatus);
     }
 
+    [Fact]
+    public async Task A_clone_has_one_live_socket_each_new_one_replaces_the_last_with_a_session_replaced_error()
+    {
+        var (_, apiKey) = await gateway.CreateTenantAsync();
+        var did = await gateway.CreateExitNodeAsync(apiKey);
+        var clone = await RegisterAsync(gateway, did);
+
+        // One clone's credentials opening socket after socket: each welcome closes the one before.
+        var sockets = new List<ClientWebSocket>();
+        try
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                var socket = await ConnectAsync(gateway, clone);
+                sockets.Add(socket);
+                await SendAsync(socket, new JsonObject { ["type"] = "hello", ["cursor"] = 0 });
+                Assert.Equal("welcome", (await ReceiveAsync(socket))!["type"]!.GetValue<string>());
+            }
+
+            foreach (var replaced in sockets[..^1])
+            {
+                JsonObject? error = null;
+                while (await ReceiveAsync(replaced) is { } message)
+                {
+                    error = message["type"]!.GetValue<string>() == "error" ? message : error;
+                }
+
+                Assert.Equal("session-replaced", error?["code"]?.GetValue<string>());
+                Assert.Equal(WebSocketCloseStatus.PolicyViolation, replaced.CloseStatus);
+                Assert.Equal("session-replaced", replaced.CloseStatusDescription);
+            }
+
+            // The last one is live: a write reaches it.
+            await WriteAsync(gateway, apiKey, did, ("memoryIndex/after", "1"));
+            Assert.Equal(1, (await NextBatchAsync(sockets[^1]))["headSeq"]!.GetValue<double>());
+            Assert.Equal(WebSocketState.Open, sockets[^1].State);
+        }
+        finally
+        {
+            foreach (var socket in sockets)
+            {
+                socket.Dispose();
+            }
+        }
+    }
+
     internal static Uri WebSocketUri(GatewayFixture gateway, string target) => new($"ws://{gateway.BaseAddress.Authority}{target}");
 
     /// <summary>A signed upgrade, as a non-browser clone opens the channel.</summary>

@@ -28,7 +28,7 @@ public sealed class CloneGrainTests(ClusterFixture fixture)
         using var clone = SigningKey.Generate();
         var cloneId = await RegisterApprovedAsync(node, clone);
         var grain = Grains.GetGrain<ICloneGrain>(cloneId);
-        await grain.AttachSessionAsync("session-1");
+        await grain.AttachSessionAsync("session-1", null);
         Assert.Equal(SubmitOutcome.Committed, (await grain.SubmitAsync([SignedUpdate(clone, cloneId, "memoryIndex/1", JsonValue.Create(1))])).Outcome);
         var revoked = await ListenForRevocationAsync(fixture.Client, key.Did.Value);
 
@@ -37,7 +37,7 @@ public sealed class CloneGrainTests(ClusterFixture fixture)
         await Assert.ThrowsAsync<CloneAccessDeniedException>(() => grain.GetUpdatesAsync(0, 10));
         await Assert.ThrowsAsync<CloneAccessDeniedException>(() => grain.GetSnapshotAsync());
         await Assert.ThrowsAsync<CloneAccessDeniedException>(() => grain.SubmitAsync([SignedUpdate(clone, cloneId, "memoryIndex/2", JsonValue.Create(2))]));
-        await Assert.ThrowsAsync<CloneAccessDeniedException>(() => grain.AttachSessionAsync("session-2"));
+        await Assert.ThrowsAsync<CloneAccessDeniedException>(() => grain.AttachSessionAsync("session-2", null));
         // The anchor refuses the suspended clone's writes on its own too.
         var direct = await Grains.GetGrain<IAnchorStateGrain>(key.Did.Value).SubmitAsync([SignedUpdate(clone, cloneId, "memoryIndex/3", JsonValue.Create(3))]);
         Assert.NotEqual(SubmitOutcome.Committed, direct.Outcome);
@@ -59,7 +59,7 @@ public sealed class CloneGrainTests(ClusterFixture fixture)
         Assert.True(SignatureV2.Verify(SignedKind.TrustProof, ProtocolModel.ToJsonObject(reinstated), key.PublicKey));
         await grain.GetSnapshotAsync();
         await grain.GetUpdatesAsync(0, 10);
-        await grain.AttachSessionAsync("session-3");
+        await grain.AttachSessionAsync("session-3", null);
         Assert.Equal(SubmitOutcome.Committed, (await grain.SubmitAsync([SignedUpdate(clone, cloneId, "memoryIndex/4", JsonValue.Create(4))])).Outcome);
         await Assert.ThrowsAsync<InvalidOperationException>(() => node.ReinstateCloneAsync(cloneId, null));
     }
@@ -129,13 +129,13 @@ public sealed class CloneGrainTests(ClusterFixture fixture)
 
         // Written on deactivation (and by the flush timer), not per ack. Sessions are in memory, so a dropped
         // session shows the activation really went away.
-        await grain.AttachSessionAsync("before-deactivation");
+        await grain.AttachSessionAsync("before-deactivation", null);
         await fixture.Cluster.DeactivateAsync(grain.GetGrainId());
         var reloaded = await grain.GetStatusAsync();
         Assert.False(reloaded.Status.Connected);
         Assert.Equal(2, reloaded.Cursor);
         Assert.Equal(0, reloaded.Status.PendingUpdates);
-        Assert.Equal((await grain.AttachSessionAsync("s")).Cursor, reloaded.Cursor);
+        Assert.Equal((await grain.AttachSessionAsync("s", null)).Cursor, reloaded.Cursor);
     }
 
     [Fact]
@@ -149,9 +149,9 @@ public sealed class CloneGrainTests(ClusterFixture fixture)
         await grain.SetConfigAsync(new SyncConfig(MaxBatchSize: 50, Compression: true));
         await Assert.ThrowsAsync<ArgumentException>(() => grain.SetConfigAsync(new SyncConfig(MaxBatchSize: 0)));
 
-        var grant = await grain.AttachSessionAsync("a");
+        var grant = await grain.AttachSessionAsync("a", null);
         Assert.Equal(new SessionGrant(key.Did.Value, 0, new SyncConfig(MaxBatchSize: 50, Compression: true), 4), grant);
-        await grain.AttachSessionAsync("b");
+        await grain.AttachSessionAsync("b", null);
         await grain.DetachSessionAsync("a");
         Assert.True((await grain.GetStatusAsync()).Status.Connected);
         await grain.DetachSessionAsync("b");

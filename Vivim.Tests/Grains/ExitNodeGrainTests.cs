@@ -336,7 +336,7 @@ public sealed class ExitNodeGrainTests(ClusterFixture fixture)
         Assert.Equal(head.Seq, snapshot.Seq);
         await Assert.ThrowsAsync<CloneAccessDeniedException>(() => fork.GetSnapshotAsync());
         await Assert.ThrowsAsync<CloneAccessDeniedException>(() => fork.GetUpdatesAsync(0, 10));
-        await Assert.ThrowsAsync<CloneAccessDeniedException>(() => fork.AttachSessionAsync("s"));
+        await Assert.ThrowsAsync<CloneAccessDeniedException>(() => fork.AttachSessionAsync("s", null));
         await Assert.ThrowsAsync<CloneAccessDeniedException>(() => fork.SubmitAsync([SignedUpdate(clone, response.CloneId, "memoryIndex/b", JsonValue.Create(2))]));
     }
 
@@ -378,7 +378,7 @@ public sealed class ExitNodeGrainTests(ClusterFixture fixture)
 
         // A session and an ack show up in the listing.
         var first = Grains.GetGrain<ICloneGrain>(listed[0].CloneId);
-        await first.AttachSessionAsync("session-1");
+        await first.AttachSessionAsync("session-1", null);
         await first.AcknowledgeAsync(0, string.Empty);
         var again = (await node.ListClonesAsync(null, 1)).Items.Single();
         Assert.True(again.Connected);
@@ -397,7 +397,7 @@ public sealed class ExitNodeGrainTests(ClusterFixture fixture)
 
         var grain = Grains.GetGrain<ICloneGrain>(cloneId);
         await Assert.ThrowsAsync<CloneAccessDeniedException>(() => grain.GetSnapshotAsync());
-        await Assert.ThrowsAsync<CloneAccessDeniedException>(() => grain.AttachSessionAsync("s"));
+        await Assert.ThrowsAsync<CloneAccessDeniedException>(() => grain.AttachSessionAsync("s", null));
         Assert.Empty((await node.ListClonesAsync(null, 10)).Items);
         Assert.Equal(0, (await node.GetInfoAsync()).CloneCount);
         await Assert.ThrowsAsync<NotHostedException>(() => node.SuspendCloneAsync(cloneId, null));
