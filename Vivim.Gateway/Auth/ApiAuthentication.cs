@@ -122,7 +122,9 @@ public sealed class ApiAuthentication(
         RequestAuthentication outcome;
         using (principals.Enter(CallPrincipal.Service))
         {
-            outcome = await grains.GetGrain<ICloneGrain>(cloneId).AuthenticateRequestAsync(parameters.KeyId, parameters.Nonce, parameters.Created * 1000);
+            // A captured non-read request replayed after a restart must still be refused: its nonce is spent durably.
+            var changesState = !HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method);
+            outcome = await grains.GetGrain<ICloneGrain>(cloneId).AuthenticateRequestAsync(parameters.KeyId, parameters.Nonce, parameters.Created * 1000, changesState);
         }
 
         Require(outcome);

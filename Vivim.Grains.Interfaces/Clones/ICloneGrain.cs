@@ -80,8 +80,12 @@ public interface ICloneGrain : IGrainWithStringKey
     /// A gateway verified a request signature by <paramref name="keyDid"/>: checks that the key is this clone's and the
     /// nonce is fresh (remembered for the signature window), and says whether the clone may act.
     /// </summary>
+    /// <param name="changesState">
+    /// The request is not a read (any method but GET and HEAD): its nonce is also spent durably, so a replay after a
+    /// restart is refused too. A read's nonce is remembered by the activation only.
+    /// </param>
     [Alias("AuthenticateRequest")]
-    Task<RequestAuthentication> AuthenticateRequestAsync(string keyDid, string nonce, long createdAtMs);
+    Task<RequestAuthentication> AuthenticateRequestAsync(string keyDid, string nonce, long createdAtMs, bool changesState);
 
     /// <summary>
     /// A gateway's libp2p peer speaks with a remote peer whose Noise-authenticated key is <paramref name="keyDid"/>:

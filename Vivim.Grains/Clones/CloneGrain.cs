@@ -8,6 +8,7 @@ using System.Security.Cryptography;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Sync;
 using Vivim.Security;
+using Vivim.Storage;
 
 namespace Vivim.Clones;
 
@@ -22,6 +23,7 @@ namespace Vivim.Clones;
 [Reentrant]
 public sealed class CloneGrain(
     [PersistentState("clone", VivimProviders.GrainState)] IPersistentState<CloneState> state,
+    ISpentNonces nonces,
     TimeProvider time,
     IOptions<CloneOptions> options) : Grain, ICloneGrain, IGuardedGrain, IRecordedGrain
 {
@@ -34,7 +36,8 @@ public sealed class CloneGrain(
     private static readonly TimeSpan SignatureWindow = TimeSpan.FromSeconds(300);
     private static readonly TimeSpan TicketLifetime = TimeSpan.FromSeconds(60);
 
-    // Request nonces until their signature window closes, and open WebSocket tickets; both by expiry (ms).
+    // Request nonces until their signature window closes (the fast path; non-read requests' nonces are also spent in
+    // ISpentNonces, which a restart keeps), and open WebSocket tickets; both by expiry (ms).
     private readonly Dictionary<string, long> _requestNonces = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _tickets = new(StringComparer.Ordinal);
 
@@ -363,7 +366,7 @@ public sealed class CloneGrain(
         await PersistAsync();
     }
 
-    public Task<RequestAuthentication> AuthenticateRequestAsync(string keyDid, string nonce, long createdAtMs)
+    public async Task<RequestAuthentication> AuthenticateRequestAsync(string keyDid, string nonce, long createdAtMs, bool changesState)
     {
         if (Clone.Registration is not { } registration || !string.Equals(registration.CloneDid, keyDid, StringComparison.Ordinal))
         {
@@ -387,13 +390,22 @@ public sealed class CloneGrain(
             return Refuse("Too many signed requests in the signature window.");
         }
 
-        // Remembered until a request signed then would be refused as stale anyway. The activation stays for that long
-        // too; a silo crash forgets them, which a replay can only use for idempotent or read requests of this clone.
-        _requestNonces[nonce] = Math.Max(createdAtMs, now) + (long)SignatureWindow.TotalMilliseconds;
+        // Remembered until a request signed then would be refused as stale anyway. Noted before the await below, so a
+        // concurrent duplicate (this grain is reentrant) meets it here.
+        var expiresAt = Math.Max(createdAtMs, now) + (long)SignatureWindow.TotalMilliseconds;
+        _requestNonces[nonce] = expiresAt;
         this.DelayDeactivation(SignatureWindow);
-        return Task.FromResult(TrustOutcome(registration));
 
-        static Task<RequestAuthentication> Refuse(string reason) => Task.FromResult(new RequestAuthentication(RequestAuthenticationOutcome.Refused, reason));
+        // A request that changes something (a sync ticket, a write, an ack) must not work twice even after a restart or
+        // through another activation: its nonce is spent in the shared store, one keyed row, expiring with the window.
+        if (changesState && !await nonces.TrySpendAsync(NonceScope.Requests(registration.ParentDid, CloneId), nonce, now, expiresAt))
+        {
+            return Refuse("The nonce was used before.");
+        }
+
+        return TrustOutcome(registration);
+
+        static RequestAuthentication Refuse(string reason) => new(RequestAuthenticationOutcome.Refused, reason);
     }
 
     public Task<RequestAuthentication> AuthenticatePeerAsync(string keyDid) =>

@@ -26,6 +26,7 @@ public sealed partial class ExitNodeGrain(
     [PersistentState("exitNode", VivimProviders.GrainState)] IPersistentState<ExitNodeState> state,
     KeyVault vault,
     IHostedDidDirectory directory,
+    ISpentNonces nonces,
     TimeProvider time,
     IOptions<ExitNodeOptions> options,
     ILogger<ExitNodeGrain> logger) : Grain, IExitNodeGrain, IGuardedGrain, IRecordedGrain
@@ -41,10 +42,12 @@ public sealed partial class ExitNodeGrain(
     private static readonly ExitNodeEndpoints DefaultEndpoints = new("/vivim/clone/1.0.0", "/vivim/sync/1.0.0", string.Empty);
 
     private readonly ExitNodeOptions _options = options.Value;
-    private readonly CloneRegistrationFlow _registration = new(options.Value);
+    private readonly CloneRegistrationFlow _registration = new(options.Value, nonces);
     private SigningKey? _key;
 
     private string Did => this.GetPrimaryKeyString();
+
+    private NonceScope Registrations => NonceScope.Registrations(Did);
 
     private ExitNodeState Node => state.State;
 
@@ -69,7 +72,7 @@ public sealed partial class ExitNodeGrain(
         _ => Node.Created && principal.IsTenant(Node.TenantId),
     };
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // The seed lives unsealed only in this activation's memory.
         if (Node.Created && Node.Key is not null)
@@ -77,7 +80,31 @@ public sealed partial class ExitNodeGrain(
             _key = vault.Unseal(Node.Key, Did);
         }
 
-        return Task.CompletedTask;
+        await CarryOverSpentNoncesAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Spent nonces of a state written before they had rows of their own move to <see cref="ISpentNonces"/> (with the
+    /// expiry they had), then leave the state: no replay window opens on upgrade, and the state stops growing.
+    /// </summary>
+    private async Task CarryOverSpentNoncesAsync(CancellationToken cancellationToken)
+    {
+        var legacy = Node.SpentNonces;
+        if (legacy.Count == 0)
+        {
+            return;
+        }
+
+        var retention = (long)_options.NonceRetention.TotalMilliseconds;
+        var now = NowMs;
+        var live = legacy
+            .Where(p => p.Value + retention >= now && p.Key.Length is > 0 and <= NonceRules.MaxNonceLength)
+            .Select(p => new SpentNonce(p.Key, p.Value + retention))
+            .ToList();
+        await nonces.CarryOverAsync(Registrations, live, cancellationToken);
+        Node.SpentNonces = new(StringComparer.Ordinal);
+        await state.WriteStateAsync();
+        LogNoncesCarriedOver(logger, Did, live.Count);
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -187,7 +214,7 @@ public sealed partial class ExitNodeGrain(
     public Task<RegistrationChallenge> IssueChallengeAsync(string cloneDid, string nonce)
     {
         RequireKey();
-        return Task.FromResult(_registration.IssueChallenge(cloneDid, nonce, Node.SpentNonces, NowMs));
+        return _registration.IssueChallengeAsync(Registrations, cloneDid, nonce, NowMs);
     }
 
     public async Task<CloneRegistrationResponse> RegisterAsync(CloneRegistrationRequest request)
@@ -195,16 +222,18 @@ public sealed partial class ExitNodeGrain(
         ArgumentNullException.ThrowIfNull(request);
         var key = RequireKey();
         var now = NowMs;
-        var decision = _registration.Decide(request, Node.Policy, CloneCount, Node.SpentNonces, now);
+        var decision = await _registration.DecideAsync(Registrations, request, Node.Policy, CloneCount, now);
+
+        // A concluded registration spends its nonce before anything else happens: one row, never the node's state. An
+        // approval that fails after this costs the client a new nonce, never a second clone for one request.
+        if (decision.SpendsNonce && !await _registration.TrySpendAsync(Registrations, request.Nonce, now))
+        {
+            return Deny(request, DenialReasons.NonceAlreadyUsed);
+        }
+
         if (decision.Approved)
         {
             return await ApproveAsync(key, request, decision.Migration, now);
-        }
-
-        if (decision.SpendsNonce)
-        {
-            _registration.SpendNonce(Node.SpentNonces, request.Nonce, now);
-            await state.WriteStateAsync();
         }
 
         return Deny(request, decision.DenialReason!) with { Challenge = decision.Challenge };
@@ -403,6 +432,7 @@ public sealed partial class ExitNodeGrain(
 
         await Anchor.DeleteAsync();
         await directory.RemoveAsync(Did);
+        await nonces.ForgetExitNodeAsync(Did);
         await state.ClearStateAsync();
         state.State = new ExitNodeState();
         _key?.Dispose();
@@ -444,7 +474,6 @@ public sealed partial class ExitNodeGrain(
             : ProtocolSigner.TrustProof(key, TrustProofType.Attestation, request.Did, now, Payload(clone));
         clone.LastProof = proof;
         Node.Clones[cloneId] = clone;
-        _registration.SpendNonce(Node.SpentNonces, request.Nonce, now);
         await state.WriteStateAsync();
         LogApproved(logger, Did, cloneId, migration);
 
@@ -638,6 +667,9 @@ public sealed partial class ExitNodeGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Exit node {Did} could not notify the gateways of its change: {Reason}")]
     private static partial void LogNoticeFailed(ILogger logger, string did, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Exit node {Did} moved {Count} spent nonces from its state to their own rows")]
+    private static partial void LogNoncesCarriedOver(ILogger logger, string did, int count);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Exit node {Did} deleted")]
     private static partial void LogDeleted(ILogger logger, string did);

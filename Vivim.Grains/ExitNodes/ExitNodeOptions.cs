@@ -16,4 +16,10 @@ public sealed class ExitNodeOptions
     /// covers every request that could still carry a remembered nonce.
     /// </summary>
     public TimeSpan NonceRetention { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Challenges one exit node keeps waiting for their answer (each lives <see cref="ChallengeTimeout"/>). Beyond it a
+    /// request for another is refused with <c>Rate limit exceeded</c>: unproven callers cannot grow a node's memory.
+    /// </summary>
+    public int MaxPendingChallenges { get; set; } = 1024;
 }

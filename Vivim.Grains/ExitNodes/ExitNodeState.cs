@@ -30,8 +30,8 @@ public sealed class ExitNodeState
     [Id(9)] public ExitNodeAdvertisement? Advertisement { get; set; }
 
     /// <summary>
-    /// Spent registration nonces and when they were spent (ms), pruned after their window. Kept here until the storage
-    /// work moves them to a table of their own.
+    /// Spent registration nonces and when they were spent (ms), as states written before nonces had rows of their own
+    /// (<see cref="Storage.ISpentNonces"/>) hold them. Read once at activation, carried over and emptied; never added to.
     /// </summary>
     [Id(10)] public Dictionary<string, long> SpentNonces { get; set; } = new(StringComparer.Ordinal);
 

@@ -36,6 +36,14 @@ public static class GrainHostingExtensions
         // A host with a database lists hosted DIDs there (AddVivimUpdateLog); an in-process cluster shares one in memory.
         silo.Services.TryAddSingleton<IHostedDidDirectory, InMemoryHostedDidDirectory>();
 
+        // Spent nonces likewise: in the database when there is one, else in memory; expired ones go in bounded batches.
+        silo.Services.TryAddSingleton<ISpentNonces, InMemoryNonceLedger>();
+        silo.Services.AddOptions<NonceLedgerOptions>().Bind(configuration.GetSection(NonceLedgerOptions.Section))
+            .Validate(o => o.PruneInterval > TimeSpan.Zero && o.PruneBatchSize > 0 && o.MaxBatchesPerRound > 0, "Vivim:Nonces:PruneInterval, PruneBatchSize and MaxBatchesPerRound must be positive.")
+            .ValidateOnStart();
+        silo.Services.AddSingleton<NoncePruner>();
+        silo.Services.AddHostedService(sp => sp.GetRequiredService<NoncePruner>());
+
         // Registered first, so it also sees calls the principal check refuses.
         silo.AddIncomingGrainCallFilter<UnrecordedGrainDeactivation>();
 

@@ -11,7 +11,7 @@ public static class UpdateLogHostingExtensions
 {
     /// <summary>
     /// The durable update log of the configured database (one per process, shared by every anchor it hosts), and the
-    /// hosted-DID directory in the same database.
+    /// hosted-DID directory and the spent nonces in the same database.
     /// </summary>
     public static IServiceCollection AddVivimUpdateLog(this IServiceCollection services, StorageLocation location)
     {
@@ -19,12 +19,14 @@ public static class UpdateLogHostingExtensions
         {
             services.AddSingleton<IUpdateLog>(_ => new SqliteUpdateLog(location.ConnectionString));
             services.AddSingleton<IHostedDidDirectory>(_ => new SqliteHostedDidDirectory(location.ConnectionString));
+            services.AddSingleton<ISpentNonces>(_ => new SqliteNonceLedger(location.ConnectionString));
         }
         else
         {
             services.AddSingleton(_ => NpgsqlDataSource.Create(location.ConnectionString));
             services.AddSingleton<IUpdateLog>(sp => new PostgreSqlUpdateLog(sp.GetRequiredService<NpgsqlDataSource>()));
             services.AddSingleton<IHostedDidDirectory>(sp => new PostgreSqlHostedDidDirectory(sp.GetRequiredService<NpgsqlDataSource>()));
+            services.AddSingleton<ISpentNonces>(sp => new PostgreSqlNonceLedger(sp.GetRequiredService<NpgsqlDataSource>()));
         }
 
         return services;

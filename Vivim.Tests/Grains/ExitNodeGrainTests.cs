@@ -170,12 +170,12 @@ public sealed class ExitNodeGrainTests(ClusterFixture fixture)
         Assert.Equal(DenialReasons.NonceAlreadyUsed, (await node.RegisterAsync(Request(clone, nonce))).DenialReason);
         await Assert.ThrowsAsync<ArgumentException>(() => node.IssueChallengeAsync(clone.Did.Value, nonce));
 
-        // A denial after the challenge round concludes it too.
+        // A proof that does not verify spends nothing: the caller pays with a new round trip, the node stores nothing.
         var denied = NewNonce();
         var issued = await node.IssueChallengeAsync(clone.Did.Value, denied);
         var wrong = await node.RegisterAsync(Request(clone, denied) with { ChallengeResponse = Guid.NewGuid().ToString(), IdentityProof = IdentityProof(clone, issued.Challenge, denied) });
         Assert.Equal(DenialReasons.InvalidIdentityProof, wrong.DenialReason);
-        Assert.Equal(DenialReasons.NonceAlreadyUsed, (await node.RegisterAsync(Request(clone, denied))).DenialReason);
+        Assert.Equal(DenialReasons.ChallengeRequired, (await node.RegisterAsync(Request(clone, denied))).DenialReason);
 
         // Spent nonces are durable: a new activation (which unseals the key again) still refuses them.
         await fixture.Cluster.DeactivateAsync(node.GetGrainId());

@@ -58,6 +58,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         // Stream subscriptions survive a silo's death, as with the PostgreSQL store in production.
         silo.Services.AddKeyedSingleton<IGrainStorage>("PubSubStore", (sp, _) => state.For(sp.GetRequiredService<Serializer>()));
         silo.Services.AddSingleton(log);
+        silo.Services.AddSingleton<ISpentNonces>(state.Nonces);
     }
 
     /// <summary>

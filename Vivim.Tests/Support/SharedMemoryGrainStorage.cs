@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Orleans.Serialization;
 using Orleans.Storage;
+using Vivim.Storage;
 
 namespace Vivim.Tests.Support;
 
@@ -12,6 +13,13 @@ namespace Vivim.Tests.Support;
 public sealed class SharedMemoryGrainStorage
 {
     private readonly ConcurrentDictionary<string, (byte[] Data, int Version)> _records = new(StringComparer.Ordinal);
+
+    /// <summary>The cluster's spent nonces, kept with its state: a new activation or a new cluster on this state sees them.</summary>
+    public InMemoryNonceLedger Nonces { get; } = new();
+
+    /// <summary>The stored bytes of a grain's state record (0 when there is none): what one state write costs.</summary>
+    public int SizeOf(string stateName, GrainId grainId) =>
+        _records.TryGetValue($"{grainId}/{stateName}", out var record) ? record.Data.Length : 0;
 
     /// <summary>The provider as one silo sees it (each silo serializes with its own serializer).</summary>
     public IGrainStorage For(Serializer serializer) => new View(this, serializer);

@@ -5,20 +5,24 @@ using Vivim.Protocol;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
+using Vivim.Storage;
 
 namespace Vivim.ExitNodes;
 
 /// <summary>
 /// The SDK's clone registration handshake as rules, without the grain: rate limit, timestamp window, nonces, the
 /// challenge round trip and its identity proof, then capacity and migration policy. Challenges and the rate limit
-/// live in this object (one activation's memory); spent nonces are the caller's persisted state, passed in.
+/// live in this object (one activation's memory); spent nonces live in their own rows (<see cref="ISpentNonces"/>).
 /// </summary>
 /// <remarks>
-/// A request that only asks for a challenge, or is refused before its proof is checked, leaves its nonce unspent;
-/// from the identity proof on, the registration concludes and spends its nonce whatever the answer
-/// (<see cref="RegistrationDecision.SpendsNonce"/>).
+/// A request that only asks for a challenge, is refused before its proof is checked, or whose proof does not verify
+/// leaves its nonce unspent: replaying it is harmless (it is refused again), and an unproven caller must not make the
+/// node store anything. From a verified identity on, the registration concludes and spends its nonce whatever the
+/// answer (<see cref="RegistrationDecision.SpendsNonce"/>). Unproven work is bounded: per requesting DID by the rate
+/// limit (challenges included), per node by <see cref="ExitNodeOptions.MaxPendingChallenges"/>, per client address
+/// by the gateway's bucket.
 /// </remarks>
-internal sealed class CloneRegistrationFlow(ExitNodeOptions options)
+internal sealed class CloneRegistrationFlow(ExitNodeOptions options, ISpentNonces nonces)
 {
     /// <summary>How far a request's timestamp may be from now, either way (the SDK's ±5 minutes).</summary>
     public const long TimestampWindowMs = 300_000;
@@ -26,10 +30,19 @@ internal sealed class CloneRegistrationFlow(ExitNodeOptions options)
     public const int MaxNonceLength = 256;
 
     private readonly Dictionary<string, PendingChallenge> _challenges = new(StringComparer.Ordinal);
+
+    // Challenges in the order they were issued, which is the order they expire in (one timeout for all).
+    private readonly Queue<PendingChallenge> _issued = new();
     private readonly RegistrationRateLimiter _rateLimiter = new(options.RegistrationsPerMinute);
 
-    /// <summary>A challenge asked for on its own; an <see cref="ArgumentException"/> for a bad or spent nonce.</summary>
-    public RegistrationChallenge IssueChallenge(string cloneDid, string nonce, IReadOnlyDictionary<string, long> spentNonces, long nowMs)
+    /// <summary>Challenges waiting for their answer (expired ones included until the next issue sweeps them).</summary>
+    public int PendingChallenges => _challenges.Count;
+
+    /// <summary>
+    /// A challenge asked for on its own; an <see cref="ArgumentException"/> for a bad or spent nonce, or when the DID's
+    /// rate or the node's pending challenges are used up (<see cref="DenialReasons.RateLimitExceeded"/>).
+    /// </summary>
+    public async Task<RegistrationChallenge> IssueChallengeAsync(NonceScope scope, string cloneDid, string nonce, long nowMs)
     {
         ArgumentException.ThrowIfNullOrEmpty(cloneDid);
         ArgumentException.ThrowIfNullOrEmpty(nonce);
@@ -38,16 +51,22 @@ internal sealed class CloneRegistrationFlow(ExitNodeOptions options)
             throw new ArgumentException($"A nonce is at most {MaxNonceLength} characters.", nameof(nonce));
         }
 
-        if (spentNonces.ContainsKey(nonce))
+        // Counted like a registration request: a challenge is the unproven half of one.
+        if (!_rateLimiter.TryAcquire(cloneDid, nowMs))
+        {
+            throw new ArgumentException(DenialReasons.RateLimitExceeded, nameof(cloneDid));
+        }
+
+        if (await nonces.IsSpentAsync(scope, nonce, nowMs))
         {
             throw new ArgumentException(DenialReasons.NonceAlreadyUsed, nameof(nonce));
         }
 
-        return Issue(cloneDid, nonce, nowMs);
+        return Issue(cloneDid, nonce, nowMs) ?? throw new ArgumentException(DenialReasons.RateLimitExceeded, nameof(nonce));
     }
 
     /// <summary>Takes the request through the SDK's steps, in the SDK's order, up to approval or the first denial.</summary>
-    public RegistrationDecision Decide(CloneRegistrationRequest request, ExitNodePolicy policy, int cloneCount, IReadOnlyDictionary<string, long> spentNonces, long nowMs)
+    public async Task<RegistrationDecision> DecideAsync(NonceScope scope, CloneRegistrationRequest request, ExitNodePolicy policy, int cloneCount, long nowMs)
     {
         ArgumentNullException.ThrowIfNull(request);
         var did = request.Did ?? string.Empty;
@@ -67,7 +86,8 @@ internal sealed class CloneRegistrationFlow(ExitNodeOptions options)
             return RegistrationDecision.Deny(DenialReasons.InvalidIdentityProof);
         }
 
-        if (spentNonces.ContainsKey(request.Nonce))
+        // A keyed read; the atomic spend comes once the registration concludes (TrySpendAsync).
+        if (await nonces.IsSpentAsync(scope, request.Nonce, nowMs))
         {
             return RegistrationDecision.Deny(DenialReasons.NonceAlreadyUsed);
         }
@@ -77,7 +97,9 @@ internal sealed class CloneRegistrationFlow(ExitNodeOptions options)
             if (policy.RequireVerification)
             {
                 // The first half of the round trip: the nonce stays unspent until the answer comes.
-                return RegistrationDecision.Deny(DenialReasons.ChallengeRequired) with { Challenge = Issue(did, request.Nonce, nowMs) };
+                return Issue(did, request.Nonce, nowMs) is { } challenge
+                    ? RegistrationDecision.Deny(DenialReasons.ChallengeRequired) with { Challenge = challenge }
+                    : RegistrationDecision.Deny(DenialReasons.RateLimitExceeded);
             }
         }
         else
@@ -86,13 +108,14 @@ internal sealed class CloneRegistrationFlow(ExitNodeOptions options)
             _challenges.Remove(request.Nonce); // single-use, whatever the outcome
             if (!proven)
             {
-                return RegistrationDecision.Conclude(DenialReasons.InvalidIdentityProof);
+                // Unproven: the caller pays (a new challenge), the node stores nothing.
+                return RegistrationDecision.Deny(DenialReasons.InvalidIdentityProof);
             }
         }
 
         if (!IsDidKey(did))
         {
-            return RegistrationDecision.Conclude(DenialReasons.InvalidIdentityProof);
+            return RegistrationDecision.Deny(DenialReasons.InvalidIdentityProof);
         }
 
         if (cloneCount >= policy.MaxClones)
@@ -111,30 +134,38 @@ internal sealed class CloneRegistrationFlow(ExitNodeOptions options)
         return RegistrationDecision.Approve(migration);
     }
 
-    /// <summary>Records <paramref name="nonce"/> as spent, forgetting those older than the nonce retention.</summary>
-    public void SpendNonce(Dictionary<string, long> spentNonces, string nonce, long nowMs)
+    /// <summary>
+    /// Spends <paramref name="nonce"/> for the nonce retention: one keyed row. False when it was spent meanwhile (the
+    /// registration must then be refused as a replay).
+    /// </summary>
+    public Task<bool> TrySpendAsync(NonceScope scope, string nonce, long nowMs) =>
+        nonces.TrySpendAsync(scope, nonce, nowMs, nowMs + (long)options.NonceRetention.TotalMilliseconds);
+
+    /// <summary>A new challenge for <paramref name="nonce"/>; null when the node has as many pending as it keeps.</summary>
+    private RegistrationChallenge? Issue(string did, string nonce, long nowMs)
     {
-        var horizon = nowMs - (long)options.NonceRetention.TotalMilliseconds;
-        foreach (var old in spentNonces.Where(p => p.Value < horizon).Select(p => p.Key).ToList())
+        // Expired challenges leave from the front of the queue: a sweep costs what it removes, not what is pending.
+        while (_issued.TryPeek(out var oldest) && oldest.ExpiresAt < nowMs)
         {
-            spentNonces.Remove(old);
+            _issued.Dequeue();
+            if (_challenges.TryGetValue(oldest.Nonce, out var current) && ReferenceEquals(current, oldest))
+            {
+                _challenges.Remove(oldest.Nonce);
+            }
         }
 
-        spentNonces[nonce] = nowMs;
-    }
-
-    private RegistrationChallenge Issue(string did, string nonce, long nowMs)
-    {
-        foreach (var expired in _challenges.Where(p => p.Value.ExpiresAt < nowMs).Select(p => p.Key).ToList())
+        // Asking again under the same unspent nonce replaces its challenge. The queue may hold replaced or answered
+        // entries until they expire; it is bounded with the map, since each entry is issued within one timeout.
+        if (!_challenges.ContainsKey(nonce) && (_challenges.Count >= options.MaxPendingChallenges || _issued.Count >= 2 * options.MaxPendingChallenges))
         {
-            _challenges.Remove(expired);
+            return null;
         }
 
-        // Asking again under the same unspent nonce replaces its challenge. Challenges live 30 s and each DID is rate
-        // limited, so this map stays small; the gateway limits per peer and IP in front of it.
         // crypto.randomUUID() in the SDK; Guid.NewGuid is a random (v4) UUID from the OS CSPRNG.
         var challenge = new RegistrationChallenge(Guid.NewGuid().ToString(), nonce, nowMs + (long)options.ChallengeTimeout.TotalMilliseconds);
-        _challenges[nonce] = new PendingChallenge(did, challenge.Challenge, challenge.ExpiresAt);
+        var pending = new PendingChallenge(did, nonce, challenge.Challenge, challenge.ExpiresAt);
+        _challenges[nonce] = pending;
+        _issued.Enqueue(pending);
         return challenge;
     }
 
@@ -173,5 +204,5 @@ internal sealed class CloneRegistrationFlow(ExitNodeOptions options)
         }
     }
 
-    private sealed record PendingChallenge(string Did, string Challenge, long ExpiresAt);
+    private sealed record PendingChallenge(string Did, string Nonce, string Challenge, long ExpiresAt);
 }
