@@ -35,6 +35,7 @@ public static class GrainHostingExtensions
 
         // A host with a database lists hosted DIDs there (AddVivimUpdateLog); an in-process cluster shares one in memory.
         silo.Services.TryAddSingleton<IHostedDidDirectory, InMemoryHostedDidDirectory>();
+        silo.Services.TryAddSingleton<IStorageErasure, DatabaseServerErasure>();
 
         // Tenant isolation inside the silo: calls from clients need a principal the target grain allows.
         silo.AddIncomingGrainCallFilter<PrincipalCallFilter>();

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Vivim.Storage;
 using Vivim.Storage.PostgreSql;
@@ -11,7 +12,7 @@ public static class UpdateLogHostingExtensions
 {
     /// <summary>
     /// The durable update log of the configured database (one per process, shared by every anchor it hosts), and the
-    /// hosted-DID directory in the same database.
+    /// hosted-DID directory in the same database, and what scrubs it after deletions.
     /// </summary>
     public static IServiceCollection AddVivimUpdateLog(this IServiceCollection services, StorageLocation location)
     {
@@ -19,12 +20,14 @@ public static class UpdateLogHostingExtensions
         {
             services.AddSingleton<IUpdateLog>(_ => new SqliteUpdateLog(location.ConnectionString));
             services.AddSingleton<IHostedDidDirectory>(_ => new SqliteHostedDidDirectory(location.ConnectionString));
+            services.AddSingleton<IStorageErasure>(sp => new SqliteErasure(location.ConnectionString, sp.GetRequiredService<ILogger<SqliteErasure>>()));
         }
         else
         {
             services.AddSingleton(_ => NpgsqlDataSource.Create(location.ConnectionString));
             services.AddSingleton<IUpdateLog>(sp => new PostgreSqlUpdateLog(sp.GetRequiredService<NpgsqlDataSource>()));
             services.AddSingleton<IHostedDidDirectory>(sp => new PostgreSqlHostedDidDirectory(sp.GetRequiredService<NpgsqlDataSource>()));
+            services.AddSingleton<IStorageErasure, DatabaseServerErasure>();
         }
 
         return services;
