@@ -77,6 +77,13 @@ public interface ICloneGrain : IGrainWithStringKey
     Task RemoveAsync(string reason);
 
     /// <summary>
+    /// Its exit node was deleted: the clone's stored state (registration, DIDs, permissions, cursor) is deleted and the
+    /// grain refuses everything after. Idempotent.
+    /// </summary>
+    [Alias("Erase")]
+    Task EraseAsync();
+
+    /// <summary>
     /// A gateway verified a request signature by <paramref name="keyDid"/>: checks that the key is this clone's and the
     /// nonce is fresh (remembered for the signature window), and says whether the clone may act.
     /// </summary>

@@ -47,6 +47,9 @@ public sealed class CloneGrain(
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private bool _cursorDirty;
 
+    // Set once the state is deleted: no later write (a cursor flush, a trust change in flight) may bring it back.
+    private bool _erased;
+
     // The anchor's head only grows, so an ack at or below the last head seen needs no call to the anchor; its root is
     // the state hash of an ack that reaches it.
     private AnchorHead? _knownHead;
@@ -366,6 +369,27 @@ public sealed class CloneGrain(
         await PersistAsync();
     }
 
+    public async Task EraseAsync()
+    {
+        _sessions.Clear();
+        _tickets.Clear();
+        _requestNonces.Clear();
+        await _writeGate.WaitAsync();
+        try
+        {
+            _erased = true;
+            _cursorDirty = false;
+            await state.ClearStateAsync();
+            state.State = new CloneState();
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+
+        DeactivateOnIdle();
+    }
+
     public async Task<RequestAuthentication> AuthenticateRequestAsync(string keyDid, string nonce, long createdAtMs, bool changesState)
     {
         if (Clone.Registration is not { } registration || !string.Equals(registration.CloneDid, keyDid, StringComparison.Ordinal))
@@ -489,6 +513,11 @@ public sealed class CloneGrain(
         await _writeGate.WaitAsync();
         try
         {
+            if (_erased)
+            {
+                return;
+            }
+
             var wasDirty = _cursorDirty;
             _cursorDirty = false;
             try

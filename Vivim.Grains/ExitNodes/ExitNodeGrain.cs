@@ -431,6 +431,14 @@ public sealed partial class ExitNodeGrain(
         }
 
         await Anchor.DeleteAsync();
+
+        // Every clone this node ever registered, removed ones too: their records name both DIDs and the permissions.
+        // Erased before this node's own state, which lists them, so a delete that fails here is resumed in full.
+        foreach (var cloneId in Node.Clones.Keys.ToList())
+        {
+            await Clone(cloneId).EraseAsync();
+        }
+
         await directory.RemoveAsync(Did);
         await nonces.ForgetExitNodeAsync(Did);
         await state.ClearStateAsync();

@@ -35,6 +35,7 @@ public static class GrainHostingExtensions
 
         // A host with a database lists hosted DIDs there (AddVivimUpdateLog); an in-process cluster shares one in memory.
         silo.Services.TryAddSingleton<IHostedDidDirectory, InMemoryHostedDidDirectory>();
+        silo.Services.TryAddSingleton<IStorageErasure, DatabaseServerErasure>();
 
         // Spent nonces likewise: in the database when there is one, else in memory; expired ones go in bounded batches.
         silo.Services.TryAddSingleton<ISpentNonces, InMemoryNonceLedger>();

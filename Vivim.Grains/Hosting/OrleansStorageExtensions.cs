@@ -35,6 +35,10 @@ public static class OrleansStorageExtensions
             o.Invariant = invariant;
             o.ConnectionString = connectionString;
             o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+
+            // A cleared record is deleted, not kept with a null payload: its key names the grain (a tenant id, a DID,
+            // a clone id), and a deleted tenant must leave no row behind. Its version restarts at the next write.
+            o.DeleteStateOnClear = true;
         }));
         if (database == DatabaseKind.Sqlite)
         {

@@ -10,11 +10,12 @@ public sealed class StorageLocation
 {
     public const string SqliteFileName = "vivim.db";
 
-    private StorageLocation(DatabaseKind provider, string? dataPath, string connectionString)
+    private StorageLocation(DatabaseKind provider, string? dataPath, string connectionString, IReadOnlyList<string>? tightened = null)
     {
         Provider = provider;
         DataPath = dataPath;
         ConnectionString = connectionString;
+        Tightened = tightened ?? [];
     }
 
     public DatabaseKind Provider { get; }
@@ -24,6 +25,9 @@ public sealed class StorageLocation
 
     /// <summary>The connection string of <see cref="Provider"/> (Microsoft.Data.Sqlite or Npgsql syntax).</summary>
     public string ConnectionString { get; }
+
+    /// <summary>Paths of the data directory that other users could read or write, made owner-only when it was resolved.</summary>
+    public IReadOnlyList<string> Tightened { get; }
 
     /// <summary>A new, unopened connection to this database.</summary>
     public DbConnection CreateConnection() => Provider == DatabaseKind.Sqlite
@@ -45,7 +49,7 @@ public sealed class StorageLocation
         }
 
         var directory = Path.GetFullPath(dataPath);
-        Directory.CreateDirectory(directory);
+        var tightened = OwnerOnlyDataDirectory.Secure(directory, SqliteFileName);
         var sqlite = new SqliteConnectionStringBuilder
         {
             DataSource = Path.Combine(directory, SqliteFileName),
@@ -53,7 +57,7 @@ public sealed class StorageLocation
             Pooling = true,
             DefaultTimeout = 30,
         }.ConnectionString;
-        return new StorageLocation(DatabaseKind.Sqlite, directory, sqlite);
+        return new StorageLocation(DatabaseKind.Sqlite, directory, sqlite, tightened);
     }
 
     /// <summary>For logs: never the password.</summary>

@@ -20,6 +20,12 @@ public sealed class StorageStartup(
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var options = storage.Value;
+        if (location.Tightened.Count > 0)
+        {
+            logger.LogWarning("The data directory {DataPath} was readable by other users: made {Count} paths owner-only (directory 0700, files 0600): {Paths}",
+                location.DataPath, location.Tightened.Count, string.Join(", ", location.Tightened.Select(Path.GetFileName)));
+        }
+
         var delay = TimeSpan.FromSeconds(1);
         for (var attempt = 1; ; attempt++)
         {

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Vivim.Storage;
 using Vivim.Storage.PostgreSql;
@@ -11,7 +12,7 @@ public static class UpdateLogHostingExtensions
 {
     /// <summary>
     /// The durable update log of the configured database (one per process, shared by every anchor it hosts), and the
-    /// hosted-DID directory and the spent nonces in the same database.
+    /// hosted-DID directory and the spent nonces in the same database, and what scrubs it after deletions.
     /// </summary>
     public static IServiceCollection AddVivimUpdateLog(this IServiceCollection services, StorageLocation location)
     {
@@ -20,6 +21,7 @@ public static class UpdateLogHostingExtensions
             services.AddSingleton<IUpdateLog>(_ => new SqliteUpdateLog(location.ConnectionString));
             services.AddSingleton<IHostedDidDirectory>(_ => new SqliteHostedDidDirectory(location.ConnectionString));
             services.AddSingleton<ISpentNonces>(_ => new SqliteNonceLedger(location.ConnectionString));
+            services.AddSingleton<IStorageErasure>(sp => new SqliteErasure(location.ConnectionString, sp.GetRequiredService<ILogger<SqliteErasure>>()));
         }
         else
         {
@@ -27,6 +29,7 @@ public static class UpdateLogHostingExtensions
             services.AddSingleton<IUpdateLog>(sp => new PostgreSqlUpdateLog(sp.GetRequiredService<NpgsqlDataSource>()));
             services.AddSingleton<IHostedDidDirectory>(sp => new PostgreSqlHostedDidDirectory(sp.GetRequiredService<NpgsqlDataSource>()));
             services.AddSingleton<ISpentNonces>(sp => new PostgreSqlNonceLedger(sp.GetRequiredService<NpgsqlDataSource>()));
+            services.AddSingleton<IStorageErasure, DatabaseServerErasure>();
         }
 
         return services;

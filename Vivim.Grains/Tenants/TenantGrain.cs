@@ -8,6 +8,7 @@ using Vivim.Protocol;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Model;
 using Vivim.Security;
+using Vivim.Storage;
 
 namespace Vivim.Tenants;
 
@@ -18,6 +19,7 @@ namespace Vivim.Tenants;
 public sealed partial class TenantGrain(
     [PersistentState("tenant", VivimProviders.GrainState)] IPersistentState<TenantState> state,
     IOptions<TenantOptions> options,
+    IStorageErasure erasure,
     TimeProvider time,
     ILogger<TenantGrain> logger) : Grain, ITenantGrain, IGuardedGrain, IRecordedGrain
 {
@@ -84,6 +86,9 @@ public sealed partial class TenantGrain(
 
         await state.ClearStateAsync();
         state.State = new TenantState();
+
+        // The rows are gone; now their bytes, before the caller hears the tenant is deleted.
+        await erasure.EraseDeletedAsync();
         LogDeleted(logger, TenantId);
         DeactivateOnIdle();
     }
@@ -198,6 +203,7 @@ public sealed partial class TenantGrain(
         }
 
         await DeleteExitNodeCoreAsync(did!);
+        await erasure.EraseDeletedAsync();
     }
 
     public async Task<ExitNodeSummaryPage> ListExitNodesAsync(string? afterDid, int limit)

@@ -47,7 +47,8 @@ public sealed class SqliteHostedDidDirectory(string connectionString) : IHostedD
         await using var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = sql;
+        // Per connection, and these come from the pool that grain state shares: set it on each.
+        command.CommandText = SqliteLogWriter.SecureDelete + ";" + sql;
         foreach (var (name, value) in parameters)
         {
             command.Parameters.AddWithValue(name, value);

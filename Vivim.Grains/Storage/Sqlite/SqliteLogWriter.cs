@@ -29,6 +29,9 @@ internal sealed class SqliteLogWriter : IDisposable
     /// </summary>
     internal const string BusyTimeout = "PRAGMA busy_timeout = 30000";
 
+    /// <summary>Content that a connection deletes or overwrites is overwritten with zeros in the file.</summary>
+    internal const string SecureDelete = "PRAGMA secure_delete = ON";
+
     public SqliteLogWriter(string connectionString)
     {
         _connection = new SqliteConnection(connectionString);
@@ -44,6 +47,8 @@ internal sealed class SqliteLogWriter : IDisposable
 
         SqliteLogStatements.Execute(_connection, "PRAGMA synchronous = FULL");
         SqliteLogStatements.Execute(_connection, BusyTimeout);
+        // Deleted and replaced documents are zeroed in their pages, not left in free space (it is per connection).
+        SqliteLogStatements.Execute(_connection, SecureDelete);
         SqliteLogStatements.Execute(_connection, "PRAGMA cache_size = -65536");
         // 10,000 pages (40 MiB at 4 KiB): only when the checkpointer falls behind does the writer checkpoint itself.
         SqliteLogStatements.Execute(_connection, "PRAGMA wal_autocheckpoint = 10000");
