@@ -164,8 +164,9 @@ public sealed class GatewayFlowTests(GatewayFixture gateway)
         }
 
         using var http = gateway.CreateClient();
+        // The clone's record is erased with its exit node, so it is no longer known at all (not merely revoked).
         var (status, _) = await SendAsync(http, gateway.Signed(clone.Key, HttpMethod.Get, $"/v1/clones/{clone.CloneId}/snapshot"));
-        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
 
         // Its data is gone: hosting the DID again starts from an empty log.
         var again2 = await gateway.CreateExitNodeAsync(otherKey, new JsonObject { ["privateKeySeedHex"] = seedHex });

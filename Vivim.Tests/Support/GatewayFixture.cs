@@ -24,6 +24,9 @@ public sealed class GatewayFixture : IAsyncLifetime
 
     public Uri BaseAddress { get; private set; } = null!;
 
+    /// <summary>Configuration added to <see cref="Arguments"/> (a fixture of its own with other limits).</summary>
+    public IReadOnlyList<string> ExtraArguments { get; init; } = [];
+
     public string OperatorKey => TestOperatorKey;
 
     public string DataPath => _dataPath;
@@ -42,7 +45,7 @@ public sealed class GatewayFixture : IAsyncLifetime
     {
         var port = FreePort.Next();
         BaseAddress = new Uri($"http://127.0.0.1:{port}");
-        _app = GatewayApp.Create(Arguments(BaseAddress, _dataPath, $"gateway-tests-{port}"));
+        _app = GatewayApp.Create([.. Arguments(BaseAddress, _dataPath, $"gateway-tests-{port}"), .. ExtraArguments]);
         await _app.StartAsync();
     }
 
