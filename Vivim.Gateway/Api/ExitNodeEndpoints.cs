@@ -159,7 +159,7 @@ public static class ExitNodeEndpoints
             ? ToOwnerUpdate(ApiJson.Read<OwnerUpdateRequest>((JsonObject)update.DeepClone()))
             : throw ApiJson.Bad($"updates[{index}] must be an object.")).ToList();
         var tenant = ApiAuthentication.Tenant(context);
-        limiter.ForDid(did);
+        limiter.ForOwnerWrites(did);
         limiter.ForTenantUpdates(tenant.TenantId, updates.Count, tenant.Quotas.UpdatesPerSecond ?? 1);
         var result = await grains.GetGrain<IExitNodeGrain>(did).WriteAsOwnerAsync(updates);
         return ApiJson.Receipts(result);

@@ -43,7 +43,14 @@ public sealed class GatewayRateLimiter : IDisposable
     /// <summary>A libp2p remote peer: the <c>/vivim/*</c> protocols' counterpart of <see cref="ForAddress"/>, with the same budget.</summary>
     public void ForPeer(string peerId) => Acquire($"peer:{peerId}", 1, _options.PerAddressPerSecond, "this peer");
 
+    /// <summary>Public calls about an exit node (discovery, challenge, registration), over HTTP and libp2p.</summary>
     public void ForDid(string did) => Acquire($"did:{did}", 1, _options.PerDidPerSecond, "this DID");
+
+    /// <summary>
+    /// The owner's writes to its exit node: a bucket of their own, so anonymous callers spending the public one (a
+    /// registration flood) cannot refuse the tenant its writes; the tenant's own buckets bound them too.
+    /// </summary>
+    public void ForOwnerWrites(string did) => Acquire($"did-owner:{did}", 1, _options.PerDidPerSecond, "this DID");
 
     public void ForTenant(string tenantId, int perSecond) => Acquire($"tenant:{tenantId}", 1, perSecond, "this tenant");
 

@@ -23,6 +23,9 @@ public sealed class HostProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The process id, for reading what the kernel says about it (<c>/proc/&lt;id&gt;/status</c>).</summary>
+    public int Id => _process.Id;
+
     public string Output
     {
         get
