@@ -18,12 +18,7 @@ public static class RegistrationCalls
     {
         ApiJson.OnlyMembers(body, "did", "nonce");
         var cloneDid = RequestBounds.Did(ApiJson.String(body, "did", RequestBounds.MaxDidChars, required: true));
-        var nonce = ApiJson.String(body, "nonce", RequestBounds.MaxNonceChars, required: true)!;
-        if (nonce.Length == 0)
-        {
-            throw ApiJson.Bad("'nonce' must not be empty.");
-        }
-
+        var nonce = RequestBounds.Nonce(ApiJson.String(body, "nonce", RequestBounds.MaxNonceChars, required: true));
         return grains.GetGrain<IExitNodeGrain>(did).IssueChallengeAsync(cloneDid, nonce);
     }
 

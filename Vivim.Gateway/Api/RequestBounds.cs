@@ -58,6 +58,23 @@ public static class RequestBounds
         return did!;
     }
 
+    /// <summary>A clone, tenant, key or update id taken from a request body (the libp2p protocols name clones in the body).</summary>
+    public static string Id(string? id, string name)
+    {
+        Check(name, id, MaxIdChars);
+        return id!;
+    }
+
+    /// <summary>
+    /// A registration nonce, bounded as <see cref="Registration"/> bounds it: a challenge issued for a nonce the
+    /// registration would refuse is only state for nothing.
+    /// </summary>
+    public static string Nonce(string? nonce)
+    {
+        Check("nonce", nonce, MaxNonceChars);
+        return nonce!;
+    }
+
     /// <summary>The SDK's registration request, field by field.</summary>
     public static CloneRegistrationRequest Registration(CloneRegistrationRequest request)
     {

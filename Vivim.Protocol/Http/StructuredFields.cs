@@ -237,8 +237,9 @@ internal static class StructuredFields
                 _at++;
             }
 
+            // RFC 8941 §3.3.1: at most 15 digits.
             var digits = _text[start.._at];
-            if (digits.Length is 0 or > 16 || digits == "-" || !long.TryParse(digits, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+            if (digits.Length - (digits.StartsWith('-') ? 1 : 0) is < 1 or > 15 || !long.TryParse(digits, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
             {
                 throw Fail($"expected an integer at {start}");
             }
@@ -257,6 +258,13 @@ internal static class StructuredFields
 
             var encoded = _text[_at..end];
             _at = end + 1;
+
+            // RFC 8941 §3.3.5: the base64 alphabet only (Convert would also skip whitespace inside).
+            if (!encoded.All(c => char.IsAsciiLetterOrDigit(c) || c is '+' or '/' or '='))
+            {
+                throw Fail("the byte sequence is not base64");
+            }
+
             try
             {
                 return Convert.FromBase64String(encoded);

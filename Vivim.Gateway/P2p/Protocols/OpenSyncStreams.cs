@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Vivim.Anchors;
 using Vivim.Feeds;
+using Vivim.Gateway.Limits;
 using Vivim.Libp2p.Host;
 using Vivim.Protocol.Sync;
 using Vivim.Security;
@@ -15,6 +16,9 @@ namespace Vivim.Gateway.P2p.Protocols;
 /// </summary>
 public sealed partial class OpenSyncStreams : IDidListener
 {
+    /// <summary>A stream is answered in well under a second; a refused clone may try again after this.</summary>
+    private static readonly TimeSpan RetryAfterFullStreams = TimeSpan.FromSeconds(1);
+
     private readonly IClusterClient _client;
     private readonly CallPrincipals _principals;
     private readonly TimeProvider _time;
@@ -49,13 +53,19 @@ public sealed partial class OpenSyncStreams : IDidListener
     /// Registers <paramref name="stream"/> as answering <paramref name="cloneId"/> of <paramref name="parentDid"/> and
     /// makes sure the parent's revocations reach this gateway; <see cref="Close"/> it when the answer is written.
     /// </summary>
-    public async Task OpenAsync(string parentDid, string cloneId, Libp2pStream stream)
+    /// <exception cref="RateLimitedException">The clone already has <paramref name="maxPerClone"/> streams being answered.</exception>
+    public async Task OpenAsync(string parentDid, string cloneId, Libp2pStream stream, int maxPerClone)
     {
         lock (_open)
         {
             if (!_open.TryGetValue(cloneId, out var streams))
             {
                 _open[cloneId] = streams = [];
+            }
+            else if (streams.Count >= Math.Max(1, maxPerClone))
+            {
+                // Counted after authentication, so only the clone itself can use up its own streams.
+                throw new RateLimitedException("this clone's open /vivim/sync streams", RetryAfterFullStreams);
             }
 
             streams.Add(stream);

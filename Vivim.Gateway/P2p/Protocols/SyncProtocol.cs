@@ -21,19 +21,18 @@ public sealed class SyncProtocol(VivimProtocolContext context, OpenSyncStreams o
 {
     public const string Id = "/vivim/sync/1.0.0";
 
-    private const int MaxCloneIdLength = 128;
-
     public override string ProtocolId => Id;
 
     protected override async Task<byte[]> AnswerAsync(JsonObject request, Libp2pStream stream, CancellationToken cancellationToken)
     {
         var type = RequestType(request, "snapshot", "updates", "submit", "ack", "status", "peer");
-        var cloneId = ApiJson.String(request, "cloneId", MaxCloneIdLength, required: true)!;
+        // The HTTP edge's bounds (length, printable ASCII) before the id names a grain or reaches a log line.
+        var cloneId = RequestBounds.Id(ApiJson.String(request, "cloneId", RequestBounds.MaxIdChars, required: true), "cloneId");
         var body = Body(request, "type", "cloneId");
         var parentDid = await AuthenticateAsync(stream.RemotePeer, cloneId);
 
         // Listening before the call: a suspension before it is refused by the Clone grain, one after it resets the stream.
-        await open.OpenAsync(parentDid, cloneId, stream);
+        await open.OpenAsync(parentDid, cloneId, stream, Context.Options.Value.MaxSyncStreamsPerClone);
         using (Context.Principals.Enter(CallPrincipal.ForClone(cloneId)))
         {
             switch (type)
@@ -52,7 +51,7 @@ public sealed class SyncProtocol(VivimProtocolContext context, OpenSyncStreams o
                     return "{}"u8.ToArray();
                 case "peer":
                     ApiJson.OnlyMembers(body, "did");
-                    var peerDid = ApiJson.String(body, "did", DidKey.MaxLength, required: true)!;
+                    var peerDid = RequestBounds.Did(ApiJson.String(body, "did", DidKey.MaxLength, required: true));
                     return await Context.Grains.GetGrain<ICloneGrain>(cloneId).GetPeerTrustAsync(peerDid) is { } trust
                         ? Object(WireJson.PeerTrust(trust))
                         : throw new ApiException(StatusCodes.Status404NotFound, "not-found", $"{peerDid} is no clone of this parent.");

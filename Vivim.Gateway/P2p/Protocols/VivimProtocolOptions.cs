@@ -18,4 +18,10 @@ public sealed class VivimProtocolOptions
     public int FloodRefusals { get; set; } = 50;
 
     public TimeSpan FloodWindow { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// <c>/vivim/sync</c> streams one clone may have answered at once; more are refused <c>rate-limited</c>. Each open
+    /// stream holds a grain call and an answer buffer, and an SDK clone needs one or two.
+    /// </summary>
+    public int MaxSyncStreamsPerClone { get; set; } = 4;
 }
