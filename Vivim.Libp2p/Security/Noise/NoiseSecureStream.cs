@@ -17,7 +17,12 @@ public sealed class NoiseSecureStream : Stream
     private readonly Stream _inner;
     private readonly CipherState _send;
     private readonly CipherState _recv;
-    private readonly byte[] _readCipher = new byte[NoiseHandshake.MaxMessageLength];
+    // Received ciphertext, frames parsed in place: one read from the socket takes every frame that has arrived (a
+    // burst of gossip is one syscall, not two per frame). Sized for the largest frame, so a frame always fits once
+    // what precedes it is consumed.
+    private readonly byte[] _received = new byte[FrameSize];
+    private int _receivedStart;
+    private int _receivedEnd;
     private readonly byte[] _plain = new byte[MaxPlaintext];
     private int _plainOffset;
     private int _plainCount;
@@ -57,35 +62,59 @@ public sealed class NoiseSecureStream : Stream
 
     private async ValueTask<bool> ReadFrameAsync(CancellationToken ct)
     {
-        var got = 0;
-        while (got < 2)
+        if (!await FillAsync(2, ct).ConfigureAwait(false))
         {
-            var r = await _inner.ReadAsync(_readCipher.AsMemory(got, 2 - got), ct).ConfigureAwait(false);
-            if (r == 0)
-            {
-                if (got == 0)
-                {
-                    return false;
-                }
-                throw new MalformedDataException("truncated noise frame length");
-            }
-            got += r;
+            return false;
         }
-        var len = BinaryPrimitives.ReadUInt16BigEndian(_readCipher);
+
+        var len = BinaryPrimitives.ReadUInt16BigEndian(_received.AsSpan(_receivedStart));
         if (len < CipherState.TagLength)
         {
             throw new MalformedDataException($"noise frame of {len} bytes is shorter than the tag");
         }
-        try
+
+        if (!await FillAsync(2 + len, ct).ConfigureAwait(false))
         {
-            await _inner.ReadExactlyAsync(_readCipher.AsMemory(0, len), ct).ConfigureAwait(false);
+            throw new MalformedDataException("truncated noise frame");
         }
-        catch (EndOfStreamException e)
-        {
-            throw new MalformedDataException("truncated noise frame", e);
-        }
-        _plainCount = _recv.DecryptWithAd(ReadOnlySpan<byte>.Empty, _readCipher.AsSpan(0, len), _plain);
+
+        _plainCount = _recv.DecryptWithAd(ReadOnlySpan<byte>.Empty, _received.AsSpan(_receivedStart + 2, len), _plain);
         _plainOffset = 0;
+        _receivedStart += 2 + len;
+        return true;
+    }
+
+    /// <summary>
+    /// At least <paramref name="count"/> unparsed bytes in <see cref="_received"/>, reading whatever the socket has; false
+    /// when it ends first with nothing buffered, a truncation error when it ends mid-frame.
+    /// </summary>
+    private async ValueTask<bool> FillAsync(int count, CancellationToken ct)
+    {
+        if (_receivedEnd - _receivedStart >= count)
+        {
+            return true;
+        }
+
+        if (_receivedStart > 0)
+        {
+            // Move the partial frame to the front, so the largest frame still fits behind it.
+            var pending = _receivedEnd - _receivedStart;
+            Buffer.BlockCopy(_received, _receivedStart, _received, 0, pending);
+            _receivedStart = 0;
+            _receivedEnd = pending;
+        }
+
+        while (_receivedEnd < count)
+        {
+            var r = await _inner.ReadAsync(_received.AsMemory(_receivedEnd), ct).ConfigureAwait(false);
+            if (r == 0)
+            {
+                return _receivedEnd == 0 ? false : throw new MalformedDataException(count == 2 ? "truncated noise frame length" : "truncated noise frame");
+            }
+
+            _receivedEnd += r;
+        }
+
         return true;
     }
 
