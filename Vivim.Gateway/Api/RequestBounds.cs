@@ -15,7 +15,7 @@ public static class RequestBounds
     /// <summary>Clone, tenant, key and update ids.</summary>
     public const int MaxIdChars = 128;
 
-    public const int MaxNonceChars = 256;
+    public const int MaxNonceChars = Vivim.Storage.NonceRules.MaxNonceLength;
 
     /// <summary>Identity proofs and challenge answers (an Ed25519 signature in base64url is 86 characters).</summary>
     public const int MaxProofChars = 512;
@@ -79,8 +79,8 @@ public static class RequestBounds
     public static CloneRegistrationRequest Registration(CloneRegistrationRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        Check("did", request.Did, MaxDidChars);
-        Check("nonce", request.Nonce, MaxNonceChars);
+        Did(request.Did);
+        Nonce(request.Nonce);
         Check("identityProof", request.IdentityProof, MaxProofChars, allowEmpty: true);
         if (request.RequestedCloneId is { } requested)
         {

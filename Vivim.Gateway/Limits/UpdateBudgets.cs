@@ -13,6 +13,7 @@ public sealed class UpdateBudgets(TimeProvider time)
     private const int SweepAbove = 10_000;
 
     private readonly ConcurrentDictionary<string, Budget> _budgets = new(StringComparer.Ordinal);
+    private long _nextSweep;
 
     /// <exception cref="RateLimitedException">The tenant's budget does not cover <paramref name="updates"/> yet.</exception>
     public void Charge(string tenantId, int updates, int perSecond)
@@ -20,8 +21,10 @@ public sealed class UpdateBudgets(TimeProvider time)
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(updates);
         perSecond = Math.Max(1, perSecond);
         var now = time.GetTimestamp();
-        if (_budgets.Count > SweepAbove)
+        // A sweep walks every budget: at most once a second, not on every write of a busy gateway.
+        if (_budgets.Count > SweepAbove && now >= Interlocked.Read(ref _nextSweep))
         {
+            Interlocked.Exchange(ref _nextSweep, now + time.TimestampFrequency);
             Sweep(now);
         }
 

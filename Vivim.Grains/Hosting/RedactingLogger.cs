@@ -20,9 +20,18 @@ internal sealed class RedactingLogger(ILogger inner) : ILogger
         }
 
         ArgumentNullException.ThrowIfNull(formatter);
-        var message = formatter(state, exception);
+
+        // A structured line's message is its template ({OriginalFormat}, one of the values) filled with its values:
+        // when none of them holds a secret, neither does the message, and it is formatted once, by the providers.
         var values = state as IReadOnlyList<KeyValuePair<string, object?>>;
-        if (!QuerySecrets.MayHold(message) && (values is null || !values.Any(v => QuerySecrets.MayHold(Text(v.Value)))))
+        if (values is not null && !values.Any(v => QuerySecrets.MayHold(Text(v.Value))))
+        {
+            inner.Log(logLevel, eventId, state, exception, formatter);
+            return;
+        }
+
+        var message = formatter(state, exception);
+        if (values is null && !QuerySecrets.MayHold(message))
         {
             inner.Log(logLevel, eventId, state, exception, formatter);
             return;

@@ -27,7 +27,7 @@ internal sealed class CloneRegistrationFlow(ExitNodeOptions options, ISpentNonce
     /// <summary>How far a request's timestamp may be from now, either way (the SDK's ±5 minutes).</summary>
     public const long TimestampWindowMs = 300_000;
 
-    public const int MaxNonceLength = 256;
+    public const int MaxNonceLength = NonceRules.MaxNonceLength;
 
     private readonly Dictionary<string, PendingChallenge> _challenges = new(StringComparer.Ordinal);
 
