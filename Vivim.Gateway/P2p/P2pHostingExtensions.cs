@@ -48,7 +48,13 @@ public static class P2pHostingExtensions
             }
 
             var silo = configuration.GetSection(VivimSiloOptions.Section).Get<VivimSiloOptions>() ?? new VivimSiloOptions();
-            return new PostgreSqlPeerIdentityStore(location, vault, silo.StableSiloName);
+            return location.Provider switch
+            {
+                DatabaseKind.PostgreSql => new PostgreSqlPeerIdentityStore(location, vault, silo.StableSiloName),
+                DatabaseKind.Azure => new AzureTablePeerIdentityStore(
+                    location.Azure!.Tables.GetTableClient(location.Azure.TableName(AzureStorageAccount.PeerIdentitiesTable)), vault, silo.StableSiloName),
+                _ => throw new InvalidOperationException($"No libp2p identity store for {location.Provider} storage."),
+            };
         });
 
         // Checked now, as the API's and the silo's ports are: one clear line instead of a failed start.

@@ -17,9 +17,9 @@ public static class SiloHostingExtensions
 {
     /// <summary>
     /// Configures the silo from the <c>Vivim</c> configuration section: the embedded node by default (localhost
-    /// clustering, SQLite under <c>Vivim:DataPath</c>, in-memory reminders), or a member of a PostgreSQL-backed cluster
-    /// (membership, grain state, reminders and the update log in PostgreSQL) when <c>Vivim:Storage:Provider</c> is
-    /// <c>PostgreSql</c>. <paramref name="role"/> (<see cref="SiloRoles"/>) is published as silo metadata.
+    /// clustering, SQLite under <c>Vivim:DataPath</c>, in-memory reminders), or a member of a cluster whose membership,
+    /// grain state, reminders and update log are in PostgreSQL (<c>Vivim:Storage:Provider</c> <c>PostgreSql</c>) or in
+    /// an Azure Storage account (<c>Azure</c>). <paramref name="role"/> (<see cref="SiloRoles"/>) is published as silo metadata.
     /// </summary>
     public static IHostApplicationBuilder AddVivimSilo(this IHostApplicationBuilder builder, string role = SiloRoles.Worker)
     {
@@ -54,13 +54,23 @@ public static class SiloHostingExtensions
                 silo.Configure<EndpointOptions>(o => o.AdvertisedIPAddress = IPAddress.Loopback);
                 silo.UseInMemoryReminderService();
                 silo.AddMemoryGrainStorage(DidStreamsPubSub);
+                silo.AddVivimGrainStorage(DatabaseKind.Sqlite, location.ConnectionString);
             }
             else
             {
-                var connectionString = location.ConnectionString;
-                silo.UseVivimPostgreSqlClustering(connectionString);
-                silo.UseVivimPostgreSqlReminders(connectionString);
-                silo.AddVivimGrainStorage(DatabaseKind.PostgreSql, connectionString, DidStreamsPubSub);
+                if (location.Azure is { } account)
+                {
+                    silo.UseVivimAzureStorage(account, VivimProviders.GrainState, DidStreamsPubSub);
+                }
+                else
+                {
+                    var connectionString = location.ConnectionString;
+                    silo.UseVivimPostgreSqlClustering(connectionString);
+                    silo.UseVivimPostgreSqlReminders(connectionString);
+                    silo.AddVivimGrainStorage(DatabaseKind.PostgreSql, connectionString, DidStreamsPubSub);
+                    silo.AddVivimGrainStorage(DatabaseKind.PostgreSql, connectionString);
+                }
+
                 silo.Configure<EndpointOptions>(o =>
                 {
                     o.SiloPort = options.SiloPort;
@@ -75,7 +85,6 @@ public static class SiloHostingExtensions
                 });
             }
 
-            silo.AddVivimGrainStorage(location.Provider, location.ConnectionString);
             silo.AddVivimGrains(builder.Configuration);
             silo.UseSiloMetadata(new Dictionary<string, string> { [SiloRoles.MetadataKey] = role });
 

@@ -10,7 +10,9 @@ namespace Vivim.Hosting;
 /// <summary>
 /// Runs before the silo starts: waits for the database (with backoff, saying clearly what it cannot reach), applies
 /// migrations when configured to, and refuses to start on a schema this build does not match. Registered ahead of
-/// Orleans so that membership never starts against a missing or outdated schema.
+/// Orleans so that membership never starts against a missing or outdated schema. On Azure Storage there is no schema:
+/// it waits for the account and creates the tables and the container that are missing (what Orleans' own providers
+/// would do for theirs at start anyway; <c>Vivim.Silo migrate</c> does the same ahead of a deploy).
 /// </summary>
 public sealed class StorageStartup(
     IOptions<VivimStorageOptions> storage,
@@ -29,6 +31,24 @@ public sealed class StorageStartup(
         var delay = TimeSpan.FromSeconds(1);
         for (var attempt = 1; ; attempt++)
         {
+            if (location.Azure is { } account)
+            {
+                try
+                {
+                    await account.EnsureCreatedAsync(cancellationToken);
+                    logger.LogInformation("Storage ready: {Provider} at {Location}", options.Provider, location.Describe());
+                    return;
+                }
+                catch (Exception e) when (AzureStorageFaults.IsTransient(e) && !cancellationToken.IsCancellationRequested)
+                {
+                    logger.LogError("Cannot reach the Azure storage account at {Location} (attempt {Attempt}): {Reason}. Retrying in {Delay} s.",
+                        location.Describe(), attempt, AzureStorageFaults.Describe(e), delay.TotalSeconds);
+                    await Task.Delay(delay, cancellationToken);
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, options.MaxStartupRetryDelay.Ticks));
+                    continue;
+                }
+            }
+
             try
             {
                 await using var connection = await OpenAsync(cancellationToken);

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Vivim.Storage;
+using Vivim.Storage.Azure;
 using Vivim.Storage.PostgreSql;
 using Vivim.Storage.Sqlite;
 using Vivim.Storage.Schema;
@@ -22,6 +23,14 @@ public static class UpdateLogHostingExtensions
             services.AddSingleton<IHostedDidDirectory>(_ => new SqliteHostedDidDirectory(location.ConnectionString));
             services.AddSingleton<ISpentNonces>(_ => new SqliteNonceLedger(location.ConnectionString));
             services.AddSingleton<IStorageErasure>(sp => new SqliteErasure(location.ConnectionString, sp.GetRequiredService<ILogger<SqliteErasure>>()));
+        }
+        else if (location.Azure is { } account)
+        {
+            services.AddSingleton(account);
+            services.AddSingleton<IUpdateLog>(_ => new AzureTableUpdateLog(account.Tables, account.TableName(AzureTableUpdateLog.DefaultTableName)));
+            services.AddSingleton<IHostedDidDirectory>(_ => new AzureTableHostedDidDirectory(account.Tables.GetTableClient(account.TableName(AzureStorageAccount.HostedDidsTable))));
+            services.AddSingleton<ISpentNonces>(_ => new AzureTableNonceLedger(account.Tables.GetTableClient(account.TableName(AzureStorageAccount.SpentNoncesTable))));
+            services.AddSingleton<IStorageErasure>(sp => new AzureStorageErasure(account.Blobs, sp.GetRequiredService<ILogger<AzureStorageErasure>>()));
         }
         else
         {

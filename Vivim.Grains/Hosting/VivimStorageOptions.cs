@@ -7,7 +7,9 @@ namespace Vivim.Hosting;
 /// Configuration section <c>Vivim:Storage</c>: where grain state, the update log, membership and reminders live.
 /// The default is the embedded node (SQLite files under <c>Vivim:DataPath</c>); production sets
 /// <c>Vivim__Storage__Provider=PostgreSql</c> and <c>Vivim__Storage__ConnectionString</c>. The public API's short form is
-/// accepted too: <c>Vivim:Storage</c> itself set to <c>Sqlite</c> or <c>Postgres</c>, with <c>ConnectionStrings:Vivim</c>.
+/// accepted too: <c>Vivim:Storage</c> itself set to <c>Sqlite</c>, <c>Postgres</c> or <c>Azure</c>, with
+/// <c>ConnectionStrings:Vivim</c>. On Azure the connection string is an Azure Storage connection string or a service URI
+/// (managed identity; see <see cref="AzureStorageAccount"/>).
 /// </summary>
 public sealed class VivimStorageOptions
 {
@@ -15,7 +17,10 @@ public sealed class VivimStorageOptions
 
     public DatabaseKind Provider { get; set; } = DatabaseKind.Sqlite;
 
-    /// <summary>The PostgreSQL connection string (Npgsql syntax). Never logged: it may hold a password.</summary>
+    /// <summary>
+    /// The PostgreSQL connection string (Npgsql syntax), or on Azure the storage account's connection string or service
+    /// URI. Never logged: it may hold a password or an account key.
+    /// </summary>
     public string? ConnectionString { get; set; }
 
     /// <summary>
@@ -23,6 +28,12 @@ public sealed class VivimStorageOptions
     /// normally applied by <c>Vivim.Silo migrate</c> with an owner role, so that silos need no DDL rights.
     /// </summary>
     public bool MigrateOnStart { get; set; }
+
+    /// <summary>
+    /// On Azure: the prefix of every table and blob container name (letters and digits, starting with a letter), so
+    /// that several deployments can share one storage account.
+    /// </summary>
+    public string TablePrefix { get; set; } = AzureStorageAccount.DefaultPrefix;
 
     /// <summary>The longest wait between attempts to reach the database at start-up.</summary>
     public TimeSpan MaxStartupRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
@@ -54,7 +65,8 @@ public sealed class VivimStorageOptions
             {
                 "SQLITE" => DatabaseKind.Sqlite,
                 "POSTGRES" or "POSTGRESQL" => DatabaseKind.PostgreSql,
-                _ => throw new InvalidOperationException($"{Section} is '{shortForm}'; it must be Sqlite or Postgres."),
+                "AZURE" => DatabaseKind.Azure,
+                _ => throw new InvalidOperationException($"{Section} is '{shortForm}'; it must be Sqlite, Postgres or Azure."),
             };
         }
 
