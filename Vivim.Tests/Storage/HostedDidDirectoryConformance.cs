@@ -81,3 +81,9 @@ public sealed class HostedDidDirectoryPostgreSqlTests(PostgresLogFixture databas
 {
     protected override IHostedDidDirectory Directory { get; } = new PostgreSqlHostedDidDirectory(database.DataSource);
 }
+
+public sealed class HostedDidDirectoryAzureTests(AzureAccountFixture azure) : HostedDidDirectoryConformance, IClassFixture<AzureAccountFixture>
+{
+    protected override IHostedDidDirectory Directory { get; } =
+        new Vivim.Storage.Azure.AzureTableHostedDidDirectory(azure.Table(Vivim.Hosting.AzureStorageAccount.HostedDidsTable));
+}

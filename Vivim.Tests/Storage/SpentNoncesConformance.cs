@@ -121,3 +121,9 @@ public sealed class SpentNoncesPostgreSqlTests(PostgresLogFixture database) : Sp
 {
     protected override ISpentNonces Nonces { get; } = new PostgreSqlNonceLedger(database.DataSource);
 }
+
+public sealed class SpentNoncesAzureTests(AzureAccountFixture azure) : SpentNoncesConformance, IClassFixture<AzureAccountFixture>
+{
+    protected override ISpentNonces Nonces { get; } =
+        new Vivim.Storage.Azure.AzureTableNonceLedger(azure.Table(Vivim.Hosting.AzureStorageAccount.SpentNoncesTable));
+}

@@ -123,7 +123,7 @@ public sealed class AzureTableNonceLedger(TableClient table) : ISpentNonces
     {
         var take = NonceRules.Limit(maxRows);
         var expired = new List<TableEntity>(Math.Min(take, 1000));
-        var filter = TableClient.CreateQueryFilter($"{ExpiresAt} lt {nowMs}");
+        var filter = TableClient.CreateQueryFilter($"ExpiresAt lt {nowMs}");
         await foreach (var entity in table.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(take, 1000), select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             expired.Add(entity);

@@ -14,7 +14,7 @@ namespace Vivim.Tests.Gateway.P2p;
 
 /// <summary>
 /// Each gateway silo keeps one libp2p identity, sealed at rest: the embedded node in its data directory, a cluster
-/// silo in PostgreSQL under its stable name. Restarts keep the peer id; another silo has another.
+/// silo in PostgreSQL or Azure Table storage under its stable name. Restarts keep the peer id; another silo has another.
 /// </summary>
 public sealed class PeerIdentityTests
 {
@@ -95,25 +95,7 @@ public sealed class PeerIdentityTests
         }
 
         var location = StorageLocation.Resolve(new VivimStorageOptions { Provider = DatabaseKind.PostgreSql, ConnectionString = database.ConnectionString }, "unused");
-        using var a = await new PostgreSqlPeerIdentityStore(location, Vault("k"), "gateway-a").LoadOrCreateAsync(CancellationToken.None);
-        using var aAgain = await new PostgreSqlPeerIdentityStore(location, Vault("k"), "gateway-a").LoadOrCreateAsync(CancellationToken.None);
-        using var b = await new PostgreSqlPeerIdentityStore(location, Vault("k"), "gateway-b").LoadOrCreateAsync(CancellationToken.None);
-        Assert.Equal(a.PeerId, aAgain.PeerId);
-        Assert.NotEqual(a.PeerId, b.PeerId);
-
-        // Two silos starting at once under one name agree on one identity.
-        var racing = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => new PostgreSqlPeerIdentityStore(location, Vault("k"), "gateway-c").LoadOrCreateAsync(CancellationToken.None)));
-        Assert.Single(racing.Select(i => i.PeerId).Distinct());
-        foreach (var identity in racing)
-        {
-            identity.Dispose();
-        }
-
-        // Rotation: opened under a newer active KEK (the old one still configured), the row is sealed again under it.
-        using var rotated = await new PostgreSqlPeerIdentityStore(location, Vault("k2", "k"), "gateway-b").LoadOrCreateAsync(CancellationToken.None);
-        using var underK2 = await new PostgreSqlPeerIdentityStore(location, Vault("k2"), "gateway-b").LoadOrCreateAsync(CancellationToken.None);
-        Assert.Equal(b.PeerId, rotated.PeerId);
-        Assert.Equal(b.PeerId, underK2.PeerId);
+        using var a = await KeepsOnePeerIdPerSiloNameAsync((vault, name) => new PostgreSqlPeerIdentityStore(location, vault, name));
 
         await using var read = new NpgsqlConnection(database.ConnectionString);
         await read.OpenAsync();
@@ -159,6 +141,59 @@ public sealed class PeerIdentityTests
     }
 
     /// <summary>A vault sealing under <paramref name="active"/> that also opens what <paramref name="older"/> KEKs sealed.</summary>
+    [Fact]
+    public async Task A_cluster_silo_keeps_its_peer_id_under_its_silo_name_in_Azure_Table_storage_sealed_and_another_name_gets_another()
+    {
+        var account = AzureStorageAccount.Parse(Azurite.ConnectionString, Azurite.NewPrefix());
+        await account.EnsureCreatedAsync();
+        try
+        {
+            var table = account.Tables.GetTableClient(account.TableName(AzureStorageAccount.PeerIdentitiesTable));
+            using var a = await KeepsOnePeerIdPerSiloNameAsync((vault, name) => new AzureTablePeerIdentityStore(table, vault, name));
+
+            var entity = Assert.Single(table.Query<Azure.Data.Tables.TableEntity>(e => e.GetString("SiloName") == "gateway-a"));
+            Assert.Equal(a.PeerId.ToString(), entity.GetString("PeerId"));
+            Assert.Equal("k", entity.GetString("KekId"));
+            var seed = Seed(a);
+            foreach (var column in new[] { entity.GetBinary("Nonce"), entity.GetBinary("Ciphertext") })
+            {
+                Assert.False(column.AsSpan().IndexOf(seed) >= 0, "the entity holds the seed in the clear");
+            }
+        }
+        finally
+        {
+            await Vivim.Tests.Storage.AzureAccountFixture.DeleteAllAsync(account);
+        }
+    }
+
+    /// <summary>
+    /// One store's contract: a silo name keeps its identity, another name gets another, racing first starts agree on
+    /// one, and a newer active KEK reseals it. Returns gateway-a's identity, for the caller to find in its storage.
+    /// </summary>
+    private static async Task<Vivim.Libp2p.Core.Ed25519Identity> KeepsOnePeerIdPerSiloNameAsync(Func<KeyVault, string, IPeerIdentityStore> store)
+    {
+        var a = await store(Vault("k"), "gateway-a").LoadOrCreateAsync(CancellationToken.None);
+        using var aAgain = await store(Vault("k"), "gateway-a").LoadOrCreateAsync(CancellationToken.None);
+        using var b = await store(Vault("k"), "gateway-b").LoadOrCreateAsync(CancellationToken.None);
+        Assert.Equal(a.PeerId, aAgain.PeerId);
+        Assert.NotEqual(a.PeerId, b.PeerId);
+
+        // Two silos starting at once under one name agree on one identity.
+        var racing = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => store(Vault("k"), "gateway-c").LoadOrCreateAsync(CancellationToken.None)));
+        Assert.Single(racing.Select(i => i.PeerId).Distinct());
+        foreach (var identity in racing)
+        {
+            identity.Dispose();
+        }
+
+        // Rotation: opened under a newer active KEK (the old one still configured), the record is sealed again under it.
+        using var rotated = await store(Vault("k2", "k"), "gateway-b").LoadOrCreateAsync(CancellationToken.None);
+        using var underK2 = await store(Vault("k2"), "gateway-b").LoadOrCreateAsync(CancellationToken.None);
+        Assert.Equal(b.PeerId, rotated.PeerId);
+        Assert.Equal(b.PeerId, underK2.PeerId);
+        return a;
+    }
+
     private static KeyVault Vault(string active, params string[] older)
     {
         var options = new KeyVaultOptions { ActiveKeyId = active };
