@@ -38,6 +38,10 @@ public sealed partial record ApiError(int Status, string Code, string Message, I
         InvalidOperationException => new(StatusCodes.Status409Conflict, "invalid-state", e.Message),
         TimeoutException or SiloUnavailableException or OrleansMessageRejectionException =>
             new(StatusCodes.Status503ServiceUnavailable, "unavailable", "The cluster did not answer in time; retry.", RetryAfter: TimeSpan.FromSeconds(1)),
+
+        // Nothing was acknowledged: the storage (Azure Storage unreachable, throttling or failing) did not take the write.
+        _ when Vivim.Hosting.AzureStorageFaults.IsUnavailable(e) =>
+            new(StatusCodes.Status503ServiceUnavailable, "storage-unavailable", "The storage did not answer; nothing was written. Retry.", RetryAfter: TimeSpan.FromSeconds(1)),
         _ => null,
     };
 

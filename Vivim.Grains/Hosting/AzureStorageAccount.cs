@@ -110,7 +110,7 @@ public sealed partial class AzureStorageAccount
 
     /// <summary>For logs: the account and its endpoints, never a key or a SAS token.</summary>
     public string Describe() =>
-        $"account {Tables.AccountName} (tables {Tables.Uri.GetLeftPart(UriPartial.Path)}, blobs {Blobs.Uri.GetLeftPart(UriPartial.Path)}, prefix {Prefix}{(UsesManagedIdentity ? ", managed identity" : string.Empty)})";
+        $"{Tables.AccountName} (tables {Tables.Uri.GetLeftPart(UriPartial.Path)}, blobs {Blobs.Uri.GetLeftPart(UriPartial.Path)}, prefix {Prefix}{(UsesManagedIdentity ? ", managed identity" : string.Empty)})";
 
     /// <summary>Creates every table and container that is missing (idempotent); returns the names it checked.</summary>
     public async Task<IReadOnlyList<string>> EnsureCreatedAsync(CancellationToken cancellationToken = default)

@@ -19,6 +19,17 @@ public static class AzureStorageFaults
     };
 
     /// <summary>
+    /// A request to the storage account failed without a verdict on the request itself (unreachable, timed out,
+    /// throttled, a server error), after the SDK's own retries: the caller may retry; nothing was written.
+    /// </summary>
+    public static bool IsUnavailable(Exception e) => e switch
+    {
+        RequestFailedException r => r.Status is 0 or 408 or 429 or >= 500,
+        AggregateException { InnerExceptions.Count: > 0 } a => a.InnerExceptions.All(IsUnavailable),
+        _ => false,
+    };
+
+    /// <summary>
     /// One line: the status and error code, or the exception's first line. The SDK's full message lists the response's
     /// headers, which never carry the key but are noise in a start-up log.
     /// </summary>

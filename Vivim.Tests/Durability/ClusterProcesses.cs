@@ -1,23 +1,37 @@
 using System.Globalization;
 using Orleans.Configuration;
 using Vivim.Hosting;
+using Vivim.Storage.Schema;
 
 using Vivim.Tests.Support;
 
 namespace Vivim.Tests.Durability;
 
-/// <summary>A production-shaped cluster of separate processes on one PostgreSQL database: Vivim.Silo workers and Vivim.Gateway nodes.</summary>
+/// <summary>
+/// A production-shaped cluster of separate processes on one PostgreSQL database or one Azure Storage account (under a
+/// table prefix of its own): Vivim.Silo workers and Vivim.Gateway nodes.
+/// </summary>
 public sealed class ClusterProcesses : IAsyncDisposable
 {
     private readonly List<(HostProcess Process, int SiloPort)> _members = [];
 
-    public ClusterProcesses(string connectionString)
+    public ClusterProcesses(string connectionString, DatabaseKind storage = DatabaseKind.PostgreSql)
     {
         ConnectionString = connectionString;
+        Storage = storage;
         ClusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
+        if (storage == DatabaseKind.Azure)
+        {
+            Azure = AzureStorageAccount.Parse(connectionString, Azurite.NewPrefix());
+        }
     }
 
     public string ConnectionString { get; }
+
+    public DatabaseKind Storage { get; }
+
+    /// <summary>On Azure: the account and the prefix this cluster's tables and container have.</summary>
+    public AzureStorageAccount? Azure { get; }
 
     public string ClusterId { get; }
 
@@ -25,8 +39,9 @@ public sealed class ClusterProcesses : IAsyncDisposable
 
     public Dictionary<string, string> Environment() => new()
     {
-        ["Vivim__Storage__Provider"] = "PostgreSql",
+        ["Vivim__Storage__Provider"] = Storage.ToString(),
         ["Vivim__Storage__ConnectionString"] = ConnectionString,
+        ["Vivim__Storage__TablePrefix"] = Azure?.Prefix ?? AzureStorageAccount.DefaultPrefix,
         ["Vivim__ClusterId"] = ClusterId,
         ["Vivim__AdvertisedAddress"] = "127.0.0.1",
         ["Vivim__KeyEncryption__ActiveKeyId"] = "test",
@@ -50,7 +65,7 @@ public sealed class ClusterProcesses : IAsyncDisposable
 
     public HostProcess StartSilo(string name, Dictionary<string, string>? extra = null) => Start("Vivim.Silo", name, [], extra);
 
-    /// <summary>A gateway configured with the public API's short storage form (<c>Vivim:Storage=Postgres</c>, <c>ConnectionStrings:Vivim</c>), silos with the long one.</summary>
+    /// <summary>A gateway configured with the public API's short storage form (<c>Vivim:Storage=Postgres</c> or <c>Azure</c>, <c>ConnectionStrings:Vivim</c>), silos with the long one.</summary>
     public HostProcess StartGateway(string name, Dictionary<string, string>? extra = null) => StartGateway(name, out _, extra);
 
     /// <summary>As <see cref="StartGateway(string, Dictionary{string, string}?)"/>, saying where its HTTP API listens.</summary>
@@ -62,7 +77,15 @@ public sealed class ClusterProcesses : IAsyncDisposable
 
     public Task<ExternalClient> ConnectAsync() => ExternalClient.ConnectAsync(client =>
     {
-        client.UseVivimPostgreSqlClustering(ConnectionString);
+        if (Azure is { } account)
+        {
+            client.UseVivimAzureStorageClustering(account);
+        }
+        else
+        {
+            client.UseVivimPostgreSqlClustering(ConnectionString);
+        }
+
         client.Configure<ClusterOptions>(o =>
         {
             o.ServiceId = "vivim";
@@ -76,6 +99,8 @@ public sealed class ClusterProcesses : IAsyncDisposable
         {
             await process.DisposeAsync();
         }
+
+        await Vivim.Tests.Storage.AzureAccountFixture.DeleteAllAsync(Azure);
     }
 
     private HostProcess Start(string project, string name, string[] arguments, Dictionary<string, string>? extra, bool apiStorageForm = false)
@@ -86,7 +111,7 @@ public sealed class ClusterProcesses : IAsyncDisposable
         {
             environment.Remove("Vivim__Storage__Provider");
             environment.Remove("Vivim__Storage__ConnectionString");
-            environment["Vivim__Storage"] = "Postgres";
+            environment["Vivim__Storage"] = Storage == DatabaseKind.Azure ? "Azure" : "Postgres";
             environment["ConnectionStrings__Vivim"] = ConnectionString;
         }
 

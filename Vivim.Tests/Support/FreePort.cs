@@ -33,6 +33,26 @@ public static class FreePort
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>
+    /// The first of <paramref name="count"/> consecutive free loopback ports (Azurite takes blob, queue and table ports
+    /// in a row through <c>infra/dev/azurite.sh</c>).
+    /// </summary>
+    public static int NextRun(int count)
+    {
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var first = Next();
+            if (Enumerable.Range(first + 1, count - 1).All(p => p < 65_536 && IsFree(p)))
+            {
+                // Past the run, so that Next() does not hand its other ports out while their server is stopped.
+                Interlocked.Add(ref _next, count - 1);
+                return first;
+            }
+        }
+
+        throw new InvalidOperationException($"No {count} consecutive free ports found.");
+    }
+
     private static bool IsFree(int port)
     {
         try

@@ -103,24 +103,5 @@ public sealed class PrivatePostgresServer : IAsyncDisposable
         }
     }
 
-    private static async Task<string> RunScriptAsync(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Repository.PathOf("infra", "dev", "postgres.sh"));
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start infra/dev/postgres.sh.");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"infra/dev/postgres.sh {string.Join(' ', arguments)} failed: {await error}");
-        }
-
-        return await output;
-    }
+    private static Task<string> RunScriptAsync(params string[] arguments) => DevScript.RunAsync("postgres.sh", arguments);
 }

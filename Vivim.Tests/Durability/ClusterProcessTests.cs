@@ -13,21 +13,18 @@ using Vivim.Tests.Support;
 namespace Vivim.Tests.Durability;
 
 /// <summary>
-/// Two Vivim.Silo workers and one Vivim.Gateway as separate processes on PostgreSQL: clones sync while owners write,
-/// the silo hosting the busiest anchor is SIGKILLed, and everyone ends at the anchor's root.
+/// Two Vivim.Silo workers and one Vivim.Gateway as separate processes on shared storage: clones sync while owners
+/// write, the silo hosting the busiest anchor is SIGKILLed, and everyone ends at the anchor's root.
 /// </summary>
-public sealed class PostgreSqlClusterProcessTests : IAsyncLifetime
+public abstract class ClusterProcessTests
 {
-    private TestDatabase _database = null!;
-
-    public async Task InitializeAsync() => _database = await Postgres.CreateDatabaseAsync();
-
-    public async Task DisposeAsync() => await _database.DisposeAsync();
+    /// <summary>A cluster on storage of this test's own.</summary>
+    protected abstract ClusterProcesses CreateCluster();
 
     [Fact]
     public async Task Clones_converge_when_the_silo_hosting_the_busiest_anchor_is_killed()
     {
-        await using var cluster = new ClusterProcesses(_database.ConnectionString);
+        await using var cluster = CreateCluster();
         var (code, output) = await cluster.MigrateAsync();
         Assert.True(code == 0, output);
 
@@ -117,4 +114,22 @@ public sealed class PostgreSqlClusterProcessTests : IAsyncLifetime
             () => $"no silo reports an activation of {grain}");
         return host!;
     }
+}
+
+/// <summary><see cref="ClusterProcessTests"/> on a PostgreSQL database.</summary>
+public sealed class PostgreSqlClusterProcessTests : ClusterProcessTests, IAsyncLifetime
+{
+    private TestDatabase _database = null!;
+
+    public async Task InitializeAsync() => _database = await Postgres.CreateDatabaseAsync();
+
+    public async Task DisposeAsync() => await _database.DisposeAsync();
+
+    protected override ClusterProcesses CreateCluster() => new(_database.ConnectionString);
+}
+
+/// <summary><see cref="ClusterProcessTests"/> on Azure Storage (the test Azurite; the cluster's own table prefix).</summary>
+public sealed class AzureClusterProcessTests : ClusterProcessTests
+{
+    protected override ClusterProcesses CreateCluster() => new(Azurite.ConnectionString, Vivim.Storage.Schema.DatabaseKind.Azure);
 }
