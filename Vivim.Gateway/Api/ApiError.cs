@@ -6,6 +6,7 @@ using Vivim.Gateway.Limits;
 using Vivim.Protocol;
 using Vivim.Protocol.Sync;
 using Vivim.Security;
+using Vivim.Storage;
 using Vivim.Tenants;
 
 namespace Vivim.Gateway.Api;
@@ -30,6 +31,7 @@ public sealed partial record ApiError(int Status, string Code, string Message, I
         ExitNodeConflictException => new(StatusCodes.Status409Conflict, "already-hosted", e.Message),
         TenantStateException => new(StatusCodes.Status409Conflict, "invalid-state", e.Message),
         QuotaExceededException => new(StatusCodes.Status403Forbidden, "quota-exceeded", e.Message),
+        UpdateLogLimitException => new(StatusCodes.Status413PayloadTooLarge, UpdateLogLimitException.Code, e.Message),
         CloneAccessDeniedException => new(StatusCodes.Status403Forbidden, "clone-revoked", e.Message),
         ProtocolException protocol => new(StatusCodes.Status400BadRequest, protocol.Code, protocol.Message),
         ArgumentException argument => new(StatusCodes.Status400BadRequest, "invalid-request", WithoutParameterName(argument)),

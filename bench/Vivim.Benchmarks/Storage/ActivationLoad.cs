@@ -13,7 +13,7 @@ namespace Vivim.Benchmarks.Storage;
 /// Activation of an anchor whose state holds many documents: the grain rebuilds its tree from the durable log.
 /// Printed with the two ways of reading what it needs from the log alone — whole documents (JSON included) and
 /// leaves only (path and value) — to show what the lean read saves.
-/// Usage: <c>dotnet run -c Release -- activation [--db sqlite|postgres] [--connection ...] [--documents 1000000] [--batch 5000]</c>.
+/// Usage: <c>dotnet run -c Release -- activation [--db sqlite|postgres|azure] [--connection ...] [--documents 1000000] [--batch 5000]</c>.
 /// </summary>
 internal static class ActivationLoad
 {

@@ -1,7 +1,9 @@
+using Azure.Data.Tables;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Vivim.Storage;
+using Vivim.Storage.Azure;
 using Vivim.Storage.PostgreSql;
 using Vivim.Storage.Sqlite;
 using Vivim.Storage.Schema;
@@ -12,6 +14,8 @@ namespace Vivim.Benchmarks.Storage;
 /// A throwaway, migrated database for one benchmark run and the durable log over it. <c>--db sqlite</c> (default):
 /// a file in a new temporary directory, or the file named by <c>--connection</c>. <c>--db postgres</c>: a new
 /// database created on the server that <c>--connection</c> (or <c>VIVIM_TEST_POSTGRES</c>) reaches, dropped afterwards.
+/// <c>--db azure</c>: a new table in the Azure Storage account that <c>--connection</c> (or <c>VIVIM_TEST_AZURE</c>,
+/// e.g. the Azurite that <c>infra/dev/azurite.sh</c> starts) reaches, deleted afterwards.
 /// <c>--db memory</c>: the in-memory log, as a reference for what durability costs.
 /// </summary>
 internal sealed class BenchDatabase : IAsyncDisposable
@@ -42,6 +46,9 @@ internal sealed class BenchDatabase : IAsyncDisposable
     public string? SqliteFile { get; }
 
     public NpgsqlDataSource? DataSource { get; }
+
+    /// <summary>The table of <c>--db azure</c>, deleted at the end.</summary>
+    public TableClient? AzureTable { get; private init; }
 
     public static async Task<BenchDatabase> OpenAsync(string[] args)
     {
@@ -91,11 +98,22 @@ internal sealed class BenchDatabase : IAsyncDisposable
                 return new BenchDatabase(DatabaseKind.PostgreSql, new PostgreSqlUpdateLog(dataSource), $"PostgreSQL {host.Host}:{host.Port}/{name}", null, dataSource, null, admin, name);
             }
 
+            case "azure":
+            {
+                var account = connection ?? Environment.GetEnvironmentVariable("VIVIM_TEST_AZURE")
+                    ?? throw new InvalidOperationException("--db azure needs --connection (an Azure Storage connection string) or VIVIM_TEST_AZURE.");
+                var service = new TableServiceClient(account);
+                var table = "bench" + Guid.NewGuid().ToString("N")[..12] + AzureTableUpdateLog.DefaultTableName;
+                var log = new AzureTableUpdateLog(service, table);
+                await log.EnsureCreatedAsync();
+                return new BenchDatabase(null, log, $"Azure Table storage {service.Uri.Host}:{service.Uri.Port}, table {table}", null, null, null, null, null) { AzureTable = service.GetTableClient(table) };
+            }
+
             case "memory":
                 return new BenchDatabase(null, new InMemoryUpdateLog(), "the in-memory log (not durable)", null, null, null, null, null);
 
             default:
-                throw new ArgumentException($"--db is sqlite, postgres or memory, not '{db}'.");
+                throw new ArgumentException($"--db is sqlite, postgres, azure or memory, not '{db}'.");
         }
     }
 
@@ -110,6 +128,11 @@ internal sealed class BenchDatabase : IAsyncDisposable
             await server.OpenAsync();
             await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_databaseName} WITH (FORCE)", server);
             await drop.ExecuteNonQueryAsync();
+        }
+
+        if (AzureTable is not null)
+        {
+            await AzureTable.DeleteAsync();
         }
 
         if (_temporaryDirectory is not null)

@@ -12,7 +12,7 @@ namespace Vivim.Benchmarks.Storage;
 /// anchor (a fresh activation, so pages come from the durable log) and verifies every commit signature, update
 /// hash and root with <see cref="SyncProtocol"/>. Printed next to reading the same pages from the log alone and
 /// through the anchor without verifying them, which splits the time between storage, transport and verification.
-/// Usage: <c>dotnet run -c Release -- catchup [--db sqlite|postgres] [--connection ...] [--updates 100000] [--page 1000]</c>.
+/// Usage: <c>dotnet run -c Release -- catchup [--db sqlite|postgres|azure] [--connection ...] [--updates 100000] [--page 1000]</c>.
 /// </summary>
 internal static class CatchUpLoad
 {

@@ -10,7 +10,7 @@ namespace Vivim.Benchmarks.Storage;
 /// Signed-update ingest through anchors on an in-process silo whose update log is durable, next to baselines
 /// measured in the same run on the same database: the same rows inserted straight into the tables (the database's
 /// own speed), and appended through the log without the grain. Then the commit latency at half the measured rate.
-/// Usage: <c>dotnet run -c Release -- durable-ingest --db sqlite|postgres|memory [--connection ...] [--dids 64] [--updates 500] [--batch 50]</c>.
+/// Usage: <c>dotnet run -c Release -- durable-ingest --db sqlite|postgres|azure|memory [--connection ...] [--dids 64] [--updates 500] [--batch 50]</c>.
 /// </summary>
 internal static class DurableIngestLoad
 {
