@@ -91,7 +91,13 @@ public sealed class ClusterProcesses : IAsyncDisposable
             o.ServiceId = "vivim";
             o.ClusterId = ClusterId;
         });
-    }, TimeSpan.FromSeconds(60));
+    }, TimeSpan.FromSeconds(60), ResponseTimeout);
+
+    /// <summary>
+    /// How long a call may take: a grain call on Azure Storage makes several sequential requests to the one Azurite
+    /// process every test shares, which under the whole suite's load took longer than the 10 s calls get elsewhere.
+    /// </summary>
+    private TimeSpan? ResponseTimeout => Azure is null ? null : TimeSpan.FromSeconds(30);
 
     public async ValueTask DisposeAsync()
     {

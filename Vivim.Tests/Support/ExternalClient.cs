@@ -17,8 +17,8 @@ public sealed class ExternalClient : IAsyncDisposable
 
     public IClusterClient Client => _host.Services.GetRequiredService<IClusterClient>();
 
-    /// <summary>Connects, retrying while no gateway answers yet.</summary>
-    public static async Task<ExternalClient> ConnectAsync(Action<IClientBuilder> clustering, TimeSpan timeout)
+    /// <summary>Connects, retrying while no gateway answers yet; calls time out after <paramref name="responseTimeout"/> (10 s).</summary>
+    public static async Task<ExternalClient> ConnectAsync(Action<IClientBuilder> clustering, TimeSpan timeout, TimeSpan? responseTimeout = null)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
@@ -32,7 +32,7 @@ public sealed class ExternalClient : IAsyncDisposable
                 client.AddVivimOperatorCredentials(ClusterFixture.TestClusterSecret);
 
                 // Calls caught by a SIGKILL fail in seconds rather than the default 30 s, so retries fit the tests' budgets.
-                client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10));
+                client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = responseTimeout ?? TimeSpan.FromSeconds(10));
             });
             var host = builder.Build();
             try
