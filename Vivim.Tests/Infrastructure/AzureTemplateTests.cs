@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Vivim.Tests.Support;
 
 namespace Vivim.Tests.Infrastructure;
 
@@ -8,7 +10,7 @@ namespace Vivim.Tests.Infrastructure;
 /// managed identity, secrets only from Key Vault, probes on every app, the gateways' public HTTP and libp2p ports,
 /// logs in Log Analytics, and settings the hosts actually read.
 /// </summary>
-public sealed class AzureTemplateTests(AzureTemplate template) : IClassFixture<AzureTemplate>
+public sealed partial class AzureTemplateTests(AzureTemplate template) : IClassFixture<AzureTemplate>
 {
     private const string StorageTableDataContributor = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3";
     private const string StorageBlobDataContributor = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
@@ -250,6 +252,44 @@ public sealed class AzureTemplateTests(AzureTemplate template) : IClassFixture<A
         var outputs = template.Compiled["resources"]!["storage"]!["properties"]!["template"]!["outputs"]!;
         Assert.Equal("[format('https://{0}.table.{1}', parameters('name'), environment().suffixes.storage)]", (string?)outputs["tableServiceUri"]!["value"]);
     }
+
+    [Fact]
+    public void The_guide_creates_the_secrets_the_apps_reference_and_names_real_parameters_and_files()
+    {
+        var guide = File.ReadAllText(Repository.PathOf("docs", "azure.md"));
+
+        // docs/azure.md: the vault's secrets (the rotation example's next key aside) are exactly the ones the apps name.
+        var created = SecretSet().Matches(guide).Select(m => m.Groups["name"].Value).Where(n => n != "kek-2027-06").Distinct().Order().ToList();
+        var referenced = Apps(template.Small)
+            .SelectMany(a => a["properties"]!["configuration"]!["secrets"]!.AsArray().Select(s => (string)s!["name"]!))
+            .Distinct()
+            .Order()
+            .ToList();
+        Assert.Equal(referenced, created);
+
+        // Every parameter the guide names in a table's first column is one main.bicep declares.
+        var parameters = BicepParameter().Matches(File.ReadAllText(Repository.PathOf("infra", "azure", "main.bicep"))).Select(m => m.Groups["name"].Value).ToHashSet();
+        var named = TableParameter().Matches(guide).SelectMany(m => m.Groups["names"].Value.Split(['`', ',', '/', ' '], StringSplitOptions.RemoveEmptyEntries)).ToList();
+        Assert.NotEmpty(named);
+        Assert.All(named, name => Assert.Contains(name, parameters));
+
+        // Every repository path it mentions exists.
+        var paths = RepositoryPath().Matches(guide).Select(m => m.Value.TrimEnd('.', ')')).Distinct().ToList();
+        Assert.Contains("infra/azure/small.bicepparam", paths);
+        Assert.All(paths, path => Assert.True(File.Exists(Repository.PathOf(path)) || Directory.Exists(Repository.PathOf(path)), path));
+    }
+
+    [GeneratedRegex(@"az keyvault secret set --vault-name \$VAULT --name (?<name>[a-z0-9-]+)")]
+    private static partial Regex SecretSet();
+
+    [GeneratedRegex(@"^param (?<name>\w+) ", RegexOptions.Multiline)]
+    private static partial Regex BicepParameter();
+
+    [GeneratedRegex(@"^\| (?<names>`[A-Za-z]+`(?:(?:, |/)`[A-Za-z]+`)*) \|", RegexOptions.Multiline)]
+    private static partial Regex TableParameter();
+
+    [GeneratedRegex(@"(?<![\w/.])(?:infra|docs|Vivim\.[A-Za-z]+)/[A-Za-z0-9_./-]+")]
+    private static partial Regex RepositoryPath();
 
     private static bool IsSecretSetting(string name) =>
         name is "Vivim__OperatorKey" or "Vivim__ClusterSecret" || name.StartsWith("Vivim__KeyEncryption__Keys__", StringComparison.Ordinal);
