@@ -10,7 +10,9 @@ namespace Vivim.Tests.Infrastructure;
 
 /// <summary>
 /// Which environment variables a Vivim host reads: a deployment's settings are checked against the options classes
-/// themselves, so a misspelt key (one the hosts would silently ignore) fails a test instead of a deployment.
+/// themselves, so a misspelt key (one the hosts would silently ignore) fails a test instead of a deployment. Judged
+/// are the connection string, the <c>Vivim</c> section's own settings and the sections below that bind to the classes
+/// listed here; other sections (<c>Logging</c>, <c>Vivim:Management</c> …) belong to their own tests.
 /// </summary>
 internal static class HostSettingKeys
 {
@@ -53,6 +55,23 @@ internal static class HostSettingKeys
     private static bool IsRead(string key)
     {
         if (DirectKeys.Contains(key) || AzureContractKeys.Contains(key))
+        {
+            return true;
+        }
+
+        if (key.StartsWith("ConnectionStrings:", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        if (!key.StartsWith(VivimSiloOptions.Section + ":", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        var segments = key.Split(':');
+        var isJudged = segments.Length == 2 || Sections.Any(s => s.Section.Split(':') is { Length: 2 } parts && string.Equals(parts[1], segments[1], StringComparison.OrdinalIgnoreCase));
+        if (!isJudged)
         {
             return true;
         }

@@ -26,4 +26,8 @@ public sealed class HostSettingKeysTests
         ];
         Assert.Equal(wrong, HostSettingKeys.Unread(wrong));
     }
+
+    [Fact]
+    public void Sections_bound_elsewhere_are_left_to_their_own_tests() =>
+        Assert.Empty(HostSettingKeys.Unread(["Logging__Console__FormatterName", "Vivim__Management__Urls", "OTEL_EXPORTER_OTLP_ENDPOINT"]));
 }

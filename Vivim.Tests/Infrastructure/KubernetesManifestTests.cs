@@ -4,9 +4,9 @@ using Vivim.Tests.Support;
 namespace Vivim.Tests.Infrastructure;
 
 /// <summary>
-/// <c>infra/kubernetes/</c> offers the same storage choice as the Azure template: config.yaml (PostgreSQL) or
-/// config.azure.yaml (Vivim:Storage=Azure), and the pods read either store's connection string from the secret. Every
-/// setting the manifests give is one a Vivim host reads.
+/// <c>infra/kubernetes/</c> offers the same storage choice as the Azure template: config.yaml alone (PostgreSQL) or
+/// with config.azure.yaml (Vivim:Storage=Azure), and the pods read either store's connection string from the secret.
+/// Every setting the manifests give is one a Vivim host reads.
 /// </summary>
 public sealed partial class KubernetesManifestTests
 {
@@ -15,18 +15,26 @@ public sealed partial class KubernetesManifestTests
     [Fact]
     public void Azure_config_selects_Azure_storage_with_the_contracts_keys()
     {
+        Assert.Contains("kind: ConfigMap\nmetadata:\n  name: vivim-storage\n", Read("config.azure.yaml"), StringComparison.Ordinal);
         var data = ConfigMapData("config.azure.yaml");
-        Assert.Equal("Azure", data["Vivim__Storage"]);
+        Assert.Equal("Azure", data["Vivim__Storage__Provider"]);
         Assert.Matches("^https://[A-Za-z0-9-]+\\.table\\.core\\.windows\\.net$", data["ConnectionStrings__Vivim"]);
         Assert.Equal("vivim", data["Vivim__Storage__TablePrefix"]);
-        Assert.DoesNotContain("Vivim__Storage__Provider", data.Keys);
 
-        // Apart from where the data lives, the cluster is configured as on PostgreSQL.
-        var postgres = ConfigMapData("config.yaml");
-        Assert.Equal("PostgreSql", postgres["Vivim__Storage__Provider"]);
-        var shared = postgres.Keys.Where(k => !k.StartsWith("Vivim__Storage", StringComparison.Ordinal));
-        Assert.All(shared, key => Assert.Equal(postgres[key], data[key]));
+        // Only where the data lives: everything else stays config.yaml's, which names PostgreSQL until this map overrides it.
+        Assert.All(data.Keys, key => Assert.True(key.StartsWith("Vivim__Storage", StringComparison.Ordinal) || key == "ConnectionStrings__Vivim", key));
+        Assert.Equal("PostgreSql", ConfigMapData("config.yaml")["Vivim__Storage__Provider"]);
     }
+
+    [Theory]
+    [InlineData("silo.yaml")]
+    [InlineData("gateway.yaml")]
+    [InlineData("migrate-job.yaml")]
+    public void Pods_read_the_storage_map_after_the_shared_one_so_that_it_wins_where_it_exists(string file) =>
+        Assert.Contains(
+            "envFrom:\n            - configMapRef: { name: vivim-config }\n            - configMapRef: { name: vivim-storage, optional: true }\n",
+            Read(file),
+            StringComparison.Ordinal);
 
     [Theory]
     [InlineData("config.yaml")]
