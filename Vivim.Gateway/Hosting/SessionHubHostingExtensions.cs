@@ -1,4 +1,5 @@
 using Vivim.Gateway.Sync;
+using Vivim.Management;
 
 namespace Vivim.Gateway.Hosting;
 
@@ -9,6 +10,7 @@ public static class SessionHubHostingExtensions
     {
         services.AddOptions<SessionHubOptions>().Bind(configuration.GetSection(SessionHubOptions.Section));
         services.AddSingleton<SessionHub>();
+        services.AddSingleton<ICloneLagSource>(sp => sp.GetRequiredService<SessionHub>()); // /status on the management port
         return services;
     }
 }
