@@ -140,7 +140,10 @@ public sealed partial class GatewayPeerService(
             }
 
             host.SetStreamHandler(protocol.ProtocolId, protocol.HandleAsync);
+            VivimMetrics.DeclareP2pProtocol(protocol.ProtocolId);
         }
+
+        VivimMetrics.DeclareGossip();
     }
 
     private static async Task ListenAsync(Libp2pHost host, IReadOnlyList<string> listen, CancellationToken cancellationToken)

@@ -9,11 +9,20 @@ namespace Vivim.Telemetry;
 /// <see cref="Backend"/>. Registered around whatever log the host composes (<c>UpdateLogHostingExtensions</c>), so a
 /// new backend is measured without further work.
 /// </summary>
-public sealed class InstrumentedUpdateLog(IUpdateLog inner, string backend) : IUpdateLog
+public sealed class InstrumentedUpdateLog : IUpdateLog
 {
-    public string Backend { get; } = backend;
+    private readonly IUpdateLog _inner;
 
-    public IUpdateLog Inner => inner;
+    public InstrumentedUpdateLog(IUpdateLog inner, string backend)
+    {
+        _inner = inner;
+        Backend = backend;
+        VivimMetrics.DeclareLogBackend(backend);
+    }
+
+    public string Backend { get; }
+
+    public IUpdateLog Inner => _inner;
 
     /// <summary>A bounded tag for a log implementation: its type name without the <c>UpdateLog</c> suffix, lowercased.</summary>
     public static string BackendOf(IUpdateLog log)
@@ -33,7 +42,7 @@ public sealed class InstrumentedUpdateLog(IUpdateLog inner, string backend) : IU
         var started = Stopwatch.GetTimestamp();
         try
         {
-            await inner.AppendAsync(did, append, cancellationToken);
+            await _inner.AppendAsync(did, append, cancellationToken);
             VivimMetrics.LogAppended(Backend, Stopwatch.GetElapsedTime(started));
         }
         catch (Exception e) when (e is not UpdateLogConflictException and not OperationCanceledException)
@@ -45,26 +54,26 @@ public sealed class InstrumentedUpdateLog(IUpdateLog inner, string backend) : IU
     }
 
     public Task<LogPage> ReadAsync(string did, long afterSeq, int limit, CancellationToken cancellationToken = default) =>
-        Measured("read", inner.ReadAsync(did, afterSeq, limit, cancellationToken));
+        Measured("read", _inner.ReadAsync(did, afterSeq, limit, cancellationToken));
 
     public Task<LogBounds> GetBoundsAsync(string did, CancellationToken cancellationToken = default) =>
-        Measured("bounds", inner.GetBoundsAsync(did, cancellationToken));
+        Measured("bounds", _inner.GetBoundsAsync(did, cancellationToken));
 
     public Task TruncateAsync(string did, long throughSeq, CancellationToken cancellationToken = default) =>
-        Measured("truncate", inner.TruncateAsync(did, throughSeq, cancellationToken));
+        Measured("truncate", _inner.TruncateAsync(did, throughSeq, cancellationToken));
 
     public Task<IReadOnlyDictionary<string, LoggedUpdate>> FindUpdatesAsync(string did, IReadOnlyCollection<string> updateIds, CancellationToken cancellationToken = default) =>
-        Measured("find", inner.FindUpdatesAsync(did, updateIds, cancellationToken));
+        Measured("find", _inner.FindUpdatesAsync(did, updateIds, cancellationToken));
 
     public Task<StoredDocument?> ReadDocumentAsync(string did, string path, CancellationToken cancellationToken = default) =>
-        Measured("document", inner.ReadDocumentAsync(did, path, cancellationToken));
+        Measured("document", _inner.ReadDocumentAsync(did, path, cancellationToken));
 
-    public IAsyncEnumerable<StoredDocument> ReadDocumentsAsync(string did, CancellationToken cancellationToken = default) => inner.ReadDocumentsAsync(did, cancellationToken);
+    public IAsyncEnumerable<StoredDocument> ReadDocumentsAsync(string did, CancellationToken cancellationToken = default) => _inner.ReadDocumentsAsync(did, cancellationToken);
 
-    public IAsyncEnumerable<DocumentLeaf> ReadLeavesAsync(string did, CancellationToken cancellationToken = default) => inner.ReadLeavesAsync(did, cancellationToken);
+    public IAsyncEnumerable<DocumentLeaf> ReadLeavesAsync(string did, CancellationToken cancellationToken = default) => _inner.ReadLeavesAsync(did, cancellationToken);
 
     public Task DeleteAsync(string did, CancellationToken cancellationToken = default) =>
-        Measured("delete", inner.DeleteAsync(did, cancellationToken));
+        Measured("delete", _inner.DeleteAsync(did, cancellationToken));
 
     // Errors only: a task that already succeeded (the common case for cached reads) costs one check.
     private Task<T> Measured<T>(string operation, Task<T> task) => task.IsCompletedSuccessfully ? task : Observed(operation, task);

@@ -141,6 +141,26 @@ public static class VivimMetrics
 
     public static void DhtProvided(bool reachedPeers) => DhtProvides.Add(1, new KeyValuePair<string, object?>("result", reachedPeers ? "stored" : "no-peers"));
 
+    // Series that exist from the start at zero, so that rate() and the alert rules see them before the first event.
+    public static void DeclareLogBackend(string backend)
+    {
+        LogErrors.Add(0, new KeyValuePair<string, object?>("backend", backend), new KeyValuePair<string, object?>("operation", "append"));
+        UpdatesRejected.Add(0, new KeyValuePair<string, object?>("code", "none"));
+        Refusals.Add(0, new KeyValuePair<string, object?>("kind", "rate-limit"), new KeyValuePair<string, object?>("budget", "none"));
+    }
+
+    public static void DeclareP2pProtocol(string protocol) => P2pStreams.Add(0, new KeyValuePair<string, object?>("protocol", protocol));
+
+    public static void DeclareGossip()
+    {
+        foreach (var (direction, result) in new[] { ("in", "accepted"), ("in", "rejected"), ("in", "ignored"), ("out", "published") })
+        {
+            GossipMessages.Add(0, new KeyValuePair<string, object?>("direction", direction), new KeyValuePair<string, object?>("result", result));
+        }
+
+        DhtProvides.Add(0, new KeyValuePair<string, object?>("result", "stored"));
+    }
+
     /// <summary>A libp2p peer's counts, read at each collection until <paramref name="owner"/> is forgotten.</summary>
     public static void ObservePeer(object owner, Func<(long Peers, long Lookups)> read) => PeerSources[owner] = read;
 
