@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
 
 namespace Vivim.Management;
 
@@ -11,7 +12,7 @@ public sealed record ManagementSettings(IReadOnlyList<string> Urls, bool Explici
     public bool Enabled => Urls.Count > 0;
 
     /// <param name="embedded">The all-in-one node (SQLite storage): management on localhost and the dashboard on by default.</param>
-    /// <exception cref="InvalidOperationException">A management URL shares a port with the public API (<c>urls</c>).</exception>
+    /// <exception cref="OptionsValidationException">A management URL shares a port with the public API (<c>urls</c>).</exception>
     public static ManagementSettings Resolve(IConfiguration configuration, bool embedded)
     {
         ArgumentNullException.ThrowIfNull(configuration);
@@ -28,10 +29,11 @@ public sealed record ManagementSettings(IReadOnlyList<string> Urls, bool Explici
         var publicPorts = Ports(configuration["urls"]);
         if (urls.FirstOrDefault(u => Port(u) is { } port && port != 0 && publicPorts.Contains(port)) is { } shared)
         {
-            throw new InvalidOperationException($"{ManagementOptions.Section}:Urls ({shared}) shares a port with the public API (urls): the management port must be a port of its own.");
+            throw new OptionsValidationException(ManagementOptions.Section, typeof(ManagementOptions),
+                [$"{ManagementOptions.Section}:Urls ({shared}) shares a port with the public API (urls): the management port must be a port of its own."]);
         }
 
-        return new ManagementSettings(urls, configured is { Length: > 0 }, options.RequireOperatorKey, urls.Length > 0 && (dashboard.Enabled ?? embedded), options.MetricsOnPublicPort);
+        return new ManagementSettings(urls, urls.Length > 0 && configured is { Length: > 0 }, options.RequireOperatorKey, urls.Length > 0 && (dashboard.Enabled ?? embedded), options.MetricsOnPublicPort);
     }
 
     private static HashSet<int> Ports(string? urls) =>

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
@@ -34,7 +35,8 @@ public static class TelemetryHostingExtensions
         var options = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
         if (options.SampleRatio is < 0 or > 1 || double.IsNaN(options.SampleRatio))
         {
-            throw new InvalidOperationException($"{TelemetryOptions.Section}:SampleRatio must be between 0 and 1 (it is {options.SampleRatio}).");
+            throw new OptionsValidationException(TelemetryOptions.Section, typeof(TelemetryOptions),
+                [$"{TelemetryOptions.Section}:SampleRatio must be between 0 and 1 (it is {options.SampleRatio.ToString(System.Globalization.CultureInfo.InvariantCulture)})."]);
         }
 
         builder.Services.AddSingleton(options);
