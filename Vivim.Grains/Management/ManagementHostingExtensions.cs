@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -21,7 +22,10 @@ public static class ManagementHostingExtensions
             return builder;
         }
 
+        // What a web host registers and the pipeline's middleware needs, for a host without one (Vivim.Silo).
         builder.Services.AddRouting();
+        builder.Services.TryAddSingleton(_ => new DiagnosticListener("Microsoft.AspNetCore"));
+        builder.Services.TryAddSingleton<DiagnosticSource>(sp => sp.GetRequiredService<DiagnosticListener>());
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new ManagementRole(role));
         builder.Services.AddSingleton<ManagementStatus>();

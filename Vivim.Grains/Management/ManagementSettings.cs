@@ -33,7 +33,14 @@ public sealed record ManagementSettings(IReadOnlyList<string> Urls, bool Explici
                 [$"{ManagementOptions.Section}:Urls ({shared}) shares a port with the public API (urls): the management port must be a port of its own."]);
         }
 
-        return new ManagementSettings(urls, urls.Length > 0 && configured is { Length: > 0 }, options.RequireOperatorKey, urls.Length > 0 && (dashboard.Enabled ?? embedded), options.MetricsOnPublicPort);
+        var dashboardOn = urls.Length > 0 && (dashboard.Enabled ?? embedded);
+        if (urls.Length > 0 && (options.RequireOperatorKey || dashboardOn) && !embedded && string.IsNullOrWhiteSpace(configuration["Vivim:OperatorKey"]))
+        {
+            throw new OptionsValidationException(ManagementOptions.Section, typeof(ManagementOptions),
+                [$"Vivim:OperatorKey is not set: the management port ({string.Join(", ", urls)}) answers only requests with the operator key; set it from the secret store."]);
+        }
+
+        return new ManagementSettings(urls, urls.Length > 0 && configured is { Length: > 0 }, options.RequireOperatorKey, dashboardOn, options.MetricsOnPublicPort);
     }
 
     private static HashSet<int> Ports(string? urls) =>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Vivim.Storage;
 
 namespace Vivim.Telemetry;
@@ -30,6 +31,20 @@ public static class UpdateLogInstrumentation
             var inner = sp.GetRequiredKeyedService<IUpdateLog>(InnerKey);
             return new InstrumentedUpdateLog(inner, InstrumentedUpdateLog.BackendOf(inner));
         }, registered.Lifetime));
+
+        // Once the host has started (storage migrated), so that the log's error series exist at zero from the start.
+        services.AddHostedService<Declaration>();
         return services;
+    }
+
+    private sealed class Declaration(IServiceProvider services, IHostApplicationLifetime lifetime) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            lifetime.ApplicationStarted.Register(() => services.GetService<IUpdateLog>());
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

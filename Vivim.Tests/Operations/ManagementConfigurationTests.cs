@@ -131,7 +131,7 @@ public sealed class ManagementConfigurationTests
     [InlineData("http://0.0.0.0:9464", false, "http://0.0.0.0:9464", false)] // a pod: the dashboard only when enabled
     public void Where_the_management_port_listens_by_default(string? urls, bool embedded, string? expected, bool dashboard)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Vivim:Management:Urls"] = urls, ["urls"] = "http://localhost:8080" }).Build();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Vivim:Management:Urls"] = urls, ["urls"] = "http://localhost:8080", ["Vivim:OperatorKey"] = GatewayFixture.TestOperatorKey }).Build();
         var settings = ManagementSettings.Resolve(configuration, embedded);
         Assert.Equal(expected is null ? [] : [expected], settings.Urls);
         Assert.Equal(dashboard, settings.Dashboard);
