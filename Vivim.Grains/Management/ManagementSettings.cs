@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
+using Vivim.Hosting;
 
 namespace Vivim.Management;
 
@@ -40,7 +41,26 @@ public sealed record ManagementSettings(IReadOnlyList<string> Urls, bool Explici
                 [$"Vivim:OperatorKey is not set: the management port ({string.Join(", ", urls)}) answers only requests with the operator key; set it from the secret store."]);
         }
 
+        // A configured port that is taken is one clear line at start (the embedded default is skipped instead).
+        if (configured is { Length: > 0 })
+        {
+            foreach (var url in urls)
+            {
+                if (Port(url) is { } port && port != 0 && !ListenPorts.IsFree(Address(url), port))
+                {
+                    throw new PortInUseException(port, $"the management port, {url}", "--" + ManagementOptions.Section + ":Urls", "http://<address>:<another port>");
+                }
+            }
+        }
+
         return new ManagementSettings(urls, urls.Length > 0 && configured is { Length: > 0 }, options.RequireOperatorKey, dashboardOn, options.MetricsOnPublicPort);
+    }
+
+    private static System.Net.IPAddress Address(string url)
+    {
+        var authority = url[(url.IndexOf("://", StringComparison.Ordinal) + 3)..].Split('/')[0];
+        var host = authority[..Math.Max(0, authority.LastIndexOf(':'))].Trim('[', ']');
+        return host == "localhost" ? System.Net.IPAddress.Loopback : System.Net.IPAddress.TryParse(host, out var address) ? address : System.Net.IPAddress.Any;
     }
 
     private static HashSet<int> Ports(string? urls) =>

@@ -102,7 +102,7 @@ public sealed class ManagementConfigurationTests
     }
 
     [Fact]
-    public void A_management_url_on_the_public_port_or_a_sample_ratio_out_of_range_stops_the_node_at_start()
+    public void A_management_url_on_the_public_port_or_a_taken_one_or_a_sample_ratio_out_of_range_stops_the_node_at_start()
     {
         var port = FreePort.Next();
         var data = Path.Combine(Path.GetTempPath(), "vivim-management-" + Guid.NewGuid().ToString("N")[..12]);
@@ -111,6 +111,12 @@ public sealed class ManagementConfigurationTests
             string[] common = [.. GatewayFixture.Arguments(new Uri($"http://127.0.0.1:{port}"), data, "management-config")];
             var shared = Assert.Throws<OptionsValidationException>(() => GatewayApp.Create([.. common, $"--Vivim:Management:Urls=http://0.0.0.0:{port}"]));
             Assert.Contains("shares a port with the public API", shared.Message, StringComparison.Ordinal);
+
+            using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            taken.Start();
+            var busy = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+            var inUse = Assert.Throws<Vivim.Hosting.PortInUseException>(() => GatewayApp.Create([.. common, $"--Vivim:Management:Urls=http://127.0.0.1:{busy}"]));
+            Assert.Contains("--Vivim:Management:Urls", inUse.Message, StringComparison.Ordinal);
 
             var ratio = Assert.Throws<OptionsValidationException>(() => GatewayApp.Create([.. common, "--Vivim:Telemetry:SampleRatio=1.5"]));
             Assert.Contains("SampleRatio must be between 0 and 1", ratio.Message, StringComparison.Ordinal);
@@ -128,7 +134,7 @@ public sealed class ManagementConfigurationTests
     [InlineData(null, true, "http://localhost:9464", true)] // the embedded node: localhost, with the dashboard
     [InlineData(null, false, null, false)] // a cluster's host: off unless configured
     [InlineData("none", true, null, false)]
-    [InlineData("http://0.0.0.0:9464", false, "http://0.0.0.0:9464", false)] // a pod: the dashboard only when enabled
+    [InlineData("http://0.0.0.0:0", false, "http://0.0.0.0:0", false)] // a pod: the dashboard only when enabled
     public void Where_the_management_port_listens_by_default(string? urls, bool embedded, string? expected, bool dashboard)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Vivim:Management:Urls"] = urls, ["urls"] = "http://localhost:8080", ["Vivim:OperatorKey"] = GatewayFixture.TestOperatorKey }).Build();

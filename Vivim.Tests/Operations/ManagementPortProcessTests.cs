@@ -119,9 +119,9 @@ public sealed class ManagementPortProcessTests(ManagementGatewayProcess node) : 
         {
             await SyncSocketTests.SendAsync(socket, new JsonObject { ["type"] = "hello", ["cursor"] = 0 });
             Assert.Equal("welcome", (await SyncSocketTests.ReceiveAsync(socket))!["type"]!.GetValue<string>());
-            await AckUntilAsync(1); // the backlog
+            await TelemetryPipelineTests.AckBatchesUntilAsync(socket, 1); // the backlog
             await WriteAsync(api, apiKey, did, ("memoryIndex/b", "2"));
-            await AckUntilAsync(2); // a live batch
+            await TelemetryPipelineTests.AckBatchesUntilAsync(socket, 2); // a live batch
 
             // Scraped while the session is open (the gauges of live sessions).
             var families = await ManagementPort.ScrapeAsync(node.Management);
@@ -138,19 +138,6 @@ public sealed class ManagementPortProcessTests(ManagementGatewayProcess node) : 
                 .ToList();
             Assert.True(missing.Count == 0, "not exported:\n" + string.Join("\n", missing) + "\n\nexported: " + string.Join(", ", families.Keys.Order()));
             Assert.True(ManagementPort.ObservabilityExpressions().Count() >= 25, "the files hold fewer expressions than the dashboard's panels and the rules");
-
-            async Task AckUntilAsync(long seq)
-            {
-                for (var cursor = 0L; cursor < seq;)
-                {
-                    var message = await SyncSocketTests.ReceiveAsync(socket) ?? throw new InvalidOperationException("closed");
-                    if (message["type"]!.GetValue<string>() == "batch")
-                    {
-                        cursor = (long)message["updates"]!.AsArray()[^1]!["seq"]!.GetValue<double>();
-                        await SyncSocketTests.SendAsync(socket, new JsonObject { ["type"] = "ack", ["seq"] = cursor });
-                    }
-                }
-            }
         }
     }
 

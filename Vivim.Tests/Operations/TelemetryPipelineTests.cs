@@ -166,7 +166,7 @@ public sealed class TelemetryPipelineTests(TelemetryGateway telemetry)
     }
 
     /// <summary>Reads batches, acknowledging each, until the cursor reaches <paramref name="seq"/>; returns the cursor.</summary>
-    private static async Task<long> AckBatchesUntilAsync(System.Net.WebSockets.ClientWebSocket socket, long seq)
+    internal static async Task<long> AckBatchesUntilAsync(System.Net.WebSockets.ClientWebSocket socket, long seq)
     {
         long cursor = 0;
         while (cursor < seq)
