@@ -12,6 +12,7 @@ root.Subcommands.Add(CloneCommands.Create());
 root.Subcommands.Add(DocumentCommands.Put());
 root.Subcommands.Add(DocumentCommands.Get());
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(StatusCommand.Create());
 var p2p = new Command("p2p", "libp2p tools");
 p2p.Subcommands.Add(NodeCommand.Create());
 root.Subcommands.Add(p2p);

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Vivim.Hosting;
 
 // "migrate" applies the database schema and exits; otherwise this is a scale-out worker: grains only, no public endpoints.
@@ -19,6 +20,11 @@ try
     builder.AddVivimSilo();
 }
 catch (PortInUseException e)
+{
+    await Console.Error.WriteLineAsync("vivim silo: " + e.Message);
+    return 1;
+}
+catch (OptionsValidationException e)
 {
     await Console.Error.WriteLineAsync("vivim silo: " + e.Message);
     return 1;

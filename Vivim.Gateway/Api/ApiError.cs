@@ -7,6 +7,7 @@ using Vivim.Protocol;
 using Vivim.Protocol.Sync;
 using Vivim.Security;
 using Vivim.Storage;
+using Vivim.Telemetry;
 using Vivim.Tenants;
 
 namespace Vivim.Gateway.Api;
@@ -30,7 +31,7 @@ public sealed partial record ApiError(int Status, string Code, string Message, I
         NotHostedException => new(StatusCodes.Status404NotFound, "not-found", e.Message),
         ExitNodeConflictException => new(StatusCodes.Status409Conflict, "already-hosted", e.Message),
         TenantStateException => new(StatusCodes.Status409Conflict, "invalid-state", e.Message),
-        QuotaExceededException => new(StatusCodes.Status403Forbidden, "quota-exceeded", e.Message),
+        QuotaExceededException => QuotaRefused(e),
         UpdateLogLimitException => new(StatusCodes.Status413PayloadTooLarge, UpdateLogLimitException.Code, e.Message),
         CloneAccessDeniedException => new(StatusCodes.Status403Forbidden, "clone-revoked", e.Message),
         ProtocolException protocol => new(StatusCodes.Status400BadRequest, protocol.Code, protocol.Message),
@@ -46,6 +47,12 @@ public sealed partial record ApiError(int Status, string Code, string Message, I
             new(StatusCodes.Status503ServiceUnavailable, "storage-unavailable", "The storage did not answer; nothing was written. Retry.", RetryAfter: TimeSpan.FromSeconds(1)),
         _ => null,
     };
+
+    private static ApiError QuotaRefused(Exception e)
+    {
+        VivimMetrics.Refused("quota", "tenant");
+        return new(StatusCodes.Status403Forbidden, "quota-exceeded", e.Message);
+    }
 
     /// <summary>The message without .NET's " (Parameter 'x')" suffix, which names our code, not the caller's input.</summary>
     private static string WithoutParameterName(ArgumentException e)

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 using Vivim.Gateway.Api;
 using Vivim.Gateway.Api.OpenApi;
 using Vivim.Gateway.Auth;
@@ -8,6 +9,8 @@ using Vivim.Gateway.P2p;
 using Vivim.Gateway.P2p.Protocols;
 using Vivim.Gateway.Sync;
 using Vivim.Hosting;
+using Vivim.Management;
+using Vivim.Security;
 
 namespace Vivim.Gateway.Hosting;
 
@@ -62,6 +65,26 @@ public static class GatewayHostingExtensions
         return builder;
     }
 
+    /// <summary>
+    /// <c>/metrics</c> on the public API's port too, only with <c>Vivim:Management:MetricsOnPublicPort</c> (the
+    /// management port serves it anyway), under the management port's key rule.
+    /// </summary>
+    private static void MapPublicMetrics(this WebApplication app)
+    {
+        var settings = app.Services.GetRequiredService<ManagementSettings>();
+        if (!settings.MetricsOnPublicPort || app.Services.GetService<MeterProvider>() is null)
+        {
+            return;
+        }
+
+        var access = new ManagementAccess(app.Services.GetRequiredService<OperatorKey>());
+        app.Use((context, next) =>
+            settings.RequireOperatorKey && context.Request.Path.Equals(ManagementPaths.Metrics, StringComparison.OrdinalIgnoreCase) && !access.IsAuthorized(context.Request)
+                ? ManagementAccess.ChallengeAsync(context)
+                : next(context));
+        app.MapPrometheusScrapingEndpoint(ManagementPaths.Metrics).ExcludeFromDescription();
+    }
+
     /// <summary>The middleware and every route of the API (docs/api.md), health, and the OpenAPI document.</summary>
     public static WebApplication MapVivimGateway(this WebApplication app)
     {
@@ -83,6 +106,7 @@ public static class GatewayHostingExtensions
 
         app.MapHealthEndpoints();
         app.MapOpenApiDocument();
+        app.MapPublicMetrics();
 
         var auth = app.Services.GetRequiredService<ApiAuthentication>();
         var v1 = app.MapGroup("/v1");

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Vivim.Gateway.Auth;
 using Vivim.Gateway.P2p;
 using Vivim.Hosting;
+using Vivim.Security;
 
 namespace Vivim.Gateway.Hosting;
 

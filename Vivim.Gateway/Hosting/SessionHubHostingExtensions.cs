@@ -1,4 +1,5 @@
 using Vivim.Gateway.Sync;
+using Vivim.Management;
 
 namespace Vivim.Gateway.Hosting;
 
@@ -9,6 +10,13 @@ public static class SessionHubHostingExtensions
     {
         services.AddOptions<SessionHubOptions>().Bind(configuration.GetSection(SessionHubOptions.Section));
         services.AddSingleton<SessionHub>();
+        services.AddSingleton<ICloneLagSource>(sp => new HubLag(sp.GetRequiredService<SessionHub>())); // /status on the management port
         return services;
+    }
+
+    /// <summary>The hub's lag, without handing the container the hub a second time (it would dispose it twice).</summary>
+    private sealed class HubLag(SessionHub hub) : ICloneLagSource
+    {
+        public CloneLagSnapshot Read() => hub.Read();
     }
 }

@@ -3,6 +3,7 @@ using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using Vivim.Gateway.Api;
 using Vivim.Gateway.Hosting;
+using Vivim.Telemetry;
 
 namespace Vivim.Gateway.Limits;
 
@@ -64,6 +65,7 @@ public sealed class GatewayRateLimiter : IDisposable
         if (!lease.IsAcquired)
         {
             var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
+            VivimMetrics.Refused("rate-limit", partition[..partition.IndexOf(':', StringComparison.Ordinal)]); // the budget's kind, never its key
             throw new RateLimitedException(what, retryAfter);
         }
     }

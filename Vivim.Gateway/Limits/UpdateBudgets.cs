@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Vivim.Telemetry;
 
 namespace Vivim.Gateway.Limits;
 
@@ -37,6 +38,7 @@ public sealed class UpdateBudgets(TimeProvider time)
             var needed = Math.Min(updates, perSecond);
             if (budget.Balance < needed)
             {
+                VivimMetrics.Refused("rate-limit", "tenant-updates");
                 throw new RateLimitedException("this tenant's updates", TimeSpan.FromSeconds((needed - budget.Balance) / perSecond));
             }
 

@@ -5,6 +5,7 @@ using Vivim.Libp2p.Core;
 using Vivim.Libp2p.Host;
 using Vivim.Libp2p.Protocols.Kad;
 using Vivim.Libp2p.Protocols.Pubsub;
+using Vivim.Telemetry;
 
 namespace Vivim.Gateway.P2p;
 
@@ -88,6 +89,7 @@ public sealed partial class GatewayPeerService(
         }
 
         Peer = peer;
+        VivimMetrics.ObservePeer(this, () => (host.ConnectionCount, dht.ProviderLookupsAnswered));
         LogListening(_logger, string.Join(", ", host.ListenAddresses.Select(a => a.WithPeerId(host.PeerId))), string.Join(", ", peer.AnnounceAddresses));
         _started.TrySetResult(peer);
         if (settings.Bootstrap.Count > 0)
@@ -114,6 +116,7 @@ public sealed partial class GatewayPeerService(
 
         if (Peer is { } peer)
         {
+            VivimMetrics.ForgetPeer(this);
             Peer = null;
             await CloseAsync(peer, cancellationToken);
         }
@@ -137,7 +140,10 @@ public sealed partial class GatewayPeerService(
             }
 
             host.SetStreamHandler(protocol.ProtocolId, protocol.HandleAsync);
+            VivimMetrics.DeclareP2pProtocol(protocol.ProtocolId);
         }
+
+        VivimMetrics.DeclareGossip();
     }
 
     private static async Task ListenAsync(Libp2pHost host, IReadOnlyList<string> listen, CancellationToken cancellationToken)

@@ -5,6 +5,7 @@ using Vivim.Clones;
 using Vivim.Protocol;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Sync;
+using Vivim.Telemetry;
 
 namespace Vivim.Gateway.Sync;
 
@@ -96,6 +97,7 @@ public sealed class CloneSession : IAsyncDisposable
             }
 
             Cursor = seq;
+            VivimMetrics.Acknowledged(KnownHead, seq);
             _cursorStateHash = SentRootAt(seq);
             while (_unacknowledged.Count > 0 && _unacknowledged.Peek() <= seq)
             {

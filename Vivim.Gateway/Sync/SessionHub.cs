@@ -3,9 +3,11 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Vivim.Clones;
 using Vivim.Feeds;
+using Vivim.Management;
 using Vivim.Protocol.Sync;
 using Vivim.Protocol;
 using Vivim.Security;
+using Vivim.Telemetry;
 
 namespace Vivim.Gateway.Sync;
 
@@ -15,8 +17,9 @@ namespace Vivim.Gateway.Sync;
 /// publishing, fills what the stream lost from the log and reports the head; sessions read their backlogs (and
 /// whatever they dropped) through their Clone grains.
 /// </summary>
-public sealed class SessionHub : IAsyncDisposable
+public sealed class SessionHub : IAsyncDisposable, ICloneLagSource
 {
+    private readonly Dictionary<string, int> _sessionsPerClone = new(StringComparer.Ordinal); // under its own lock: connected clones
     private readonly IClusterClient _client;
     private readonly SessionHubOptions _options;
     private readonly ILogger<SessionHub> _logger;
@@ -120,6 +123,12 @@ public sealed class SessionHub : IAsyncDisposable
 
         var session = new CloneSession(this, clone, cloneId, sessionId, grant.ParentDid, cursor ?? grant.Cursor, batchSize, maxInFlight, _options, _logger);
         feed.Sessions[sessionId] = session;
+        lock (_sessionsPerClone)
+        {
+            _sessionsPerClone[cloneId] = _sessionsPerClone.GetValueOrDefault(cloneId) + 1;
+            VivimMetrics.SessionOpened(firstOfClone: _sessionsPerClone[cloneId] == 1);
+        }
+
         session.OfferHead(feed.Feed!.KnownHead);
         session.Start();
         return session;
@@ -129,8 +138,39 @@ public sealed class SessionHub : IAsyncDisposable
     {
         if (_dids.TryGetValue(session.ParentDid, out var feed) && feed.Sessions.TryRemove(session.SessionId, out _))
         {
+            lock (_sessionsPerClone)
+            {
+                var left = _sessionsPerClone.GetValueOrDefault(session.CloneId) - 1;
+                if (left <= 0)
+                {
+                    _sessionsPerClone.Remove(session.CloneId);
+                }
+                else
+                {
+                    _sessionsPerClone[session.CloneId] = left;
+                }
+
+                VivimMetrics.SessionClosed(lastOfClone: left <= 0);
+            }
+
             await ReleaseFeedAsync(feed);
         }
+    }
+
+    /// <summary>Head − cursor over the sessions attached here, now (for the management port's <c>/status</c>).</summary>
+    public CloneLagSnapshot Read()
+    {
+        var (count, max, total) = (0, 0L, 0L);
+        foreach (var feed in _dids.Values)
+        {
+            foreach (var session in feed.Sessions.Values)
+            {
+                var lag = Math.Max(0, session.KnownHead - session.Cursor);
+                (count, max, total) = (count + 1, Math.Max(max, lag), total + lag);
+            }
+        }
+
+        return new CloneLagSnapshot(count, max, total);
     }
 
     private async Task<DidSessions> AcquireFeedAsync(string did)

@@ -11,9 +11,12 @@ public sealed record SessionBatch(IReadOnlyList<StoredUpdate> Updates, IReadOnly
 {
     public long LastSeq => Updates[^1].Seq;
 
+    /// <summary>A live commit as it was pushed (not read back from the log): its delivery latency is measured.</summary>
+    public bool IsLive { get; init; }
+
     /// <summary>A live commit's updates as text, once for every session of the DID.</summary>
     public static SessionBatch Live(CommittedBatch batch) =>
-        new([.. batch.Updates.Select(u => new StoredUpdate(u.Seq!.Value, ProtocolModel.ToJson(u)))], [batch.Commit], batch.Commit.ToSeq);
+        new([.. batch.Updates.Select(u => new StoredUpdate(u.Seq!.Value, ProtocolModel.ToJson(u)))], [batch.Commit], batch.Commit.ToSeq) { IsLive = true };
 }
 
 /// <summary>Sent when nothing else was for a while, so a clone notices it is behind even if an event was lost.</summary>

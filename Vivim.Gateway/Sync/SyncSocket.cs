@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
@@ -8,6 +9,7 @@ using Vivim.Gateway.Hosting;
 using Vivim.Protocol;
 using Vivim.Protocol.Json;
 using Vivim.Security;
+using Vivim.Telemetry;
 
 namespace Vivim.Gateway.Sync;
 
@@ -147,17 +149,29 @@ public sealed class SyncSocket(
 
     private async Task SendAsync(Channel channel, CloneSession session, CancellationToken ending)
     {
+        // Each batch is a trace of its own (sampled on its own), linked to the session's upgrade request, whose span
+        // lasts as long as the session: children of it would keep every batch of a sampled session.
+        var sessionSpan = Activity.Current?.Context;
+        Activity.Current = null;
+        ActivityLink[]? links = sessionSpan is { } context ? [new ActivityLink(context)] : null;
         await foreach (var message in session.Outgoing.ReadAllAsync(ending))
         {
             switch (message)
             {
                 case SessionBatch batch:
-                    await channel.SendAsync(channel.Compression ? SyncFrames.BatchGzip(batch) : SyncFrames.Batch(batch), ending, precompressed: channel.Compression);
+                    using (var span = VivimTracing.Source.StartActivity(ActivityKind.Producer, links: links, name: "vivim.sync.batch"))
+                    {
+                        span?.SetTag("vivim.updates", batch.Updates.Count);
+                        await channel.SendAsync(channel.Compression ? SyncFrames.BatchGzip(batch) : SyncFrames.Batch(batch), ending, precompressed: channel.Compression);
+                    }
+
+                    VivimMetrics.Delivered(batch.IsLive ? batch.Commits.Max(c => c.Timestamp) : null);
                     break;
                 case SessionHead head:
                     await channel.SendAsync(SyncFrames.Head(head.HeadSeq), ending);
                     break;
                 case SessionResync resync:
+                    VivimMetrics.Resynced(resync.Reason); // our reason codes: a bounded set
                     await channel.SendAsync(SyncFrames.Resync(resync.Reason), ending);
                     await channel.CloseAsync(WebSocketCloseStatus.NormalClosure, "resync");
                     return;

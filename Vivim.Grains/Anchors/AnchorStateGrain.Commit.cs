@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Vivim.ExitNodes;
 using Vivim.Feeds;
@@ -6,6 +7,7 @@ using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Sync;
 using Vivim.Storage;
+using Vivim.Telemetry;
 
 namespace Vivim.Anchors;
 
@@ -14,6 +16,7 @@ public sealed partial class AnchorStateGrain
 {
     public async Task<SubmitResult> SubmitAsync(IReadOnlyList<string> updatesJson)
     {
+        var started = Stopwatch.GetTimestamp();
         var key = _key ?? throw new NotHostedException($"{_did} is not hosted here.");
         if (updatesJson.Count == 0)
         {
@@ -53,7 +56,7 @@ public sealed partial class AnchorStateGrain
         await _commitLock.WaitAsync();
         try
         {
-            return await CommitAsync(key, candidates);
+            return await CommitAsync(key, candidates, started);
         }
         finally
         {
@@ -61,7 +64,7 @@ public sealed partial class AnchorStateGrain
         }
     }
 
-    private async Task<SubmitResult> CommitAsync(SigningKey key, UpdateCandidate[] candidates)
+    private async Task<SubmitResult> CommitAsync(SigningKey key, UpdateCandidate[] candidates, long started)
     {
         // Authors are checked under the lock: a suspension that landed while signatures were checked counts.
         var rejections = new List<UpdateRejection>();
@@ -106,7 +109,7 @@ public sealed partial class AnchorStateGrain
 
         if (fresh.Count > 0)
         {
-            var outcome = await CommitFreshAsync(key, fresh, receipts);
+            var outcome = await CommitFreshAsync(key, fresh, receipts, started);
             if (outcome is not null)
             {
                 return outcome;
@@ -117,7 +120,7 @@ public sealed partial class AnchorStateGrain
     }
 
     /// <summary>Orders, applies, signs, appends and publishes; null on success, or the refusal (with the tree unchanged).</summary>
-    private async Task<SubmitResult?> CommitFreshAsync(SigningKey key, List<UpdateCandidate> fresh, UpdateReceipt?[] receipts)
+    private async Task<SubmitResult?> CommitFreshAsync(SigningKey key, List<UpdateCandidate> fresh, UpdateReceipt?[] receipts, long started)
     {
         var rejections = await BatchPreconditions.CheckAsync(fresh, _tree, _headSeq, async path => (await log.ReadDocumentAsync(_did, path))?.Seq ?? 0);
         if (rejections.Count > 0)
@@ -146,6 +149,7 @@ public sealed partial class AnchorStateGrain
             var (commit, commitJson) = ProtocolSigner.SignCommit(key, new Commit(_did, _headSeq + 1, _headSeq + fresh.Count, prevRoot, roots, roots[^1], fresh.Select(c => c.UpdateHash!).ToList(), time.GetUtcNow().ToUnixTimeMilliseconds()));
             await log.AppendAsync(_did, new LogAppend(batch.Logged, new LoggedCommit(commit.FromSeq, commit.ToSeq, commitJson), batch.Documents));
             _headSeq = commit.ToSeq;
+            VivimMetrics.Committed(fresh.Count, Stopwatch.GetElapsedTime(started));
 
             // Checked after the head moved, so a listener whose lease starts now either gets this batch or a head that includes it.
             Push(new CommittedBatch(_did, commit, [.. fresh.Select((c, i) => c.Update! with { Seq = commit.FromSeq + i, MerkleProof = batch.Proofs[i] })]));
@@ -259,6 +263,13 @@ public sealed partial class AnchorStateGrain
             && original.BaseSeq == retry.BaseSeq && original.Data.Text == retry.Data.Text;
     }
 
-    private static SubmitResult Refused(SubmitOutcome outcome, IReadOnlyList<UpdateRejection> rejections) =>
-        new(outcome, [], rejections.OrderBy(r => r.Index).ToList());
+    private static SubmitResult Refused(SubmitOutcome outcome, IReadOnlyList<UpdateRejection> rejections)
+    {
+        foreach (var code in rejections.GroupBy(r => r.Code, StringComparer.Ordinal))
+        {
+            VivimMetrics.Rejected(code.Key, code.Count()); // codes are RejectionCodes constants: a bounded set
+        }
+
+        return new(outcome, [], rejections.OrderBy(r => r.Index).ToList());
+    }
 }

@@ -14,6 +14,7 @@ using Vivim.Protocol.Signatures;
 using Vivim.Protocol.Sync;
 using Vivim.Security;
 using Vivim.Storage;
+using Vivim.Telemetry;
 
 namespace Vivim.ExitNodes;
 
@@ -484,6 +485,7 @@ public sealed partial class ExitNodeGrain(
         Node.Clones[cloneId] = clone;
         await state.WriteStateAsync();
         LogApproved(logger, Did, cloneId, migration);
+        VivimMetrics.Registration(deniedReason: null);
 
         return new CloneRegistrationResponse(
             Approved: true,
@@ -609,6 +611,7 @@ public sealed partial class ExitNodeGrain(
     private CloneRegistrationResponse Deny(CloneRegistrationRequest request, string reason)
     {
         LogDenied(logger, Did, LogValue.Clip(request.Did), reason);
+        VivimMetrics.Registration(reason); // a DenialReasons constant: bounded
         return new CloneRegistrationResponse(Approved: false, CloneId: string.Empty, DenialReason: reason);
     }
 

@@ -7,8 +7,10 @@ using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 using Vivim.Keys;
+using Vivim.Management;
 using Vivim.Security;
 using Vivim.Storage.Schema;
+using Vivim.Telemetry;
 
 namespace Vivim.Hosting;
 
@@ -31,6 +33,11 @@ public static class SiloHostingExtensions
         var listenAddress = location.Provider == DatabaseKind.Sqlite ? IPAddress.Loopback : IPAddress.Any;
         ListenPorts.EnsureFree(listenAddress, options.SiloPort, "the silo port, between silos", "--" + VivimSiloOptions.Section + ":" + nameof(VivimSiloOptions.SiloPort));
         ListenPorts.EnsureFree(listenAddress, options.GatewayPort, "the Orleans gateway port, for cluster clients", "--" + VivimSiloOptions.Section + ":" + nameof(VivimSiloOptions.GatewayPort));
+
+        // Metrics, traces and the management port (docs/operations.md, "Metrics, traces and the dashboard").
+        var embedded = location.Provider == DatabaseKind.Sqlite;
+        var management = ManagementSettings.Resolve(builder.Configuration, embedded);
+        builder.AddVivimTelemetry("vivim-" + role, options.StableSiloName);
 
         builder.Services.AddOptions<VivimStorageOptions>().Configure(o => VivimStorageOptions.Apply(builder.Configuration, o));
         builder.Services.AddSingleton(location);
@@ -88,9 +95,14 @@ public static class SiloHostingExtensions
             silo.AddVivimGrains(builder.Configuration);
             silo.UseSiloMetadata(new Dictionary<string, string> { [SiloRoles.MetadataKey] = role });
 
+            // One trace from the caller through the grain calls (W3C trace context in the RequestContext).
+            silo.AddActivityPropagation();
+            silo.AddVivimDashboard(management);
+
             // Failure detection is tunable per deployment (probe timeouts, votes): Vivim:Membership binds ClusterMembershipOptions.
             silo.Services.AddOptions<ClusterMembershipOptions>().Bind(builder.Configuration.GetSection("Vivim:Membership"));
         });
+        builder.AddVivimManagement(management, role);
         return builder;
     }
 

@@ -6,6 +6,7 @@ using Vivim.Storage.Azure;
 using Vivim.Storage.PostgreSql;
 using Vivim.Storage.Sqlite;
 using Vivim.Storage.Schema;
+using Vivim.Telemetry;
 
 namespace Vivim.Hosting;
 
@@ -13,7 +14,8 @@ public static class UpdateLogHostingExtensions
 {
     /// <summary>
     /// The durable update log of the configured database (one per process, shared by every anchor it hosts), and the
-    /// hosted-DID directory and the spent nonces in the same database, and what scrubs it after deletions.
+    /// hosted-DID directory and the spent nonces in the same database, and what scrubs it after deletions. The log is
+    /// wrapped in an <see cref="InstrumentedUpdateLog"/> tagged with its backend.
     /// </summary>
     public static IServiceCollection AddVivimUpdateLog(this IServiceCollection services, StorageLocation location)
     {
@@ -41,6 +43,7 @@ public static class UpdateLogHostingExtensions
             services.AddSingleton<IStorageErasure, DatabaseServerErasure>();
         }
 
-        return services;
+        // Whatever log was registered above is measured (append latency by backend, storage errors): keep this last.
+        return services.AddUpdateLogInstrumentation();
     }
 }

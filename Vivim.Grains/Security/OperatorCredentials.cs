@@ -4,7 +4,8 @@ namespace Vivim.Security;
 
 /// <summary>
 /// For in-cluster tools (operator tools, tests) that connect an Orleans client: every call they make without a
-/// principal of its own acts as the operator. Needs the cluster secret, which is why only operators have it.
+/// principal of its own acts as the operator. Needs the cluster secret, which is why only operators have it. Their calls
+/// carry the caller's trace context into the cluster (<c>AddActivityPropagation</c>), as the silos' do.
 /// </summary>
 public static class OperatorCredentials
 {
@@ -13,6 +14,7 @@ public static class OperatorCredentials
         ArgumentNullException.ThrowIfNull(client);
         var principals = new CallPrincipals(clusterSecret);
         client.Services.AddSingleton<IOutgoingGrainCallFilter>(new OperatorCallStamp(principals));
+        client.AddActivityPropagation();
         return client;
     }
 

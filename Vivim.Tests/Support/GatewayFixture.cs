@@ -27,6 +27,9 @@ public sealed class GatewayFixture : IAsyncLifetime
     /// <summary>Configuration added to <see cref="Arguments"/> (a fixture of its own with other limits).</summary>
     public IReadOnlyList<string> ExtraArguments { get; init; } = [];
 
+    /// <summary>Composition added after the node's own (an in-memory telemetry exporter).</summary>
+    public Action<WebApplicationBuilder>? Configure { get; init; }
+
     public string OperatorKey => TestOperatorKey;
 
     public string DataPath => _dataPath;
@@ -45,7 +48,7 @@ public sealed class GatewayFixture : IAsyncLifetime
     {
         var port = FreePort.Next();
         BaseAddress = new Uri($"http://127.0.0.1:{port}");
-        _app = GatewayApp.Create([.. Arguments(BaseAddress, _dataPath, $"gateway-tests-{port}"), .. ExtraArguments]);
+        _app = GatewayApp.Create([.. Arguments(BaseAddress, _dataPath, $"gateway-tests-{port}"), .. ExtraArguments], Configure);
         await _app.StartAsync();
     }
 
@@ -61,6 +64,9 @@ public sealed class GatewayFixture : IAsyncLifetime
         $"--Vivim:OperatorKey={TestOperatorKey}",
         $"--Vivim:ClusterSecret={Convert.ToBase64String(ClusterFixture.TestClusterSecret)}",
         "--Logging:LogLevel:Default=Warning",
+
+        // No management port (the embedded default, localhost:9464, would be shared by every test gateway).
+        "--Vivim:Management:Urls=none",
     ];
 
     public async Task DisposeAsync()

@@ -70,6 +70,9 @@ public sealed class HostProcess : IAsyncDisposable
         start.Environment["Vivim__OperatorKey"] = GatewayFixture.TestOperatorKey;
         start.Environment["Logging__Console__FormatterName"] = "simple";
 
+        // No management port unless a test asks for one: the embedded default (localhost:9464) is one port for all.
+        start.Environment["Vivim__Management__Urls"] = "none";
+
         // A gateway's libp2p peer on a free port, never the default 4001 that parallel tests would share.
         start.Environment["Vivim__P2p__Listen__0"] = "/ip4/127.0.0.1/tcp/0";
         if (!hostLogging)

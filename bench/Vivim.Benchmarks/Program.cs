@@ -24,6 +24,8 @@ switch (args.FirstOrDefault())
         return 0;
     case "gateway-ingest":
         return await GatewayIngestLoad.RunAsync(args);
+    case "gateway-ingest-telemetry":
+        return await GatewayIngestLoad.RunTelemetryComparisonAsync(args);
     case "gateway-fanout":
         return await GatewayFanoutLoad.RunAsync(args);
     case "p2p-pull":

@@ -6,6 +6,7 @@ using Vivim.Gateway.P2p.Ownership;
 using Vivim.Libp2p.Host;
 using Vivim.Protocol.Model;
 using Vivim.Security;
+using Vivim.Telemetry;
 
 namespace Vivim.Gateway.P2p.Discovery;
 
@@ -276,6 +277,7 @@ public sealed partial class DidAnnouncer : ILifecycleParticipant<ISiloLifecycle>
 
     private void OnProvided(object? sender, ProvideOutcome outcome)
     {
+        VivimMetrics.DhtProvided(reachedPeers: outcome.Told > 0);
         var hex = Convert.ToHexString(outcome.Key);
         lock (_gate)
         {

@@ -5,6 +5,7 @@ using Vivim.Protocol.Identity;
 using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
+using Vivim.Telemetry;
 
 namespace Vivim.Gateway.P2p.Gossip;
 
@@ -40,15 +41,18 @@ public sealed class CommitValidator(KnownExitNodes exitNodes, ILogger<CommitVali
         if (result == ValidationResult.Reject)
         {
             Interlocked.Increment(ref _rejected);
+            VivimMetrics.Gossip("in", "rejected");
             logger.LogDebug("Rejected a message on {Topic} from {Peer}: {Reason}", message.Topic, message.ReceivedFrom, reason);
         }
         else if (result == ValidationResult.Accept)
         {
             Interlocked.Increment(ref _accepted);
+            VivimMetrics.Gossip("in", "accepted");
         }
         else
         {
             Interlocked.Increment(ref _ignored);
+            VivimMetrics.Gossip("in", "ignored");
         }
 
         return result;

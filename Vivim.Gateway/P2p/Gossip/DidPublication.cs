@@ -5,6 +5,7 @@ using Vivim.Libp2p.Protocols.Pubsub;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Sync;
 using Vivim.Security;
+using Vivim.Telemetry;
 
 namespace Vivim.Gateway.P2p.Gossip;
 
@@ -182,6 +183,7 @@ internal sealed class DidPublication : IDidFeedObserver, IAsyncDisposable
         Interlocked.Exchange(ref _latestSeq, toSeq);
         _latestAt = _time.GetUtcNow();
         Interlocked.Increment(ref _published);
+        VivimMetrics.Gossip("out", "published");
         _idle.Change(_options.IdleRepublishInterval, _options.IdleRepublishInterval);
     }
 

@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
 using Vivim.Gateway.Api;
 using Vivim.Libp2p.Core;
 using Vivim.Libp2p.Host;
 using Vivim.Protocol.Json;
+using Vivim.Telemetry;
 
 namespace Vivim.Gateway.P2p.Protocols;
 
@@ -25,6 +27,11 @@ public abstract partial class VivimStreamProtocol(VivimProtocolContext context, 
     public async Task HandleAsync(Libp2pStream stream, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        VivimMetrics.P2pStream(ProtocolId);
+
+        // A trace per stream: the request's grain calls are its children (libp2p carries no trace context).
+        using var span = VivimTracing.Source.StartActivity(ActivityKind.Server, parentContext: default, name: ProtocolId);
+        span?.SetTag("network.protocol.name", "libp2p");
         var limits = context.Options.Value;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(limits.RequestTimeout);

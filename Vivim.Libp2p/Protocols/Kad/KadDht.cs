@@ -53,6 +53,11 @@ public sealed class KadDht : IDisposable
     /// <summary>Keys this node provides (re-announced every <see cref="KadOptions.ProviderRepublishInterval"/>).</summary>
     public IReadOnlyCollection<byte[]> ProvidedKeys => [.. _provided.Values];
 
+    private long _providerLookupsAnswered;
+
+    /// <summary>GET_PROVIDERS requests this node answered (other peers looking up providers here), since it started.</summary>
+    public long ProviderLookupsAnswered => Interlocked.Read(ref _providerLookupsAnswered);
+
     /// <summary>Stops re-announcing <paramref name="multihash"/> (existing records expire on their own).</summary>
     public bool StopProviding(byte[] multihash) => _provided.TryRemove(Convert.ToHexString(multihash), out _);
 
@@ -277,6 +282,7 @@ public sealed class KadDht : IDisposable
                 if (req.Type == KadMessageType.GetProviders)
                 {
                     KadProviderStore.ValidateMultihash(key);
+                    Interlocked.Increment(ref _providerLookupsAnswered);
                     foreach (var p in Providers.Get(key).Where(p => p.Addresses.Count > 0))
                     {
                         resp.ProviderPeers.Add(ToWire(p));

@@ -40,6 +40,7 @@ internal sealed class P2pTestGateway : IAsyncDisposable
         "--Vivim:ClusterSecret", Convert.ToBase64String(ClusterFixture.TestClusterSecret),
         "--Vivim:P2p:Listen:0", "/ip4/127.0.0.1/tcp/0",
         "--Logging:LogLevel:Default", "Warning",
+        "--Vivim:Management:Urls", "none",
         .. settings,
     ];
 

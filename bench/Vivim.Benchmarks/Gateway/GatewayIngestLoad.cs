@@ -16,6 +16,9 @@ namespace Vivim.Benchmarks.Gateway;
 /// process's cores (measured before the gateway starts; the gateway then shares those cores), and a cheap
 /// tenant-authenticated request (<c>GET /v1/exit-nodes/{did}</c>) at the same concurrency, which is the HTTP and
 /// authentication cost that every write pays too.
+/// <c>-- gateway-ingest-telemetry [dids] [updatesPerDid] [batch] [concurrency] [rounds]</c> runs the same load against
+/// a gateway with telemetry off and one with metrics and 10 % trace sampling on (scraped every 5 s), alternating, in
+/// one run, and prints the ratio of their rates.
 /// </summary>
 /// <remarks>
 /// Owner writes carry no signature from the client: the API takes <c>{type, operation, path, data, updateId}</c> and
@@ -43,21 +46,94 @@ internal static class GatewayIngestLoad
 
         var bound = IngestLoad.MeasureVerifyBound(TimeSpan.FromSeconds(3));
         Console.WriteLine($"Ed25519 verify bound (all {Environment.ProcessorCount} cores of this process, before the gateway starts): {bound:N0}/s");
-
-        // The gateway's buckets are raised out of the way: this measures capacity, not the limiter.
-        var settings = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["Vivim__RateLimits__PerAddressPerSecond"] = "1000000",
-            ["Vivim__RateLimits__PerDidPerSecond"] = "1000000",
-            ["Vivim__Tenants__MaxExitNodes"] = (dids + WarmUpDids).ToString(CultureInfo.InvariantCulture),
-            ["Vivim__Tenants__UpdatesPerSecond"] = "10000000",
-            ["Vivim__Tenants__RequestsPerSecond"] = "1000000",
-        };
-
-        return await GatewayProcess.RunAsync("gateway-ingest", settings, gateway => MeasureAsync(gateway, bound, dids, perDid, batchSize, concurrency));
+        return await GatewayProcess.RunAsync("gateway-ingest", Settings(dids), gateway => MeasureAsync(gateway, bound, dids, perDid, batchSize, concurrency));
     }
 
-    private static async Task MeasureAsync(GatewayProcess gateway, double bound, int dids, int perDid, int batchSize, int concurrency)
+    /// <summary>
+    /// The telemetry overhead: the same load against a gateway with telemetry off and one with metrics and 10 % trace
+    /// sampling on, alternating <c>rounds</c> times, each on a fresh process and data directory.
+    /// </summary>
+    public static async Task<int> RunTelemetryComparisonAsync(string[] args)
+    {
+        int Arg(int i, int fallback) => args.Length > i ? int.Parse(args[i], CultureInfo.InvariantCulture) : fallback;
+        var (dids, perDid, batchSize, concurrency, rounds) = (Arg(1, 32), Arg(2, 500), Arg(3, 50), Arg(4, 16), Arg(5, 2));
+        if (GatewayProcess.MissingGateway() is { } missing)
+        {
+            Console.Error.WriteLine("gateway-ingest-telemetry: " + missing);
+            return 1;
+        }
+
+        var bound = IngestLoad.MeasureVerifyBound(TimeSpan.FromSeconds(3));
+        var rates = new Dictionary<bool, List<double>> { [false] = [], [true] = [] };
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var on in new[] { false, true })
+            {
+                var settings = Settings(dids);
+                var management = on ? new Uri($"http://127.0.0.1:{GatewayProcess.FreePort().ToString(CultureInfo.InvariantCulture)}") : null;
+                settings["Vivim__Telemetry__Enabled"] = on ? "true" : "false";
+                settings["Vivim__Telemetry__Traces"] = on ? "true" : "false";
+                settings["Vivim__Telemetry__SampleRatio"] = "0.1";
+                settings["Vivim__Management__Urls"] = management?.ToString() ?? "none";
+                Console.WriteLine($"--- round {round + 1}, telemetry {(on ? "on (metrics, 10 % of traces, /metrics scraped every 5 s)" : "off")}");
+                var code = await GatewayProcess.RunAsync("gateway-ingest-telemetry", settings, async gateway =>
+                {
+                    using var stop = new CancellationTokenSource();
+                    var scraping = management is null ? Task.CompletedTask : ScrapeAsync(management, gateway.OperatorKey, stop.Token);
+                    rates[on].Add(await MeasureAsync(gateway, bound, dids, perDid, batchSize, concurrency));
+                    await stop.CancelAsync();
+                    await scraping;
+                });
+                if (code != 0)
+                {
+                    return code;
+                }
+            }
+        }
+
+        var off = rates[false].Average();
+        var onRate = rates[true].Average();
+        Console.WriteLine(
+            $"telemetry off: {string.Join(", ", rates[false].Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))} updates/s (mean {off:N0}); " +
+            $"on: {string.Join(", ", rates[true].Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))} (mean {onRate:N0}); on/off = {onRate / off:P1} (target: within 5 %)");
+        return 0;
+    }
+
+    /// <summary>Scrapes /metrics as Prometheus would, until stopped.</summary>
+    private static async Task ScrapeAsync(Uri management, string operatorKey, CancellationToken stop)
+    {
+        using var http = new HttpClient { BaseAddress = management };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", operatorKey);
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using (var response = await http.GetAsync(new Uri("/metrics", UriKind.Relative), stop))
+                {
+                    response.EnsureSuccessStatusCode();
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(5), stop);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    // The gateway's buckets are raised out of the way: this measures capacity, not the limiter.
+    private static Dictionary<string, string> Settings(int dids) => new(StringComparer.Ordinal)
+    {
+        ["Vivim__RateLimits__PerAddressPerSecond"] = "1000000",
+        ["Vivim__RateLimits__PerDidPerSecond"] = "1000000",
+        ["Vivim__Tenants__MaxExitNodes"] = (dids + WarmUpDids).ToString(CultureInfo.InvariantCulture),
+        ["Vivim__Tenants__UpdatesPerSecond"] = "10000000",
+        ["Vivim__Tenants__RequestsPerSecond"] = "1000000",
+        ["Vivim__Management__Urls"] = "none",
+    };
+
+    /// <returns>The updates per second of the measured run.</returns>
+    private static async Task<double> MeasureAsync(GatewayProcess gateway, double bound, int dids, int perDid, int batchSize, int concurrency)
     {
         var started = Stopwatch.StartNew();
         using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromMinutes(2) };
@@ -108,6 +184,7 @@ internal static class GatewayIngestLoad
             $"baseline GET /v1/exit-nodes/{{did}}, {concurrency} concurrent: {get.Count:N0} requests in {baseline.Elapsed.TotalSeconds:0.00} s = {get.Count / baseline.Elapsed.TotalSeconds:N0} requests/s, p50 {get.P50:0.0} ms, p99 {get.P99:0.0} ms; {baselineCpu}");
         Console.WriteLine(
             $"batch request / baseline GET: p50 {write.P50 / get.P50:0.0}x, p99 {write.P99 / get.P99:0.0}x; per update (batch p50 / {batchSize}) {write.P50 / batchSize:0.00} ms vs GET p50 {get.P50:0.00} ms");
+        return rate;
     }
 
     private static async Task<List<string>> CreateExitNodesAsync(TenantClient tenant, int count)

@@ -1,12 +1,14 @@
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.Configuration;
 using Vivim.Hosting;
 
-namespace Vivim.Gateway.Auth;
+namespace Vivim.Security;
 
 /// <summary>
 /// The operator's bearer key (<c>Vivim:OperatorKey</c>). When unset, the embedded node creates one on first start in
 /// <c>operator.key</c> of its data directory (owner-readable); the node's ready notice says where — never the key itself.
+/// The gateway's API and every host's management port (<c>Management/</c>) check it.
 /// </summary>
 public sealed class OperatorKey
 {
@@ -24,7 +26,7 @@ public sealed class OperatorKey
 
         if (location.DataPath is null)
         {
-            throw new InvalidOperationException("Vivim:OperatorKey is not set; a clustered gateway needs it from its secret store.");
+            throw new InvalidOperationException("Vivim:OperatorKey is not set; a clustered gateway, and a silo with a management port, need it from the secret store.");
         }
 
         var path = Path.Combine(location.DataPath, FileName);
