@@ -60,6 +60,16 @@ public sealed partial class AzureTemplateTests(AzureTemplate template) : IClassF
 
     [Theory]
     [MemberData(nameof(Deployments))]
+    public void Deleted_blobs_are_not_kept_restorable_so_a_tenants_erasure_is_complete(string deployment)
+    {
+        var properties = Deployment(deployment).Single("Microsoft.Storage/storageAccounts/blobServices")["properties"]!;
+        Assert.False((bool)properties["deleteRetentionPolicy"]!["enabled"]!);
+        Assert.False((bool)properties["containerDeleteRetentionPolicy"]!["enabled"]!);
+        Assert.False((bool)properties["isVersioningEnabled"]!);
+    }
+
+    [Theory]
+    [MemberData(nameof(Deployments))]
     public void Apps_identity_gets_the_table_and_blob_data_roles_on_the_account_and_reads_the_vault(string deployment)
     {
         var snapshot = Deployment(deployment);

@@ -30,7 +30,7 @@ param dedicatedWorkloadProfiles = [
 param zoneRedundant = true
 
 param storageSku = 'Standard_ZRS'
-param blobSoftDeleteDays = 30
+param blobSoftDeleteDays = 0
 param logRetentionDays = 90
 param enablePurgeProtection = true
 

@@ -97,10 +97,10 @@ param storageAccountName string = take('${replace(namePrefix, '-', '')}${uniqueS
 ])
 param storageSku string = 'Standard_LRS'
 
-@description('Days deleted blobs and containers can be restored.')
-@minValue(1)
+@description('Days deleted blobs and containers can be restored; 0 (the default) turns soft delete off. Above 0, a deleted tenant\'s grain state stays restorable for that many days (docs/operations.md, "Erasure").')
+@minValue(0)
 @maxValue(365)
-param blobSoftDeleteDays int = 7
+param blobSoftDeleteDays int = 0
 
 @description('Vivim:Storage:TablePrefix: prefixes every table and container, so several deployments can share an account.')
 param tablePrefix string = 'vivim'

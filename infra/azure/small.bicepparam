@@ -21,7 +21,7 @@ param gatewayMemory = '2Gi'
 param workloadProfileName = 'Consumption'
 
 param storageSku = 'Standard_LRS'
-param blobSoftDeleteDays = 7
+param blobSoftDeleteDays = 0
 param logRetentionDays = 30
 param enablePurgeProtection = false
 

@@ -77,14 +77,10 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2025-06-01'
   parent: account
   name: 'default'
   properties: {
-    deleteRetentionPolicy: {
-      enabled: true
-      days: blobSoftDeleteDays
-    }
-    containerDeleteRetentionPolicy: {
-      enabled: true
-      days: blobSoftDeleteDays
-    }
+    // Off by default: a soft-deleted blob still holds an erased tenant's state until its retention ends.
+    deleteRetentionPolicy: blobSoftDeleteDays > 0 ? { enabled: true, days: blobSoftDeleteDays } : { enabled: false }
+    containerDeleteRetentionPolicy: blobSoftDeleteDays > 0 ? { enabled: true, days: blobSoftDeleteDays } : { enabled: false }
+    isVersioningEnabled: false
   }
 }
 
