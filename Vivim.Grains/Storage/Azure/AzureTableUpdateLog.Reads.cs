@@ -56,7 +56,7 @@ public sealed partial class AzureTableUpdateLog
         var indexed = await FindIndexedAsync(partition, head, updateIds, cancellationToken).ConfigureAwait(false);
         var keys = indexed.Values.Select(e => TableKeys.UpdateKey(e.Seq, e.Attempt)).ToList();
         var mains = new List<TableEntity>();
-        await Parallel.ForEachAsync(keys.Chunk(KeysPerQuery), new ParallelOptions { MaxDegreeOfParallelism = ParallelRequests, CancellationToken = cancellationToken }, async (chunk, ct) =>
+        await Parallel.ForEachAsync(keys.Chunk(KeysPerQuery), Parallelism(cancellationToken), async (chunk, ct) =>
         {
             var rows = await QueryAllAsync(AnyOf(partition, chunk), null, ct).ConfigureAwait(false);
             lock (mains)
@@ -162,7 +162,7 @@ public sealed partial class AzureTableUpdateLog
         var wanted = updateIds.ToHashSet(StringComparer.Ordinal);
         var entries = new List<TableEntity>();
         var keys = wanted.Select(TableKeys.IndexKey).Distinct(StringComparer.Ordinal).Chunk(KeysPerQuery);
-        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = ParallelRequests, CancellationToken = cancellationToken }, async (chunk, ct) =>
+        await Parallel.ForEachAsync(keys, Parallelism(cancellationToken), async (chunk, ct) =>
         {
             var rows = await QueryAllAsync(AnyOf(partition, chunk), null, ct).ConfigureAwait(false);
             lock (entries)

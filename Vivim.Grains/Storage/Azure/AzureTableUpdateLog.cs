@@ -122,6 +122,13 @@ public sealed partial class AzureTableUpdateLog : IUpdateLog
         throw new InvalidOperationException($"The log of {did} kept gaining rows while it was deleted; delete it again.");
     }
 
+    /// <summary>
+    /// Requests in parallel on the thread pool: left to itself, Parallel.ForEachAsync would run its workers on the
+    /// current scheduler, which inside a grain is the activation's, one turn at a time.
+    /// </summary>
+    private static ParallelOptions Parallelism(CancellationToken cancellationToken) =>
+        new() { MaxDegreeOfParallelism = ParallelRequests, CancellationToken = cancellationToken, TaskScheduler = TaskScheduler.Default };
+
     private static string Checked(string did)
     {
         ArgumentException.ThrowIfNullOrEmpty(did);
@@ -142,7 +149,7 @@ public sealed partial class AzureTableUpdateLog : IUpdateLog
     private async Task DeleteRowsAsync(string partition, IReadOnlyList<(string RowKey, ETag ETag)> rows, CancellationToken cancellationToken)
     {
         var groups = rows.Chunk(TableTransactions.MaxActions).ToList();
-        await Parallel.ForEachAsync(groups, new ParallelOptions { MaxDegreeOfParallelism = ParallelRequests, CancellationToken = cancellationToken }, async (group, ct) =>
+        await Parallel.ForEachAsync(groups, Parallelism(cancellationToken), async (group, ct) =>
         {
             try
             {
