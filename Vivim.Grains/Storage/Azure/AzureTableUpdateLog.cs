@@ -93,22 +93,23 @@ public sealed partial class AzureTableUpdateLog : IUpdateLog
     {
         var partition = TableKeys.Partition(Checked(did));
 
-        // The head goes first: an append racing the erasure then starts a new log, which the next round removes too.
+        // The head goes first, so no reader takes the rows being removed for a log: an append racing the erasure
+        // then starts a new log, which the next round removes too.
         for (var round = 0; round < 5; round++)
         {
-            var rows = new List<(string RowKey, ETag ETag)>();
-            var headFirst = $"PartitionKey eq '{partition}' and RowKey eq '{TableKeys.Head}'";
-            await foreach (var row in _table.QueryAsync<TableEntity>(headFirst, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            try
             {
-                rows.Add((row.RowKey, ETag.All));
+                await _table.DeleteEntityAsync(partition, TableKeys.Head, ETag.All, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RequestFailedException e) when (e.Status == 404)
+            {
+                // No log, or an earlier round removed its head.
             }
 
+            var rows = new List<(string RowKey, ETag ETag)>();
             await foreach (var row in _table.QueryAsync<TableEntity>($"PartitionKey eq '{partition}'", maxPerPage: 1000, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
             {
-                if (row.RowKey != TableKeys.Head)
-                {
-                    rows.Add((row.RowKey, ETag.All));
-                }
+                rows.Add((row.RowKey, ETag.All));
             }
 
             if (rows.Count == 0)
