@@ -141,7 +141,7 @@ public sealed partial class AzureTableUpdateLog
             projected.AddRange(append.Updates.Select(u => LogEntities.IndexEntry(partition, u, attempt)));
             staged.AddRange(projected.Select((row, i) => LogEntities.Stage(row, TableKeys.StagedKey(attempt, i))));
             var groups = TableTransactions.Group(staged.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)));
-            await Parallel.ForEachAsync(groups, new ParallelOptions { MaxDegreeOfParallelism = ParallelRequests, CancellationToken = cancellationToken }, async (group, ct) =>
+            await Parallel.ForEachAsync(groups, Parallelism(cancellationToken), async (group, ct) =>
                 await _table.SubmitTransactionAsync(group, ct).ConfigureAwait(false)).ConfigureAwait(false);
 
             var moved = head with { Last = append.Commit.ToSeq, Projected = head.Last, Pending = attempt, Cursor = 0 };

@@ -53,10 +53,11 @@ public sealed partial class AzureTableUpdateLog
             return found;
         }
 
-        var indexed = await FindIndexedAsync(partition, head, updateIds, cancellationToken).ConfigureAwait(false);
+        var wanted = updateIds.ToHashSet(StringComparer.Ordinal);
+        var indexed = await FindIndexedAsync(partition, head, wanted, cancellationToken).ConfigureAwait(false);
         var keys = indexed.Values.Select(e => TableKeys.UpdateKey(e.Seq, e.Attempt)).ToList();
         var mains = new List<TableEntity>();
-        await Parallel.ForEachAsync(keys.Chunk(KeysPerQuery), new ParallelOptions { MaxDegreeOfParallelism = ParallelRequests, CancellationToken = cancellationToken }, async (chunk, ct) =>
+        await Parallel.ForEachAsync(keys.Chunk(KeysPerQuery), Parallelism(cancellationToken), async (chunk, ct) =>
         {
             var rows = await QueryAllAsync(AnyOf(partition, chunk), null, ct).ConfigureAwait(false);
             lock (mains)
@@ -71,7 +72,7 @@ public sealed partial class AzureTableUpdateLog
                 ? await QueryAllAsync(ContinuationsOf(partition, main.RowKey), null, cancellationToken).ConfigureAwait(false)
                 : [];
             var update = LogEntities.ReadUpdate(main, continuations);
-            if (updateIds.Contains(update.UpdateId))
+            if (wanted.Contains(update.UpdateId))
             {
                 found[update.UpdateId] = update;
             }
@@ -162,7 +163,7 @@ public sealed partial class AzureTableUpdateLog
         var wanted = updateIds.ToHashSet(StringComparer.Ordinal);
         var entries = new List<TableEntity>();
         var keys = wanted.Select(TableKeys.IndexKey).Distinct(StringComparer.Ordinal).Chunk(KeysPerQuery);
-        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = ParallelRequests, CancellationToken = cancellationToken }, async (chunk, ct) =>
+        await Parallel.ForEachAsync(keys, Parallelism(cancellationToken), async (chunk, ct) =>
         {
             var rows = await QueryAllAsync(AnyOf(partition, chunk), null, ct).ConfigureAwait(false);
             lock (entries)

@@ -93,22 +93,23 @@ public sealed partial class AzureTableUpdateLog : IUpdateLog
     {
         var partition = TableKeys.Partition(Checked(did));
 
-        // The head goes first: an append racing the erasure then starts a new log, which the next round removes too.
+        // The head goes first, so no reader takes the rows being removed for a log: an append racing the erasure
+        // then starts a new log, which the next round removes too.
         for (var round = 0; round < 5; round++)
         {
-            var rows = new List<(string RowKey, ETag ETag)>();
-            var headFirst = $"PartitionKey eq '{partition}' and RowKey eq '{TableKeys.Head}'";
-            await foreach (var row in _table.QueryAsync<TableEntity>(headFirst, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            try
             {
-                rows.Add((row.RowKey, ETag.All));
+                await _table.DeleteEntityAsync(partition, TableKeys.Head, ETag.All, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RequestFailedException e) when (e.Status == 404)
+            {
+                // No log, or an earlier round removed its head.
             }
 
+            var rows = new List<(string RowKey, ETag ETag)>();
             await foreach (var row in _table.QueryAsync<TableEntity>($"PartitionKey eq '{partition}'", maxPerPage: 1000, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
             {
-                if (row.RowKey != TableKeys.Head)
-                {
-                    rows.Add((row.RowKey, ETag.All));
-                }
+                rows.Add((row.RowKey, ETag.All));
             }
 
             if (rows.Count == 0)
@@ -121,6 +122,13 @@ public sealed partial class AzureTableUpdateLog : IUpdateLog
 
         throw new InvalidOperationException($"The log of {did} kept gaining rows while it was deleted; delete it again.");
     }
+
+    /// <summary>
+    /// Requests in parallel on the thread pool: left to itself, Parallel.ForEachAsync would run its workers on the
+    /// current scheduler, which inside a grain is the activation's, one turn at a time.
+    /// </summary>
+    private static ParallelOptions Parallelism(CancellationToken cancellationToken) =>
+        new() { MaxDegreeOfParallelism = ParallelRequests, CancellationToken = cancellationToken, TaskScheduler = TaskScheduler.Default };
 
     private static string Checked(string did)
     {
@@ -142,7 +150,7 @@ public sealed partial class AzureTableUpdateLog : IUpdateLog
     private async Task DeleteRowsAsync(string partition, IReadOnlyList<(string RowKey, ETag ETag)> rows, CancellationToken cancellationToken)
     {
         var groups = rows.Chunk(TableTransactions.MaxActions).ToList();
-        await Parallel.ForEachAsync(groups, new ParallelOptions { MaxDegreeOfParallelism = ParallelRequests, CancellationToken = cancellationToken }, async (group, ct) =>
+        await Parallel.ForEachAsync(groups, Parallelism(cancellationToken), async (group, ct) =>
         {
             try
             {
