@@ -24,8 +24,8 @@ param skuName string
 @description('Name of the user-assigned identity the apps run as (in this resource group).')
 param appIdentityName string
 
-@description('Days a deleted blob (grain state written to Blob storage) can still be restored.')
-@minValue(1)
+@description('Days a deleted blob (grain state written to Blob storage) can still be restored; 0 turns soft delete off.')
+@minValue(0)
 @maxValue(365)
 param blobSoftDeleteDays int
 
@@ -78,8 +78,8 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2025-06-01'
   name: 'default'
   properties: {
     // Off by default: a soft-deleted blob still holds an erased tenant's state until its retention ends.
-    deleteRetentionPolicy: blobSoftDeleteDays > 0 ? { enabled: true, days: blobSoftDeleteDays } : { enabled: false }
-    containerDeleteRetentionPolicy: blobSoftDeleteDays > 0 ? { enabled: true, days: blobSoftDeleteDays } : { enabled: false }
+    deleteRetentionPolicy: blobSoftDeleteDays > 0 ? { enabled: true, days: max(blobSoftDeleteDays, 1) } : { enabled: false }
+    containerDeleteRetentionPolicy: blobSoftDeleteDays > 0 ? { enabled: true, days: max(blobSoftDeleteDays, 1) } : { enabled: false }
     isVersioningEnabled: false
   }
 }
