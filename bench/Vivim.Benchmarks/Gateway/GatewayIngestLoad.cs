@@ -16,9 +16,10 @@ namespace Vivim.Benchmarks.Gateway;
 /// process's cores (measured before the gateway starts; the gateway then shares those cores), and a cheap
 /// tenant-authenticated request (<c>GET /v1/exit-nodes/{did}</c>) at the same concurrency, which is the HTTP and
 /// authentication cost that every write pays too.
-/// <c>-- gateway-ingest-telemetry [dids] [updatesPerDid] [batch] [concurrency] [rounds]</c> runs the same load against
-/// a gateway with telemetry off and one with metrics and 10 % trace sampling on (scraped every 5 s), alternating, in
-/// one run, and prints the ratio of their rates.
+/// <c>-- gateway-ingest-telemetry [dids] [updatesPerDid] [batch] [concurrency] [rounds] [variants]</c> runs the same load
+/// against a gateway with telemetry off and with each variant (default <c>off,on</c>: metrics and 10 % trace sampling,
+/// scraped every 5 s; also <c>metrics</c> and <c>dashboard</c>), alternating, in one run, and prints the ratio of each
+/// variant's rate to off's.
 /// </summary>
 /// <remarks>
 /// Owner writes carry no signature from the client: the API takes <c>{type, operation, path, data, updateId}</c> and
@@ -29,6 +30,14 @@ namespace Vivim.Benchmarks.Gateway;
 internal static class GatewayIngestLoad
 {
     private const int WarmUpDids = 8;
+
+    private const int WarmUpRounds = 3;
+
+    /// <summary>
+    /// Telemetry brings code of its own to compile: with the usual warm-up its process was still spending about a tenth
+    /// of its CPU in the JIT during the measured run, which is start-up, not the steady cost being compared.
+    /// </summary>
+    private const int TelemetryWarmUpRounds = 10;
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -46,7 +55,7 @@ internal static class GatewayIngestLoad
 
         var bound = IngestLoad.MeasureVerifyBound(TimeSpan.FromSeconds(3));
         Console.WriteLine($"Ed25519 verify bound (all {Environment.ProcessorCount} cores of this process, before the gateway starts): {bound:N0}/s");
-        return await GatewayProcess.RunAsync("gateway-ingest", Settings(dids), gateway => MeasureAsync(gateway, bound, dids, perDid, batchSize, concurrency));
+        return await GatewayProcess.RunAsync("gateway-ingest", Settings(dids), async gateway => await MeasureAsync(gateway, bound, dids, perDid, batchSize, concurrency, WarmUpRounds));
     }
 
     /// <summary>
@@ -57,6 +66,13 @@ internal static class GatewayIngestLoad
     {
         int Arg(int i, int fallback) => args.Length > i ? int.Parse(args[i], CultureInfo.InvariantCulture) : fallback;
         var (dids, perDid, batchSize, concurrency, rounds) = (Arg(1, 32), Arg(2, 500), Arg(3, 50), Arg(4, 16), Arg(5, 2));
+        var variants = (args.Length > 6 ? args[6] : "off,on").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (variants.FirstOrDefault(v => !TelemetryVariants.ContainsKey(v)) is { } unknown || variants.Length == 0 || variants[0] != "off")
+        {
+            Console.Error.WriteLine($"gateway-ingest-telemetry: variants are a comma-separated list starting with off, from {string.Join(", ", TelemetryVariants.Keys)}");
+            return 2;
+        }
+
         if (GatewayProcess.MissingGateway() is { } missing)
         {
             Console.Error.WriteLine("gateway-ingest-telemetry: " + missing);
@@ -64,23 +80,26 @@ internal static class GatewayIngestLoad
         }
 
         var bound = IngestLoad.MeasureVerifyBound(TimeSpan.FromSeconds(3));
-        var rates = new Dictionary<bool, List<double>> { [false] = [], [true] = [] };
+        var rates = variants.ToDictionary(v => v, _ => new List<Measured>(), StringComparer.Ordinal);
         for (var round = 0; round < rounds; round++)
         {
-            foreach (var on in new[] { false, true })
+            foreach (var variant in variants)
             {
                 var settings = Settings(dids);
-                var management = on ? new Uri($"http://127.0.0.1:{GatewayProcess.FreePort().ToString(CultureInfo.InvariantCulture)}") : null;
-                settings["Vivim__Telemetry__Enabled"] = on ? "true" : "false";
-                settings["Vivim__Telemetry__Traces"] = on ? "true" : "false";
-                settings["Vivim__Telemetry__SampleRatio"] = "0.1";
+                var (description, telemetry) = TelemetryVariants[variant];
+                foreach (var (key, value) in telemetry)
+                {
+                    settings[key] = value;
+                }
+
+                var management = variant == "off" ? null : new Uri($"http://127.0.0.1:{GatewayProcess.FreePort().ToString(CultureInfo.InvariantCulture)}");
                 settings["Vivim__Management__Urls"] = management?.ToString() ?? "none";
-                Console.WriteLine($"--- round {round + 1}, telemetry {(on ? "on (metrics, 10 % of traces, /metrics scraped every 5 s)" : "off")}");
+                Console.WriteLine($"--- round {round + 1}, {variant}: {description}");
                 var code = await GatewayProcess.RunAsync("gateway-ingest-telemetry", settings, async gateway =>
                 {
                     using var stop = new CancellationTokenSource();
                     var scraping = management is null ? Task.CompletedTask : ScrapeAsync(management, gateway.OperatorKey, stop.Token);
-                    rates[on].Add(await MeasureAsync(gateway, bound, dids, perDid, batchSize, concurrency));
+                    rates[variant].Add(await MeasureAsync(gateway, bound, dids, perDid, batchSize, concurrency, TelemetryWarmUpRounds));
                     await stop.CancelAsync();
                     await scraping;
                 });
@@ -91,13 +110,45 @@ internal static class GatewayIngestLoad
             }
         }
 
-        var off = rates[false].Average();
-        var onRate = rates[true].Average();
-        Console.WriteLine(
-            $"telemetry off: {string.Join(", ", rates[false].Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))} updates/s (mean {off:N0}); " +
-            $"on: {string.Join(", ", rates[true].Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))} (mean {onRate:N0}); on/off = {onRate / off:P1} (target: within 5 %)");
+        static string List(List<Measured> r) => string.Join(", ", r.Select(x => x.Rate.ToString("N0", CultureInfo.InvariantCulture)));
+        static string Cpu(List<Measured> r) => string.Join(", ", r.Select(x => (x.CpuPerUpdate * 1e6).ToString("N0", CultureInfo.InvariantCulture)));
+        var off = rates["off"].Average(m => m.Rate);
+        var offCpu = rates["off"].Average(m => m.CpuPerUpdate);
+        Console.WriteLine($"off: {List(rates["off"])} updates/s (mean {off:N0}); gateway CPU per update {Cpu(rates["off"])} µs (mean {offCpu * 1e6:N0})");
+        foreach (var variant in variants.Skip(1))
+        {
+            var mean = rates[variant].Average(m => m.Rate);
+            var cpu = rates[variant].Average(m => m.CpuPerUpdate);
+            Console.WriteLine(
+                $"{variant}: {List(rates[variant])} (mean {mean:N0}); {variant}/off = {mean / off:P1}" + (variant == "on" ? " (target: within 5 %)" : string.Empty) +
+                $"; gateway CPU per update {Cpu(rates[variant])} µs (mean {cpu * 1e6:N0}), {cpu / offCpu:P1} of off's");
+        }
+
         return 0;
     }
+
+    /// <summary>
+    /// What each variant turns on. The dashboard is off unless named: it is not telemetry, and the embedded node would
+    /// start it with the management port (its grain-call profiler has a cost of its own, measured as <c>dashboard</c>).
+    /// </summary>
+    private static readonly Dictionary<string, (string Description, Dictionary<string, string> Settings)> TelemetryVariants = new(StringComparer.Ordinal)
+    {
+        ["off"] = ("telemetry off", new(StringComparer.Ordinal) { ["Vivim__Telemetry__Enabled"] = "false", ["Vivim__Dashboard__Enabled"] = "false" }),
+        ["metrics"] = ("metrics only, /metrics scraped every 5 s", new(StringComparer.Ordinal)
+        {
+            ["Vivim__Telemetry__Enabled"] = "true", ["Vivim__Telemetry__Traces"] = "false", ["Vivim__Dashboard__Enabled"] = "false",
+        }),
+        ["on"] = ("metrics and 10 % of traces, /metrics scraped every 5 s", new(StringComparer.Ordinal)
+        {
+            ["Vivim__Telemetry__Enabled"] = "true", ["Vivim__Telemetry__Traces"] = "true", ["Vivim__Telemetry__SampleRatio"] = "0.1",
+            ["Vivim__Dashboard__Enabled"] = "false",
+        }),
+        ["dashboard"] = ("as on, plus the Orleans dashboard", new(StringComparer.Ordinal)
+        {
+            ["Vivim__Telemetry__Enabled"] = "true", ["Vivim__Telemetry__Traces"] = "true", ["Vivim__Telemetry__SampleRatio"] = "0.1",
+            ["Vivim__Dashboard__Enabled"] = "true",
+        }),
+    };
 
     /// <summary>Scrapes /metrics as Prometheus would, until stopped.</summary>
     private static async Task ScrapeAsync(Uri management, string operatorKey, CancellationToken stop)
@@ -133,7 +184,7 @@ internal static class GatewayIngestLoad
     };
 
     /// <returns>The updates per second of the measured run.</returns>
-    private static async Task<double> MeasureAsync(GatewayProcess gateway, double bound, int dids, int perDid, int batchSize, int concurrency)
+    private static async Task<Measured> MeasureAsync(GatewayProcess gateway, double bound, int dids, int perDid, int batchSize, int concurrency, int warmUpRounds)
     {
         var started = Stopwatch.StartNew();
         using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromMinutes(2) };
@@ -149,7 +200,7 @@ internal static class GatewayIngestLoad
         Console.WriteLine($"Created {dids} exit nodes (+{WarmUpDids} for warm-up) and serialized {dids * perDid:N0} updates in {started.Elapsed.TotalSeconds:0.0} s");
 
         // Warm up both request kinds until the JIT of both processes has settled (tiered compilation recompiles hot paths).
-        for (var round = 0; round < 3; round++)
+        for (var round = 0; round < warmUpRounds; round++)
         {
             await RunAsync(http, Batches(gateway.BaseAddress, warmUp, 200, batchSize, $"warm-up-{round}"), concurrency, auth);
             await RunAsync(http, Gets(gateway.BaseAddress, warmUp, 500), concurrency, auth);
@@ -184,8 +235,11 @@ internal static class GatewayIngestLoad
             $"baseline GET /v1/exit-nodes/{{did}}, {concurrency} concurrent: {get.Count:N0} requests in {baseline.Elapsed.TotalSeconds:0.00} s = {get.Count / baseline.Elapsed.TotalSeconds:N0} requests/s, p50 {get.P50:0.0} ms, p99 {get.P99:0.0} ms; {baselineCpu}");
         Console.WriteLine(
             $"batch request / baseline GET: p50 {write.P50 / get.P50:0.0}x, p99 {write.P99 / get.P99:0.0}x; per update (batch p50 / {batchSize}) {write.P50 / batchSize:0.00} ms vs GET p50 {get.P50:0.00} ms");
-        return rate;
+        return new Measured(rate, cpuPerUpdate);
     }
+
+    /// <summary>A measured run: its rate, and the gateway's CPU time per update (steadier than the rate on a shared machine).</summary>
+    private sealed record Measured(double Rate, double CpuPerUpdate);
 
     private static async Task<List<string>> CreateExitNodesAsync(TenantClient tenant, int count)
     {
