@@ -39,6 +39,13 @@ public sealed class Libp2pStream : Stream
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => _inner.WriteAsync(buffer, cancellationToken);
 
+    /// <summary>
+    /// Writes <paramref name="prefix"/> then <paramref name="payload"/> at once when flow control and the connection's
+    /// queue allow it without waiting; false means nothing was written. It is not a second writer: never call it while
+    /// another write on this stream is under way.
+    /// </summary>
+    public bool TryWrite(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> payload) => _inner.TryWrite(prefix, payload);
+
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _inner.ReadAsync(buffer, offset, count, cancellationToken);
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _inner.WriteAsync(buffer, offset, count, cancellationToken);

@@ -140,6 +140,31 @@ public sealed class YamuxSession : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Enqueues one data frame of <paramref name="prefix"/> then <paramref name="payload"/> without waiting: false (and
+    /// nothing enqueued) when the queue is over its cap or the session is closed. The caller took the stream's window.
+    /// </summary>
+    internal bool TryEnqueueData(uint streamId, ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> payload)
+    {
+        var length = prefix.Length + payload.Length;
+        if (IsClosed || Interlocked.Add(ref _queuedBytes, length) > MaxQueuedDataBytes)
+        {
+            OnDataWritten(length);
+            return false;
+        }
+        var buf = ArrayPool<byte>.Shared.Rent(YamuxHeader.Size + length);
+        new YamuxHeader(YamuxFrameType.Data, YamuxFlags.None, streamId, (uint)length).Write(buf);
+        prefix.CopyTo(buf.AsSpan(YamuxHeader.Size));
+        payload.CopyTo(buf.AsSpan(YamuxHeader.Size + prefix.Length));
+        if (!_out.Writer.TryWrite(new OutFrame(buf, YamuxHeader.Size + length, true, null)))
+        {
+            ArrayPool<byte>.Shared.Return(buf);
+            OnDataWritten(length);
+            return false;
+        }
+        return true;
+    }
+
     private void EnqueueData(uint streamId, YamuxFlags flags, ReadOnlySpan<byte> payload)
     {
         var buf = ArrayPool<byte>.Shared.Rent(YamuxHeader.Size + payload.Length);

@@ -260,6 +260,37 @@ public sealed class YamuxStream : Stream
         }
     }
 
+    /// <summary>
+    /// Writes <paramref name="prefix"/> then <paramref name="payload"/> as one frame at once, without a hop to a writer
+    /// task: only when the send window holds all of it and the session's queue has room. False means nothing was
+    /// written (use <see cref="WriteAsync(ReadOnlyMemory{byte}, CancellationToken)"/>). Not concurrently with another write.
+    /// </summary>
+    internal bool TryWrite(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> payload)
+    {
+        var length = prefix.Length + payload.Length;
+        if (length > _session.Options.MaxFrameData)
+        {
+            return false;
+        }
+        lock (_gate)
+        {
+            if (_reset || _localFin || _sendWindow < length)
+            {
+                return false;
+            }
+            _sendWindow -= length;
+        }
+        if (_session.TryEnqueueData(Id, prefix, payload))
+        {
+            return true;
+        }
+        lock (_gate)
+        {
+            _sendWindow += length;
+        }
+        return false;
+    }
+
     public override Task FlushAsync(CancellationToken cancellationToken) => _session.FlushAsync().WaitAsync(cancellationToken);
 
     /// <summary>Half-closes: sends FIN; reading continues until the remote closes.</summary>

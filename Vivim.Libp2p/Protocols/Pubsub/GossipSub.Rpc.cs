@@ -90,20 +90,36 @@ public sealed partial class GossipSub
         try
         {
             stream = await _host.NewStreamAsync(st.Peer, [ProtocolV11, ProtocolV10], _cts.Token).ConfigureAwait(false);
+            lock (st.WriteGate)
+            {
+                st.Stream = stream;
+            }
             var reader = st.Queue.Reader;
             var buf = new MemoryStream();
             while (await reader.WaitToReadAsync(_cts.Token).ConfigureAwait(false))
             {
                 buf.SetLength(0);
-                while (buf.Length < 256 * 1024 && reader.TryRead(out var rpc))
+                lock (st.WriteGate)
                 {
-                    Interlocked.Decrement(ref st.Queued);
-                    var len = new byte[Varint.MaxLength];
-                    var n = Varint.Write(len, (ulong)rpc.Length);
-                    buf.Write(len, 0, n);
-                    buf.Write(rpc);
+                    st.LoopWriting = true;
+                    while (buf.Length < 256 * 1024 && reader.TryRead(out var rpc))
+                    {
+                        st.Queued--;
+                        var len = new byte[Varint.MaxLength];
+                        var n = Varint.Write(len, (ulong)rpc.Length);
+                        buf.Write(len, 0, n);
+                        buf.Write(rpc);
+                    }
                 }
-                await stream.WriteAsync(buf.GetBuffer().AsMemory(0, (int)buf.Length), _cts.Token).ConfigureAwait(false);
+                if (buf.Length > 0)
+                {
+                    await stream.WriteAsync(buf.GetBuffer().AsMemory(0, (int)buf.Length), _cts.Token).ConfigureAwait(false);
+                }
+                lock (st.WriteGate)
+                {
+                    // Everything taken so far is in the muxer: later RPCs may go there directly, in order.
+                    st.LoopWriting = st.Queued > 0;
+                }
             }
         }
         catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
@@ -112,6 +128,10 @@ public sealed partial class GossipSub
         }
         finally
         {
+            lock (st.WriteGate)
+            {
+                st.Stream = null;
+            }
             if (stream is not null)
             {
                 await stream.DisposeAsync().ConfigureAwait(false);
@@ -389,6 +409,15 @@ public sealed partial class GossipSub
         public Dictionary<string, DateTime> MeshSince { get; } = [];
         public Channel<byte[]> Queue { get; } = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
         public Task? Writer { get; set; }
+
+        /// <summary>Orders the direct path against the write loop: <see cref="Stream"/>, <see cref="LoopWriting"/>, <see cref="Queued"/>.</summary>
+        public object WriteGate { get; } = new();
+
+        /// <summary>The outbound stream once the write loop opened it.</summary>
+        public Libp2pStream? Stream;
+
+        /// <summary>The write loop holds RPCs it has not yet handed to the muxer.</summary>
+        public bool LoopWriting;
         public int Queued;
         public int IHaveThisHeartbeat;
         public int AskedThisHeartbeat;
@@ -399,19 +428,30 @@ public sealed partial class GossipSub
 
         public bool Enqueue(PubsubRpc rpc, int max) => EnqueueRaw(rpc.Encode(), max);
 
+        /// <summary>
+        /// Hands the RPC to the muxer at once when nothing is queued before it (an idle peer: a publish costs no hop to
+        /// this peer's write loop), else queues it for the loop; false when the queue is full.
+        /// </summary>
         public bool EnqueueRaw(byte[] encoded, int max)
         {
-            if (Interlocked.Increment(ref Queued) > max)
+            lock (WriteGate)
             {
-                Interlocked.Decrement(ref Queued);
-                return false;
+                if (Stream is { } stream && !LoopWriting && Queued == 0)
+                {
+                    Span<byte> prefix = stackalloc byte[Varint.MaxLength];
+                    var n = Varint.Write(prefix, (ulong)encoded.Length);
+                    if (stream.TryWrite(prefix[..n], encoded))
+                    {
+                        return true;
+                    }
+                }
+                if (Queued >= max || !Queue.Writer.TryWrite(encoded))
+                {
+                    return false;
+                }
+                Queued++;
+                return true;
             }
-            if (!Queue.Writer.TryWrite(encoded))
-            {
-                Interlocked.Decrement(ref Queued);
-                return false;
-            }
-            return true;
         }
     }
 }
