@@ -180,7 +180,6 @@ internal static class GatewayIngestLoad
         ["Vivim__Tenants__MaxExitNodes"] = (dids + WarmUpDids).ToString(CultureInfo.InvariantCulture),
         ["Vivim__Tenants__UpdatesPerSecond"] = "10000000",
         ["Vivim__Tenants__RequestsPerSecond"] = "1000000",
-        ["Vivim__Management__Urls"] = "none",
     };
 
     /// <returns>The updates per second of the measured run.</returns>

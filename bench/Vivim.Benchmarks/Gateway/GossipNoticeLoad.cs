@@ -45,6 +45,7 @@ internal static class GossipNoticeLoad
         var baseAddress = new Uri($"http://127.0.0.1:{GatewayProcess.FreePort()}");
         var app = GatewayApp.Create(
         [
+            "--Vivim:Management:Urls=none", // no dashboard profiling every grain call: not the path measured
             "--urls", baseAddress.ToString(),
             $"--Vivim:DataPath={directory}",
             $"--Vivim:SiloPort={GatewayProcess.FreePort()}",

@@ -48,6 +48,7 @@ internal static class P2pCloneLoad
         var baseAddress = new Uri($"http://127.0.0.1:{port}");
         await using var app = GatewayApp.Create(
         [
+            "--Vivim:Management:Urls=none", // no dashboard profiling every grain call: not the path measured
             "--urls", baseAddress.ToString(),
             $"--Vivim:DataPath={data.FullName}",
             $"--Vivim:SiloPort={FreePort()}",

@@ -45,6 +45,7 @@ internal static class P2pPullLoad
         const string operatorKey = "bench-operator-key-0123456789abcdef";
         await using var app = GatewayApp.Create(
         [
+            "--Vivim:Management:Urls=none", // no dashboard profiling every grain call: not the path measured
             "--urls", baseAddress.ToString(),
             $"--Vivim:DataPath={data.FullName}",
             $"--Vivim:SiloPort={FreePort()}",
