@@ -9,8 +9,9 @@ using Spectre.Console.Rendering;
 namespace Vivim.Cli.Commands;
 
 /// <summary>
-/// <c>vivim status [--watch]</c>: the cluster's members and activations, and the commit rate, connected clones and lag
-/// of the process whose management port it asks (<c>GET /status</c>, with the operator key).
+/// <c>vivim status [--watch]</c>: the cluster's members and activations, each member's commits, connected clones and
+/// lag, and their sum with the cluster's commit rate (<c>GET /status</c> of any member's management port, with the
+/// operator key).
 /// </summary>
 public static class StatusCommand
 {
@@ -98,23 +99,31 @@ public static class StatusCommand
         }
     }
 
-    /// <summary>The members table and this process's figures; the commit rate over the last refresh when there was one.</summary>
+    /// <summary>
+    /// The members table (each member's own commits, clones and lag) and the cluster's sum; the commit rate over the last
+    /// refresh when there was one, else since the answering process started.
+    /// </summary>
     internal static IRenderable Render(JsonObject status, JsonObject? previous)
     {
-        var members = new Table().Title("cluster members").AddColumns("silo", "address", "status", "activations");
+        var members = new Table().Title("cluster members").AddColumns("silo", "address", "status", "activations", "commits", "connected clones", "lag max");
         foreach (var member in status["members"]?.AsArray() ?? [])
         {
             var name = member!["name"]!.GetValue<string>() + (member["local"]?.GetValue<bool>() == true ? " *" : string.Empty);
-            members.AddRow(Markup.Escape(name), Markup.Escape(member["address"]!.GetValue<string>()), Markup.Escape(member["status"]!.GetValue<string>()), Number(member["activations"]));
+            var own = member["figures"];
+            members.AddRow(
+                Markup.Escape(name), Markup.Escape(member["address"]!.GetValue<string>()), Markup.Escape(member["status"]!.GetValue<string>()), Number(member["activations"]),
+                Number(own?["commits"]), Number(own?["connectedClones"]), Number(own?["maxCloneLag"]));
         }
 
-        var process = status["process"]!.AsObject();
-        var commits = process["commits"]!.GetValue<long>();
+        // An older host answers without "cluster": its own figures are all there is.
+        var cluster = (status["cluster"] ?? status["process"])!.AsObject();
+        var commits = cluster["commits"]!.GetValue<long>();
         string rate;
         if (previous is not null)
         {
             var seconds = (status["time"]!.GetValue<DateTimeOffset>() - previous["time"]!.GetValue<DateTimeOffset>()).TotalSeconds;
-            rate = Format(seconds > 0 ? (commits - previous["process"]!["commits"]!.GetValue<long>()) / seconds : 0) + "/s";
+            var before = (previous["cluster"] ?? previous["process"])!["commits"]!.GetValue<long>();
+            rate = Format(seconds > 0 ? Math.Max(0, commits - before) / seconds : 0) + "/s";
         }
         else
         {
@@ -122,10 +131,12 @@ public static class StatusCommand
             rate = Format(uptime > 0 ? commits / uptime : 0) + "/s since start";
         }
 
-        var figures = new Table().Title(Markup.Escape($"{status["silo"]} ({status["role"]})")).AddColumns("activations", "commits", "commit rate", "connected clones", "sessions", "lag max", "lag mean");
+        var reporting = cluster["membersReporting"]?.GetValue<int>();
+        var title = reporting is { } n ? $"cluster ({n} of {status["members"]?.AsArray().Count ?? 0} members reporting; * answered)" : $"{status["silo"]} ({status["role"]})";
+        var figures = new Table().Title(Markup.Escape(title)).AddColumns("activations", "commits", "commit rate", "connected clones", "sessions", "lag max", "lag mean");
         figures.AddRow(
-            Number(status["activations"]), Number(process["commits"]), rate, Number(process["connectedClones"]), Number(process["sessions"]),
-            Number(process["maxCloneLag"]), Format(process["meanCloneLag"]!.GetValue<double>()));
+            Number(status["activations"]), Number(cluster["commits"]), rate, Number(cluster["connectedClones"]), Number(cluster["sessions"]),
+            Number(cluster["maxCloneLag"]), Format(cluster["meanCloneLag"]!.GetValue<double>()));
         return new Rows(members, figures);
     }
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using Vivim.Tests.Durability;
+using Vivim.Tests.Gateway;
 using Vivim.Tests.Support;
 
 namespace Vivim.Tests.Operations;
@@ -68,6 +69,32 @@ public sealed class SiloManagementProcessTests : IAsyncLifetime
         Assert.Equal(
             siloStatus["members"]!.AsArray().Select(m => m!["address"]!.GetValue<string>()).Order(StringComparer.Ordinal),
             hosts.Select(h => h!["siloAddress"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+
+        // Each member's own figures, asked of that member: commits land wherever the DIDs' anchors were placed, and
+        // the cluster's sum is the same from either port.
+        var gatewayApi = GatewayFixture.At(api);
+        var (_, apiKey) = await gatewayApi.CreateTenantAsync("status");
+        var before = (await ManagementPort.StatusAsync(siloManagement))["cluster"]!["commits"]!.GetValue<long>();
+        for (var i = 0; i < 6; i++)
+        {
+            var did = await gatewayApi.CreateExitNodeAsync(apiKey);
+            await GatewayTestKit.WriteAsync(gatewayApi, apiKey, did, ($"memoryIndex/status/{i}", "{}"));
+        }
+
+        var fromSilo = await ManagementPort.StatusAsync(siloManagement);
+        var fromGateway = await ManagementPort.StatusAsync(gatewayManagement);
+        foreach (var status in new[] { fromSilo, fromGateway })
+        {
+            var sum = status["cluster"]!;
+            Assert.Equal(2, sum["membersReporting"]!.GetValue<int>());
+            var members = status["members"]!.AsArray().Where(m => m!["status"]!.GetValue<string>() == "Active").ToList();
+            Assert.All(members, m => Assert.NotNull(m!["figures"]));
+            Assert.Equal(sum["commits"]!.GetValue<long>(), members.Sum(m => m!["figures"]!["commits"]!.GetValue<long>()));
+            Assert.Equal(status["process"]!["commits"]!.GetValue<long>(), members.Single(m => m!["local"]!.GetValue<bool>())!["figures"]!["commits"]!.GetValue<long>());
+        }
+
+        Assert.True(fromSilo["cluster"]!["commits"]!.GetValue<long>() >= before + 6, fromSilo.ToJsonString());
+        Assert.Equal(fromSilo["cluster"]!["commits"]!.GetValue<long>(), fromGateway["cluster"]!["commits"]!.GetValue<long>());
 
         // The public API's port of the gateway serves none of it.
         var (publicStatus, _, publicResponse) = await ManagementPort.GetAsync(api, "/metrics", new AuthenticationHeaderValue("Bearer", GatewayFixture.TestOperatorKey));
