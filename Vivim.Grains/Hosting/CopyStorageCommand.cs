@@ -137,6 +137,13 @@ public static class CopyStorageCommand
             }
 
             await request.Target.EnsureCreatedAsync(cancellationToken);
+            var serving = await LiveTargetMembersAsync(cancellationToken);
+            if (serving.Count > 0)
+            {
+                await SayAsync($"copy-storage refused: the target deployment is running ({serving.Count} live silo(s): {string.Join(", ", serving)}). The copy writes only into a stopped deployment.");
+                return 1;
+            }
+
             var log = new AzureTableUpdateLog(request.Target.Tables, request.Target.TableName(AzureTableUpdateLog.DefaultTableName));
 
             var logs = await CopyLogsAsync(source, log, cancellationToken);
@@ -339,6 +346,23 @@ public static class CopyStorageCommand
             }
 
             return mismatches;
+        }
+
+        /// <summary>Silos of the target's membership table not known to be gone whose row changed within the window (a heartbeat rewrites it).</summary>
+        private async Task<List<string>> LiveTargetMembersAsync(CancellationToken cancellationToken)
+        {
+            var since = DateTimeOffset.UtcNow - LiveMemberWindow;
+            var live = new List<string>();
+            var silos = request.Target.Tables.GetTableClient(request.Target.TableName(AzureStorageAccount.SilosTable));
+            await foreach (var row in silos.QueryAsync<TableEntity>(cancellationToken: cancellationToken))
+            {
+                if (row.GetString("Status") is { } status && status is not ("Dead" or "None") && row.Timestamp > since)
+                {
+                    live.Add($"{row.GetString("SiloName")} ({row.GetString("Address")}:{row.GetString("Port")}, {status})");
+                }
+            }
+
+            return live;
         }
 
         private Task SayAsync(string line) => output.WriteLineAsync(line);

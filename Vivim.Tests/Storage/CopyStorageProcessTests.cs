@@ -105,6 +105,11 @@ public sealed class CopyStorageProcessTests
         var azGateway = target.StartGateway("az-gateway", out var azUrl, gatewayName);
         await azGateway.WaitStartedAsync(Start);
 
+        // A target that is serving is not written to.
+        var (servingCode, servingOutput) = await CopyAsync("postgres", database.ConnectionString, account.Prefix);
+        Assert.True(servingCode == 1, servingOutput);
+        Assert.Contains("the target deployment is running", servingOutput, StringComparison.Ordinal);
+
         // The same node, head and root, read with the tenant's API key from before; the same signed advertisement.
         var after = await NodeAsync(azUrl, apiKey, did);
         Assert.Equal(before["headSeq"]!.GetValue<long>(), after["headSeq"]!.GetValue<long>());
