@@ -86,7 +86,7 @@ public sealed class AzureLogImportTests(AzureLogFixture fixture) : IClassFixture
         var rows = new List<Azure.Data.Tables.TableEntity>();
         await foreach (var row in fixture.Table.QueryAsync<Azure.Data.Tables.TableEntity>())
         {
-            if (row.GetString("Did") == did || row.PartitionKey.Contains(did.Split(':')[^1], StringComparison.Ordinal))
+            if (row.PartitionKey == Vivim.Storage.Azure.AzureTableKey.EncodeOrHash(did))
             {
                 rows.Add(row);
             }
