@@ -4,6 +4,12 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Vivim.Hosting;
 
+// "copy-storage" copies a stopped deployment's data to Azure Storage and exits (docs/azure.md, "Move from PostgreSQL").
+if (args is ["copy-storage", .. var copyArgs])
+{
+    return await CopyStorageCommand.RunAsync(copyArgs, Console.Out);
+}
+
 // "migrate" applies the database schema and exits; otherwise this is a scale-out worker: grains only, no public endpoints.
 if (args is ["migrate", .. var rest])
 {

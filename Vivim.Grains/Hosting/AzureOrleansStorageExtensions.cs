@@ -55,24 +55,25 @@ public static class AzureOrleansStorageExtensions
     /// (<c>name-blob</c>), both with Orleans' own serializer (as <see cref="OrleansStorageExtensions.AddVivimGrainStorage"/>
     /// explains) and deleting a cleared state, behind one storage of that name that sends each state to its place.
     /// </summary>
-    public static ISiloBuilder AddVivimAzureGrainStorage(this ISiloBuilder silo, AzureStorageAccount account, string name = VivimProviders.GrainState)
+    /// <remarks><paramref name="serializer"/> replaces Orleans' own only for <c>copy-storage</c>, which moves states as they are serialized.</remarks>
+    public static ISiloBuilder AddVivimAzureGrainStorage(this ISiloBuilder silo, AzureStorageAccount account, string name = VivimProviders.GrainState, IGrainStorageSerializer? serializer = null)
     {
         ArgumentNullException.ThrowIfNull(silo);
         ArgumentNullException.ThrowIfNull(account);
-        silo.AddAzureTableGrainStorage(TableProviderName(name), options => options.Configure<Serializer>((o, serializer) =>
+        silo.AddAzureTableGrainStorage(TableProviderName(name), options => options.Configure<Serializer>((o, orleans) =>
         {
             o.TableServiceClient = account.Tables;
             o.TableName = account.TableName(AzureStorageAccount.GrainStateTable);
-            o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+            o.GrainStorageSerializer = serializer ?? new OrleansGrainStorageSerializer(orleans);
 
             // A deleted tenant, DID or clone leaves no row (the table provider keeps an empty one by default).
             o.DeleteStateOnClear = true;
         }));
-        silo.AddAzureBlobGrainStorage(BlobProviderName(name), options => options.Configure<Serializer>((o, serializer) =>
+        silo.AddAzureBlobGrainStorage(BlobProviderName(name), options => options.Configure<Serializer>((o, orleans) =>
         {
             o.BlobServiceClient = account.Blobs;
             o.ContainerName = account.ContainerName(AzureStorageAccount.GrainStateContainer);
-            o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+            o.GrainStorageSerializer = serializer ?? new OrleansGrainStorageSerializer(orleans);
             o.DeleteStateOnClear = true;
         }));
         silo.Services.AddKeyedSingleton<IGrainStorage>(name, (services, _) => new PlacedAzureGrainStorage(

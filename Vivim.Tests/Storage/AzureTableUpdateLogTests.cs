@@ -122,7 +122,7 @@ public sealed class AzureTableUpdateLogTests(AzureLogFixture fixture) : IClassFi
         await Log.AppendAsync(did, large);
         fixture.Requests.FailWhen = null;
         Assert.True(fixture.Requests.Failed > 0);
-        var head = (await fixture.Table.GetEntityAsync<TableEntity>(did, "h")).Value;
+        var head = (await fixture.Table.GetEntityAsync<TableEntity>(AzureTableKey.EncodeOrHash(did), "h")).Value;
         Assert.Equal(151, head.GetInt64("Last"));
         Assert.Equal(1, head.GetInt64("Projected"));
 
@@ -132,7 +132,7 @@ public sealed class AzureTableUpdateLogTests(AzureLogFixture fixture) : IClassFi
         Assert.Null(await other.ReadDocumentAsync(did, "nodes/gone"));
         Assert.Equal(151, (await ToListAsync(other.ReadLeavesAsync(did))).Count);
         Assert.Equal(150, (await other.FindUpdatesAsync(did, [.. large.Updates.Select(u => u.UpdateId)])).Count);
-        head = (await fixture.Table.GetEntityAsync<TableEntity>(did, "h")).Value;
+        head = (await fixture.Table.GetEntityAsync<TableEntity>(AzureTableKey.EncodeOrHash(did), "h")).Value;
         Assert.Equal(151, head.GetInt64("Projected"));
         Assert.DoesNotContain(await RowKeysAsync(did), k => k.StartsWith('s') || k.StartsWith('a'));
     }
@@ -241,7 +241,7 @@ public sealed class AzureTableUpdateLogTests(AzureLogFixture fixture) : IClassFi
     private async Task<List<string>> RowKeysAsync(string did)
     {
         var keys = new List<string>();
-        await foreach (var row in fixture.Table.QueryAsync<TableEntity>($"PartitionKey eq '{did}'", select: ["RowKey"]))
+        await foreach (var row in fixture.Table.QueryAsync<TableEntity>($"PartitionKey eq '{AzureTableKey.EncodeOrHash(did)}'", select: ["RowKey"]))
         {
             keys.Add(row.RowKey);
         }
