@@ -39,6 +39,10 @@ public static class ExitNodeEndpoints
             .WithName("suspendClone").WithSummary("Suspends a clone at once; returns the signed TrustProof");
         nodes.MapPost("/{did}/clones/{cloneId}/reinstate", (HttpContext c, string did, string cloneId, IGrainFactory g, IOptions<GatewayOptions> o) => ChangeTrustAsync(c, did, cloneId, g, o, suspend: false))
             .WithName("reinstateClone").WithSummary("Reinstates a suspended clone; returns the signed TrustProof");
+        nodes.MapPut("/{did}/clones/{cloneId}/permissions", SetPermissionsAsync).WithName("setClonePermissions").WithSummary("Sets a clone's permissions at once; returns the signed TrustProof");
+        var events = v1.ServiceProvider.GetRequiredService<ExitNodeEventStream>();
+        nodes.MapGet("/{did}/events", (HttpContext c, string did, IGrainFactory g) => events.StreamAsync(c, did, g))
+            .WithName("streamExitNodeEvents").WithSummary("Server-Sent Events: commits, clone and registration events, clones' progress");
         nodes.MapDelete("/{did}/clones/{cloneId}", RemoveCloneAsync).WithName("removeClone").WithSummary("Removes a clone");
     }
 
@@ -223,6 +227,26 @@ public static class ExitNodeEndpoints
         var node = grains.GetGrain<IExitNodeGrain>(did);
         var proof = suspend ? await node.SuspendCloneAsync(cloneId, reason) : await node.ReinstateCloneAsync(cloneId, reason);
         return ApiJson.Protocol(proof);
+    }
+
+    /// <summary><c>{permissions: ["read"] | ["read","write"]}</c>; the clone keeps its trust level.</summary>
+    private static async Task<IResult> SetPermissionsAsync(HttpContext context, string did, string cloneId, IGrainFactory grains, IOptions<GatewayOptions> options)
+    {
+        var body = await ApiJson.ReadObjectAsync(context, options.Value.MaxSmallBodyBytes);
+        ApiJson.OnlyMembers(body, "permissions");
+        if (body["permissions"] is not JsonArray array || array.Count is < 1 or > 2
+            || array.Any(p => p is not JsonValue v || !v.TryGetValue<string>(out _)))
+        {
+            throw ApiJson.Bad("permissions is [\"read\"] or [\"read\",\"write\"].");
+        }
+
+        var permissions = array.Select(p => p!.GetValue<string>()).ToList();
+        if (permissions[0] != Permissions.Read || (permissions.Count == 2 && permissions[1] != Permissions.Write))
+        {
+            throw ApiJson.Bad("permissions is [\"read\"] or [\"read\",\"write\"].");
+        }
+
+        return ApiJson.Protocol(await grains.GetGrain<IExitNodeGrain>(did).SetClonePermissionsAsync(cloneId, permissions));
     }
 
     private static async Task<IResult> RemoveCloneAsync(string did, string cloneId, IGrainFactory grains)

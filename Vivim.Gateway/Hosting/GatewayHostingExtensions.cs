@@ -34,6 +34,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<ApiAuthentication>();
         services.AddSingleton<GatewayRateLimiter>();
         services.AddSingleton<HostedDidGate>();
+        services.AddSingleton<ExitNodeEventStream>();
 
         // Binding failures (?limit=abc, a missing route value) reach ApiErrors as exceptions, so they are problems too.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
