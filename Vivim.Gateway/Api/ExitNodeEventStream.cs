@@ -7,6 +7,7 @@ using Vivim.ExitNodes;
 using Vivim.Gateway.Auth;
 using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 using Vivim.Security;
 
 namespace Vivim.Gateway.Api;
@@ -147,6 +148,25 @@ public sealed class ExitNodeEventStream(CallPrincipals principals, TimeProvider 
             return (Math.Max(seq, retained - 1), true);
         }
 
+        var sent = false;
+        foreach (var commit in CommitsOf(page).Where(c => c["fromSeq"]!.GetValue<long>() > seq))
+        {
+            if (commit["fromSeq"]!.GetValue<long>() != seq + 1)
+            {
+                break; // a commit not yet whole in this page comes with the next one
+            }
+
+            seq = commit["toSeq"]!.GetValue<long>();
+            await writer.SendAsync("commit", Format(seq, activity), commit);
+            sent = true;
+        }
+
+        return (seq, sent);
+    }
+
+    /// <summary>Each commit of a page once, in seq order, summed up for the owner: update count and authors (clone ids, or the node's DID).</summary>
+    internal static IEnumerable<JsonObject> CommitsOf(StoredUpdatePage page)
+    {
         var authors = new Dictionary<long, string>();
         foreach (var update in page.Updates)
         {
@@ -155,21 +175,14 @@ public sealed class ExitNodeEventStream(CallPrincipals principals, TimeProvider 
             authors[update.Seq] = string.IsNullOrEmpty(clone) ? json?["sourceDid"]?.GetValue<string>() ?? string.Empty : clone;
         }
 
-        var sent = false;
-        foreach (var commit in page.Commits.Where(c => c.FromSeq > seq).OrderBy(c => c.FromSeq))
+        foreach (var commit in page.Commits.DistinctBy(c => c.FromSeq).OrderBy(c => c.FromSeq))
         {
-            if (commit.FromSeq != seq + 1)
-            {
-                break; // a commit not yet whole in this page comes with the next one
-            }
-
-            seq = commit.ToSeq;
             var by = new JsonArray([.. Enumerable.Range(0, (int)(commit.ToSeq - commit.FromSeq + 1))
                 .Select(i => authors.GetValueOrDefault(commit.FromSeq + i))
                 .Where(a => !string.IsNullOrEmpty(a))
                 .Distinct(StringComparer.Ordinal)
                 .Select(a => (JsonNode)JsonValue.Create(a)!)]);
-            await writer.SendAsync("commit", Format(seq, activity), new JsonObject
+            yield return new JsonObject
             {
                 ["fromSeq"] = commit.FromSeq,
                 ["toSeq"] = commit.ToSeq,
@@ -178,11 +191,8 @@ public sealed class ExitNodeEventStream(CallPrincipals principals, TimeProvider 
                 ["root"] = commit.Root,
                 ["authors"] = by,
                 ["commit"] = ProtocolModel.ToJsonObject(commit),
-            });
-            sent = true;
+            };
         }
-
-        return (seq, sent);
     }
 
     private static async Task<JsonObject> ProgressAsync(IExitNodeGrain node, ExitNodeInfo info)

@@ -8,6 +8,7 @@ using Vivim.Gateway.Limits;
 using Vivim.Gateway.P2p;
 using Vivim.Gateway.P2p.Protocols;
 using Vivim.Gateway.Sync;
+using Vivim.Gateway.TenantConsole;
 using Vivim.Hosting;
 using Vivim.Management;
 using Vivim.Security;
@@ -108,6 +109,7 @@ public static class GatewayHostingExtensions
         app.MapHealthEndpoints();
         app.MapOpenApiDocument();
         app.MapPublicMetrics();
+        app.MapConsole();
 
         var auth = app.Services.GetRequiredService<ApiAuthentication>();
         var v1 = app.MapGroup("/v1");

@@ -87,6 +87,75 @@ public sealed class ConsoleApiTests(GatewayFixture gateway)
     }
 
     [Fact]
+    public async Task A_document_comes_with_the_signed_commit_of_the_root_its_proof_is_against()
+    {
+        var (_, apiKey) = await gateway.CreateTenantAsync();
+        var did = await gateway.CreateExitNodeAsync(apiKey);
+        await WriteAsync(gateway, apiKey, did, ("memoryIndex/a", """{"text":"a"}"""));
+        var head = await WriteAsync(gateway, apiKey, did, ("memoryIndex/b", "2"), ("memoryIndex/c", "3"));
+        using var owner = gateway.CreateClient(apiKey);
+        var read = (await GetAsync(owner, $"/v1/exit-nodes/{did}/documents/memoryIndex/a"))!;
+        Assert.Equal(1, read["seq"]!.GetValue<long>());
+        var commit = read["commit"]!.AsObject();
+        Assert.Equal(head, commit["toSeq"]!.GetValue<long>());
+        Assert.Equal(read["root"]!.GetValue<string>(), commit["root"]!.GetValue<string>());
+        Assert.True(SignatureV2.Verify(SignedKind.Commit, ProtocolJson.ParseObject(commit.ToJsonString()), DidKey.ResolvePublicKey(did)));
+    }
+
+    [Fact]
+    public async Task The_owner_lists_document_paths_and_pages_commits_back_through_the_log()
+    {
+        var (_, apiKey) = await gateway.CreateTenantAsync();
+        var did = await gateway.CreateExitNodeAsync(apiKey);
+        await WriteAsync(gateway, apiKey, did, ("memoryIndex/b", "1"), ("memoryIndex/a/deep", "2"));
+        await WriteAsync(gateway, apiKey, did, ("memoryIndex/c", "3"));
+        var head = await WriteAsync(gateway, apiKey, did, ("memoryIndex/d", "4"), ("memoryIndex/e", "5"));
+        using var owner = gateway.CreateClient(apiKey);
+
+        var first = (await GetAsync(owner, $"/v1/exit-nodes/{did}/documents?limit=2"))!;
+        Assert.Equal(["memoryIndex/a/deep", "memoryIndex/b"], first["items"]!.AsArray().Select(i => i!["path"]!.GetValue<string>()));
+        var rest = (await GetAsync(owner, $"/v1/exit-nodes/{did}/documents?limit=10&cursor={Uri.EscapeDataString(first["nextCursor"]!.GetValue<string>())}"))!;
+        Assert.Equal(["memoryIndex/c", "memoryIndex/d", "memoryIndex/e"], rest["items"]!.AsArray().Select(i => i!["path"]!.GetValue<string>()));
+        Assert.Null(rest["nextCursor"]);
+
+        // Paging back from the last commit (4..5): the ones before it, each whole and signed.
+        var back = (await GetAsync(owner, $"/v1/exit-nodes/{did}/commits?after=0&limit=3"))!;
+        Assert.Equal(head, back["headSeq"]!.GetValue<long>());
+        var commits = back["items"]!.AsArray().Select(c => c!.AsObject()).ToList();
+        Assert.Equal([(1L, 2L), (3L, 3L)], commits.Select(c => (c["fromSeq"]!.GetValue<long>(), c["toSeq"]!.GetValue<long>())));
+        Assert.All(commits, c => Assert.True(SignatureV2.Verify(SignedKind.Commit, ProtocolJson.ParseObject(c["commit"]!.ToJsonString()), DidKey.ResolvePublicKey(did))));
+        Assert.Equal(2, commits[0]["updateCount"]!.GetValue<long>());
+        Assert.Equal([did], commits[0]["authors"]!.AsArray().Select(a => a!.GetValue<string>()));
+        using var bad = await owner.GetAsync($"/v1/exit-nodes/{did}/commits?after=-1");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_console_is_served_from_the_gateway_with_a_strict_policy_and_no_inline_script()
+    {
+        using var http = new HttpClient { BaseAddress = gateway.BaseAddress };
+        foreach (var (path, type) in new[] { ("/console", "text/html"), ("/console/", "text/html"), ("/console/app.js", "text/javascript"), ("/console/console.css", "text/css") })
+        {
+            using var response = await http.GetAsync(path);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(type, response.Content.Headers.ContentType?.MediaType);
+            var policy = string.Join(";", response.Headers.GetValues("Content-Security-Policy"));
+            Assert.Contains("script-src 'self'", policy, StringComparison.Ordinal);
+            Assert.Contains("default-src 'none'", policy, StringComparison.Ordinal);
+            Assert.DoesNotContain("unsafe", policy, StringComparison.Ordinal);
+            Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+        }
+
+        var html = await http.GetStringAsync("/console");
+        Assert.DoesNotMatch(@"<script(?![^>]*\bsrc=)", html);
+        Assert.DoesNotMatch(@"<[^>]*\son[a-z]+\s*=", html); // no inline event handlers either
+        Assert.Contains("verify.js", Vivim.Gateway.TenantConsole.ConsoleEndpoints.FileNames);
+        using var missing = await http.GetAsync("/console/nothing.js");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("application/problem+json", missing.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
     public async Task The_tenant_reads_its_quotas_and_usage()
     {
         var (tenantId, apiKey) = await gateway.CreateTenantAsync("self", new JsonObject { ["maxExitNodes"] = 3, ["maxStateBytesPerExitNode"] = 1_000_000 });
