@@ -33,7 +33,7 @@ public static class ExitNodeEndpoints
         nodes.MapGet("/{did}/export", ExportAsync).WithName("exportExitNode").WithSummary("The signed snapshot and the retained log, streamed");
         nodes.MapPut("/{did}/advertisement", AdvertiseAsync).WithName("updateAdvertisement").WithSummary("Changes capabilities, policy or endpoints and re-advertises");
         nodes.MapPost("/{did}/updates", WriteAsync).WithName("writeUpdates").WithSummary("Owner writes, signed by the parent's key; atomic batch");
-        nodes.MapGet("/{did}/documents", ListDocumentsAsync).WithName("listDocuments").WithSummary("The paths of the node's documents, by path");
+        nodes.MapGet("/{did}/document-paths", ListDocumentPathsAsync).WithName("listDocumentPaths").WithSummary("The paths of the node's documents, by path");
         nodes.MapGet("/{did}/commits", ListCommitsAsync).WithName("listCommits").WithSummary("The signed commits covering a range of the retained log");
         nodes.MapGet("/{did}/documents/{**path}", GetDocumentAsync).WithName("getDocument").WithSummary("One document with its Merkle proof");
         nodes.MapGet("/{did}/clones", ListClonesAsync).WithName("listClones").WithSummary("The node's clones");
@@ -181,7 +181,11 @@ public static class ExitNodeEndpoints
         return new OwnerUpdate(request.Type, request.Operation, request.Path, request.Data ?? RawJson.Null, request.UpdateId, request.BaseSeq);
     }
 
-    private static async Task<IResult> GetDocumentAsync(HttpContext context, string did, string path, IGrainFactory grains)
+    /// <summary>
+    /// One document with its proof; with <c>?withCommit=true</c> also the signed commit of the root the proof is against
+    /// (opt-in: clients that read the answer strictly know only the five members).
+    /// </summary>
+    private static async Task<IResult> GetDocumentAsync(HttpContext context, string did, string path, IGrainFactory grains, bool? withCommit)
     {
         path = DocumentPathRoute.Decode(context, path);
         if (Encoding.UTF8.GetByteCount(path) > StateRules.MaxPathBytes)
@@ -199,6 +203,11 @@ public static class ExitNodeEndpoints
             }
 
             var answer = WireJson.Document(document);
+            if (withCommit != true)
+            {
+                return ApiJson.Object(answer);
+            }
+
             if (await SignedRootAsync(node, document.Root) is { } commit)
             {
                 answer["commit"] = ProtocolModel.ToJsonObject(commit);
@@ -218,7 +227,7 @@ public static class ExitNodeEndpoints
     /// <c>{items: [{path}], nextCursor}</c> in ordinal path order, the cursor being the last path given. Read from the
     /// node's snapshot, which the bytes-of-state quota bounds.
     /// </summary>
-    private static async Task<IResult> ListDocumentsAsync(string did, IGrainFactory grains, int? limit, string? cursor)
+    private static async Task<IResult> ListDocumentPathsAsync(string did, IGrainFactory grains, int? limit, string? cursor)
     {
         var size = PageSize(limit);
         var snapshot = await grains.GetGrain<IExitNodeGrain>(did).GetSnapshotAsync();

@@ -19,7 +19,7 @@ namespace Vivim.Gateway.Api;
 /// node the way the owner's other routes do (a page at a time, at most twice a second), so it holds no more than one
 /// page in memory, and a tenant has at most <see cref="MaxStreamsPerTenant"/> open at each gateway.
 /// </summary>
-public sealed class ExitNodeEventStream(CallPrincipals principals, TimeProvider time)
+public sealed class ExitNodeEventStream(CallPrincipals principals, ApiAuthentication auth, TimeProvider time)
 {
     public const int MaxStreamsPerTenant = 8;
     public const string ContentType = "text/event-stream";
@@ -30,6 +30,7 @@ public sealed class ExitNodeEventStream(CallPrincipals principals, TimeProvider 
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan ProgressEvery = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan KeepAliveEvery = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan KeyCheckEvery = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<string, int> _open = new(StringComparer.Ordinal);
 
@@ -63,11 +64,22 @@ public sealed class ExitNodeEventStream(CallPrincipals principals, TimeProvider 
             await writer.RawAsync("retry: 2000");
             await writer.SendAsync("ready", null, new JsonObject { ["did"] = did, ["headSeq"] = info.HeadSeq, ["root"] = info.Root, ["cursor"] = Format(seq, activity) });
 
+            var lastKeyCheck = time.GetUtcNow();
             var lastProgress = DateTimeOffset.MinValue;
             var lastWrite = time.GetUtcNow();
             string? lastProgressJson = null;
             while (!stopping.IsCancellationRequested)
             {
+                if (time.GetUtcNow() - lastKeyCheck >= KeyCheckEvery)
+                {
+                    lastKeyCheck = time.GetUtcNow();
+                    if (!await auth.IsTenantKeyLiveAsync(context))
+                    {
+                        await writer.SendAsync("end", Format(seq, activity), new JsonObject { ["reason"] = "The API key was revoked." });
+                        return;
+                    }
+                }
+
                 using (principals.Enter(CallPrincipal.ForTenant(tenantId)))
                 {
                     try

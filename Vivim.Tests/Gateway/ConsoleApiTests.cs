@@ -94,7 +94,8 @@ public sealed class ConsoleApiTests(GatewayFixture gateway)
         await WriteAsync(gateway, apiKey, did, ("memoryIndex/a", """{"text":"a"}"""));
         var head = await WriteAsync(gateway, apiKey, did, ("memoryIndex/b", "2"), ("memoryIndex/c", "3"));
         using var owner = gateway.CreateClient(apiKey);
-        var read = (await GetAsync(owner, $"/v1/exit-nodes/{did}/documents/memoryIndex/a"))!;
+        Assert.Null((await GetAsync(owner, $"/v1/exit-nodes/{did}/documents/memoryIndex/a"))!["commit"]); // opt-in: strict readers know five members
+        var read = (await GetAsync(owner, $"/v1/exit-nodes/{did}/documents/memoryIndex/a?withCommit=true"))!;
         Assert.Equal(1, read["seq"]!.GetValue<long>());
         var commit = read["commit"]!.AsObject();
         Assert.Equal(head, commit["toSeq"]!.GetValue<long>());
@@ -112,9 +113,9 @@ public sealed class ConsoleApiTests(GatewayFixture gateway)
         var head = await WriteAsync(gateway, apiKey, did, ("memoryIndex/d", "4"), ("memoryIndex/e", "5"));
         using var owner = gateway.CreateClient(apiKey);
 
-        var first = (await GetAsync(owner, $"/v1/exit-nodes/{did}/documents?limit=2"))!;
+        var first = (await GetAsync(owner, $"/v1/exit-nodes/{did}/document-paths?limit=2"))!;
         Assert.Equal(["memoryIndex/a/deep", "memoryIndex/b"], first["items"]!.AsArray().Select(i => i!["path"]!.GetValue<string>()));
-        var rest = (await GetAsync(owner, $"/v1/exit-nodes/{did}/documents?limit=10&cursor={Uri.EscapeDataString(first["nextCursor"]!.GetValue<string>())}"))!;
+        var rest = (await GetAsync(owner, $"/v1/exit-nodes/{did}/document-paths?limit=10&cursor={Uri.EscapeDataString(first["nextCursor"]!.GetValue<string>())}"))!;
         Assert.Equal(["memoryIndex/c", "memoryIndex/d", "memoryIndex/e"], rest["items"]!.AsArray().Select(i => i!["path"]!.GetValue<string>()));
         Assert.Null(rest["nextCursor"]);
 
@@ -291,6 +292,26 @@ public sealed class ConsoleApiTests(GatewayFixture gateway)
         }
 
         await Until.TrueAsync(async () => await EventStream.StatusAsync(gateway, apiKey, did, null) == HttpStatusCode.OK, () => "closed streams were not released");
+    }
+
+    [Fact]
+    public async Task Revoking_the_key_ends_the_event_stream_it_opened()
+    {
+        var (_, apiKey) = await gateway.CreateTenantAsync();
+        var did = await gateway.CreateExitNodeAsync(apiKey);
+        using var owner = gateway.CreateClient(apiKey);
+        using var created = await owner.PostAsync("/v1/tenants/self/api-keys", null);
+        var second = JsonNode.Parse(await created.Content.ReadAsStringAsync())!;
+        using var stream = await EventStream.OpenAsync(gateway, second["apiKey"]!.GetValue<string>(), did);
+        await stream.NextAsync("ready");
+
+        using (var revoke = await owner.DeleteAsync($"/v1/tenants/self/api-keys/{second["keyId"]!.GetValue<string>()}"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, revoke.StatusCode);
+        }
+
+        var end = await stream.NextAsync("end");
+        Assert.Equal("The API key was revoked.", end.Data["reason"]!.GetValue<string>());
     }
 
     private async Task<(HttpStatusCode Status, JsonObject? Body)> SubmitAsync(RegisteredClone clone, string path)

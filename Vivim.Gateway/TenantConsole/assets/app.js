@@ -113,9 +113,11 @@ async function nodesPage() {
       status.replaceChildren(errorBox(err));
     }
   });
-  const usage = tenant ? h('p.muted', `${tenant.usage.exitNodes} of ${tenant.quotas.maxExitNodes ?? '∞'} exit nodes · ${tenant.usage.clones} clones · ${bytes(tenant.usage.stateBytes)} of state`) : null;
+  const usage = h('p.muted', { id: 'usage' });
   async function refresh() {
     try {
+      tenant = await api('GET', '/v1/tenants/self');
+      usage.textContent = `${tenant.usage.exitNodes} of ${tenant.quotas.maxExitNodes ?? '∞'} exit nodes · ${tenant.usage.clones} clones · ${bytes(tenant.usage.stateBytes)} of state`;
       const page = await api('GET', '/v1/exit-nodes?limit=500');
       if (!page.items.length) {
         list.replaceChildren(h('div.empty', 'No exit nodes yet. Create one below.'));
@@ -301,7 +303,7 @@ async function documentsPage(did, selected) {
     const paths = [];
     let cursor = null;
     do {
-      const page = await api('GET', `/v1/exit-nodes/${enc(did)}/documents?limit=500${cursor ? `&cursor=${enc(cursor)}` : ''}`);
+      const page = await api('GET', `/v1/exit-nodes/${enc(did)}/document-paths?limit=500${cursor ? `&cursor=${enc(cursor)}` : ''}`);
       paths.push(...page.items.map((i) => i.path));
       cursor = page.nextCursor;
     } while (cursor && paths.length < 5000);
@@ -320,7 +322,7 @@ async function documentsPage(did, selected) {
     return;
   }
   try {
-    const doc = await api('GET', `/v1/exit-nodes/${enc(did)}/documents/${selected.split('/').map(enc).join('/')}`);
+    const doc = await api('GET', `/v1/exit-nodes/${enc(did)}/documents/${selected.split('/').map(enc).join('/')}?withCommit=true`);
     let result;
     if (!doc.commit) {
       result = { ok: false, reason: 'no signed commit came with the root' };
