@@ -33,12 +33,18 @@ public static class ExitNodeEndpoints
         nodes.MapGet("/{did}/export", ExportAsync).WithName("exportExitNode").WithSummary("The signed snapshot and the retained log, streamed");
         nodes.MapPut("/{did}/advertisement", AdvertiseAsync).WithName("updateAdvertisement").WithSummary("Changes capabilities, policy or endpoints and re-advertises");
         nodes.MapPost("/{did}/updates", WriteAsync).WithName("writeUpdates").WithSummary("Owner writes, signed by the parent's key; atomic batch");
+        nodes.MapGet("/{did}/document-paths", ListDocumentPathsAsync).WithName("listDocumentPaths").WithSummary("The paths of the node's documents, by path");
+        nodes.MapGet("/{did}/commits", ListCommitsAsync).WithName("listCommits").WithSummary("The signed commits covering a range of the retained log");
         nodes.MapGet("/{did}/documents/{**path}", GetDocumentAsync).WithName("getDocument").WithSummary("One document with its Merkle proof");
         nodes.MapGet("/{did}/clones", ListClonesAsync).WithName("listClones").WithSummary("The node's clones");
         nodes.MapPost("/{did}/clones/{cloneId}/suspend", (HttpContext c, string did, string cloneId, IGrainFactory g, IOptions<GatewayOptions> o) => ChangeTrustAsync(c, did, cloneId, g, o, suspend: true))
             .WithName("suspendClone").WithSummary("Suspends a clone at once; returns the signed TrustProof");
         nodes.MapPost("/{did}/clones/{cloneId}/reinstate", (HttpContext c, string did, string cloneId, IGrainFactory g, IOptions<GatewayOptions> o) => ChangeTrustAsync(c, did, cloneId, g, o, suspend: false))
             .WithName("reinstateClone").WithSummary("Reinstates a suspended clone; returns the signed TrustProof");
+        nodes.MapPut("/{did}/clones/{cloneId}/permissions", SetPermissionsAsync).WithName("setClonePermissions").WithSummary("Sets a clone's permissions at once; returns the signed TrustProof");
+        var events = v1.ServiceProvider.GetRequiredService<ExitNodeEventStream>();
+        nodes.MapGet("/{did}/events", (HttpContext c, string did, IGrainFactory g) => events.StreamAsync(c, did, g))
+            .WithName("streamExitNodeEvents").WithSummary("Server-Sent Events: commits, clone and registration events, clones' progress");
         nodes.MapDelete("/{did}/clones/{cloneId}", RemoveCloneAsync).WithName("removeClone").WithSummary("Removes a clone");
     }
 
@@ -175,7 +181,11 @@ public static class ExitNodeEndpoints
         return new OwnerUpdate(request.Type, request.Operation, request.Path, request.Data ?? RawJson.Null, request.UpdateId, request.BaseSeq);
     }
 
-    private static async Task<IResult> GetDocumentAsync(HttpContext context, string did, string path, IGrainFactory grains)
+    /// <summary>
+    /// One document with its proof; with <c>?withCommit=true</c> also the signed commit of the root the proof is against
+    /// (opt-in: clients that read the answer strictly know only the five members).
+    /// </summary>
+    private static async Task<IResult> GetDocumentAsync(HttpContext context, string did, string path, IGrainFactory grains, bool? withCommit)
     {
         path = DocumentPathRoute.Decode(context, path);
         if (Encoding.UTF8.GetByteCount(path) > StateRules.MaxPathBytes)
@@ -183,13 +193,90 @@ public static class ExitNodeEndpoints
             return ApiProblem.BadRequest("invalid-path", $"Paths are at most {StateRules.MaxPathBytes} bytes.");
         }
 
-        var document = await grains.GetGrain<IExitNodeGrain>(did).GetDocumentAsync(path);
-        if (document is null)
+        var node = grains.GetGrain<IExitNodeGrain>(did);
+        for (var attempt = 0; ; attempt++)
         {
-            return ApiProblem.NotFound($"No document {path}.");
+            var document = await node.GetDocumentAsync(path);
+            if (document is null)
+            {
+                return ApiProblem.NotFound($"No document {path}.");
+            }
+
+            var answer = WireJson.Document(document);
+            if (withCommit != true)
+            {
+                return ApiJson.Object(answer);
+            }
+
+            if (await SignedRootAsync(node, document.Root) is { } commit)
+            {
+                answer["commit"] = ProtocolModel.ToJsonObject(commit);
+                return ApiJson.Object(answer);
+            }
+
+            if (attempt == 2)
+            {
+                return ApiJson.Object(answer); // writes kept moving the head: the proof without its commit
+            }
+        }
+    }
+
+    private static readonly string[] DocumentCollections = ["nodes", "apps", "contentManifest", "socialGraph", "memoryIndex"];
+
+    /// <summary>
+    /// <c>{items: [{path}], nextCursor}</c> in ordinal path order, the cursor being the last path given. Read from the
+    /// node's snapshot, which the bytes-of-state quota bounds.
+    /// </summary>
+    private static async Task<IResult> ListDocumentPathsAsync(string did, IGrainFactory grains, int? limit, string? cursor)
+    {
+        var size = PageSize(limit);
+        var snapshot = await grains.GetGrain<IExitNodeGrain>(did).GetSnapshotAsync();
+        var state = snapshot.State.Parse(Vivim.Protocol.Json.JsonLimits.Snapshot) as JsonObject;
+        var paths = DocumentCollections
+            .SelectMany(c => state?[c] is JsonObject documents ? documents.Select(d => $"{c}/{d.Key}") : [])
+            .Where(p => cursor is null || string.CompareOrdinal(p, cursor) > 0)
+            .Order(StringComparer.Ordinal)
+            .Take(size + 1)
+            .ToList();
+        var items = new JsonArray([.. paths.Take(size).Select(p => (JsonNode)new JsonObject { ["path"] = p })]);
+        return ApiJson.Object(new JsonObject { ["items"] = items, ["nextCursor"] = paths.Count > size ? paths[size - 1] : null });
+    }
+
+    /// <summary>
+    /// <c>{items: [{fromSeq, toSeq, updateCount, timestamp, root, authors, commit}], headSeq}</c>: the whole commits
+    /// among those overlapping updates <c>after+1 .. after+limit</c> (the events route's commit shape).
+    /// </summary>
+    private static async Task<IResult> ListCommitsAsync(string did, IGrainFactory grains, long? after, int? limit)
+    {
+        if (after is < 0)
+        {
+            throw ApiJson.Bad("after is a seq (0 or more).");
         }
 
-        return ApiJson.Object(WireJson.Document(document));
+        var page = await grains.GetGrain<IExitNodeGrain>(did).GetUpdatesAsync(after ?? 0, PageSize(limit));
+        if (page.ResyncRequired)
+        {
+            throw new ApiException(StatusCodes.Status410Gone, "resync-required", "Those seqs are no longer retained.");
+        }
+
+        var items = new JsonArray([.. ExitNodeEventStream.CommitsOf(page).Select(c => (JsonNode)c)]);
+        return ApiJson.Object(new JsonObject { ["items"] = items, ["headSeq"] = page.HeadSeq });
+    }
+
+    /// <summary>
+    /// The commit that signed <paramref name="root"/> as the head, so that a reader (the console) checks the proof
+    /// against a root the node signed rather than the one this answer names; null when the head moved on meanwhile.
+    /// </summary>
+    private static async Task<Commit?> SignedRootAsync(IExitNodeGrain node, string root)
+    {
+        var info = await node.GetInfoAsync();
+        if (info.HeadSeq == 0 || !string.Equals(info.Root, root, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var page = await node.GetUpdatesAsync(info.HeadSeq - 1, 1);
+        return page.ResyncRequired ? null : page.Commits.FirstOrDefault(c => c.ToSeq == info.HeadSeq && string.Equals(c.Root, root, StringComparison.Ordinal));
     }
 
     private static async Task<IResult> ListClonesAsync(string did, IGrainFactory grains, int? limit, string? cursor)
@@ -223,6 +310,26 @@ public static class ExitNodeEndpoints
         var node = grains.GetGrain<IExitNodeGrain>(did);
         var proof = suspend ? await node.SuspendCloneAsync(cloneId, reason) : await node.ReinstateCloneAsync(cloneId, reason);
         return ApiJson.Protocol(proof);
+    }
+
+    /// <summary><c>{permissions: ["read"] | ["read","write"]}</c>; the clone keeps its trust level.</summary>
+    private static async Task<IResult> SetPermissionsAsync(HttpContext context, string did, string cloneId, IGrainFactory grains, IOptions<GatewayOptions> options)
+    {
+        var body = await ApiJson.ReadObjectAsync(context, options.Value.MaxSmallBodyBytes);
+        ApiJson.OnlyMembers(body, "permissions");
+        if (body["permissions"] is not JsonArray array || array.Count is < 1 or > 2
+            || array.Any(p => p is not JsonValue v || !v.TryGetValue<string>(out _)))
+        {
+            throw ApiJson.Bad("permissions is [\"read\"] or [\"read\",\"write\"].");
+        }
+
+        var permissions = array.Select(p => p!.GetValue<string>()).ToList();
+        if (permissions[0] != Permissions.Read || (permissions.Count == 2 && permissions[1] != Permissions.Write))
+        {
+            throw ApiJson.Bad("permissions is [\"read\"] or [\"read\",\"write\"].");
+        }
+
+        return ApiJson.Protocol(await grains.GetGrain<IExitNodeGrain>(did).SetClonePermissionsAsync(cloneId, permissions));
     }
 
     private static async Task<IResult> RemoveCloneAsync(string did, string cloneId, IGrainFactory grains)

@@ -17,6 +17,7 @@ public static class TenantEndpoints
         byOperator.MapDelete("/{tenantId}", DeleteAsync).WithName("deleteTenant").WithSummary("Deletes a tenant with its exit nodes, clones and data (operator key)");
 
         var self = v1.MapGroup("/tenants/self").AddEndpointFilter(auth.TenantAsync).WithTags("Tenants");
+        self.MapGet("", SelfAsync).WithName("getTenantSelf").WithSummary("The tenant's quotas and what it uses of them");
         self.MapPost("/api-keys", CreateKeyAsync).WithName("createApiKey").WithSummary("Creates another API key");
         self.MapDelete("/api-keys/{keyId}", RevokeKeyAsync).WithName("revokeApiKey").WithSummary("Revokes an API key");
     }
@@ -41,6 +42,53 @@ public static class TenantEndpoints
 
         await grains.GetGrain<ITenantGrain>(tenantId).DeleteAsync();
         return Results.NoContent();
+    }
+
+    /// <summary>
+    /// The tenant, its effective quotas and its usage: exit nodes, clones and bytes of state over them (the largest
+    /// node's too, since the state quota is per node). The node count is bounded by the quota, so listing is cheap.
+    /// </summary>
+    private static async Task<IResult> SelfAsync(HttpContext context, IGrainFactory grains)
+    {
+        var tenant = grains.GetGrain<ITenantGrain>(ApiAuthentication.Tenant(context).TenantId);
+        var info = await tenant.GetAsync();
+        var (nodes, clones, bytes, largest) = (0, 0L, 0L, 0L);
+        string? cursor = null;
+        do
+        {
+            var page = await tenant.ListExitNodesAsync(cursor, 500);
+            foreach (var node in page.Items)
+            {
+                (nodes, clones, bytes, largest) = (nodes + 1, clones + node.CloneCount, bytes + node.StateBytes, Math.Max(largest, node.StateBytes));
+            }
+
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+
+        var q = info.Quotas;
+        return ApiJson.Object(new JsonObject
+        {
+            ["tenantId"] = info.TenantId,
+            ["name"] = info.Name,
+            ["createdAt"] = info.CreatedAt,
+            ["apiKeyIds"] = new JsonArray([.. info.KeyIds.Select(k => (JsonNode)JsonValue.Create(k)!)]),
+            ["quotas"] = new JsonObject
+            {
+                ["maxExitNodes"] = q.MaxExitNodes,
+                ["maxClonesPerExitNode"] = q.MaxClonesPerExitNode,
+                ["updatesPerSecond"] = q.UpdatesPerSecond,
+                ["requestsPerSecond"] = q.RequestsPerSecond,
+                ["maxStateBytesPerExitNode"] = q.MaxStateBytesPerExitNode,
+            },
+            ["usage"] = new JsonObject
+            {
+                ["exitNodes"] = nodes,
+                ["clones"] = clones,
+                ["stateBytes"] = bytes,
+                ["largestExitNodeStateBytes"] = largest,
+            },
+        });
     }
 
     private static async Task<IResult> CreateKeyAsync(HttpContext context, IGrainFactory grains)

@@ -145,6 +145,23 @@ public sealed class ApiAuthentication(
         }
     }
 
+    /// <summary>
+    /// Whether the tenant key this request came with is still live: a long response (an event stream) asks again now
+    /// and then, so that revoking a key ends what it opened.
+    /// </summary>
+    public async Task<bool> IsTenantKeyLiveAsync(HttpContext context)
+    {
+        if (!ApiKeyFormat.TryParse(Bearer(context), out var tenantId, out var keyId, out var secret))
+        {
+            return false;
+        }
+
+        using (principals.Enter(CallPrincipal.Service))
+        {
+            return await grains.GetGrain<ITenantGrain>(tenantId).VerifyApiKeyAsync(keyId, ApiKeyFormat.HashSecret(secret)) is not null;
+        }
+    }
+
     private static string? Bearer(HttpContext context)
     {
         var header = context.Request.Headers.Authorization.ToString();

@@ -8,6 +8,7 @@ using Vivim.Gateway.Limits;
 using Vivim.Gateway.P2p;
 using Vivim.Gateway.P2p.Protocols;
 using Vivim.Gateway.Sync;
+using Vivim.Gateway.TenantConsole;
 using Vivim.Hosting;
 using Vivim.Management;
 using Vivim.Security;
@@ -34,6 +35,7 @@ public static class GatewayHostingExtensions
         services.AddSingleton<ApiAuthentication>();
         services.AddSingleton<GatewayRateLimiter>();
         services.AddSingleton<HostedDidGate>();
+        services.AddSingleton<ExitNodeEventStream>();
 
         // Binding failures (?limit=abc, a missing route value) reach ApiErrors as exceptions, so they are problems too.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -107,6 +109,7 @@ public static class GatewayHostingExtensions
         app.MapHealthEndpoints();
         app.MapOpenApiDocument();
         app.MapPublicMetrics();
+        app.MapConsole();
 
         var auth = app.Services.GetRequiredService<ApiAuthentication>();
         var v1 = app.MapGroup("/v1");

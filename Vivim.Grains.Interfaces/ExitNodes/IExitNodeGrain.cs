@@ -58,6 +58,20 @@ public interface IExitNodeGrain : IGrainWithStringKey
     [Alias("ReinstateClone")]
     Task<TrustProof> ReinstateCloneAsync(string cloneId, string? reason);
 
+    /// <summary>
+    /// Gives a clone <c>["read"]</c> or <c>["read","write"]</c>, keeping its trust level, at once (its next write is
+    /// judged by them); returns the signed TrustProof. A suspended clone keeps them for its reinstatement.
+    /// </summary>
+    [Alias("SetClonePermissions")]
+    Task<TrustProof> SetClonePermissionsAsync(string cloneId, IReadOnlyList<string> permissions);
+
+    /// <summary>
+    /// What happened to the node's clones after <paramref name="afterId"/> (0: everything held), at most
+    /// <paramref name="limit"/>. Held in the activation's memory, the last 1000 (an activation that ends forgets them).
+    /// </summary>
+    [Alias("GetActivity")]
+    Task<NodeActivityPage> GetActivityAsync(long afterId, int limit);
+
     [Alias("ListClones")]
     Task<ClonePage> ListClonesAsync(string? afterCloneId, int limit);
 

@@ -46,6 +46,12 @@ public sealed partial class ExitNodeGrain(
     private readonly CloneRegistrationFlow _registration = new(options.Value, nonces);
     private SigningKey? _key;
 
+    // The owner's live view (the events route) reads this; it is memory, not state: a fresh activation starts empty.
+    private const int ActivityKept = 1000;
+    private readonly Queue<NodeActivity> _activity = new();
+    private long _lastActivityId;
+    private long _droppedActivityId;
+
     private string Did => this.GetPrimaryKeyString();
 
     private NonceScope Registrations => NonceScope.Registrations(Did);
@@ -296,6 +302,7 @@ public sealed partial class ExitNodeGrain(
         clone.SuspensionProof = proof;
         await state.WriteStateAsync();
         await PublishRevokedAsync(clone.CloneId, reason is null ? "suspended" : "suspended: " + reason);
+        Record(NodeActivityKinds.CloneSuspended, clone, reason);
         LogSuspended(logger, Did, clone.CloneId);
         return proof;
     }
@@ -317,7 +324,54 @@ public sealed partial class ExitNodeGrain(
         var proof = ProtocolSigner.TrustProof(key, TrustProofType.Attestation, clone.Did, NowMs, Payload(clone) with { Reason = reason });
         clone.LastProof = proof;
         await state.WriteStateAsync();
+        Record(NodeActivityKinds.CloneReinstated, clone, reason);
         return proof;
+    }
+
+    public async Task<TrustProof> SetClonePermissionsAsync(string cloneId, IReadOnlyList<string> permissions)
+    {
+        var key = RequireKey();
+        var clone = Registered(cloneId);
+        var normalized = TrustRules.Normalize(permissions);
+        if (!normalized.Contains(Permissions.Read, StringComparer.Ordinal))
+        {
+            throw new ArgumentException("A clone always reads: permissions are [\"read\"] or [\"read\",\"write\"].", nameof(permissions));
+        }
+
+        clone.Permissions = normalized;
+        if (clone.Status != CloneLifecycle.Suspended)
+        {
+            await ApplyTrustAsync(clone);
+        }
+
+        var proof = ProtocolSigner.TrustProof(key, TrustProofType.Attestation, clone.Did, NowMs, Payload(clone));
+        clone.LastProof = proof;
+        await state.WriteStateAsync();
+        Record(NodeActivityKinds.ClonePermissionsChanged, clone, reason: null);
+        return proof;
+    }
+
+    public Task<NodeActivityPage> GetActivityAsync(long afterId, int limit)
+    {
+        RequireKey();
+        limit = Math.Clamp(limit, 1, ActivityKept);
+        var truncated = afterId < _droppedActivityId;
+        var items = _activity.Where(a => a.Id > afterId).Take(limit).ToList();
+        return Task.FromResult(new NodeActivityPage(items, _lastActivityId, truncated));
+    }
+
+    private void Record(string kind, RegisteredClone clone, string? reason) =>
+        Record(kind, clone.CloneId, clone.Did, reason, [.. clone.Permissions]);
+
+    private void Record(string kind, string cloneId, string cloneDid, string? reason, IReadOnlyList<string> permissions)
+    {
+        var now = NowMs;
+        _lastActivityId = Math.Max(_lastActivityId + 1, now * 1000);
+        _activity.Enqueue(new NodeActivity(_lastActivityId, kind, cloneId, cloneDid, reason, now, permissions));
+        while (_activity.Count > ActivityKept)
+        {
+            _droppedActivityId = _activity.Dequeue().Id;
+        }
     }
 
     public async Task<ClonePage> ListClonesAsync(string? afterCloneId, int limit)
@@ -358,6 +412,7 @@ public sealed partial class ExitNodeGrain(
         if (clone.Status != CloneLifecycle.Removed)
         {
             await EndAsync(clone, "removed by owner", tellClone: true);
+            Record(NodeActivityKinds.CloneRemoved, clone, reason: null);
         }
     }
 
@@ -368,6 +423,7 @@ public sealed partial class ExitNodeGrain(
         {
             // The clone grain is the caller and has already marked itself removed.
             await EndAsync(clone, "deregistered", tellClone: false);
+            Record(NodeActivityKinds.CloneDeregistered, clone, reason: null);
         }
     }
 
@@ -485,6 +541,7 @@ public sealed partial class ExitNodeGrain(
         Node.Clones[cloneId] = clone;
         await state.WriteStateAsync();
         LogApproved(logger, Did, cloneId, migration);
+        Record(NodeActivityKinds.RegistrationApproved, clone, reason: null);
         VivimMetrics.Registration(deniedReason: null);
 
         return new CloneRegistrationResponse(
@@ -611,6 +668,7 @@ public sealed partial class ExitNodeGrain(
     private CloneRegistrationResponse Deny(CloneRegistrationRequest request, string reason)
     {
         LogDenied(logger, Did, LogValue.Clip(request.Did), reason);
+        Record(NodeActivityKinds.RegistrationDenied, string.Empty, LogValue.Clip(request.Did ?? string.Empty), reason, []);
         VivimMetrics.Registration(reason); // a DenialReasons constant: bounded
         return new CloneRegistrationResponse(Approved: false, CloneId: string.Empty, DenialReason: reason);
     }

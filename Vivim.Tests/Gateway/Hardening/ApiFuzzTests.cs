@@ -377,7 +377,15 @@ public sealed class ApiFuzzTests(ApiFuzzGateway fixture, ITestOutputHelper outpu
                 }
             }
 
-            using var response = await Http.SendAsync(request);
+            using var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            if (response.IsSuccessStatusCode && response.Content.Headers.ContentType?.MediaType == "text/event-stream")
+            {
+                // An event stream that opened never ends by itself: its status and media type are the answer.
+                var declared = OpenApiContract.Served.Find(method, new Uri(uri.OriginalString).AbsolutePath) is { } found
+                    && found.Operation["responses"]?[((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture)]?["content"]?["text/event-stream"] is not null;
+                return new Answer((int)response.StatusCode, string.Empty, declared ? [] : [$"{(int)response.StatusCode} text/event-stream is not declared"]);
+            }
+
             var answer = await response.Content.ReadAsByteArrayAsync();
             var text = Encoding.UTF8.GetString(answer);
             var status = (int)response.StatusCode;
