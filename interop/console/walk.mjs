@@ -110,12 +110,17 @@ try {
   await page.waitForSelector('#created a');
   const did = await page.$eval('#created a', (a) => a.textContent);
   await page.waitForSelector(`#nodes tr[data-did="${did}"] .verify[data-verified="true"]`);
+  // Every cell shows its value, zero too (a new node's head is 0).
+  const cells = await page.$eval(`#nodes tr[data-did="${did}"]`, (tr) => [...tr.cells].slice(1, 3).map((c) => c.textContent));
+  if (cells[0] !== '0' || cells[1] !== '0') throw new Error(`a new exit node's head and clones read ${JSON.stringify(cells)}, not 0 and 0`);
   step('exit-node-created', { did });
   await shoot('exit-nodes');
 
   const { cloneId } = await ask({ clone: did });
   await go(`#/node/${encodeURIComponent(did)}/clones`);
   await page.waitForSelector(`#clones tr[data-clone="${cloneId}"][data-connected="true"]`);
+  const pending = await page.$eval(`#clones tr[data-clone="${cloneId}"]`, (tr) => tr.cells[6].textContent);
+  if (!/^\d+$/.test(pending)) throw new Error(`the clone's pending updates read '${pending}', not a number`);
   step('clone-connected', { cloneId });
   await shoot('clones');
 

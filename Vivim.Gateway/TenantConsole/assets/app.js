@@ -15,7 +15,8 @@ function h(tag, attrs, ...children) {
   const [name, ...classes] = tag.split('.');
   const el = document.createElement(name);
   if (classes.length) el.className = classes.join(' ');
-  if (attrs && (typeof attrs !== 'object' || attrs instanceof Node || Array.isArray(attrs))) { children.unshift(attrs); attrs = null; }
+  // A first child that is falsy (0, '') is still a child, not missing attributes.
+  if (attrs !== null && attrs !== undefined && (typeof attrs !== 'object' || attrs instanceof Node || Array.isArray(attrs))) { children.unshift(attrs); attrs = null; }
   for (const [k, v] of Object.entries(attrs ?? {})) {
     if (v === undefined || v === null || v === false) continue;
     if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
@@ -24,6 +25,14 @@ function h(tag, attrs, ...children) {
   }
   for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
   return el;
+}
+
+// At phone widths a table's rows become stacked cards: each cell says which column it is (CSS reads data-label).
+function stacked(table) {
+  const heads = [...table.tHead.rows[0].cells].map((c) => c.textContent);
+  for (const row of table.tBodies[0]?.rows ?? []) [...row.cells].forEach((c, i) => { c.dataset.label = heads[i] ?? ''; });
+  table.classList.add('stack');
+  return table;
 }
 
 const short = (s, n = 18) => (s && s.length > n ? `${s.slice(0, n)}…` : s ?? '');
@@ -123,7 +132,7 @@ async function nodesPage() {
         list.replaceChildren(h('div.empty', 'No exit nodes yet. Create one below.'));
         return;
       }
-      list.replaceChildren(h('div.table-wrap', h('table', { id: 'nodes' },
+      list.replaceChildren(h('div.table-wrap', stacked(h('table', { id: 'nodes' },
         h('thead', h('tr', h('th', 'DID'), h('th', 'Head'), h('th', 'Clones'), h('th.hide-narrow', 'State'), h('th', 'Advertisement'), h('th', ''))),
         h('tbody', page.items.map((n) => {
           const status = h('span.muted', 'checking…');
@@ -136,7 +145,7 @@ async function nodesPage() {
               if (!(await confirmAction('Delete exit node?', `${n.did}: its clones are told to stop and its data is removed. This cannot be undone.`))) return;
               try { await api('DELETE', `/v1/exit-nodes/${enc(n.did)}`); await refresh(); } catch (err) { list.prepend(errorBox(err)); }
             } }, 'Delete')));
-        })))));
+        }))))));
     } catch (err) {
       list.replaceChildren(errorBox(err));
     }
@@ -259,7 +268,7 @@ async function clonesPage(did) {
         body.replaceChildren(h('div.empty', 'No clones yet. A clone appears here once its registration is approved.'));
         return;
       }
-      body.replaceChildren(h('div.table-wrap', h('table', { id: 'clones' },
+      body.replaceChildren(h('div.table-wrap', stacked(h('table', { id: 'clones' },
         h('thead', h('tr', h('th', 'Clone'), h('th', 'Trust'), h('th', 'Permissions'), h('th.hide-narrow', 'Migration'), h('th', 'Connected'),
           h('th.hide-narrow', 'Last sync'), h('th', 'Pending'), h('th', 'Actions'))),
         h('tbody', page.items.map((c) => {
@@ -276,7 +285,7 @@ async function clonesPage(did) {
                 : h('button', { type: 'button', class: 'suspend', onclick: () => act('POST', `${base}/suspend`, {}, ['Suspend clone?', `${c.cloneId} loses access at once; its session closes.`]) }, 'Suspend'),
               h('button', { type: 'button', onclick: () => act('PUT', `${base}/permissions`, { permissions: writes ? ['read'] : ['read', 'write'] }) }, writes ? 'Make read-only' : 'Allow writes'),
               h('button.danger', { type: 'button', onclick: () => act('DELETE', base, undefined, ['Remove clone?', `${c.cloneId} is removed for good.`]) }, 'Remove'))));
-        })))));
+        }))))));
     } catch (err) {
       body.replaceChildren(errorBox(err));
     }
