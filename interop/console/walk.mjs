@@ -97,6 +97,7 @@ try {
   await page.setViewport({ width: 1280, height: 900 });
   await page.goto(`${base}/console`, { waitUntil: 'domcontentloaded' });
   await page.waitForSelector('#api-key');
+  if (await page.$eval('#nav', (n) => n.getClientRects().length > 0)) throw new Error('the signed-in navigation shows before signing in');
   await shoot('sign-in');
   await page.type('#api-key', apiKey);
   await page.keyboard.press('Enter'); // the form works from the keyboard
