@@ -28,7 +28,9 @@ public sealed class ManagementStatus(IGrainFactory grains, ILocalSiloDetails sil
         var statistics = await management.GetSimpleGrainStatistics();
         var activations = statistics.GroupBy(s => s.SiloAddress).ToDictionary(g => g.Key, g => g.Sum(s => s.ActivationCount));
         var ordered = hosts.OrderBy(h => h.SiloName, StringComparer.Ordinal).ToList();
-        var figures = await Task.WhenAll(ordered.Select(h => h.Status == SiloStatus.Active ? ReadMemberAsync(h.SiloAddress) : Task.FromResult<MemberActivity?>(null)));
+        // Read once: this process's line among the members and its own figures are the same reading.
+        var local = LocalActivity(lagSources);
+        var figures = await Task.WhenAll(ordered.Select(h => h.Status == SiloStatus.Active ? ReadMemberAsync(h.SiloAddress, local) : Task.FromResult<MemberActivity?>(null)));
         var members = ordered
             .Select((h, i) => new StatusMember(h.SiloName, h.SiloAddress.ToParsableString(), h.Status.ToString(), h.SiloAddress.Equals(silo.SiloAddress),
                 activations.TryGetValue(h.SiloAddress, out var count) ? count : 0, h.StartTime, figures[i] is { } own ? Figures(own) : null))
@@ -41,7 +43,7 @@ public sealed class ManagementStatus(IGrainFactory grains, ILocalSiloDetails sil
         var now = time.GetUtcNow();
         return new StatusReport(
             silo.Name, role.Name, now, Math.Max(0, (now - Started).TotalSeconds), members, members.Sum(m => m.Activations),
-            Figures(LocalActivity(lagSources)), Figures(cluster) with { MembersReporting = reporting.Count });
+            Figures(local), Figures(cluster) with { MembersReporting = reporting.Count });
     }
 
     /// <summary>This process's figures: its commits since start (<see cref="VivimMetrics.Totals"/>) and its clones' lag now.</summary>
@@ -54,11 +56,11 @@ public sealed class ManagementStatus(IGrainFactory grains, ILocalSiloDetails sil
     }
 
     /// <summary>Another member's figures, asked of it (null when it does not answer in time); this one's, read here.</summary>
-    private async Task<MemberActivity?> ReadMemberAsync(SiloAddress member)
+    private async Task<MemberActivity?> ReadMemberAsync(SiloAddress member, MemberActivity local)
     {
         if (member.Equals(silo.SiloAddress))
         {
-            return LocalActivity(lagSources);
+            return local;
         }
 
         RequestContext.Set(IPlacementDirector.PlacementHintKey, member);
@@ -66,7 +68,7 @@ public sealed class ManagementStatus(IGrainFactory grains, ILocalSiloDetails sil
         {
             return await grains.GetGrain<IMemberStatusGrain>(member.ToParsableString()).ReadAsync().WaitAsync(MemberTimeout, time);
         }
-        catch (Exception e) when (e is TimeoutException or OrleansException or SiloUnavailableException)
+        catch (Exception e) when (e is TimeoutException or OrleansException) // SiloUnavailableException is one
         {
             return null;
         }

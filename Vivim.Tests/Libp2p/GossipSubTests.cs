@@ -139,6 +139,26 @@ public class GossipSubTests
         }
     }
 
+    /// <summary>Two nodes on <paramref name="clock"/>, the second dialled to the first, each in the other's mesh of "t".</summary>
+    private static async Task<((Libp2pHost Host, GossipSub Gs) A, (Libp2pHost Host, GossipSub Gs) B)> MeshedPairAsync(FakeTimeProvider clock, CancellationToken ct)
+    {
+        var a = await NewNodeAsync(clock, ct);
+        var b = await NewNodeAsync(clock, ct);
+        try
+        {
+            await DialAsync(b.Host, a.Host, ct);
+            a.Gs.Subscribe("t");
+            b.Gs.Subscribe("t");
+            await TestUtil.UntilAsync(() => Meshed(a, b, "t"), ct);
+            return (a, b);
+        }
+        catch
+        {
+            await DisposeAsync([a, b]);
+            throw;
+        }
+    }
+
     private static Task DialAsync(Libp2pHost from, Libp2pHost to, CancellationToken ct) =>
         from.DialAsync(to.ListenAddresses[0].WithPeerId(to.PeerId), ct);
 
@@ -276,14 +296,9 @@ public class GossipSubTests
         using var cts = TestUtil.Timeout(30);
         var ct = cts.Token;
         var clock = TestUtil.NewClock();
-        var (ha, a) = await NewNodeAsync(clock, ct);
-        var (hb, b) = await NewNodeAsync(clock, ct);
+        var ((ha, a), (hb, b)) = await MeshedPairAsync(clock, ct);
         try
         {
-            await DialAsync(hb, ha, ct);
-            a.Subscribe("t");
-            b.Subscribe("t");
-            await TestUtil.UntilAsync(() => Meshed((ha, a), (hb, b), "t"), ct);
 
             // validator Ignore: not delivered, no P4 penalty ("one" comes after "skip" on the same stream)
             a.AddValidator("t", m => m.Data.AsSpan().StartsWith("skip"u8) ? ValidationResult.Ignore : ValidationResult.Accept);
@@ -319,10 +334,7 @@ public class GossipSubTests
         }
         finally
         {
-            await a.DisposeAsync();
-            await b.DisposeAsync();
-            await ha.DisposeAsync();
-            await hb.DisposeAsync();
+            await DisposeAsync([(ha, a), (hb, b)]);
         }
     }
 
@@ -346,14 +358,9 @@ public class GossipSubTests
         using var cts = TestUtil.Timeout(30);
         var ct = cts.Token;
         var clock = TestUtil.NewClock();
-        var (ha, a) = await NewNodeAsync(clock, ct);
-        var (hb, b) = await NewNodeAsync(clock, ct);
+        var ((ha, a), (hb, b)) = await MeshedPairAsync(clock, ct);
         try
         {
-            await DialAsync(hb, ha, ct);
-            a.Subscribe("t");
-            b.Subscribe("t");
-            await TestUtil.UntilAsync(() => a.MeshPeers("t").Contains(hb.PeerId), ct);
             // a second, hostile meshsub stream from b: a length prefix over the limit, then garbage; a resets it
             await using (var s = await hb.NewStreamAsync(ha.PeerId, GossipSub.ProtocolV11, ct))
             {
@@ -366,10 +373,7 @@ public class GossipSubTests
         }
         finally
         {
-            await a.DisposeAsync();
-            await b.DisposeAsync();
-            await ha.DisposeAsync();
-            await hb.DisposeAsync();
+            await DisposeAsync([(ha, a), (hb, b)]);
         }
     }
 
@@ -383,14 +387,9 @@ public class GossipSubTests
         using var cts = TestUtil.Timeout(60);
         var ct = cts.Token;
         var clock = TestUtil.NewClock();
-        var (ha, a) = await NewNodeAsync(clock, ct);
-        var (hb, b) = await NewNodeAsync(clock, ct);
+        var ((ha, a), (hb, b)) = await MeshedPairAsync(clock, ct);
         try
         {
-            await DialAsync(hb, ha, ct);
-            a.Subscribe("t");
-            b.Subscribe("t");
-            await TestUtil.UntilAsync(() => a.MeshPeers("t").Contains(hb.PeerId) && b.MeshPeers("t").Contains(ha.PeerId), ct);
             const int count = 2_000;
             var body = new byte[8 * 1024];
             for (var i = 0; i < count; i++)
@@ -416,10 +415,7 @@ public class GossipSubTests
         }
         finally
         {
-            await a.DisposeAsync();
-            await b.DisposeAsync();
-            await ha.DisposeAsync();
-            await hb.DisposeAsync();
+            await DisposeAsync([(ha, a), (hb, b)]);
         }
     }
 }
