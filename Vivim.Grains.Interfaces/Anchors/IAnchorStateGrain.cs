@@ -1,5 +1,6 @@
 using Orleans.Concurrency;
 using Vivim.Feeds;
+using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Sync;
 
@@ -23,6 +24,13 @@ public interface IAnchorStateGrain : IGrainWithStringKey
     /// </summary>
     [Alias("Submit")]
     Task<SubmitResult> SubmitAsync(IReadOnlyList<string> updatesJson);
+
+    /// <summary>
+    /// Commits the parent's own updates, which the anchor stamps and signs with the key it holds (v1 and v2) into the
+    /// text it stores: one signature of each kind per update and none to verify. Same outcomes as <see cref="SubmitAsync"/>.
+    /// </summary>
+    [Alias("WriteAsOwner")]
+    Task<SubmitResult> WriteAsOwnerAsync(IReadOnlyList<OwnerUpdate> updates);
 
     [Alias("GetHead")]
     Task<AnchorHead> GetHeadAsync();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Vivim.ExitNodes;
 using Vivim.Feeds;
+using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;
@@ -28,19 +29,53 @@ public sealed partial class AnchorStateGrain
             return Refused(SubmitOutcome.Rejected, [new UpdateRejection(0, null, RejectionCodes.TooLarge, $"A batch holds at most {_options.MaxBatchUpdates} updates.")]);
         }
 
-        // Signature checks dominate the cost: run them on the thread pool, in parallel, before taking the lock. One work
-        // item per core, not a Parallel.For, which would block a pool thread per batch while concurrent batches wait.
+        // Signature checks dominate the cost: run them on the thread pool, in parallel, before taking the lock.
         var now = time.GetUtcNow();
-        var candidates = new UpdateCandidate[updatesJson.Count];
-        var parts = Math.Min(Environment.ProcessorCount, updatesJson.Count);
+        var candidates = await CheckInParallelAsync(updatesJson.Count, i => UpdateCandidate.Check(i, updatesJson[i], _options, now, _authors));
+        return await CommitCheckedAsync(key, candidates, started);
+    }
+
+    public async Task<SubmitResult> WriteAsOwnerAsync(IReadOnlyList<OwnerUpdate> updates)
+    {
+        ArgumentNullException.ThrowIfNull(updates);
+        var started = Stopwatch.GetTimestamp();
+        var key = _key ?? throw new NotHostedException($"{_did} is not hosted here.");
+        if (updates.Count == 0)
+        {
+            return new SubmitResult(SubmitOutcome.Committed, [], []);
+        }
+
+        if (updates.Count > _options.MaxBatchUpdates)
+        {
+            return Refused(SubmitOutcome.Rejected, [new UpdateRejection(0, null, RejectionCodes.TooLarge, $"A batch holds at most {_options.MaxBatchUpdates} updates.")]);
+        }
+
+        // Signing is the cost here; the same parallel split as checking.
+        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var candidates = await CheckInParallelAsync(updates.Count, i => UpdateCandidate.Owned(i, updates[i] ?? throw new ArgumentException("A batch holds no null updates.", nameof(updates)), key, _options, nowMs));
+        return await CommitCheckedAsync(key, candidates, started);
+    }
+
+    /// <summary>
+    /// One work item per core, not a Parallel.For, which would block a pool thread per batch while concurrent batches wait.
+    /// </summary>
+    private static async Task<UpdateCandidate[]> CheckInParallelAsync(int count, Func<int, UpdateCandidate> check)
+    {
+        var candidates = new UpdateCandidate[count];
+        var parts = Math.Min(Environment.ProcessorCount, count);
         await Task.WhenAll(Enumerable.Range(0, parts).Select(part => Task.Run(() =>
         {
             for (var i = part; i < candidates.Length; i += parts)
             {
-                candidates[i] = UpdateCandidate.Check(i, updatesJson[i], _options, now, _authors);
+                candidates[i] = check(i);
             }
         })));
+        return candidates;
+    }
 
+    /// <summary>Refuses a batch with any failed check or a repeated updateId; otherwise commits it under the lock.</summary>
+    private async Task<SubmitResult> CommitCheckedAsync(SigningKey key, UpdateCandidate[] candidates, long started)
+    {
         var rejections = candidates.Where(c => c.Rejection is not null).Select(c => c.Rejection!).ToList();
         var duplicateIds = candidates.Where(c => c.Update is not null).GroupBy(c => c.Update!.UpdateId, StringComparer.Ordinal).Where(g => g.Count() > 1);
         foreach (var group in duplicateIds)

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Vivim.Protocol;
+using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Json;
 using Vivim.Protocol.Merkle;
@@ -87,46 +88,9 @@ internal sealed class UpdateCandidate
             return Reject(RejectionCodes.InvalidShape, e.Message, (json["updateId"] as JsonValue)?.ToString());
         }
 
-        if (string.IsNullOrWhiteSpace(update.UpdateId) || update.UpdateId.Length > 128)
+        if (Rules(update, hasData: json["data"] is not null, options, now, out var documentBytes) is { } rule)
         {
-            return Reject(RejectionCodes.InvalidShape, "updateId must be 1 to 128 characters.", update.UpdateId);
-        }
-
-        if (StateRules.PathProblem(update.Path, update.Type) is { } pathProblem)
-        {
-            return Reject(RejectionCodes.InvalidPath, pathProblem, update.UpdateId);
-        }
-
-        if (update.Path is "identity/did" or "identity/publicKey")
-        {
-            return Reject(RejectionCodes.InvalidPath, "identity/did and identity/publicKey are fixed by the DID itself.", update.UpdateId);
-        }
-
-        var timestamp = update.Timestamp;
-        if (timestamp > (now + options.MaxClockSkew).ToUnixTimeMilliseconds())
-        {
-            return Reject(RejectionCodes.TimestampInFuture, $"The timestamp is more than {options.MaxClockSkew.TotalMinutes:0} minutes in the future.", update.UpdateId);
-        }
-
-        if (timestamp < (now - options.Retention).ToUnixTimeMilliseconds())
-        {
-            return Reject(RejectionCodes.TimestampExpired, "The timestamp is older than the log's retention, so a replay could not be told apart.", update.UpdateId);
-        }
-
-        byte[]? value = null;
-        var documentBytes = 0;
-        if (update.Operation != UpdateOperation.Delete)
-        {
-            documentBytes = StateRules.DocumentBytes(update.Data);
-            if (documentBytes > options.MaxDocumentBytes)
-            {
-                return Reject(RejectionCodes.TooLarge, $"The document is {documentBytes} bytes; the limit is {options.MaxDocumentBytes}.", update.UpdateId);
-            }
-
-            if (json["data"] is null)
-            {
-                return Reject(RejectionCodes.InvalidShape, "create and update need a document in data.", update.UpdateId);
-            }
+            return Reject(rule.Code, rule.Reason, update.UpdateId);
         }
 
         if (!authors.TryGetValue(update.SourceDid, out var author))
@@ -142,6 +106,7 @@ internal sealed class UpdateCandidate
             }
         }
 
+        byte[]? value = null;
         byte[] signingBytes;
         try
         {
@@ -170,6 +135,133 @@ internal sealed class UpdateCandidate
 
         var hash = Hex.Encode(SHA256.HashData(signingBytes));
         return new UpdateCandidate(index, json, update, hash, MerkleHashes.KeyOf(update.Path), value, documentBytes, null);
+    }
+
+    /// <summary>
+    /// An owner update made and signed here, with the key the anchor holds: it is signed once (v1 for SDK 1.x readers,
+    /// then v2) into the JSON that is stored, and its hashes come from the bytes just signed. There is nothing to
+    /// verify, since no one but this anchor made the signature; the rules every update obeys still apply.
+    /// </summary>
+    public static UpdateCandidate Owned(int index, OwnerUpdate owner, SigningKey key, AnchorOptions options, long nowMs)
+    {
+        UpdateCandidate Reject(string code, string reason, string? updateId) =>
+            new(index, null, null, null, null, null, 0, new UpdateRejection(index, updateId, code, reason));
+
+        var updateId = owner.UpdateId ?? Guid.NewGuid().ToString();
+        if (owner.Path is null)
+        {
+            return Reject(RejectionCodes.InvalidShape, "path is required.", updateId);
+        }
+
+        var draft = new StateUpdate(
+            updateId, owner.Type, nowMs, key.Did.Value, SourceCloneId: string.Empty, owner.Operation, owner.Path,
+            owner.Data, MerkleProof: string.Empty, Signature: string.Empty, BaseSeq: owner.BaseSeq);
+        var json = ProtocolModel.ToJsonObject(draft);
+        byte[] signingBytes;
+        Range dataRange;
+        StateUpdate update;
+        try
+        {
+            SignatureV1.SignInPlace(key, SignedKind.StateUpdate, json);
+            signingBytes = SignatureV2.SigningBytes(SignedKind.StateUpdate, json, "data", out dataRange);
+            json["proof"] = new JsonObject
+            {
+                ["type"] = SignatureV2.ProofType,
+                ["signature"] = Hex.Encode(key.Sign(signingBytes)),
+            };
+
+            // The record's member order, as a parsed update has it: proof before seq and baseSeq (no signature depends on order).
+            MoveToEnd(json, "seq");
+            MoveToEnd(json, "baseSeq");
+            update = StateUpdateReader.Read(json);
+        }
+        catch (JsonFormatException e)
+        {
+            return Reject(RejectionCodes.InvalidJson, e.Message, updateId);
+        }
+        catch (ProtocolModelException e)
+        {
+            return Reject(RejectionCodes.InvalidShape, e.Message, updateId);
+        }
+
+        // Judged on the record as read back, as a received update is: its document in normal form.
+        if (Rules(update, hasData: json["data"] is not null, options, now: null, out var documentBytes) is { } rule)
+        {
+            return Reject(rule.Code, rule.Reason, updateId);
+        }
+
+        // Only a document near the limit can make the whole update too large; measure the text exactly then.
+        if (documentBytes + Encoding.UTF8.GetByteCount(update.Path) + OwnedOverheadBytes > options.MaxUpdateBytes
+            && JavaScriptJson.StringifyToUtf8(json).Length is var bytes && bytes > options.MaxUpdateBytes)
+        {
+            return Reject(RejectionCodes.TooLarge, $"The update is {bytes} bytes; the limit is {options.MaxUpdateBytes}.", updateId);
+        }
+
+        var value = update.Operation == UpdateOperation.Delete ? null : SHA256.HashData(signingBytes.AsSpan(dataRange));
+        return new UpdateCandidate(index, json, update, Hex.Encode(SHA256.HashData(signingBytes)), MerkleHashes.KeyOf(update.Path), value, documentBytes, null);
+    }
+
+    /// <summary>
+    /// More than an owner update's members other than data and path can take: the DID (about 60 bytes), an updateId of
+    /// at most 128 characters, both signatures, a 20-digit timestamp and baseSeq, member names and punctuation.
+    /// </summary>
+    private const int OwnedOverheadBytes = 2048;
+
+    /// <summary>The rules for any update's content, in the order their refusals are reported; timestamps only when <paramref name="now"/> is given.</summary>
+    private static (string Code, string Reason)? Rules(StateUpdate update, bool hasData, AnchorOptions options, DateTimeOffset? now, out int documentBytes)
+    {
+        documentBytes = 0;
+        if (string.IsNullOrWhiteSpace(update.UpdateId) || update.UpdateId.Length > 128)
+        {
+            return (RejectionCodes.InvalidShape, "updateId must be 1 to 128 characters.");
+        }
+
+        if (StateRules.PathProblem(update.Path, update.Type) is { } pathProblem)
+        {
+            return (RejectionCodes.InvalidPath, pathProblem);
+        }
+
+        if (update.Path is "identity/did" or "identity/publicKey")
+        {
+            return (RejectionCodes.InvalidPath, "identity/did and identity/publicKey are fixed by the DID itself.");
+        }
+
+        if (now is { } at)
+        {
+            if (update.Timestamp > (at + options.MaxClockSkew).ToUnixTimeMilliseconds())
+            {
+                return (RejectionCodes.TimestampInFuture, $"The timestamp is more than {options.MaxClockSkew.TotalMinutes:0} minutes in the future.");
+            }
+
+            if (update.Timestamp < (at - options.Retention).ToUnixTimeMilliseconds())
+            {
+                return (RejectionCodes.TimestampExpired, "The timestamp is older than the log's retention, so a replay could not be told apart.");
+            }
+        }
+
+        if (update.Operation != UpdateOperation.Delete)
+        {
+            documentBytes = StateRules.DocumentBytes(update.Data);
+            if (documentBytes > options.MaxDocumentBytes)
+            {
+                return (RejectionCodes.TooLarge, $"The document is {documentBytes} bytes; the limit is {options.MaxDocumentBytes}.");
+            }
+
+            if (!hasData)
+            {
+                return (RejectionCodes.InvalidShape, "create and update need a document in data.");
+            }
+        }
+
+        return null;
+    }
+
+    private static void MoveToEnd(JsonObject json, string member)
+    {
+        if (json.Remove(member, out var value))
+        {
+            json[member] = value;
+        }
     }
 
     /// <summary>Whether <paramref name="update"/>'s author may write into <paramref name="anchorDid"/>: the parent itself, or a granted clone.</summary>

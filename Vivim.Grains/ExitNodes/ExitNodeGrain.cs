@@ -427,29 +427,12 @@ public sealed partial class ExitNodeGrain(
         }
     }
 
-    public async Task<SubmitResult> WriteAsOwnerAsync(IReadOnlyList<OwnerUpdate> updates)
+    /// <summary>The anchor holds the same key and signs the updates itself, so it trusts them without verifying.</summary>
+    public Task<SubmitResult> WriteAsOwnerAsync(IReadOnlyList<OwnerUpdate> updates)
     {
         ArgumentNullException.ThrowIfNull(updates);
-        var key = RequireKey();
-        var now = NowMs;
-        var signed = updates.Select(u =>
-        {
-            ArgumentNullException.ThrowIfNull(u);
-            var update = new StateUpdate(
-                u.UpdateId ?? Guid.NewGuid().ToString(),
-                u.Type,
-                now,
-                Did,
-                SourceCloneId: string.Empty,
-                u.Operation,
-                u.Path,
-                u.Data,
-                MerkleProof: string.Empty,
-                Signature: string.Empty,
-                BaseSeq: u.BaseSeq);
-            return ProtocolSigner.StateUpdateJson(key, update);
-        }).ToList();
-        return await Anchor.SubmitAsync(signed);
+        RequireKey();
+        return Anchor.WriteAsOwnerAsync(updates);
     }
 
     public Task<DocumentProof?> GetDocumentAsync(string path)

@@ -26,21 +26,6 @@ internal static class ProtocolSigner
         ProtocolModel.FromJsonObject<TrustProof>(
             SignBoth(key, SignedKind.TrustProof, new TrustProof(type, key.Did.Value, target, string.Empty, timestamp, payload)));
 
-    /// <summary>
-    /// The update signed v1 and v2, as text in the record's member order: <c>proof</c> is declared before <c>seq</c>
-    /// and <c>baseSeq</c>, so those move behind the proof that signing appended (neither signature depends on order).
-    /// </summary>
-    public static string StateUpdateJson(SigningKey key, StateUpdate update)
-    {
-        var json = SignBoth(key, SignedKind.StateUpdate, update);
-
-        // Refuses what the record cannot hold (a null path), as reading it back into a record did before.
-        StateUpdateReader.Read(json);
-        MoveToEnd(json, "seq");
-        MoveToEnd(json, "baseSeq");
-        return JavaScriptJson.Stringify(json);
-    }
-
     /// <summary>The commit signed v2: the record (for the stream) and its text (for the log), from one JSON object.</summary>
     public static (Commit Commit, string Json) SignCommit(SigningKey key, Commit commit)
     {
@@ -48,13 +33,5 @@ internal static class ProtocolSigner
         SignatureV2.SignInPlace(key, SignedKind.Commit, json);
         var signature = json["proof"]!["signature"]!.GetValue<string>();
         return (commit with { Proof = new V2Proof(SignatureV2.ProofType, signature) }, JavaScriptJson.Stringify(json));
-    }
-
-    private static void MoveToEnd(JsonObject json, string member)
-    {
-        if (json.Remove(member, out var value))
-        {
-            json[member] = value;
-        }
     }
 }

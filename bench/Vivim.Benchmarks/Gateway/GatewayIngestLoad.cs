@@ -31,13 +31,11 @@ internal static class GatewayIngestLoad
 {
     private const int WarmUpDids = 8;
 
-    private const int WarmUpRounds = 3;
-
     /// <summary>
-    /// Telemetry brings code of its own to compile: with the usual warm-up its process was still spending about a tenth
-    /// of its CPU in the JIT during the measured run, which is start-up, not the steady cost being compared.
+    /// With 3 rounds the gateway was still spending about a tenth of its CPU in the JIT during the measured run (tiered
+    /// compilation promotes hot methods through an instrumented tier first), which is start-up, not the steady cost.
     /// </summary>
-    private const int TelemetryWarmUpRounds = 10;
+    private const int WarmUpRounds = 10;
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -99,7 +97,7 @@ internal static class GatewayIngestLoad
                 {
                     using var stop = new CancellationTokenSource();
                     var scraping = management is null ? Task.CompletedTask : ScrapeAsync(management, gateway.OperatorKey, stop.Token);
-                    rates[variant].Add(await MeasureAsync(gateway, bound, dids, perDid, batchSize, concurrency, TelemetryWarmUpRounds));
+                    rates[variant].Add(await MeasureAsync(gateway, bound, dids, perDid, batchSize, concurrency, WarmUpRounds));
                     await stop.CancelAsync();
                     await scraping;
                 });
@@ -204,6 +202,8 @@ internal static class GatewayIngestLoad
             await RunAsync(http, Batches(gateway.BaseAddress, warmUp, 200, batchSize, $"warm-up-{round}"), concurrency, auth);
             await RunAsync(http, Gets(gateway.BaseAddress, warmUp, 500), concurrency, auth);
         }
+
+        Console.WriteLine($"  gateway idle before measuring: {await gateway.SettleAsync():0.00} cores busy");
 
         var headBefore = await HeadSeqSumAsync(tenant, measured);
         var cpu = new CpuShare(gateway);
