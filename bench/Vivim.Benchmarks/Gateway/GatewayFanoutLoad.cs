@@ -340,7 +340,7 @@ internal static class GatewayFanoutLoad
 
         public override string ToString() =>
             $"{Writes} writes at {Rate}/s: {Delivery.Count:N0} deliveries ({DeliveriesPerSecond:N0}/s), p50 {Delivery.P50:0.0} ms, p99 {Delivery.P99:0.0} ms, max {Delivery.At(1):0.0} ms{(Missing > 0 ? $", {Missing:N0} missing" : string.Empty)} " +
-            $"({(Held ? "held" : "not held")}); {Cpu}, {CpuPerDeliveryUs:0.0} µs of server CPU per delivery";
+            $"({(Held ? "held" : "not held")}); CPU server {Cpu.Gateway:0.00} cores, bench {Cpu.Bench:0.00} cores (of {Environment.ProcessorCount}), {CpuPerDeliveryUs:0.0} µs of server CPU per delivery";
     }
 
     /// <summary>Which sessions failed, with the gateway's log kept.</summary>
