@@ -84,6 +84,7 @@ public sealed class CloneSession : IAsyncDisposable
     /// </summary>
     public Task AcknowledgeAsync(long seq)
     {
+        bool wake;
         lock (_ackLock)
         {
             if (seq <= Cursor)
@@ -99,6 +100,11 @@ public sealed class CloneSession : IAsyncDisposable
             Cursor = seq;
             VivimMetrics.Acknowledged(KnownHead, seq);
             _cursorStateHash = SentRootAt(seq);
+
+            // A caught-up session's pump has nothing to do for an ack (the hub hands it live batches directly): it is
+            // woken only when the ack frees room it waits for, leaves something to send, or makes the cursor due.
+            wake = _unacknowledged.Count >= MaxInFlightBatches || _sent < KnownHead || !_live.IsEmpty
+                || DateTime.UtcNow - _flushedAt >= _options.CursorFlushInterval;
             while (_unacknowledged.Count > 0 && _unacknowledged.Peek() <= seq)
             {
                 _unacknowledged.Dequeue();
@@ -111,7 +117,11 @@ public sealed class CloneSession : IAsyncDisposable
             }
         }
 
-        _wake.Release();
+        if (wake)
+        {
+            _wake.Release();
+        }
+
         return Task.CompletedTask;
     }
 

@@ -200,23 +200,29 @@ public sealed class SyncSocket(
     {
         while (!token.IsCancellationRequested)
         {
-            var message = await channel.ReceiveAsync(token);
-            if (message is null)
+            var frame = await channel.ReceiveFrameAsync(token);
+            if (frame is not { } text)
             {
                 return; // the clone closed
             }
 
-            if (!string.Equals(Member(message, "type"), "ack", StringComparison.Ordinal))
+            // Every clone acknowledges every batch: the form the SDKs send is read without building a JSON tree.
+            if (!TryReadPlainAck(text.Span, out var seq))
             {
-                throw new ProtocolViolation("protocol-violation", "After hello, a clone sends only acks.");
+                var message = Channel.Parse(text.Span, options.Value.MaxClientMessageBytes);
+                if (!string.Equals(Member(message, "type"), "ack", StringComparison.Ordinal))
+                {
+                    throw new ProtocolViolation("protocol-violation", "After hello, a clone sends only acks.");
+                }
+
+                if (message.Count != 2 || message["seq"] is not JsonValue value || !value.TryGetValue<double>(out var number) || number < 0 || number != Math.Floor(number) || number > 9007199254740991)
+                {
+                    throw new ProtocolViolation("protocol-violation", "An ack is {\"type\":\"ack\",\"seq\":<integer>}.");
+                }
+
+                seq = (long)number;
             }
 
-            if (message.Count != 2 || message["seq"] is not JsonValue value || !value.TryGetValue<double>(out var number) || number < 0 || number != Math.Floor(number) || number > 9007199254740991)
-            {
-                throw new ProtocolViolation("protocol-violation", "An ack is {\"type\":\"ack\",\"seq\":<integer>}.");
-            }
-
-            var seq = (long)number;
             try
             {
                 await session.AcknowledgeAsync(seq);
@@ -226,6 +232,38 @@ public sealed class SyncSocket(
                 throw new ProtocolViolation("protocol-violation", $"seq {seq} was not sent yet.");
             }
         }
+    }
+
+    /// <summary>
+    /// Exactly <c>{"type":"ack","seq":N}</c> with N a JSON integer without leading zeros and at most 2^53 − 1: the
+    /// general parser would read it as the same ack. Anything else (spaces, other order, exponents) takes that parser.
+    /// </summary>
+    internal static bool TryReadPlainAck(ReadOnlySpan<byte> text, out long seq)
+    {
+        seq = 0;
+        ReadOnlySpan<byte> head = "{\"type\":\"ack\",\"seq\":"u8;
+        if (!text.StartsWith(head) || text.Length < head.Length + 2 || text[^1] != (byte)'}')
+        {
+            return false;
+        }
+
+        var digits = text[head.Length..^1];
+        if (digits.Length > 16 || (digits[0] == (byte)'0' && digits.Length > 1))
+        {
+            return false;
+        }
+
+        foreach (var digit in digits)
+        {
+            if (digit is < (byte)'0' or > (byte)'9')
+            {
+                return false;
+            }
+
+            seq = (seq * 10) + (digit - '0');
+        }
+
+        return seq <= 9007199254740991;
     }
 
     private async Task<Hello> ReadHelloAsync(Channel channel, CancellationToken ending, CancellationToken aborted)
@@ -313,10 +351,31 @@ public sealed class SyncSocket(
             }
         }
 
+        private byte[]? _buffer; // one per socket, not one per message: every clone acknowledges every batch
+
         /// <summary>The next message as a JSON object, or null when the clone closed.</summary>
-        public async Task<JsonObject?> ReceiveAsync(CancellationToken token)
+        public async Task<JsonObject?> ReceiveAsync(CancellationToken token) =>
+            await ReceiveFrameAsync(token) is { } text ? Parse(text.Span, options.MaxClientMessageBytes) : null;
+
+        public static JsonObject Parse(ReadOnlySpan<byte> text, int maxBytes)
         {
-            var buffer = new byte[options.MaxClientMessageBytes];
+            try
+            {
+                return ProtocolJson.ParseObject(text, new JsonLimits(maxBytes, 8));
+            }
+            catch (ProtocolException e)
+            {
+                throw new ProtocolViolation("invalid-message", "Messages are JSON objects (text, or gzip in binary frames): " + e.Message);
+            }
+        }
+
+        /// <summary>
+        /// The next message's text (inflated when it came gzipped in a binary frame), or null when the clone closed.
+        /// Valid until the next receive.
+        /// </summary>
+        public async Task<ReadOnlyMemory<byte>?> ReceiveFrameAsync(CancellationToken token)
+        {
+            var buffer = _buffer ??= new byte[options.MaxClientMessageBytes];
             var length = 0;
             while (true)
             {
@@ -338,14 +397,16 @@ public sealed class SyncSocket(
                     continue;
                 }
 
+                if (result.MessageType != WebSocketMessageType.Binary)
+                {
+                    return buffer.AsMemory(0, length);
+                }
+
                 try
                 {
-                    var text = result.MessageType == WebSocketMessageType.Binary
-                        ? SyncFrames.Gunzip(buffer.AsSpan(0, length), options.MaxClientMessageBytes)
-                        : buffer.AsSpan(0, length).ToArray();
-                    return ProtocolJson.ParseObject(text, new JsonLimits(options.MaxClientMessageBytes, 8));
+                    return SyncFrames.Gunzip(buffer.AsSpan(0, length), options.MaxClientMessageBytes);
                 }
-                catch (Exception e) when (e is ProtocolException or InvalidDataException)
+                catch (InvalidDataException e)
                 {
                     throw new ProtocolViolation("invalid-message", "Messages are JSON objects (text, or gzip in binary frames): " + e.Message);
                 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.WebSockets;
 using System.Text;
@@ -189,6 +190,77 @@ public sealed class SyncSocketTests(GatewayFixture gateway)
             }
         }
     }
+
+    [Fact]
+    public async Task Acks_in_any_valid_JSON_form_free_room_alike_and_a_malformed_one_ends_the_session_with_an_error()
+    {
+        var (_, apiKey) = await gateway.CreateTenantAsync();
+        var did = await gateway.CreateExitNodeAsync(apiKey);
+        var clone = await RegisterAsync(gateway, did);
+        await WriteAsync(gateway, apiKey, did, Enumerable.Range(0, 6).Select(j => ($"memoryIndex/{j}", "1")).ToArray());
+
+        using var socket = await ConnectAsync(gateway, clone);
+        await SendAsync(socket, new JsonObject { ["type"] = "hello", ["cursor"] = 0, ["maxBatchSize"] = 1 });
+        var maxInFlight = (int)(await ReceiveAsync(socket))!["maxInFlight"]!.GetValue<double>();
+        Assert.True(maxInFlight < 5, $"maxInFlight {maxInFlight}: the test needs batches held back");
+        var seqs = new List<long>();
+        for (var i = 0; i < maxInFlight; i++)
+        {
+            seqs.Add((long)(await NextBatchAsync(socket))["updates"]![0]!["seq"]!.GetValue<double>());
+        }
+
+        // The SDKs' exact form, then the same ack spaced and reordered: each frees room for exactly one more batch.
+        string[] forms = ["{{\"type\":\"ack\",\"seq\":{0}}}", "{{ \"seq\" : {0} , \"type\" : \"ack\" }}"];
+        foreach (var form in forms)
+        {
+            await SendTextAsync(socket, string.Format(CultureInfo.InvariantCulture, form, seqs[^maxInFlight]));
+            seqs.Add((long)(await NextBatchAsync(socket))["updates"]![0]!["seq"]!.GetValue<double>());
+        }
+
+        Assert.Equal(Enumerable.Range(1, maxInFlight + 2).Select(i => (long)i), seqs);
+
+        // A leading zero is not JSON: an error frame and a close, not an ack of seq 1.
+        await SendTextAsync(socket, "{\"type\":\"ack\",\"seq\":01}");
+        JsonObject? error = null;
+        while (await ReceiveAsync(socket) is { } message)
+        {
+            error = message["type"]!.GetValue<string>() == "error" ? message : error;
+        }
+
+        Assert.Equal("invalid-message", error?["code"]?.GetValue<string>());
+        Assert.Equal(WebSocketCloseStatus.ProtocolError, socket.CloseStatus);
+    }
+
+    [Theory]
+    [InlineData("{\"type\":\"ack\",\"seq\":0}", 0L)]
+    [InlineData("{\"type\":\"ack\",\"seq\":7}", 7L)]
+    [InlineData("{\"type\":\"ack\",\"seq\":9007199254740991}", 9007199254740991L)]
+    [InlineData("{\"type\":\"ack\",\"seq\":9007199254740992}", null)]
+    [InlineData("{\"type\":\"ack\",\"seq\":01}", null)]
+    [InlineData("{\"type\":\"ack\",\"seq\":-1}", null)]
+    [InlineData("{\"type\":\"ack\",\"seq\":1.0}", null)]
+    [InlineData("{\"type\":\"ack\",\"seq\":1e3}", null)]
+    [InlineData("{\"type\":\"ack\",\"seq\":}", null)]
+    [InlineData("{\"type\":\"ack\",\"seq\":12}}", null)]
+    [InlineData("{\"type\":\"ack\",\"seq\":12 }", null)]
+    [InlineData("{\"type\":\"ack\",\"seq\":12345678901234567}", null)]
+    [InlineData("{\"seq\":3,\"type\":\"ack\"}", null)]
+    public void The_plain_ack_reader_takes_only_what_the_general_parser_reads_as_the_same_ack(string text, long? expected)
+    {
+        var taken = Vivim.Gateway.Sync.SyncSocket.TryReadPlainAck(Encoding.UTF8.GetBytes(text), out var seq);
+        Assert.Equal(expected is not null, taken);
+        if (taken)
+        {
+            Assert.Equal(expected, seq);
+            var parsed = ProtocolJson.ParseObject(Encoding.UTF8.GetBytes(text));
+            Assert.Equal(2, parsed.Count);
+            Assert.Equal("ack", parsed["type"]!.GetValue<string>());
+            Assert.Equal(seq, parsed["seq"]!.GetValue<double>());
+        }
+    }
+
+    private static Task SendTextAsync(ClientWebSocket socket, string text) =>
+        socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, CancellationToken.None);
 
     internal static Uri WebSocketUri(GatewayFixture gateway, string target) => new($"ws://{gateway.BaseAddress.Authority}{target}");
 

@@ -28,6 +28,8 @@ switch (args.FirstOrDefault())
         return await GatewayIngestLoad.RunTelemetryComparisonAsync(args);
     case "gateway-fanout":
         return await GatewayFanoutLoad.RunAsync(args);
+    case FanoutSocketBaseline.Command:
+        return await FanoutSocketBaseline.ServeAsync();
     case "p2p-pull":
         return await P2pPullLoad.RunAsync(args);
     case "p2p-clone":

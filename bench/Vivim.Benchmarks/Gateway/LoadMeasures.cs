@@ -28,15 +28,21 @@ internal sealed class Percentiles
 /// </summary>
 internal sealed class CpuShare
 {
-    private readonly GatewayProcess _gateway;
+    private readonly Func<TimeSpan> _gateway;
     private readonly TimeSpan _gatewayStart;
     private readonly TimeSpan _benchStart;
     private readonly long _started;
 
     public CpuShare(GatewayProcess gateway)
+        : this(() => gateway.CpuTime)
     {
-        _gateway = gateway;
-        _gatewayStart = gateway.CpuTime;
+    }
+
+    /// <summary>Another server process than the gateway (a baseline), by its CPU time so far.</summary>
+    public CpuShare(Func<TimeSpan> serverCpu)
+    {
+        _gateway = serverCpu;
+        _gatewayStart = serverCpu();
         _benchStart = BenchCpu();
         _started = Stopwatch.GetTimestamp();
     }
@@ -44,7 +50,7 @@ internal sealed class CpuShare
     public CpuUse Measure()
     {
         var wall = Stopwatch.GetElapsedTime(_started).TotalSeconds;
-        return new CpuUse((_gateway.CpuTime - _gatewayStart).TotalSeconds / wall, (BenchCpu() - _benchStart).TotalSeconds / wall);
+        return new CpuUse((_gateway() - _gatewayStart).TotalSeconds / wall, (BenchCpu() - _benchStart).TotalSeconds / wall);
     }
 
     private static TimeSpan BenchCpu()
