@@ -3,6 +3,7 @@ using Vivim.Anchors;
 using Vivim.Clones;
 using Vivim.Gateway.Auth;
 using Vivim.Gateway.Hosting;
+using Vivim.Hosting;
 
 namespace Vivim.Gateway.Api;
 
@@ -21,7 +22,7 @@ public static class CloneEndpoints
         clones.MapPost("/sync-ticket", TicketAsync).WithName("createSyncTicket").WithSummary("A single-use ticket for a browser's WebSocket upgrade");
     }
 
-    private static ICloneGrain Clone(IGrainFactory grains, string cloneId) => grains.GetGrain<ICloneGrain>(cloneId);
+    private static ICloneGrain Clone(IGrainFactory grains, string cloneId) => grains.GetResolvedGrain<ICloneGrain>(cloneId);
 
     private static async Task<IResult> SnapshotAsync(string cloneId, IGrainFactory grains) =>
         ApiJson.Protocol(await CloneSyncCalls.SnapshotAsync(grains, cloneId));

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Vivim.Clones;
+using Vivim.Hosting;
 using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Sync;
@@ -72,5 +73,5 @@ public static class CloneSyncCalls
     public static async Task<JsonObject> StatusAsync(IGrainFactory grains, string cloneId) =>
         WireJson.CloneStatus(await Clone(grains, cloneId).GetStatusAsync());
 
-    private static ICloneGrain Clone(IGrainFactory grains, string cloneId) => grains.GetGrain<ICloneGrain>(cloneId);
+    private static ICloneGrain Clone(IGrainFactory grains, string cloneId) => grains.GetResolvedGrain<ICloneGrain>(cloneId);
 }

@@ -7,6 +7,7 @@ using Vivim.ExitNodes;
 using Vivim.Gateway.Auth;
 using Vivim.Gateway.Hosting;
 using Vivim.Gateway.Limits;
+using Vivim.Hosting;
 using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;
@@ -63,20 +64,28 @@ public static class ExitNodeEndpoints
         return Results.Json(new { items = page.Items.Select(i => new { did = i.Did, headSeq = i.HeadSeq, cloneCount = i.CloneCount, stateBytes = i.StateBytes }), nextCursor = page.NextCursor });
     }
 
-    private static async Task<IResult> GetAsync(string did, IGrainFactory grains)
+    private static async Task<IResult> GetAsync(string did, IGrainFactory grains) =>
+        Results.Bytes(ReadingJson(await grains.GetResolvedGrain<IExitNodeGrain>(did).GetReadingAsync()), ApiJson.ContentType);
+
+    /// <summary>
+    /// <c>{did, advertisement, headSeq, root, cloneCount, stateBytes}</c>, the same bytes as stringifying those members
+    /// would give, around the advertisement text the node keeps: a read serializes five scalars, not the advertisement.
+    /// </summary>
+    private static byte[] ReadingJson(ExitNodeReading reading)
     {
-        var node = grains.GetGrain<IExitNodeGrain>(did);
-        var info = await node.GetInfoAsync();
-        var advertisement = await node.GetAdvertisementAsync();
-        return ApiJson.Object(new JsonObject
-        {
-            ["did"] = info.Did,
-            ["advertisement"] = ApiJson.ToNode(advertisement),
-            ["headSeq"] = info.HeadSeq,
-            ["root"] = info.Root,
-            ["cloneCount"] = info.CloneCount,
-            ["stateBytes"] = info.StateBytes,
-        });
+        var info = reading.Info;
+        var before = Encoding.UTF8.GetBytes($"{{\"did\":{Scalar(JsonValue.Create(info.Did))},\"advertisement\":");
+        var after = Encoding.UTF8.GetBytes(
+            $",\"headSeq\":{Scalar(JsonValue.Create(info.HeadSeq))},\"root\":{Scalar(JsonValue.Create(info.Root))}" +
+            $",\"cloneCount\":{Scalar(JsonValue.Create(info.CloneCount))},\"stateBytes\":{Scalar(JsonValue.Create(info.StateBytes))}}}");
+        var advertisement = reading.AdvertisementJson;
+        var json = new byte[before.Length + advertisement.Length + after.Length];
+        before.CopyTo(json, 0);
+        advertisement.CopyTo(json, before.Length);
+        after.CopyTo(json, before.Length + advertisement.Length);
+        return json;
+
+        static string Scalar(JsonValue value) => JavaScriptJson.Stringify(value);
     }
 
     private static async Task<IResult> DeleteAsync(HttpContext context, string did, IGrainFactory grains)
@@ -167,7 +176,7 @@ public static class ExitNodeEndpoints
         var tenant = ApiAuthentication.Tenant(context);
         limiter.ForOwnerWrites(did);
         limiter.ForTenantUpdates(tenant.TenantId, updates.Count, tenant.Quotas.UpdatesPerSecond ?? 1);
-        var result = await grains.GetGrain<IExitNodeGrain>(did).WriteAsOwnerAsync(updates);
+        var result = await grains.GetResolvedGrain<IExitNodeGrain>(did).WriteAsOwnerAsync(updates);
         return ApiJson.Receipts(result);
     }
 

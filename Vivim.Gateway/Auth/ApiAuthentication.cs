@@ -3,6 +3,7 @@ using Vivim.Clones;
 using Vivim.Gateway.Api;
 using Vivim.Gateway.Hosting;
 using Vivim.Gateway.Limits;
+using Vivim.Hosting;
 using Vivim.Protocol.Http;
 using Vivim.Security;
 using Vivim.Tenants;
@@ -51,7 +52,7 @@ public sealed class ApiAuthentication(
         TenantGrant? grant;
         using (principals.Enter(CallPrincipal.Service))
         {
-            grant = await grains.GetGrain<ITenantGrain>(tenantId).VerifyApiKeyAsync(keyId, ApiKeyFormat.HashSecret(secret));
+            grant = await grains.GetResolvedGrain<ITenantGrain>(tenantId).VerifyApiKeyAsync(keyId, ApiKeyFormat.HashSecret(secret));
         }
 
         if (grant is null)
@@ -124,7 +125,7 @@ public sealed class ApiAuthentication(
         {
             // A captured non-read request replayed after a restart must still be refused: its nonce is spent durably.
             var changesState = !HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method);
-            outcome = await grains.GetGrain<ICloneGrain>(cloneId).AuthenticateRequestAsync(parameters.KeyId, parameters.Nonce, parameters.Created * 1000, changesState);
+            outcome = await grains.GetResolvedGrain<ICloneGrain>(cloneId).AuthenticateRequestAsync(parameters.KeyId, parameters.Nonce, parameters.Created * 1000, changesState);
         }
 
         Require(outcome);
@@ -158,7 +159,7 @@ public sealed class ApiAuthentication(
 
         using (principals.Enter(CallPrincipal.Service))
         {
-            return await grains.GetGrain<ITenantGrain>(tenantId).VerifyApiKeyAsync(keyId, ApiKeyFormat.HashSecret(secret)) is not null;
+            return await grains.GetResolvedGrain<ITenantGrain>(tenantId).VerifyApiKeyAsync(keyId, ApiKeyFormat.HashSecret(secret)) is not null;
         }
     }
 

@@ -24,6 +24,10 @@ public interface IExitNodeGrain : IGrainWithStringKey
     [Alias("GetAdvertisement")]
     Task<ExitNodeAdvertisement> GetAdvertisementAsync();
 
+    /// <summary>The info and the advertisement in one call, the advertisement as the JSON text reads answer with.</summary>
+    [Alias("GetReading")]
+    Task<ExitNodeReading> GetReadingAsync();
+
     /// <summary>Changes capabilities, policy or endpoints and signs a new advertisement.</summary>
     [Alias("UpdateAdvertisement")]
     Task<ExitNodeAdvertisement> UpdateAdvertisementAsync(AdvertisementChange change);

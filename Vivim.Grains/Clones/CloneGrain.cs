@@ -65,7 +65,7 @@ public sealed class CloneGrain(
     private CloneRegistration Registration =>
         Clone.Registration ?? throw new NotHostedException($"No clone {CloneId} is registered.");
 
-    private IAnchorStateGrain Anchor => GrainFactory.GetGrain<IAnchorStateGrain>(Registration.ParentDid);
+    private IAnchorStateGrain Anchor => GrainFactory.GetResolvedGrain<IAnchorStateGrain>(Registration.ParentDid);
 
     /// <summary>From outside, a clone acts only on itself; a gateway authenticates its requests and tickets.</summary>
     public bool Allows(CallPrincipal principal, string method) => principal.Kind switch

@@ -45,6 +45,7 @@ public sealed partial class ExitNodeGrain(
     private readonly ExitNodeOptions _options = options.Value;
     private readonly CloneRegistrationFlow _registration = new(options.Value, nonces);
     private SigningKey? _key;
+    private IAnchorStateGrain? _anchor;
 
     // The owner's live view (the events route) reads this; it is memory, not state: a fresh activation starts empty.
     private const int ActivityKept = 1000;
@@ -62,7 +63,7 @@ public sealed partial class ExitNodeGrain(
 
     private long NowMs => time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    private IAnchorStateGrain Anchor => GrainFactory.GetGrain<IAnchorStateGrain>(Did);
+    private IAnchorStateGrain Anchor => _anchor ??= GrainFactory.GetGrain<IAnchorStateGrain>(Did);
 
     private int CloneCount => Node.Clones.Values.Count(c => c.Status != CloneLifecycle.Removed);
 

@@ -240,6 +240,58 @@ public sealed class GatewayFlowTests(GatewayFixture gateway)
         Assert.Equal(HttpStatusCode.BadRequest, wrong.StatusCode);
     }
 
+    [Fact]
+    public async Task Reading_an_exit_node_answers_its_records_as_they_serialize_and_follows_every_change()
+    {
+        var (_, apiKey) = await gateway.CreateTenantAsync();
+        var did = await gateway.CreateExitNodeAsync(apiKey);
+        using var owner = gateway.CreateClient(apiKey);
+        var node = gateway.Grains.GetGrain<Vivim.ExitNodes.IExitNodeGrain>(did);
+
+        // The answer is byte for byte what serializing the node's records into the documented members gives.
+        async Task<JsonObject> ReadAndCompareAsync()
+        {
+            using var response = await owner.GetAsync($"/v1/exit-nodes/{did}");
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("application/json", response.Content.Headers.ContentType?.ToString());
+            var info = await node.AsOperator(gateway, n => n.GetInfoAsync());
+            var advertisement = await node.AsOperator(gateway, n => n.GetAdvertisementAsync());
+            var expected = JavaScriptJson.Stringify(
+                new JsonObject
+                {
+                    ["did"] = info.Did,
+                    ["advertisement"] = ProtocolModel.ToJsonObject(advertisement),
+                    ["headSeq"] = info.HeadSeq,
+                    ["root"] = info.Root,
+                    ["cloneCount"] = info.CloneCount,
+                    ["stateBytes"] = info.StateBytes,
+                },
+                JsonLimits.Snapshot);
+            Assert.Equal(expected, text);
+            return ProtocolJson.ParseObject(text);
+        }
+
+        var first = await ReadAndCompareAsync();
+        Assert.Equal(0, first["headSeq"]!.GetValue<double>());
+
+        // A write moves the head; a new advertisement (re-signed) replaces the one read before, at once.
+        await WriteAsync(gateway, apiKey, did, ("memoryIndex/notes/read", """{"text":"é \u2028 \"quoted\""}"""));
+        await RegisterAsync(gateway, did);
+        using (var change = await owner.PutAsync($"/v1/exit-nodes/{did}/advertisement", GatewayFixture.Json(new JsonObject { ["capabilities"] = new JsonArray("memory", "storage") })))
+        {
+            Assert.Equal(HttpStatusCode.OK, change.StatusCode);
+        }
+
+        var second = await ReadAndCompareAsync();
+        Assert.Equal(1, second["headSeq"]!.GetValue<double>());
+        Assert.Equal(1, second["cloneCount"]!.GetValue<double>());
+        Assert.True(second["stateBytes"]!.GetValue<double>() > 0);
+        Assert.Equal(["memory", "storage"], second["advertisement"]!["capabilities"]!.AsArray().Select(c => c!.GetValue<string>()));
+        Assert.True(SignatureV2.Verify(SignedKind.ExitNodeAdvertisement, second["advertisement"]!.AsObject(), DidKey.Parse(did).PublicKey));
+        Assert.NotEqual(first["advertisement"]!.ToJsonString(), second["advertisement"]!.ToJsonString());
+    }
+
     private async Task<(HttpStatusCode Status, JsonObject? Body)> SubmitAsync(RegisteredClone clone, string updateJson)
     {
         using var http = gateway.CreateClient();

@@ -26,6 +26,8 @@ switch (args.FirstOrDefault())
         return await GatewayIngestLoad.RunAsync(args);
     case "gateway-ingest-telemetry":
         return await GatewayIngestLoad.RunTelemetryComparisonAsync(args);
+    case "gateway-clone-ingest":
+        return await GatewayCloneIngestLoad.RunAsync(args);
     case "gateway-fanout":
         return await GatewayFanoutLoad.RunAsync(args);
     case FanoutSocketBaseline.Command:

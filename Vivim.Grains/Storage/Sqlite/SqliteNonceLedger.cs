@@ -99,9 +99,11 @@ public sealed class SqliteNonceLedger(string connectionString) : ISpentNonces
         {
             await connection.OpenAsync(cancellationToken);
 
-            // A spent nonce must survive a power loss like the log does (a pooled connection keeps the setting).
+            // A spent nonce must survive a power loss like the log does (a pooled connection keeps the settings). A
+            // spend meets the log writer's lock on every clone write: SQLite's busy handler waits in steps of a few
+            // milliseconds, where Microsoft.Data.Sqlite's own retry sleeps 150 ms (it set clone writes' latency).
             await using var durable = connection.CreateCommand();
-            durable.CommandText = "PRAGMA synchronous = FULL";
+            durable.CommandText = "PRAGMA synchronous = FULL; " + SqliteLogWriter.BusyTimeout;
             await durable.ExecuteNonQueryAsync(cancellationToken);
             return connection;
         }

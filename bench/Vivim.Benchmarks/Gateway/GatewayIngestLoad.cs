@@ -11,11 +11,14 @@ namespace Vivim.Benchmarks.Gateway;
 /// <summary>
 /// Owner-write ingest over HTTP through the real gateway process on loopback: a tenant posts update batches to
 /// <c>POST /v1/exit-nodes/{did}/updates</c> for many hosted exit nodes at once. Usage:
-/// <c>dotnet run -c Release -- gateway-ingest [dids] [updatesPerDid] [batch] [concurrency]</c>.
+/// <c>dotnet run -c Release -- gateway-ingest [dids] [updatesPerDid] [batch] [concurrency] [reads]</c> (reads: how many
+/// requests each read baseline sends, by default as many as there are batch requests and at least 10,000).
 /// Prints updates/s and batch request latency next to two baselines of the same run: the Ed25519 verify bound of this
 /// process's cores (measured before the gateway starts; the gateway then shares those cores), and a cheap
 /// tenant-authenticated request (<c>GET /v1/exit-nodes/{did}</c>) at the same concurrency, which is the HTTP and
-/// authentication cost that every write pays too.
+/// authentication cost that every write pays too. That read is itself measured against <c>GET /health/live</c> (no
+/// authentication, no grain call) at the same concurrency: its rate as a share of the liveness rate (target at least
+/// 50 %) and the gateway CPU per request of both.
 /// <c>-- gateway-ingest-telemetry [dids] [updatesPerDid] [batch] [concurrency] [rounds] [variants]</c> runs the same load
 /// against a gateway with telemetry off and with each variant (default <c>off,on</c>: metrics and 10 % trace sampling,
 /// scraped every 5 s; also <c>metrics</c> and <c>dashboard</c>), alternating, in one run, and prints the ratio of each
@@ -31,6 +34,9 @@ internal static class GatewayIngestLoad
 {
     private const int WarmUpDids = 8;
 
+    /// <summary>Reads per kind in each warm-up round: reads are cheap, and their hot paths need thousands of calls before they are recompiled for good.</summary>
+    private const int ReadWarmUp = 1000;
+
     /// <summary>
     /// With 3 rounds the gateway was still spending about a tenth of its CPU in the JIT during the measured run (tiered
     /// compilation promotes hot methods through an instrumented tier first), which is start-up, not the steady cost.
@@ -44,6 +50,7 @@ internal static class GatewayIngestLoad
         var perDid = Arg(2, 1000);
         var batchSize = Arg(3, 50);
         var concurrency = Arg(4, 16);
+        var reads = Arg(5, 0);
 
         if (GatewayProcess.MissingGateway() is { } missing)
         {
@@ -53,7 +60,7 @@ internal static class GatewayIngestLoad
 
         var bound = IngestLoad.MeasureVerifyBound(TimeSpan.FromSeconds(3));
         Console.WriteLine($"Ed25519 verify bound (all {Environment.ProcessorCount} cores of this process, before the gateway starts): {bound:N0}/s");
-        return await GatewayProcess.RunAsync("gateway-ingest", Settings(dids), async gateway => await MeasureAsync(gateway, bound, dids, perDid, batchSize, concurrency, WarmUpRounds));
+        return await GatewayProcess.RunAsync("gateway-ingest", Settings(dids), async gateway => await MeasureAsync(gateway, bound, dids, perDid, batchSize, concurrency, WarmUpRounds, reads));
     }
 
     /// <summary>
@@ -171,7 +178,7 @@ internal static class GatewayIngestLoad
     }
 
     // The gateway's buckets are raised out of the way: this measures capacity, not the limiter.
-    private static Dictionary<string, string> Settings(int dids) => new(StringComparer.Ordinal)
+    internal static Dictionary<string, string> Settings(int dids) => new(StringComparer.Ordinal)
     {
         ["Vivim__RateLimits__PerAddressPerSecond"] = "1000000",
         ["Vivim__RateLimits__PerDidPerSecond"] = "1000000",
@@ -181,7 +188,7 @@ internal static class GatewayIngestLoad
     };
 
     /// <returns>The updates per second of the measured run.</returns>
-    private static async Task<Measured> MeasureAsync(GatewayProcess gateway, double bound, int dids, int perDid, int batchSize, int concurrency, int warmUpRounds)
+    private static async Task<Measured> MeasureAsync(GatewayProcess gateway, double bound, int dids, int perDid, int batchSize, int concurrency, int warmUpRounds, int reads = 0)
     {
         var started = Stopwatch.StartNew();
         using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromMinutes(2) };
@@ -193,20 +200,27 @@ internal static class GatewayIngestLoad
         var warmUp = await CreateExitNodesAsync(tenant, WarmUpDids);
         var measured = await CreateExitNodesAsync(tenant, dids);
         var requests = Batches(gateway.BaseAddress, measured, perDid, batchSize, "notes");
-        var gets = Gets(gateway.BaseAddress, measured, Math.Max(10_000, requests.Count));
+        var gets = Gets(gateway.BaseAddress, measured, reads > 0 ? reads : Math.Max(10_000, requests.Count));
+        var lives = Lives(gateway.BaseAddress, gets.Count);
         Console.WriteLine($"Created {dids} exit nodes (+{WarmUpDids} for warm-up) and serialized {dids * perDid:N0} updates in {started.Elapsed.TotalSeconds:0.0} s");
 
         // Warm up both request kinds until the JIT of both processes has settled (tiered compilation recompiles hot paths).
         for (var round = 0; round < warmUpRounds; round++)
         {
             await RunAsync(http, Batches(gateway.BaseAddress, warmUp, 200, batchSize, $"warm-up-{round}"), concurrency, auth);
-            await RunAsync(http, Gets(gateway.BaseAddress, warmUp, 500), concurrency, auth);
+            await RunAsync(http, Gets(gateway.BaseAddress, warmUp, ReadWarmUp), concurrency, auth);
+            await RunAsync(http, Lives(gateway.BaseAddress, ReadWarmUp), concurrency, auth);
         }
 
         Console.WriteLine($"  gateway idle before measuring: {await gateway.SettleAsync():0.00} cores busy");
 
         var headBefore = await HeadSeqSumAsync(tenant, measured);
+        Console.WriteLine($"Warmed up; measuring GET /health/live, then GET /v1/exit-nodes/{{did}}, then the writes ({started.Elapsed.TotalSeconds:0.0} s)");
         var cpu = new CpuShare(gateway);
+        var live = await RunAsync(http, lives, concurrency, auth);
+        var liveCpu = cpu.Measure();
+
+        cpu = new CpuShare(gateway);
         var baseline = await RunAsync(http, gets, concurrency, auth);
         var baselineCpu = cpu.Measure();
 
@@ -232,10 +246,20 @@ internal static class GatewayIngestLoad
             $"batch request p50 {write.P50:0.0} ms, p99 {write.P99:0.0} ms; gateway CPU {cpuPerUpdate * 1e6:N0} µs per update = {cpuPerUpdate / verifyCost:0.0} verifications' worth; {runCpu}");
         Console.WriteLine(
             $"baseline GET /v1/exit-nodes/{{did}}, {concurrency} concurrent: {get.Count:N0} requests in {baseline.Elapsed.TotalSeconds:0.00} s = {get.Count / baseline.Elapsed.TotalSeconds:N0} requests/s, p50 {get.P50:0.0} ms, p99 {get.P99:0.0} ms; {baselineCpu}");
+        var liveRate = lives.Count / live.Elapsed.TotalSeconds;
+        var getRate = get.Count / baseline.Elapsed.TotalSeconds;
+        var liveLatency = new Percentiles(live.LatenciesMs);
+        Console.WriteLine(
+            $"GET /health/live, {concurrency} concurrent: {lives.Count:N0} requests in {live.Elapsed.TotalSeconds:0.00} s = {liveRate:N0} requests/s, p50 {liveLatency.P50:0.0} ms, p99 {liveLatency.P99:0.0} ms; {liveCpu}");
+        Console.WriteLine(
+            $"read: GET /v1/exit-nodes/{{did}} at {getRate / liveRate:P0} of GET /health/live's rate (target: at least 50 %); gateway CPU per request " +
+            $"{CpuPerRequest(baselineCpu, baseline.Elapsed, get.Count):N0} µs vs {CpuPerRequest(liveCpu, live.Elapsed, lives.Count):N0} µs");
         Console.WriteLine(
             $"batch request / baseline GET: p50 {write.P50 / get.P50:0.0}x, p99 {write.P99 / get.P99:0.0}x; per update (batch p50 / {batchSize}) {write.P50 / batchSize:0.00} ms vs GET p50 {get.P50:0.00} ms");
         return new Measured(rate, cpuPerUpdate);
     }
+
+    private static double CpuPerRequest(CpuUse cpu, TimeSpan elapsed, int requests) => cpu.Gateway * elapsed.TotalSeconds / requests * 1e6;
 
     /// <summary>A measured run: its rate, and the gateway's CPU time per update (steadier than the rate on a shared machine).</summary>
     private sealed record Measured(double Rate, double CpuPerUpdate);
@@ -278,6 +302,10 @@ internal static class GatewayIngestLoad
 
     private static List<PreparedRequest> Gets(Uri gateway, List<string> dids, int count) =>
         [.. Enumerable.Range(0, count).Select(i => new PreparedRequest(new Uri(gateway, $"/v1/exit-nodes/{dids[i % dids.Count]}"), null, 0))];
+
+    /// <summary>The cheapest request the gateway answers (no authentication, no grain): what HTTP alone costs on this machine.</summary>
+    private static List<PreparedRequest> Lives(Uri gateway, int count) =>
+        [.. Enumerable.Range(0, count).Select(_ => new PreparedRequest(new Uri(gateway, "/health/live"), null, 0))];
 
     /// <summary><c>{"updates":[…]}</c> with documents like the cluster ingest load's (a title, 200 bytes of body, two tags).</summary>
     private static byte[] Body(string folder, int first, int count)
