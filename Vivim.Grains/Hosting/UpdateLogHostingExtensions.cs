@@ -21,9 +21,11 @@ public static class UpdateLogHostingExtensions
     {
         if (location.Provider == DatabaseKind.Sqlite)
         {
-            services.AddSingleton<IUpdateLog>(_ => new SqliteUpdateLog(location.ConnectionString));
+            // One log (one writer) for the file: nonce spends join its group commits.
+            services.AddSingleton(_ => new SqliteUpdateLog(location.ConnectionString));
+            services.AddSingleton<IUpdateLog>(sp => sp.GetRequiredService<SqliteUpdateLog>());
             services.AddSingleton<IHostedDidDirectory>(_ => new SqliteHostedDidDirectory(location.ConnectionString));
-            services.AddSingleton<ISpentNonces>(_ => new SqliteNonceLedger(location.ConnectionString));
+            services.AddSingleton<ISpentNonces>(sp => new SqliteNonceLedger(location.ConnectionString, sp.GetRequiredService<SqliteUpdateLog>()));
             services.AddSingleton<IStorageErasure>(sp => new SqliteErasure(location.ConnectionString, sp.GetRequiredService<ILogger<SqliteErasure>>()));
         }
         else if (location.Azure is { } account)

@@ -117,6 +117,13 @@ public sealed class SpentNoncesSqliteTests(SqliteLogFixture database) : SpentNon
         new SqliteNonceLedger(new SqliteConnectionStringBuilder { DataSource = database.File, DefaultTimeout = 30 }.ConnectionString);
 }
 
+/// <summary>The embedded node's arrangement: spends go through the update log's writer and its group commits.</summary>
+public sealed class SpentNoncesSqliteSharedWriterTests(SqliteLogFixture database) : SpentNoncesConformance, IClassFixture<SqliteLogFixture>
+{
+    protected override ISpentNonces Nonces { get; } =
+        new SqliteNonceLedger(new SqliteConnectionStringBuilder { DataSource = database.File, DefaultTimeout = 30 }.ConnectionString, database.Log);
+}
+
 public sealed class SpentNoncesPostgreSqlTests(PostgresLogFixture database) : SpentNoncesConformance, IClassFixture<PostgresLogFixture>
 {
     protected override ISpentNonces Nonces { get; } = new PostgreSqlNonceLedger(database.DataSource);

@@ -23,6 +23,7 @@ internal sealed class SqliteLogStatements : IDisposable
     private readonly SqliteCommand _deleteCommits;
     private readonly SqliteCommand _deleteDocuments;
     private readonly SqliteCommand _deleteHead;
+    private readonly SqliteCommand _spendNonce;
     private readonly SqliteCommand[] _all;
 
     public SqliteLogStatements(SqliteConnection connection)
@@ -44,7 +45,8 @@ internal sealed class SqliteLogStatements : IDisposable
         _deleteCommits = Prepare(connection, "DELETE FROM vivim_log_commits WHERE did_id = $id", "$id");
         _deleteDocuments = Prepare(connection, "DELETE FROM vivim_documents WHERE did_id = $id", "$id");
         _deleteHead = Prepare(connection, "DELETE FROM vivim_log_heads WHERE id = $id", "$id");
-        _all = [_head, _createHead, _moveHead, _insertUpdate, _insertCommit, _writeDocument, _deleteDocument, _truncateHead, _truncateUpdates, _truncateCommits, _deleteUpdates, _deleteCommits, _deleteDocuments, _deleteHead];
+        _spendNonce = Prepare(connection, SqliteNonceLedger.SpendSql, "$did", "$clone", "$nonce", "$expires", "$now");
+        _all = [_head, _createHead, _moveHead, _insertUpdate, _insertCommit, _writeDocument, _deleteDocument, _truncateHead, _truncateUpdates, _truncateCommits, _deleteUpdates, _deleteCommits, _deleteDocuments, _deleteHead, _spendNonce];
     }
 
     /// <summary>Points every statement at the writer's current transaction (Microsoft.Data.Sqlite requires it).</summary>
@@ -146,6 +148,17 @@ internal sealed class SqliteLogStatements : IDisposable
         _head.Parameters[0].Value = did;
         using var reader = _head.ExecuteReader();
         return reader.Read() ? (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2)) : null;
+    }
+
+    /// <summary>Spends a nonce (see <see cref="SqliteNonceLedger"/>): true when this spend took it.</summary>
+    public bool SpendNonce(NonceScope scope, string nonce, long nowMs, long expiresAtMs)
+    {
+        _spendNonce.Parameters[0].Value = scope.ExitNodeDid;
+        _spendNonce.Parameters[1].Value = scope.CloneId;
+        _spendNonce.Parameters[2].Value = nonce;
+        _spendNonce.Parameters[3].Value = expiresAtMs;
+        _spendNonce.Parameters[4].Value = nowMs;
+        return _spendNonce.ExecuteNonQuery() == 1;
     }
 
     private static void Run(SqliteCommand command, params ReadOnlySpan<object> values)

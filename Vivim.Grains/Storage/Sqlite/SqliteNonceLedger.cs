@@ -4,12 +4,13 @@ namespace Vivim.Storage.Sqlite;
 
 /// <summary>
 /// Spent nonces in the embedded node's SQLite file (migration <c>0006_spent_nonces</c>): one keyed row per nonce, each
-/// spend one small transaction whatever the table holds.
+/// spend one small transaction whatever the table holds. Given the update log of the same file, spends go through its
+/// writer and share its group commits: SQLite has one writer, and a clone's signed write spends a nonce every request.
 /// </summary>
-public sealed class SqliteNonceLedger(string connectionString) : ISpentNonces
+public sealed class SqliteNonceLedger(string connectionString, SqliteUpdateLog? log = null) : ISpentNonces
 {
     // An expired row is taken over in place: the spend is new, though the pruner has not reached the row yet.
-    private const string SpendSql = """
+    internal const string SpendSql = """
         INSERT INTO vivim_spent_nonces (exit_node_did, clone_id, nonce, expires_at) VALUES ($did, $clone, $nonce, $expires)
         ON CONFLICT (exit_node_did, clone_id, nonce) DO UPDATE SET expires_at = excluded.expires_at
         WHERE vivim_spent_nonces.expires_at < $now
@@ -34,6 +35,11 @@ public sealed class SqliteNonceLedger(string connectionString) : ISpentNonces
     public async Task<bool> TrySpendAsync(NonceScope scope, string nonce, long nowMs, long expiresAtMs, CancellationToken cancellationToken = default)
     {
         NonceRules.Validate(scope, nonce);
+        if (log is not null)
+        {
+            return await log.SpendNonceAsync(scope, nonce, nowMs, expiresAtMs, cancellationToken);
+        }
+
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = SpendSql;

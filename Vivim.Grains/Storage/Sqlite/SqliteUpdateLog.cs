@@ -59,6 +59,7 @@ public sealed class SqliteUpdateLog : IUpdateLog, IDisposable
 
     private readonly SqliteLogWriter _writer;
     private readonly SqliteReaderPool _readers;
+    private int _disposed;
 
     /// <param name="database">A database file path, or a Microsoft.Data.Sqlite connection string.</param>
     /// <param name="readers">Read-only connections at most (default: one per core, at least 2).</param>
@@ -214,9 +215,25 @@ public sealed class SqliteUpdateLog : IUpdateLog, IDisposable
         }
     }
 
-    /// <summary>Waits for queued writes to commit, then closes every connection.</summary>
+    /// <summary>
+    /// Spends a nonce in the writer's next transaction, so that it shares the group commit (one fsync) with the appends
+    /// and other spends queued meanwhile instead of committing and syncing on its own. Completes once committed.
+    /// </summary>
+    internal async Task<bool> SpendNonceAsync(NonceScope scope, string nonce, long nowMs, long expiresAtMs, CancellationToken cancellationToken)
+    {
+        var spent = false;
+        await _writer.RunAsync(s => spent = s.SpendNonce(scope, nonce, nowMs, expiresAtMs), 1, cancellationToken);
+        return spent;
+    }
+
+    /// <summary>Waits for queued writes to commit, then closes every connection. Once: the ledger's registration shares this log.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _writer.Dispose();
         _readers.Dispose();
     }
