@@ -490,47 +490,78 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
         }
 
         var resyncs = 0;
-        while (true)
+        Task<UpdatePage>? next = null;
+        try
         {
-            var limit = _config.MaxBatchSize;
-            UpdatePage page;
-            using (var timeout = Timeout(cancellationToken))
+            while (true)
             {
-                page = await _transport.GetUpdatesAsync(Replica.Cursor, limit, timeout.Token).ConfigureAwait(false);
-            }
-
-            if (page.ResyncRequired)
-            {
-                if (++resyncs > 1)
+                var limit = _config.MaxBatchSize;
+                var page = next is null ? await FetchAsync(Replica.Cursor, limit, cancellationToken).ConfigureAwait(false) : await next.ConfigureAwait(false);
+                next = null;
+                if (page.ResyncRequired)
                 {
-                    throw new SyncVerificationException(VerificationCodes.NoProgress, "The parent asks for a resync again right after a new snapshot.");
+                    if (++resyncs > 1)
+                    {
+                        throw new SyncVerificationException(VerificationCodes.NoProgress, "The parent asks for a resync again right after a new snapshot.");
+                    }
+
+                    await LoadSnapshotAsync(cancellationToken).ConfigureAwait(false);
+                    continue;
                 }
 
-                await LoadSnapshotAsync(cancellationToken).ConfigureAwait(false);
-                continue;
-            }
+                Seqs.RaiseTo(ref _knownHead, page.HeadSeq);
+                if (page.Updates.Count == 0)
+                {
+                    return applied;
+                }
 
-            Seqs.RaiseTo(ref _knownHead, page.HeadSeq);
-            if (page.Updates.Count == 0)
-            {
-                return applied;
-            }
+                // Far behind, the next page is asked for while this one is verified: the parent reads it and this
+                // process parses it on another core, and applying (one core) no longer waits for a round trip. It
+                // is used only if this page ends where it said, else dropped.
+                var before = Replica.Cursor;
+                var pageEnd = page.Updates[^1].Seq;
+                if (page.Updates.Count >= limit && pageEnd is { } end && end > before && end < page.HeadSeq)
+                {
+                    next = FetchAsync(end, limit, cancellationToken);
+                }
 
-            var before = Replica.Cursor;
-            // A page cut at its limit may end inside a commit (each root is signed); a short page may not.
-            applied += ApplyVerified(page.Updates, page.Commits, requireCompleteCommits: page.Updates.Count < limit);
-            if (Replica.Cursor == before)
-            {
-                throw new SyncVerificationException(VerificationCodes.NoProgress, $"The parent served no update after seq {before} although its head is {page.HeadSeq}.");
-            }
+                // A page cut at its limit may end inside a commit (each root is signed); a short page may not.
+                applied += ApplyVerified(page.Updates, page.Commits, requireCompleteCommits: page.Updates.Count < limit);
+                if (Replica.Cursor == before)
+                {
+                    throw new SyncVerificationException(VerificationCodes.NoProgress, $"The parent served no update after seq {before} although its head is {page.HeadSeq}.");
+                }
 
-            await AcknowledgeAsync(cancellationToken).ConfigureAwait(false);
-            if (Replica.Cursor >= page.HeadSeq)
+                if (next is not null && Replica.Cursor != pageEnd)
+                {
+                    Drop(next);
+                    next = null;
+                }
+
+                await AcknowledgeAsync(cancellationToken).ConfigureAwait(false);
+                if (Replica.Cursor >= page.HeadSeq)
+                {
+                    return applied;
+                }
+            }
+        }
+        finally
+        {
+            if (next is not null)
             {
-                return applied;
+                Drop(next);
             }
         }
     });
+
+    private async Task<UpdatePage> FetchAsync(long afterSeq, int limit, CancellationToken cancellationToken)
+    {
+        using var timeout = Timeout(cancellationToken);
+        return await _transport.GetUpdatesAsync(afterSeq, limit, timeout.Token).ConfigureAwait(false);
+    }
+
+    // A page asked for ahead and not used: its failure, if any, is not this pass's.
+    private static void Drop(Task<UpdatePage> page) => _ = page.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     /// <summary>One sync pass with the SDK's events: started, the updates, status, completed — or failed and error.</summary>
     private async Task<int> RunPassAsync(Func<Task<int>> pass)

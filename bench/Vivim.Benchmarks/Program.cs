@@ -22,6 +22,9 @@ switch (args.FirstOrDefault())
     case "activation":
         await ActivationLoad.RunAsync(args);
         return 0;
+    case "idle-tenants":
+        await IdleTenantsLoad.RunAsync(args);
+        return 0;
     case "gateway-ingest":
         return await GatewayIngestLoad.RunAsync(args);
     case "gateway-ingest-telemetry":

@@ -29,7 +29,9 @@ internal sealed class BenchCluster : IAsyncDisposable
 
     public static KeyVault Vault { get; } = new(Options.Create(new KeyVaultOptions { ActiveKeyId = "bench", Keys = { ["bench"] = Kek } }));
 
-    public static async Task<BenchCluster> StartAsync(short silos = 1, IUpdateLog? updateLog = null)
+    /// <param name="storage">Replaces the in-memory grain state and log with the host's own (e.g. a SQLite file), as a production silo has.</param>
+    /// <param name="configure">More silo settings for one benchmark (e.g. a shorter collection age).</param>
+    public static async Task<BenchCluster> StartAsync(short silos = 1, IUpdateLog? updateLog = null, Action<ISiloBuilder>? storage = null, Action<ISiloBuilder>? configure = null)
     {
         var log = updateLog ?? new InMemoryUpdateLog();
         var builder = new InProcessTestClusterBuilder(silos);
@@ -42,9 +44,18 @@ internal sealed class BenchCluster : IAsyncDisposable
                 ["Vivim:ClusterSecret"] = Convert.ToBase64String(ClusterSecret),
             }).Build();
             silo.AddVivimGrains(configuration);
-            silo.AddMemoryGrainStorage(VivimProviders.GrainState);
+            if (storage is null)
+            {
+                silo.AddMemoryGrainStorage(VivimProviders.GrainState);
+                silo.Services.AddSingleton<IUpdateLog>(log);
+            }
+            else
+            {
+                storage(silo);
+            }
+
             silo.AddMemoryGrainStorage("PubSubStore");
-            silo.Services.AddSingleton<IUpdateLog>(log);
+            configure?.Invoke(silo);
             silo.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
         });
         builder.ConfigureClient(client => client.AddMemoryStreams(DidStreams.Provider).AddVivimOperatorCredentials(ClusterSecret));
