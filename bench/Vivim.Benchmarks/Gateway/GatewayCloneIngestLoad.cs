@@ -29,7 +29,8 @@ internal static class GatewayCloneIngestLoad
 {
     private const int WarmUpDids = 4;
 
-    private const int WarmUpRounds = 3;
+    /// <summary>As in gateway-ingest: with fewer rounds the gateway was still compiling (about a tenth of its CPU in the JIT) while measured.</summary>
+    private const int WarmUpRounds = 10;
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -75,6 +76,8 @@ internal static class GatewayCloneIngestLoad
             {
                 await RunAsync(Batches(warmUp, 100, batchSize, $"warm-up-{round}"), concurrency);
             }
+
+            Console.WriteLine($"  gateway idle before measuring: {await gateway.SettleAsync():0.00} cores busy");
 
             var headBefore = await HeadSeqSumAsync(tenant, measured);
             var cpu = new CpuShare(gateway);
