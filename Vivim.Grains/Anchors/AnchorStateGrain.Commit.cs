@@ -19,14 +19,9 @@ public sealed partial class AnchorStateGrain
     {
         var started = Stopwatch.GetTimestamp();
         var key = _key ?? throw new NotHostedException($"{_did} is not hosted here.");
-        if (updatesJson.Count == 0)
+        if (Trivial(updatesJson.Count) is { } trivial)
         {
-            return new SubmitResult(SubmitOutcome.Committed, [], []);
-        }
-
-        if (updatesJson.Count > _options.MaxBatchUpdates)
-        {
-            return Refused(SubmitOutcome.Rejected, [new UpdateRejection(0, null, RejectionCodes.TooLarge, $"A batch holds at most {_options.MaxBatchUpdates} updates.")]);
+            return trivial;
         }
 
         // Signature checks dominate the cost: run them on the thread pool, in parallel, before taking the lock.
@@ -40,14 +35,9 @@ public sealed partial class AnchorStateGrain
         ArgumentNullException.ThrowIfNull(updates);
         var started = Stopwatch.GetTimestamp();
         var key = _key ?? throw new NotHostedException($"{_did} is not hosted here.");
-        if (updates.Count == 0)
+        if (Trivial(updates.Count) is { } trivial)
         {
-            return new SubmitResult(SubmitOutcome.Committed, [], []);
-        }
-
-        if (updates.Count > _options.MaxBatchUpdates)
-        {
-            return Refused(SubmitOutcome.Rejected, [new UpdateRejection(0, null, RejectionCodes.TooLarge, $"A batch holds at most {_options.MaxBatchUpdates} updates.")]);
+            return trivial;
         }
 
         // Signing is the cost here; the same parallel split as checking.
@@ -55,6 +45,12 @@ public sealed partial class AnchorStateGrain
         var candidates = await CheckInParallelAsync(updates.Count, i => UpdateCandidate.Owned(i, updates[i] ?? throw new ArgumentException("A batch holds no null updates.", nameof(updates)), key, _options, nowMs));
         return await CommitCheckedAsync(key, candidates, started);
     }
+
+    /// <summary>The answer to an empty batch (committed, nothing to do) or one over the cap; null for any other.</summary>
+    private SubmitResult? Trivial(int count) =>
+        count == 0 ? new SubmitResult(SubmitOutcome.Committed, [], [])
+        : count > _options.MaxBatchUpdates ? Refused(SubmitOutcome.Rejected, [new UpdateRejection(0, null, RejectionCodes.TooLarge, $"A batch holds at most {_options.MaxBatchUpdates} updates.")])
+        : null;
 
     /// <summary>
     /// One work item per core, not a Parallel.For, which would block a pool thread per batch while concurrent batches wait.

@@ -59,8 +59,7 @@ internal sealed class UpdateCandidate
     /// <param name="authors">Parsed author DIDs seen before (the parent and its clones), so base58 is decoded once per author, not per update.</param>
     public static UpdateCandidate Check(int index, string text, AnchorOptions options, DateTimeOffset now, System.Collections.Concurrent.ConcurrentDictionary<string, DidKey> authors)
     {
-        UpdateCandidate Reject(string code, string reason, string? updateId = null) =>
-            new(index, null, null, null, null, null, 0, new UpdateRejection(index, updateId, code, reason));
+        UpdateCandidate Reject(string code, string reason, string? updateId = null) => Refused(index, code, reason, updateId);
 
         var bytes = Encoding.UTF8.GetBytes(text);
         if (bytes.Length > options.MaxUpdateBytes)
@@ -144,8 +143,7 @@ internal sealed class UpdateCandidate
     /// </summary>
     public static UpdateCandidate Owned(int index, OwnerUpdate owner, SigningKey key, AnchorOptions options, long nowMs)
     {
-        UpdateCandidate Reject(string code, string reason, string? updateId) =>
-            new(index, null, null, null, null, null, 0, new UpdateRejection(index, updateId, code, reason));
+        UpdateCandidate Reject(string code, string reason, string? updateId) => Refused(index, code, reason, updateId);
 
         var updateId = owner.UpdateId ?? Guid.NewGuid().ToString();
         if (owner.Path is null)
@@ -200,6 +198,9 @@ internal sealed class UpdateCandidate
         var value = update.Operation == UpdateOperation.Delete ? null : SHA256.HashData(signingBytes.AsSpan(dataRange));
         return new UpdateCandidate(index, json, update, Hex.Encode(SHA256.HashData(signingBytes)), MerkleHashes.KeyOf(update.Path), value, documentBytes, null);
     }
+
+    private static UpdateCandidate Refused(int index, string code, string reason, string? updateId) =>
+        new(index, null, null, null, null, null, 0, new UpdateRejection(index, updateId, code, reason));
 
     /// <summary>
     /// More than an owner update's members other than data and path can take: the DID (about 60 bytes), an updateId of

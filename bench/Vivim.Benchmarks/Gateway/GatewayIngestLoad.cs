@@ -60,7 +60,7 @@ internal static class GatewayIngestLoad
 
         var bound = IngestLoad.MeasureVerifyBound(TimeSpan.FromSeconds(3));
         Console.WriteLine($"Ed25519 verify bound (all {Environment.ProcessorCount} cores of this process, before the gateway starts): {bound:N0}/s");
-        return await GatewayProcess.RunAsync("gateway-ingest", Settings(dids), async gateway => await MeasureAsync(gateway, bound, dids, perDid, batchSize, concurrency, WarmUpRounds, reads));
+        return await GatewayProcess.RunAsync("gateway-ingest", Settings(dids), async gateway => await MeasureAsync(gateway, bound, dids, perDid, batchSize, concurrency, reads));
     }
 
     /// <summary>
@@ -104,7 +104,7 @@ internal static class GatewayIngestLoad
                 {
                     using var stop = new CancellationTokenSource();
                     var scraping = management is null ? Task.CompletedTask : ScrapeAsync(management, gateway.OperatorKey, stop.Token);
-                    rates[variant].Add(await MeasureAsync(gateway, bound, dids, perDid, batchSize, concurrency, WarmUpRounds));
+                    rates[variant].Add(await MeasureAsync(gateway, bound, dids, perDid, batchSize, concurrency));
                     await stop.CancelAsync();
                     await scraping;
                 });
@@ -188,7 +188,7 @@ internal static class GatewayIngestLoad
     };
 
     /// <returns>The updates per second of the measured run.</returns>
-    private static async Task<Measured> MeasureAsync(GatewayProcess gateway, double bound, int dids, int perDid, int batchSize, int concurrency, int warmUpRounds, int reads = 0)
+    private static async Task<Measured> MeasureAsync(GatewayProcess gateway, double bound, int dids, int perDid, int batchSize, int concurrency, int reads = 0)
     {
         var started = Stopwatch.StartNew();
         using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromMinutes(2) };
@@ -205,7 +205,7 @@ internal static class GatewayIngestLoad
         Console.WriteLine($"Created {dids} exit nodes (+{WarmUpDids} for warm-up) and serialized {dids * perDid:N0} updates in {started.Elapsed.TotalSeconds:0.0} s");
 
         // Warm up both request kinds until the JIT of both processes has settled (tiered compilation recompiles hot paths).
-        for (var round = 0; round < warmUpRounds; round++)
+        for (var round = 0; round < WarmUpRounds; round++)
         {
             await RunAsync(http, Batches(gateway.BaseAddress, warmUp, 200, batchSize, $"warm-up-{round}"), concurrency, auth);
             await RunAsync(http, Gets(gateway.BaseAddress, warmUp, ReadWarmUp), concurrency, auth);

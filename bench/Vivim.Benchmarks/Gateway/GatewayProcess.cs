@@ -54,23 +54,8 @@ internal sealed class GatewayProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Waits (at most 30 s) until the gateway is quiet: under a tenth of a core busy over one second. After a warm-up,
-    /// tiered compilation goes on recompiling hot methods in the background for seconds; a run measured during that
-    /// pays for the JIT, which a process serving steadily does not. Returns the share of a core last seen busy.
-    /// </summary>
-    public async Task<double> SettleAsync()
-    {
-        var busy = 1.0;
-        for (var second = 0; second < 30 && busy >= 0.1; second++)
-        {
-            var before = CpuTime;
-            await Task.Delay(1000);
-            busy = (CpuTime - before).TotalSeconds;
-        }
-
-        return busy;
-    }
+    /// <summary>Waits until the gateway is quiet (see <see cref="Quiet.SettleAsync"/>).</summary>
+    public Task<double> SettleAsync() => Quiet.SettleAsync(() => CpuTime);
 
     /// <summary>Keeps the temporary directory (data and log) after dispose, so a failure can be looked into.</summary>
     public bool KeepFiles { get; set; }

@@ -132,7 +132,7 @@ internal static class GossipNoticeLoad
             Console.WriteLine($"  warm-up: {written} writes");
 
             // Settle: the warm-up leaves tier-1 JIT compiling in the background for seconds; measure after it is done.
-            var idle = await SettleAsync();
+            var idle = await Quiet.SettleAsync(() => Process.GetCurrentProcess().TotalProcessorTime);
             Console.WriteLine($"  idle before measuring: {idle:0.00} cores busy");
             notices.Clear();
             var startedAt = new long[writes];
@@ -232,20 +232,6 @@ internal static class GossipNoticeLoad
             {
             }
         }
-    }
-
-    /// <summary>Waits (at most 30 s) until the process is quiet: under 0.1 of a core busy over one second. Returns that share.</summary>
-    private static async Task<double> SettleAsync()
-    {
-        var busy = 1.0;
-        for (var second = 0; second < 30 && busy >= 0.1; second++)
-        {
-            var before = Process.GetCurrentProcess().TotalProcessorTime;
-            await Task.Delay(1000);
-            busy = (Process.GetCurrentProcess().TotalProcessorTime - before).TotalSeconds;
-        }
-
-        return busy;
     }
 
     /// <summary>Notices of measured writes so far (a write's seq is known once its POST returned).</summary>

@@ -90,3 +90,24 @@ internal static class SteadyRate
         await Task.WhenAll(pending);
     }
 }
+
+/// <summary>
+/// Waits (at most 30 s) until a process is quiet: under a tenth of a core busy over one second. After a warm-up, tiered
+/// compilation goes on recompiling hot methods in the background for seconds; a run measured during that pays for the
+/// JIT, which a process serving steadily does not. Returns the share of a core last seen busy.
+/// </summary>
+internal static class Quiet
+{
+    public static async Task<double> SettleAsync(Func<TimeSpan> cpuTime)
+    {
+        var busy = 1.0;
+        for (var second = 0; second < 30 && busy >= 0.1; second++)
+        {
+            var before = cpuTime();
+            await Task.Delay(1000);
+            busy = (cpuTime() - before).TotalSeconds;
+        }
+
+        return busy;
+    }
+}
