@@ -55,12 +55,7 @@ public static class ApiJson
     /// <summary>The body as a JSON object (content type application/json, strict parsing).</summary>
     public static async Task<JsonObject> ReadObjectAsync(HttpContext context, int maxBytes)
     {
-        var contentType = context.Request.ContentType;
-        if (contentType is null || !contentType.StartsWith(ContentType, StringComparison.OrdinalIgnoreCase))
-        {
-            throw new ApiException(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Send the body as application/json.");
-        }
-
+        RequireJson(context);
         var bytes = await ReadBodyAsync(context, maxBytes);
         try
         {
@@ -69,6 +64,16 @@ public static class ApiJson
         catch (ProtocolException e)
         {
             throw new ApiException(StatusCodes.Status400BadRequest, e.Code, e.Message);
+        }
+    }
+
+    /// <summary>Refuses a body not sent as application/json (415).</summary>
+    public static void RequireJson(HttpContext context)
+    {
+        var contentType = context.Request.ContentType;
+        if (contentType is null || !contentType.StartsWith(ContentType, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ApiException(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Send the body as application/json.");
         }
     }
 

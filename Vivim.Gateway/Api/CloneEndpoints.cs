@@ -32,8 +32,9 @@ public static class CloneEndpoints
 
     private static async Task<IResult> SubmitAsync(HttpContext context, string cloneId, IGrainFactory grains, IOptions<GatewayOptions> options, IOptions<AnchorOptions> anchor)
     {
-        var body = await ApiJson.ReadObjectAsync(context, options.Value.MaxRequestBytes);
-        return ApiJson.Receipts(await CloneSyncCalls.SubmitAsync(grains, cloneId, body, anchor.Value.MaxBatchUpdates));
+        ApiJson.RequireJson(context);
+        var texts = UpdateBatchBody.Split(await ApiJson.ReadBodyAsync(context, options.Value.MaxRequestBytes), anchor.Value.MaxBatchUpdates);
+        return ApiJson.Receipts(await Clone(grains, cloneId).SubmitAsync(texts));
     }
 
     private static async Task<IResult> AcknowledgeAsync(HttpContext context, string cloneId, IGrainFactory grains, IOptions<GatewayOptions> options)

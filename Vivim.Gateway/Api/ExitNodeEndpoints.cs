@@ -171,7 +171,7 @@ public static class ExitNodeEndpoints
         var array = RequestBounds.Batch(body, anchor.Value.MaxBatchUpdates);
 
         var updates = array.Select((node, index) => node is JsonObject update
-            ? ToOwnerUpdate(ApiJson.Read<OwnerUpdateRequest>((JsonObject)update.DeepClone()))
+            ? ToOwnerUpdate(ApiJson.Read<OwnerUpdateRequest>(update))
             : throw ApiJson.Bad($"updates[{index}] must be an object.")).ToList();
         var tenant = ApiAuthentication.Tenant(context);
         limiter.ForOwnerWrites(did);

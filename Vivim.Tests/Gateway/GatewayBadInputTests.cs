@@ -76,6 +76,33 @@ public sealed class GatewayBadInputTests(GatewayFixture gateway)
         Assert.NotNull(openApi["paths"]!["/v1/exit-nodes/{did}/register"]);
     }
 
+    [Theory]
+    [InlineData("{\"updates\":[", 400, "json-malformed")]
+    [InlineData("{\"updates\":[{}],\"updates\":[{}]}", 400, "json-duplicate-key")]
+    [InlineData("{\"updates\":\"x\"}", 400, "invalid-request")]
+    [InlineData("{\"updates\":[]}", 400, "invalid-request")]
+    [InlineData("{\"updates\":[{},1]}", 400, "invalid-request")]
+    [InlineData("{\"updates\":[{}],\"extra\":1}", 400, "invalid-request")]
+    [InlineData("[{}]", 400, "json-malformed")]
+    [InlineData("{\"updates\":[{}]} {}", 400, "json-malformed")]
+    [InlineData("{\"updates\":[{\"updateId\":\"a\",\"updateId\":\"b\"}]}", 400, "invalid-json")]
+    [InlineData("{\"updates\":[{\"updateId\":\"\\ud800\"}]}", 400, "invalid-json")]
+    public async Task Malformed_clone_batches_are_problems_and_commit_nothing(string body, int status, string code)
+    {
+        var (_, apiKey) = await gateway.CreateTenantAsync();
+        var did = await gateway.CreateExitNodeAsync(apiKey, new JsonObject { ["defaultPermissions"] = new JsonArray("read", "write") });
+        var clone = await RegisterAsync(gateway, did);
+        using var http = gateway.CreateClient();
+        var (got, problem) = await SendAsync(http, gateway.Signed(clone.Key, HttpMethod.Post, $"/v1/clones/{clone.CloneId}/updates", body));
+        Assert.Equal((HttpStatusCode)status, got);
+        var codes = problem!["code"]!.GetValue<string>() == code
+            || (problem["rejections"] as JsonArray)?.Any(r => r!["code"]!.GetValue<string>() == code) == true;
+        Assert.True(codes, $"expected {code} in {problem.ToJsonString()}");
+
+        var (_, head) = await SendAsync(http, gateway.Signed(clone.Key, HttpMethod.Get, $"/v1/clones/{clone.CloneId}/status"));
+        Assert.Equal(0, head!["headSeq"]!.GetValue<long>());
+    }
+
     [Fact]
     public async Task Bad_replayed_stale_and_mismatched_signatures_are_401()
     {
