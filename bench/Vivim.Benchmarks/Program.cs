@@ -41,6 +41,8 @@ switch (args.FirstOrDefault())
         return await P2pCloneLoad.RunAsync(args);
     case "gossip-notice":
         return await GossipNoticeLoad.RunAsync(args);
+    case "update-costs":
+        return UpdateCosts.Run(args);
     case "libp2p":
         return await Libp2pLoad.RunAsync(args[1..]);
     default:
