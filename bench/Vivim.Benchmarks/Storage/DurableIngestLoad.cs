@@ -9,7 +9,9 @@ namespace Vivim.Benchmarks.Storage;
 /// <summary>
 /// Signed-update ingest through anchors on an in-process silo whose update log is durable, next to baselines
 /// measured in the same run on the same database: the same rows inserted straight into the tables (the database's
-/// own speed), and appended through the log without the grain. Then the commit latency at half the measured rate.
+/// own speed), and appended through the log without the grain. Then the commit latency at half the measured rate,
+/// next to the log alone offered the same rows at the same rate, and the machine's fsync latency before and after
+/// (the physical floor of a durable commit).
 /// Usage: <c>dotnet run -c Release -- durable-ingest --db sqlite|postgres|azure|memory [--connection ...] [--dids 64] [--updates 500] [--batch 50]</c>.
 /// </summary>
 internal static class DurableIngestLoad
@@ -23,6 +25,9 @@ internal static class DurableIngestLoad
         Console.WriteLine($"Durable ingest into {database.Description}: {dids} DIDs x {perDid} updates, batches of {batchSize}, on {Environment.ProcessorCount} cores");
         var bound = IngestLoad.MeasureVerifyBound(TimeSpan.FromSeconds(2));
         Console.WriteLine($"Ed25519 verify bound (all cores): {bound:N0}/s");
+        var probeDirectory = database.SqliteFile is { } sqliteFile ? Path.GetDirectoryName(Path.GetFullPath(sqliteFile))! : Path.GetTempPath();
+        var fsyncBefore = FsyncProbe.Measure(probeDirectory);
+        Console.WriteLine(fsyncBefore);
 
         await using var cluster = await BenchCluster.StartAsync(updateLog: database.Log);
         var warmup = SignedWorkload.CreateMany(16, 500, batchSize);
@@ -42,6 +47,8 @@ internal static class DurableIngestLoad
         var raw = database.Kind is null ? null : await cpu.MeasureAsync(() => RawInsertBaseline.RunAsync(database, rows));
         var direct = await cpu.MeasureAsync(() => AppendDirectAsync(database.Log, rows));
         var half = await cpu.MeasureAsync(() => SubmitPacedAsync(cluster, paced, grain.Rate / 2, batchSize));
+        var halfDirect = await cpu.MeasureAsync(() => AppendPacedAsync(database.Log, rows, grain.Rate / 2, batchSize));
+        var fsyncAfter = FsyncProbe.Measure(probeDirectory);
 
         Console.WriteLine($"grain (verify, order, tree, sign, durable append): {grain.Describe()} = {grain.Rate / bound:P0} of the verify bound");
         if (raw is not null)
@@ -54,6 +61,9 @@ internal static class DurableIngestLoad
             ? $"ratio grain / log alone = {grain.Rate / direct.Rate:0.00}"
             : $"ratio grain / raw insert = {grain.Rate / raw.Rate:0.00}; grain / log alone = {grain.Rate / direct.Rate:0.00}; log alone / raw insert = {direct.Rate / raw.Rate:0.00}");
         Console.WriteLine($"at half load ({grain.Rate / 2:N0} updates/s offered): {half.Describe()} (target p99 <= 10 ms)");
+        Console.WriteLine($"the log alone at the same offered rate (baseline):  {halfDirect.Describe()}");
+        Console.WriteLine($"{fsyncBefore} before; after: {fsyncAfter[(fsyncAfter.IndexOf(": ", StringComparison.Ordinal) + 2)..]}");
+        Console.WriteLine($"Ed25519 verify bound (all cores) after: {IngestLoad.MeasureVerifyBound(TimeSpan.FromSeconds(2)):N0}/s");
     }
 
     private static async Task<IngestRun> SubmitAllAsync(BenchCluster cluster, List<SignedWorkload> workloads)
@@ -108,6 +118,51 @@ internal static class DurableIngestLoad
                     total += batch.Count;
                 }
             }));
+        }
+
+        await Task.WhenAll(pending);
+        return new IngestRun(total, clock.Elapsed, latencies);
+    }
+
+    /// <summary>The rows of <see cref="ReadBackAsync"/>, appended under new DIDs round-robin at a fixed rate, as <see cref="SubmitPacedAsync"/> offers batches.</summary>
+    private static async Task<IngestRun> AppendPacedAsync(IUpdateLog log, IReadOnlyList<IReadOnlyList<LogAppend>> perDid, double updatesPerSecond, int batchSize)
+    {
+        var dids = perDid.Select((_, d) => $"did:bench:paced:{d}:{Guid.NewGuid():N}").ToList();
+        var schedule = Enumerable.Range(0, perDid.Max(a => a.Count))
+            .SelectMany(b => perDid.Select((appends, d) => (Did: dids[d], Appends: appends, Index: b)).Where(x => x.Index < x.Appends.Count))
+            .ToList();
+        var interval = TimeSpan.FromSeconds(batchSize / updatesPerSecond);
+
+        // A DID's appends must reach the log in order: each waits for the one before it (done long before, at this rate).
+        var previous = dids.ToDictionary(d => d, _ => Task.CompletedTask, StringComparer.Ordinal);
+        var latencies = new List<double>();
+        var pending = new List<Task>(schedule.Count);
+        var total = 0L;
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < schedule.Count; i++)
+        {
+            var due = interval * i;
+            if (clock.Elapsed < due)
+            {
+                await Task.Delay(due - clock.Elapsed);
+            }
+
+            var (did, appends, index) = schedule[i];
+            var before = previous[did];
+            var append = appends[index];
+            var task = Task.Run(async () =>
+            {
+                await before;
+                var started = Stopwatch.GetTimestamp();
+                await log.AppendAsync(did, append);
+                lock (latencies)
+                {
+                    latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    total += append.Updates.Count;
+                }
+            });
+            previous[did] = task;
+            pending.Add(task);
         }
 
         await Task.WhenAll(pending);
