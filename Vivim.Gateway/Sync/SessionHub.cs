@@ -270,8 +270,6 @@ public sealed class SessionHub : IAsyncDisposable, ICloneLagSource
     /// <summary>A DID's sessions in this process and the one feed they share.</summary>
     private sealed class DidSessions(string did) : IDidFeedObserver
     {
-        private const int FanOutSlice = 128;
-
         public string Did { get; } = did;
 
         public SemaphoreSlim Gate { get; } = new(1, 1);
@@ -284,25 +282,18 @@ public sealed class SessionHub : IAsyncDisposable, ICloneLagSource
 
         public bool Removed { get; set; }
 
-        public async ValueTask OnCommittedAsync(CommittedBatch batch)
+        public ValueTask OnCommittedAsync(CommittedBatch batch)
         {
             var shared = SessionBatch.Live(batch); // immutable: one for every session
-            var handed = 0;
             foreach (var (_, session) in Sessions) // no snapshot copy of the sessions per commit
             {
                 if (!session.TryDeliverLive(shared))
                 {
                     session.OfferLive(shared);
                 }
-
-                // Each hand-over queues a socket send on the thread pool; a thousand at once would queue the next
-                // commit's own work (the owner's request, its grain calls) behind all of them. A yield per slice lets
-                // that work in between; the feed awaits this before its next commit, so the order stays.
-                if (++handed % FanOutSlice == 0)
-                {
-                    await Task.Yield();
-                }
             }
+
+            return ValueTask.CompletedTask;
         }
 
         public ValueTask OnHeadAsync(long headSeq)
