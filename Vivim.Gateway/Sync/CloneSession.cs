@@ -167,9 +167,11 @@ public sealed class CloneSession : IAsyncDisposable
             (cursor, stateHash) = (Cursor, _cursorStateHash);
         }
 
-        using (_hub.AsClone(CloneId))
+        // As the gateway, not as the clone: the seq was delivered here and the root is the delivered commit's, so the
+        // Clone grain takes both without asking the anchor for its head (as it must for a clone's own ack).
+        using (_hub.AsService())
         {
-            await _clone.AcknowledgeAsync(cursor, stateHash);
+            await _clone.AcknowledgeDeliveredAsync(cursor, stateHash);
         }
 
         lock (_ackLock)

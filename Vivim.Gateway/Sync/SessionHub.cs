@@ -285,7 +285,7 @@ public sealed class SessionHub : IAsyncDisposable, ICloneLagSource
         public ValueTask OnCommittedAsync(CommittedBatch batch)
         {
             var shared = SessionBatch.Live(batch); // immutable: one for every session
-            foreach (var session in Sessions.Values)
+            foreach (var (_, session) in Sessions) // no snapshot copy of the sessions per commit
             {
                 if (!session.TryDeliverLive(shared))
                 {

@@ -11,12 +11,15 @@ public sealed record SessionBatch(IReadOnlyList<StoredUpdate> Updates, IReadOnly
 {
     public long LastSeq => Updates[^1].Seq;
 
-    /// <summary>A live commit as it was pushed (not read back from the log): its delivery latency is measured.</summary>
-    public bool IsLive { get; init; }
+    /// <summary>
+    /// A live commit as it was pushed (not read back from the log) has its timestamp here, for the delivery latency;
+    /// null for a backlog batch. Taken once for every session the batch goes to.
+    /// </summary>
+    public long? CommittedAtMs { get; init; }
 
     /// <summary>A live commit's updates as text, once for every session of the DID.</summary>
     public static SessionBatch Live(CommittedBatch batch) =>
-        new([.. batch.Updates.Select(u => new StoredUpdate(u.Seq!.Value, ProtocolModel.ToJson(u)))], [batch.Commit], batch.Commit.ToSeq) { IsLive = true };
+        new([.. batch.Updates.Select(u => new StoredUpdate(u.Seq!.Value, ProtocolModel.ToJson(u)))], [batch.Commit], batch.Commit.ToSeq) { CommittedAtMs = batch.Commit.Timestamp };
 }
 
 /// <summary>Sent when nothing else was for a while, so a clone notices it is behind even if an event was lost.</summary>

@@ -165,7 +165,7 @@ public sealed class SyncSocket(
                         await channel.SendAsync(channel.Compression ? SyncFrames.BatchGzip(batch) : SyncFrames.Batch(batch), ending, precompressed: channel.Compression);
                     }
 
-                    VivimMetrics.Delivered(batch.IsLive ? batch.Commits.Max(c => c.Timestamp) : null);
+                    VivimMetrics.Delivered(batch.CommittedAtMs);
                     break;
                 case SessionHead head:
                     await channel.SendAsync(SyncFrames.Head(head.HeadSeq), ending);

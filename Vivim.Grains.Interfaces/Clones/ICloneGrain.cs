@@ -37,9 +37,21 @@ public interface ICloneGrain : IGrainWithStringKey
     [Alias("Submit")]
     Task<SubmitResult> SubmitAsync(IReadOnlyList<string> updatesJson);
 
-    /// <summary>The clone applied everything up to <paramref name="seq"/>; the cursor is persisted in batches.</summary>
+    /// <summary>
+    /// The clone applied everything up to <paramref name="seq"/> (capped at the anchor's head); the cursor is persisted
+    /// in batches. <paramref name="stateHash"/> is the clone's claim and is not believed: the status takes the anchor's root.
+    /// </summary>
     [Alias("Acknowledge")]
     Task AcknowledgeAsync(long seq, string stateHash);
+
+    /// <summary>
+    /// A gateway's live session delivered everything up to <paramref name="seq"/> and the clone acknowledged it;
+    /// <paramref name="stateHash"/> is the v2 root after <paramref name="seq"/> from the commit the gateway delivered (""
+    /// when it has none). Callable by the gateway service only: unlike <see cref="AcknowledgeAsync"/>, whose values come
+    /// from the clone, these are taken as they are, with no call to the anchor.
+    /// </summary>
+    [Alias("AcknowledgeDelivered")]
+    Task AcknowledgeDeliveredAsync(long seq, string stateHash);
 
     /// <summary>The status a clone asks for, with <c>stateHash</c> the anchor's root at its cursor (looked up in the log when needed).</summary>
     [Alias("GetStatus")]

@@ -31,6 +31,7 @@ public sealed class CloneGrain(
     private const int MaxBatchSize = 1000;
     private const int MaxSessionIdLength = 256;
     private const int MaxNonceLength = 128;
+    private const int MaxRootLength = 128;
     private const int MaxRememberedNonces = 50_000;
     private const int MaxOpenTickets = 64;
     private static readonly TimeSpan SignatureWindow = TimeSpan.FromSeconds(300);
@@ -70,7 +71,8 @@ public sealed class CloneGrain(
     /// <summary>From outside, a clone acts only on itself; a gateway authenticates its requests and tickets.</summary>
     public bool Allows(CallPrincipal principal, string method) => principal.Kind switch
     {
-        PrincipalKind.Service => method is nameof(AuthenticateRequestAsync) or nameof(AuthenticatePeerAsync) or nameof(RedeemSyncTicketAsync),
+        PrincipalKind.Service => method is nameof(AuthenticateRequestAsync) or nameof(AuthenticatePeerAsync) or nameof(RedeemSyncTicketAsync)
+            or nameof(AcknowledgeDeliveredAsync),
         PrincipalKind.Clone => principal.IsClone(CloneId) && method is nameof(GetRegistrationAsync) or nameof(GetConfigAsync) or nameof(SetConfigAsync)
             or nameof(GetSnapshotAsync) or nameof(GetUpdatesAsync) or nameof(SubmitAsync) or nameof(AcknowledgeAsync) or nameof(GetStatusAsync)
             or nameof(AttachSessionAsync) or nameof(DetachSessionAsync) or nameof(DeregisterAsync) or nameof(IssueSyncTicketAsync)
@@ -221,14 +223,43 @@ public sealed class CloneGrain(
         {
             Clone.Cursor = acknowledged;
 
-            // A root the gateway itself sent at this seq, or the head's; otherwise the status looks it up in the log.
-            Clone.StateHash = acknowledged == KnownHeadSeq ? _knownHead!.Root
-                : acknowledged == seq ? stateHash ?? string.Empty
-                : string.Empty;
+            // The head's root, or none: the clone's own claim is not believed (the Orleans transport lets a clone call
+            // this with any value), so behind the head the status looks the root up in the log. A gateway's session
+            // acknowledges through AcknowledgeDeliveredAsync with the root it delivered.
+            Clone.StateHash = acknowledged == KnownHeadSeq ? _knownHead!.Root : string.Empty;
         }
 
         Clone.LastSyncAt = time.GetUtcNow().ToUnixTimeMilliseconds();
         _cursorDirty = true;
+    }
+
+    /// <remarks>
+    /// Why the caller is believed: only a gateway can call this (a Service principal is minted with the cluster secret,
+    /// which a clone never holds, and <see cref="Allows"/> refuses it to clones), and a gateway's session acknowledges
+    /// only seqs it delivered, with the roots of the commits it delivered, which came from the anchor (its stream or its
+    /// log). Checking them again would cost an anchor call per flush (the head moves between any two flushes, so 1,000
+    /// sessions of one DID made 1,000 calls a second) or an Ed25519 verification of the anchor's commit signature per
+    /// flush (this machine verifies about 2,000 a second per core): more than the delivery itself.
+    /// </remarks>
+    public Task AcknowledgeDeliveredAsync(long seq, string stateHash)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(seq);
+        ArgumentNullException.ThrowIfNull(stateHash);
+        if (stateHash.Length > MaxRootLength)
+        {
+            throw new ArgumentException($"A state hash is at most {MaxRootLength} characters.", nameof(stateHash));
+        }
+
+        RequireSync();
+        if (seq > Clone.Cursor)
+        {
+            Clone.Cursor = seq;
+            Clone.StateHash = stateHash; // "" when the gateway had no root for it: the status looks it up in the log
+        }
+
+        Clone.LastSyncAt = time.GetUtcNow().ToUnixTimeMilliseconds();
+        _cursorDirty = true;
+        return Task.CompletedTask;
     }
 
     public Task<CloneStatus> GetStatusAsync() => StatusAsync(withStateHash: true);
