@@ -16,7 +16,15 @@ public static class ReceivedUpdates
     private static readonly ConditionalWeakTable<StateUpdate, JsonObject> Sources = [];
 
     /// <summary>Parses one update (strict protocol JSON) and remembers the object it came from.</summary>
-    public static StateUpdate Parse(ReadOnlySpan<byte> utf8, JsonLimits? limits = null) => FromJsonObject(ProtocolJson.ParseObject(utf8, limits));
+    public static StateUpdate Parse(ReadOnlySpan<byte> utf8, JsonLimits? limits = null)
+    {
+        var json = ProtocolJson.ParseObject(utf8, limits);
+
+        // The record from the same bytes the strict parse accepted: no writing the object back out to read it.
+        var update = ProtocolModel.FromCheckedUtf8<StateUpdate>(utf8);
+        Sources.AddOrUpdate(update, json);
+        return update;
+    }
 
     /// <summary>Reads the record from <paramref name="json"/>, which the caller hands over and no longer changes.</summary>
     public static StateUpdate FromJsonObject(JsonObject json)
