@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Vivim.Protocol;
 using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Client.Http;
 
@@ -76,7 +77,8 @@ internal static class GatewayHttp
     {
         try
         {
-            return ProtocolModel.FromJsonObject<T>(json);
+            // An update keeps the JSON it came in, which its update hash is computed from (no record → JSON round trip).
+            return typeof(T) == typeof(StateUpdate) ? (T)(object)ReceivedUpdates.FromJsonObject(json) : ProtocolModel.FromJsonObject<T>(json);
         }
         catch (ProtocolException e)
         {

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Vivim.Protocol;
 using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Client.Http;
 
@@ -84,7 +85,7 @@ public static class SyncChannelCodec
             {
                 "welcome" => new WelcomeMessage(Integer(message, "headSeq"), checked((int)Integer(message, "maxInFlight"))),
                 "batch" => new BatchMessage(
-                    Objects(message, "updates").Select(ProtocolModel.FromJsonObject<StateUpdate>).ToList(),
+                    Objects(message, "updates").Select(ReceivedUpdates.FromJsonObject).ToList(),
                     Objects(message, "commits").Select(ProtocolModel.FromJsonObject<Commit>).ToList(),
                     Integer(message, "headSeq")),
                 "head" => new HeadMessage(Integer(message, "headSeq")),

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Vivim.Client.Sync;
 using Vivim.Protocol;
@@ -7,13 +8,15 @@ using Vivim.Protocol.Merkle;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
 using Vivim.Protocol.State;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Client.Replica;
 
 /// <summary>
 /// Checks what a parent serves before it touches the replica (docs/protocol.md §7): snapshot signatures and both
-/// roots; for updates, commit signatures, seq order, update hashes, the roots the local tree reproduces and each
-/// update's Merkle proof. A batch is all or nothing.
+/// roots; for updates, commit signatures, seq order, update hashes (from the JSON as received when the transport kept
+/// it, <see cref="ReceivedUpdates"/>), the roots the local tree reproduces and each update's Merkle proof (equal to the
+/// one the local tree gives at that root). A batch is all or nothing.
 /// </summary>
 public sealed class ChainVerifier
 {
@@ -151,7 +154,7 @@ public sealed class ChainVerifier
     }
 
     /// <summary>What can be checked without the tree, computed in parallel for long batches (each update is independent).</summary>
-    private readonly record struct Checked(byte[]? Value, SyncVerificationException? Error, SyncVerificationException? ProofError);
+    private readonly record struct Checked(byte[]? Value, SyncVerificationException? Error);
 
     private Checked[] CheckAll(List<StateUpdate> updates, Dictionary<long, Commit> bySeq)
     {
@@ -184,18 +187,25 @@ public sealed class ChainVerifier
         var i = checked((int)(seq - commit.FromSeq));
         try
         {
-            JsonObject json;
-            try
+            // The update as received when the transport kept it; a record made otherwise is turned back into JSON.
+            if (!ReceivedUpdates.TryGetJson(update, out var json))
             {
-                json = ProtocolModel.ToJsonObject(update);
-            }
-            catch (Exception e) when (e is ProtocolException or InvalidOperationException)
-            {
-                throw new SyncVerificationException(VerificationCodes.InvalidUpdate, e.Message, e) { Update = update };
+                try
+                {
+                    json = ProtocolModel.ToJsonObject(update);
+                }
+                catch (Exception e) when (e is ProtocolException or InvalidOperationException)
+                {
+                    throw new SyncVerificationException(VerificationCodes.InvalidUpdate, e.Message, e) { Update = update };
+                }
             }
 
-            var hash = Guard(VerificationCodes.UpdateHash, () => SignatureV2.ContentHash(SignedKind.StateUpdate, json), update);
-            if (!string.Equals(hash, commit.UpdateHashes[i], StringComparison.Ordinal))
+
+            // One canonical form gives the update hash, the document's tree value (data's canonical slice) and the
+            // author's signing input.
+            var range = default(Range);
+            var signing = Guard(VerificationCodes.UpdateHash, () => SignatureV2.SigningBytes(SignedKind.StateUpdate, json, "data", out range), update);
+            if (!string.Equals(Hex.Encode(SHA256.HashData(signing)), commit.UpdateHashes[i], StringComparison.Ordinal))
             {
                 throw new SyncVerificationException(VerificationCodes.UpdateHash, $"Update {seq} is not the one its commit signed.") { Update = update };
             }
@@ -205,27 +215,19 @@ public sealed class ChainVerifier
                 throw new SyncVerificationException(VerificationCodes.InvalidUpdate, problem) { Update = update };
             }
 
-            if (_verifyAuthors && !Guard(VerificationCodes.AuthorSignature, () => SignatureV2.Verify(SignedKind.StateUpdate, json, DidKey.ResolvePublicKey(update.SourceDid)), update))
+            if (_verifyAuthors && !Guard(VerificationCodes.AuthorSignature, () => Ed25519Keys.Verify(DidKey.ResolvePublicKey(update.SourceDid), signing, SignatureV2.ReadProofSignature(json)), update))
             {
                 throw new SyncVerificationException(VerificationCodes.AuthorSignature, $"Update {seq}'s author signature does not verify.") { Update = update };
             }
 
-            var value = update.Operation == UpdateOperation.Delete
-                ? null
-                : Guard(VerificationCodes.InvalidUpdate, () => StateRules.DocumentValue(update.Data), update);
+            var value = update.Operation == UpdateOperation.Delete ? null : SHA256.HashData(signing.AsSpan(range));
 
-            // The proof is against the commit's root; the sequential pass checks that root is the local one.
-            SyncVerificationException? proofError = null;
-            if (!Guard(VerificationCodes.MerkleProof, () => MerkleVerifier.Verify(commit.Roots[i], update.Path, value, update.MerkleProof), update))
-            {
-                proofError = new SyncVerificationException(VerificationCodes.MerkleProof, $"Update {seq}'s merkle proof does not verify against its root.") { Update = update };
-            }
-
-            return new Checked(value, null, proofError);
+            // The merkle proof is checked by the sequential pass, against the proof its own tree gives at that root.
+            return new Checked(value, null);
         }
         catch (SyncVerificationException e)
         {
-            return new Checked(null, e, null);
+            return new Checked(null, e);
         }
     }
 
@@ -263,9 +265,11 @@ public sealed class ChainVerifier
             throw new SyncVerificationException(VerificationCodes.Root, $"Applying seq {seq} does not reproduce the committed root.") { Update = update };
         }
 
-        if (check.ProofError is { } proofError)
+        // A proof is canonical (docs/protocol.md §6): the one that verifies against this root for this document is the
+        // one this tree, now at that root, gives. Comparing them is the proof check without rehashing the path.
+        if (!string.Equals(batch.ProofOf(update.Path), update.MerkleProof, StringComparison.Ordinal))
         {
-            throw proofError;
+            throw new SyncVerificationException(VerificationCodes.MerkleProof, $"Update {seq}'s merkle proof does not verify against its root.") { Update = update };
         }
     }
 

@@ -125,6 +125,9 @@ public sealed class CloneReplica
 
         public string RootHex => replica._tree.RootHex;
 
+        /// <summary>The tree's proof for <paramref name="path"/> at the current root, in its text form.</summary>
+        public string ProofOf(string path) => replica._tree.GetProof(path).ToBase64Url();
+
         public void Set(string path, RawJson document, byte[] valueHash)
         {
             replica._tree.TryGetValue(path, out byte[]? previous);

@@ -13,7 +13,10 @@ public sealed partial class AnchorStateGrain
 
     private AnchorHead Head() => new(_did, _headSeq, _tree.RootHex, _retainedFromSeq, _tree.TotalWeight);
 
-    /// <summary>Updates stay the text the log holds (no parse here and no re-shaping in the gateway); commits, small, are records.</summary>
+    /// <summary>
+    /// Updates stay the text the log holds (no parse here and no re-shaping in the gateway), packed into one UTF-8
+    /// block that Orleans copies whole; commits, small, are records.
+    /// </summary>
     public async Task<StoredUpdatePage> GetUpdatesAsync(long afterSeq, int limit)
     {
         var head = _headSeq;
@@ -24,7 +27,7 @@ public sealed partial class AnchorStateGrain
 
         var page = await log.ReadAsync(_did, Math.Max(afterSeq, 0), Math.Clamp(limit, 1, _options.MaxPageUpdates));
         return new StoredUpdatePage(
-            [.. page.Updates.Select(u => new StoredUpdate(u.Seq, u.Json))],
+            StoredUpdateList.Pack(page.Updates, static u => u.Seq, static u => u.Json),
             [.. page.Commits.Select(c => ProtocolModel.Parse<Commit>(System.Text.Encoding.UTF8.GetBytes(c.Json), JsonLimits.Snapshot))],
             head);
     }

@@ -28,18 +28,42 @@ public static partial class ProtocolModel
     {
         try
         {
-            return json.Deserialize<T>(Options)
-                ?? throw new ProtocolModelException($"A {typeof(T).Name} cannot be null.");
+            return json.Deserialize<T>(Options) ?? throw NullRecord<T>();
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            var where = string.IsNullOrEmpty(e.Path) ? string.Empty : $" at {e.Path}";
-            throw new ProtocolModelException($"Not a valid {WireName(typeof(T))}{where}: {Reason(e.Message)}", e);
+            throw NotValid<T>(e);
         }
-        catch (InvalidOperationException e)
+    }
+
+    /// <summary>
+    /// Reads a record straight from UTF-8 that <see cref="ProtocolJson"/> has already accepted (strict rules, limits):
+    /// the same record as <see cref="FromJsonObject{T}"/> of that parse, without writing the object out again first.
+    /// </summary>
+    public static T FromCheckedUtf8<T>(ReadOnlySpan<byte> utf8)
+        where T : class
+    {
+        try
         {
-            throw new ProtocolModelException($"Not a valid {WireName(typeof(T))}: {Reason(e.Message)}", e);
+            return JsonSerializer.Deserialize<T>(utf8, Options) ?? throw NullRecord<T>();
         }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            throw NotValid<T>(e);
+        }
+    }
+
+    private static ProtocolModelException NullRecord<T>() => new($"A {typeof(T).Name} cannot be null.");
+
+    private static ProtocolModelException NotValid<T>(Exception e)
+    {
+        if (e is JsonException json)
+        {
+            var where = string.IsNullOrEmpty(json.Path) ? string.Empty : $" at {json.Path}";
+            return new ProtocolModelException($"Not a valid {WireName(typeof(T))}{where}: {Reason(e.Message)}", e);
+        }
+
+        return new ProtocolModelException($"Not a valid {WireName(typeof(T))}: {Reason(e.Message)}", e);
     }
 
     /// <summary>Parses protocol JSON (strict rules, limits) into a record.</summary>

@@ -12,7 +12,18 @@ internal sealed class FakeTransport(TestAnchor anchor) : ISyncTransport
 
     public StateSnapshot? SnapshotOverride { get; set; }
 
+    /// <summary>Tampers with a page's records; the result is then sent as text (see <see cref="AsRecords"/>).</summary>
     public Func<UpdatePage, UpdatePage>? PageFilter { get; set; }
+
+    /// <summary>Tampers with a page's update texts (seq, JSON) before they are parsed as a transport parses them.</summary>
+    public Func<IReadOnlyList<StoredUpdate>, IReadOnlyList<StoredUpdate>>? TextFilter { get; set; }
+
+    /// <summary>
+    /// Hands the clone the records themselves. By default each update is written as JSON text and parsed back as the
+    /// Orleans, HTTP and libp2p transports do, so the clone verifies what it received (its update hash comes from that
+    /// JSON); with this set it has only records and hashes them back into JSON.
+    /// </summary>
+    public bool AsRecords { get; set; }
 
     public List<(long Seq, string StateHash)> Acks { get; } = [];
 
@@ -33,7 +44,15 @@ internal sealed class FakeTransport(TestAnchor anchor) : ISyncTransport
         }
 
         var page = anchor.Page(afterSeq, limit);
-        return Task.FromResult(PageFilter is null ? page : PageFilter(page));
+        page = PageFilter is null ? page : PageFilter(page);
+        if (AsRecords)
+        {
+            return Task.FromResult(page);
+        }
+
+        IReadOnlyList<StoredUpdate> texts = [.. page.Updates.Select(u => new StoredUpdate(u.Seq ?? 0, ProtocolModel.ToJson(u)))];
+        texts = TextFilter is null ? texts : TextFilter(texts);
+        return Task.FromResult(new StoredUpdatePage([.. texts], page.Commits, page.HeadSeq, page.ResyncRequired).Parse());
     }
 
     public Task<long> GetHeadSeqAsync(CancellationToken cancellationToken) => Task.FromResult(anchor.Head);
