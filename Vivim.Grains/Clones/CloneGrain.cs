@@ -239,7 +239,8 @@ public sealed class CloneGrain(
     /// only seqs it delivered, with the roots of the commits it delivered, which came from the anchor (its stream or its
     /// log). Checking them again would cost an anchor call per flush (the head moves between any two flushes, so 1,000
     /// sessions of one DID made 1,000 calls a second) or an Ed25519 verification of the anchor's commit signature per
-    /// flush (this machine verifies about 2,000 a second per core): more than the delivery itself.
+    /// flush (about 45 µs of CPU each on the 2-core reference machine, so 1,000 sessions would spend a tenth of a core on
+    /// checking what the gateway itself delivered).
     /// </remarks>
     public Task AcknowledgeDeliveredAsync(long seq, string stateHash)
     {
