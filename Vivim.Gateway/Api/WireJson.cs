@@ -32,9 +32,20 @@ public static class WireJson
             }
 
             writer.WriteStartArray("updates");
-            foreach (var update in updates)
+            if (updates is StoredUpdateList packed)
             {
-                writer.WriteRawValue(update.Json, skipInputValidation: true);
+                // The anchor's page is already UTF-8: copy each update's bytes rather than decode and re-encode them.
+                for (var i = 0; i < packed.Count; i++)
+                {
+                    writer.WriteRawValue(packed.Utf8(i), skipInputValidation: true);
+                }
+            }
+            else
+            {
+                foreach (var update in updates)
+                {
+                    writer.WriteRawValue(update.Json, skipInputValidation: true);
+                }
             }
 
             writer.WriteEndArray();

@@ -45,7 +45,8 @@ internal static class UpdateCosts
         var authors = new System.Collections.Concurrent.ConcurrentDictionary<string, DidKey>(StringComparer.Ordinal);
         var bytes = texts.Select(Encoding.UTF8.GetBytes).ToArray();
         var parsed = bytes.Select(b => ProtocolJson.ParseObject(b)).ToArray();
-        var signing = parsed.Select(j => SignatureV2.SigningBytes(SignedKind.StateUpdate, j, "data", out _)).ToArray();
+        var dataRanges = new Range[count];
+        var signing = parsed.Select((j, i) => SignatureV2.SigningBytes(SignedKind.StateUpdate, j, "data", out dataRanges[i])).ToArray();
         var signatures = parsed.Select(SignatureV2.ReadProofSignature).ToArray();
         var records = parsed.Select(StateUpdateReader.Read).ToArray();
         var tree = new SparseMerkleTree();
@@ -59,7 +60,7 @@ internal static class UpdateCosts
             ("text to UTF-8 and parse", i => sink += ProtocolJson.ParseObject(Encoding.UTF8.GetBytes(texts[i])).Count),
             ("read the record (data stringified)", i => sink += StateUpdateReader.Read(parsed[i]).Data.Text.Length),
             ("v2 signing bytes (canonical)", i => sink += SignatureV2.SigningBytes(SignedKind.StateUpdate, parsed[i], "data", out _).Length),
-            ("hashes (value, update, key) and hex", i => sink += Hex.Encode(SHA256.HashData(signing[i])).Length + SHA256.HashData(signing[i].AsSpan(0, 64))[0] + MerkleHashes.KeyOf(records[i].Path)[0]),
+            ("hashes (value, update, key) and hex", i => sink += Hex.Encode(SHA256.HashData(signing[i])).Length + SHA256.HashData(signing[i].AsSpan(dataRanges[i]))[0] + MerkleHashes.KeyOf(records[i].Path)[0]),
             ("check: all of the above", i => sink += UpdateCandidate.Check(0, texts[i], options, DateTimeOffset.UtcNow, authors).Rejection is null ? 1 : 0),
             ("tree: set, root, proof", i =>
             {
