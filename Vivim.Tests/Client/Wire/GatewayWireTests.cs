@@ -121,6 +121,15 @@ public sealed class GatewayWireTests(GatewayFixture gateway) : IAsyncLifetime
                 sessions.Add(e);
             }
         };
+        // The handler runs on the transport's threads while the test reads: every read of the list takes its lock.
+        string Sessions()
+        {
+            lock (sessions)
+            {
+                return string.Join(" | ", sessions);
+            }
+        }
+
         await clone.StartAsync();
 
         long head = 1;
@@ -147,11 +156,11 @@ public sealed class GatewayWireTests(GatewayFixture gateway) : IAsyncLifetime
             }
         }
 
-        await Until.TrueAsync(() => clone.Sync.Replica.Cursor >= head, () => $"at {clone.Sync.Replica.Cursor} of {head}; {string.Join(" | ", sessions)}");
+        await Until.TrueAsync(() => clone.Sync.Replica.Cursor >= head, () => $"at {clone.Sync.Replica.Cursor} of {head}; {Sessions()}");
         var applied = events.All<UpdateAppliedEventArgs>().Select(e => e.Update.Seq!.Value).ToList();
         Assert.Equal(Enumerable.Range(2, (int)head - 1).Select(i => (long)i), applied); // every seq once, in order
         Assert.All(events.All<UpdateAppliedEventArgs>(), e => Assert.True(e.Success));
-        Assert.True(clone.Transport.LiveConnections >= 3, string.Join(" | ", sessions));
+        Assert.True(clone.Transport.LiveConnections >= 3, Sessions());
         LiveSessionEventArgs[] connects;
         lock (sessions)
         {
