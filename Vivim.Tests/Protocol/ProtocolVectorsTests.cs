@@ -119,5 +119,15 @@ public sealed class ProtocolVectorsTests
         Assert.Contains("checks passed", run.StdOut, StringComparison.Ordinal);
     }
 
+    /// <summary>The console shows a state as verified only on its own checks: they must agree with the vectors, and refuse altered ones.</summary>
+    [Fact]
+    public async Task The_consoles_browser_verification_agrees_with_every_vector()
+    {
+        var verifyJs = Repository.PathOf("Vivim.Gateway", "TenantConsole", "assets", "verify.js");
+        var run = await NodeScript.RunAsync(Repository.PathOf("interop", "vectors"), "check-console-verify.mjs", [verifyJs, VectorsPath], TimeSpan.FromSeconds(60));
+        Assert.True(run.ExitCode == 0, $"check-console-verify.mjs failed:\n{run.StdErr}\n{run.StdOut}");
+        Assert.Contains("checks passed", run.StdOut, StringComparison.Ordinal);
+    }
+
     private static JsonObject Load() => (JsonObject)ProtocolJson.Parse(File.ReadAllBytes(VectorsPath), JsonLimits.Snapshot, allowLoneSurrogates: true)!;
 }
