@@ -50,6 +50,9 @@ internal sealed class SqliteLogWriter : IDisposable
         // Deleted and replaced documents are zeroed in their pages, not left in free space (it is per connection).
         SqliteLogStatements.Execute(_connection, SecureDelete);
         SqliteLogStatements.Execute(_connection, "PRAGMA cache_size = -65536");
+        // A write's savepoint journals the pages it changes; past 64 KiB SQLite spills that journal to a temporary
+        // file (two write calls per page). In memory it is dropped when the savepoint is released: one write's pages.
+        SqliteLogStatements.Execute(_connection, "PRAGMA temp_store = MEMORY");
         // 10,000 pages (40 MiB at 4 KiB): only when the checkpointer falls behind does the writer checkpoint itself.
         SqliteLogStatements.Execute(_connection, "PRAGMA wal_autocheckpoint = 10000");
         _statements = new SqliteLogStatements(_connection);
@@ -103,19 +106,18 @@ internal sealed class SqliteLogWriter : IDisposable
             _statements.Enlist(transaction);
             for (var i = 0; i < group.Count; i++)
             {
-                transaction.Save("w");
+                _statements.BeginWrite();
                 try
                 {
                     group[i].Work(_statements);
-                    transaction.Release("w");
+                    _statements.EndWrite();
                     failures.Add(null);
                 }
                 catch (Exception e)
                 {
                     // Undoes this write alone. If SQLite already rolled the whole transaction back (I/O error, disk
                     // full), this throws and the whole group fails below.
-                    transaction.Rollback("w");
-                    transaction.Release("w");
+                    _statements.UndoWrite();
                     failures.Add(e);
                 }
             }
