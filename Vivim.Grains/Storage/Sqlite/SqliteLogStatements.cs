@@ -24,6 +24,9 @@ internal sealed class SqliteLogStatements : IDisposable
     private readonly SqliteCommand _deleteDocuments;
     private readonly SqliteCommand _deleteHead;
     private readonly SqliteCommand _spendNonce;
+    private readonly SqliteCommand _savepoint;
+    private readonly SqliteCommand _release;
+    private readonly SqliteCommand _rollbackToSavepoint;
     private readonly SqliteCommand[] _all;
 
     public SqliteLogStatements(SqliteConnection connection)
@@ -46,7 +49,11 @@ internal sealed class SqliteLogStatements : IDisposable
         _deleteDocuments = Prepare(connection, "DELETE FROM vivim_documents WHERE did_id = $id", "$id");
         _deleteHead = Prepare(connection, "DELETE FROM vivim_log_heads WHERE id = $id", "$id");
         _spendNonce = Prepare(connection, SqliteNonceLedger.SpendSql, "$did", "$clone", "$nonce", "$expires", "$now");
-        _all = [_head, _createHead, _moveHead, _insertUpdate, _insertCommit, _writeDocument, _deleteDocument, _truncateHead, _truncateUpdates, _truncateCommits, _deleteUpdates, _deleteCommits, _deleteDocuments, _deleteHead, _spendNonce];
+        // Each write's savepoint, prepared once: SqliteTransaction.Save and Release compile their statement on every call.
+        _savepoint = Prepare(connection, "SAVEPOINT w");
+        _release = Prepare(connection, "RELEASE w");
+        _rollbackToSavepoint = Prepare(connection, "ROLLBACK TO w");
+        _all = [_head, _createHead, _moveHead, _insertUpdate, _insertCommit, _writeDocument, _deleteDocument, _truncateHead, _truncateUpdates, _truncateCommits, _deleteUpdates, _deleteCommits, _deleteDocuments, _deleteHead, _spendNonce, _savepoint, _release, _rollbackToSavepoint];
     }
 
     /// <summary>Points every statement at the writer's current transaction (Microsoft.Data.Sqlite requires it).</summary>
@@ -56,6 +63,19 @@ internal sealed class SqliteLogStatements : IDisposable
         {
             command.Transaction = transaction;
         }
+    }
+
+    /// <summary>Opens the savepoint that lets one write of the group fail alone.</summary>
+    public void BeginWrite() => _savepoint.ExecuteNonQuery();
+
+    /// <summary>Keeps the write in the group's transaction.</summary>
+    public void EndWrite() => _release.ExecuteNonQuery();
+
+    /// <summary>Undoes the write alone, then closes its savepoint. Throws when SQLite already rolled the whole transaction back.</summary>
+    public void UndoWrite()
+    {
+        _rollbackToSavepoint.ExecuteNonQuery();
+        _release.ExecuteNonQuery();
     }
 
     /// <summary>An append, already validated: refused unless it continues the log; the caller's savepoint undoes a failure half-way.</summary>

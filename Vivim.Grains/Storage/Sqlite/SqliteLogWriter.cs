@@ -5,7 +5,7 @@ namespace Vivim.Storage.Sqlite;
 
 /// <summary>
 /// The one connection that writes (SQLite allows one writer at a time) and its thread. Writes queue up while a
-/// transaction commits; the next transaction takes every queued write (up to a bound), each inside a savepoint of
+/// transaction commits; the next transaction takes every queued write (up to a bound), each (when not alone) inside a savepoint of
 /// its own, and commits them together: one fsync for many appends (group commit), while a write that fails rolls
 /// back to its savepoint alone. A write is completed only after its transaction committed.
 /// </summary>
@@ -49,7 +49,15 @@ internal sealed class SqliteLogWriter : IDisposable
         SqliteLogStatements.Execute(_connection, BusyTimeout);
         // Deleted and replaced documents are zeroed in their pages, not left in free space (it is per connection).
         SqliteLogStatements.Execute(_connection, SecureDelete);
-        SqliteLogStatements.Execute(_connection, "PRAGMA cache_size = -65536");
+        // 8 MiB. Every commit that split a b-tree page walks the whole page cache: balancing renumbers pages through
+        // the lock-byte page's number (262145), so the end of the transaction drops cached pages past the file's end by
+        // scanning every hash slot and page. At 64 MiB that walk (16,384 pages) took about a millisecond per commit;
+        // the pages the writer needs (index leaves per DID, the tables' last pages) fit in far less, and a miss is
+        // a read from the operating system's cache.
+        SqliteLogStatements.Execute(_connection, "PRAGMA cache_size = -8192");
+        // A write's savepoint journals the pages it changes; past 64 KiB SQLite spills that journal to a temporary
+        // file (two write calls per page). In memory it is dropped when the savepoint is released: one write's pages.
+        SqliteLogStatements.Execute(_connection, "PRAGMA temp_store = MEMORY");
         // 10,000 pages (40 MiB at 4 KiB): only when the checkpointer falls behind does the writer checkpoint itself.
         SqliteLogStatements.Execute(_connection, "PRAGMA wal_autocheckpoint = 10000");
         _statements = new SqliteLogStatements(_connection);
@@ -101,21 +109,30 @@ internal sealed class SqliteLogWriter : IDisposable
         {
             using var transaction = _connection.BeginTransaction(deferred: false);
             _statements.Enlist(transaction);
+            var alone = group.Count == 1;
             for (var i = 0; i < group.Count; i++)
             {
-                transaction.Save("w");
+                if (alone)
+                {
+                    // Alone in its transaction, a write needs no savepoint (its journal copies every page it changes):
+                    // if it fails, the transaction rolls back below with nothing else in it.
+                    group[i].Work(_statements);
+                    failures.Add(null);
+                    continue;
+                }
+
+                _statements.BeginWrite();
                 try
                 {
                     group[i].Work(_statements);
-                    transaction.Release("w");
+                    _statements.EndWrite();
                     failures.Add(null);
                 }
                 catch (Exception e)
                 {
                     // Undoes this write alone. If SQLite already rolled the whole transaction back (I/O error, disk
                     // full), this throws and the whole group fails below.
-                    transaction.Rollback("w");
-                    transaction.Release("w");
+                    _statements.UndoWrite();
                     failures.Add(e);
                 }
             }

@@ -75,6 +75,8 @@ internal sealed class SqliteReaderPool(string connectionString, int size) : IDis
             _connection.Open();
             SqliteLogStatements.Execute(_connection, "PRAGMA query_only = 1");
             SqliteLogStatements.Execute(_connection, "PRAGMA cache_size = -16384");
+            // A page's rows are materialized and sorted in a temporary table: kept in memory, not a new file per query.
+            SqliteLogStatements.Execute(_connection, "PRAGMA temp_store = MEMORY");
         }
 
         /// <summary>The connection's command for <paramref name="sql"/> (prepared on first use, then reused), with its parameters cleared.</summary>
