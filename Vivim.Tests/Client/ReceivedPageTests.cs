@@ -70,10 +70,10 @@ public sealed class ReceivedPageTests : IDisposable
 
         Assert.Equal((_anchor.Head, _anchor.RootHex), (protocol.Replica.Cursor, protocol.Replica.Root));
         Assert.Equal(_anchor.Documents.OrderBy(d => d.Key), protocol.Replica.GetDocuments().OrderBy(d => d.Key));
-        Assert.All(applied, u => Assert.True(ReceivedUpdates.TryGetJson(u, out _)));
+        Assert.All(applied, u => Assert.True(ReceivedUpdates.TryGet(u, out var received) && received.SigningBytes is not null && received.Json is null));
 
         // A copy of a record is not vouched for by the JSON its original came in.
-        Assert.False(ReceivedUpdates.TryGetJson(applied[0] with { Data = new RawJson("""{"forged":true}""") }, out _));
+        Assert.False(ReceivedUpdates.TryGet(applied[0] with { Data = new RawJson("""{"forged":true}""") }, out _));
     }
 
     [Fact]
