@@ -5,6 +5,18 @@ public static class Hex
 {
     public static string Encode(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(bytes);
 
+    /// <summary>Whether <paramref name="hex"/> is the lowercase hex of <paramref name="bytes"/> (as <see cref="Encode"/> writes it), without building that string.</summary>
+    public static bool IsEncodingOf(ReadOnlySpan<byte> bytes, string? hex)
+    {
+        if (hex is null || hex.Length != bytes.Length * 2)
+        {
+            return false;
+        }
+
+        Span<char> chars = bytes.Length <= 64 ? stackalloc char[128] : new char[bytes.Length * 2];
+        return Convert.TryToHexStringLower(bytes, chars, out var written) && hex.AsSpan().SequenceEqual(chars[..written]);
+    }
+
     /// <summary>Decodes hex of exactly <paramref name="expectedBytes"/> bytes (any case); anything else is a <see cref="HexFormatException"/>.</summary>
     public static byte[] Decode(string? hex, int expectedBytes, string what)
     {

@@ -153,8 +153,12 @@ public sealed class ChainVerifier
         return fresh;
     }
 
-    /// <summary>What can be checked without the tree, computed in parallel for long batches (each update is independent).</summary>
-    private readonly record struct Checked(byte[]? Value, SyncVerificationException? Error);
+    /// <summary>
+    /// What can be checked without the tree, computed in parallel for long batches (each update is independent): the
+    /// document's tree value (null for a delete) and tree key, or the refusal, which the sequential pass reports in
+    /// seq order, so the first failing update is the one reported however the checks were scheduled.
+    /// </summary>
+    private readonly record struct Checked(byte[]? Value, byte[]? Key, SyncVerificationException? Error);
 
     private Checked[] CheckAll(List<StateUpdate> updates, Dictionary<long, Commit> bySeq)
     {
@@ -187,25 +191,25 @@ public sealed class ChainVerifier
         var i = checked((int)(seq - commit.FromSeq));
         try
         {
-            // The update as received when the transport kept it; a record made otherwise is turned back into JSON.
-            if (!ReceivedUpdates.TryGetJson(update, out var json))
+            // One canonical form gives the update hash, the document's tree value (data's canonical slice) and the
+            // author's signing input: the one received when the transport kept it, else the record turned back into JSON.
+            byte[] signing;
+            var range = default(Range);
+            byte[]? receivedSignature = null;
+            JsonObject? json = null;
+            if (ReceivedUpdates.TryGet(update, out var received) && received.SigningBytes is { } receivedSigning)
             {
-                try
-                {
-                    json = ProtocolModel.ToJsonObject(update);
-                }
-                catch (Exception e) when (e is ProtocolException or InvalidOperationException)
-                {
-                    throw new SyncVerificationException(VerificationCodes.InvalidUpdate, e.Message, e) { Update = update };
-                }
+                signing = receivedSigning;
+                range = received.Data;
+                receivedSignature = received.ProofSignature;
+            }
+            else
+            {
+                json = received?.Json ?? ToJson(update);
+                signing = Guard(VerificationCodes.UpdateHash, () => SignatureV2.SigningBytes(SignedKind.StateUpdate, json, "data", out range), update);
             }
 
-
-            // One canonical form gives the update hash, the document's tree value (data's canonical slice) and the
-            // author's signing input.
-            var range = default(Range);
-            var signing = Guard(VerificationCodes.UpdateHash, () => SignatureV2.SigningBytes(SignedKind.StateUpdate, json, "data", out range), update);
-            if (!string.Equals(Hex.Encode(SHA256.HashData(signing)), commit.UpdateHashes[i], StringComparison.Ordinal))
+            if (!Hex.IsEncodingOf(SHA256.HashData(signing), commit.UpdateHashes[i]))
             {
                 throw new SyncVerificationException(VerificationCodes.UpdateHash, $"Update {seq} is not the one its commit signed.") { Update = update };
             }
@@ -215,19 +219,42 @@ public sealed class ChainVerifier
                 throw new SyncVerificationException(VerificationCodes.InvalidUpdate, problem) { Update = update };
             }
 
-            if (_verifyAuthors && !Guard(VerificationCodes.AuthorSignature, () => Ed25519Keys.Verify(DidKey.ResolvePublicKey(update.SourceDid), signing, SignatureV2.ReadProofSignature(json)), update))
+            if (_verifyAuthors && !Guard(VerificationCodes.AuthorSignature, () => Ed25519Keys.Verify(DidKey.ResolvePublicKey(update.SourceDid), signing, receivedSignature ?? SignatureV2.ReadProofSignature(json!)), update))
             {
                 throw new SyncVerificationException(VerificationCodes.AuthorSignature, $"Update {seq}'s author signature does not verify.") { Update = update };
             }
 
             var value = update.Operation == UpdateOperation.Delete ? null : SHA256.HashData(signing.AsSpan(range));
 
+            // Hashed here, in parallel, rather than by each of the sequential pass's tree calls. A path with no UTF-8
+            // form has no key; the sequential pass meets it through the path, as before.
+            byte[]? key = null;
+            try
+            {
+                key = MerkleHashes.KeyOf(update.Path);
+            }
+            catch (ArgumentException)
+            {
+            }
+
             // The merkle proof is checked by the sequential pass, against the proof its own tree gives at that root.
-            return new Checked(value, null);
+            return new Checked(value, key, null);
         }
         catch (SyncVerificationException e)
         {
-            return new Checked(null, e);
+            return new Checked(null, null, e);
+        }
+    }
+
+    private static JsonObject ToJson(StateUpdate update)
+    {
+        try
+        {
+            return ProtocolModel.ToJsonObject(update);
+        }
+        catch (Exception e) when (e is ProtocolException or InvalidOperationException)
+        {
+            throw new SyncVerificationException(VerificationCodes.InvalidUpdate, e.Message, e) { Update = update };
         }
     }
 
@@ -241,7 +268,7 @@ public sealed class ChainVerifier
 
         var i = checked((int)(seq - commit.FromSeq));
         var before = i == 0 ? commit.PrevRoot : commit.Roots[i - 1];
-        if (!string.Equals(batch.RootHex, before, StringComparison.Ordinal))
+        if (!batch.RootIs(before))
         {
             throw new SyncVerificationException(i == 0 ? VerificationCodes.PrevRoot : VerificationCodes.Root, $"The local root before seq {seq} is not the commit's.") { Update = update };
         }
@@ -251,23 +278,24 @@ public sealed class ChainVerifier
             throw error;
         }
 
+        var key = check.Key ?? MerkleHashes.KeyOf(update.Path);
         if (check.Value is { } value)
         {
-            batch.Set(update.Path, update.Data, value);
+            batch.Set(update.Path, key, update.Data, value);
         }
         else
         {
-            batch.Remove(update.Path);
+            batch.Remove(update.Path, key);
         }
 
-        if (!string.Equals(batch.RootHex, commit.Roots[i], StringComparison.Ordinal))
+        if (!batch.RootIs(commit.Roots[i]))
         {
             throw new SyncVerificationException(VerificationCodes.Root, $"Applying seq {seq} does not reproduce the committed root.") { Update = update };
         }
 
         // A proof is canonical (docs/protocol.md §6): the one that verifies against this root for this document is the
         // one this tree, now at that root, gives. Comparing them is the proof check without rehashing the path.
-        if (!string.Equals(batch.ProofOf(update.Path), update.MerkleProof, StringComparison.Ordinal))
+        if (!batch.ProofIs(key, update.MerkleProof))
         {
             throw new SyncVerificationException(VerificationCodes.MerkleProof, $"Update {seq}'s merkle proof does not verify against its root.") { Update = update };
         }

@@ -119,29 +119,31 @@ public sealed class CloneReplica
     /// </summary>
     internal sealed class ReplicaBatch(CloneReplica replica) : IDisposable
     {
-        private readonly List<(string Path, byte[]? Previous)> _undo = [];
+        private readonly List<(byte[] Key, byte[]? Previous)> _undo = [];
         private readonly Dictionary<string, RawJson?> _overlay = new(StringComparer.Ordinal);
         private bool _done;
 
-        public string RootHex => replica._tree.RootHex;
+        /// <summary>Whether the tree's root is <paramref name="rootHex"/>, compared without writing the root out.</summary>
+        public bool RootIs(string rootHex) => Hex.IsEncodingOf(replica._tree.Root, rootHex);
 
-        /// <summary>The tree's proof for <paramref name="path"/> at the current root, in its text form.</summary>
-        public string ProofOf(string path) => replica._tree.GetProof(path).ToBase64Url();
+        /// <summary>Whether <paramref name="proof"/> is the tree's proof for the document keyed <paramref name="key"/> at the current root, in its text form.</summary>
+        public bool ProofIs(byte[] key, string proof) => replica._tree.GetProof(key).HasText(proof);
 
-        public void Set(string path, RawJson document, byte[] valueHash)
+        /// <summary>Sets the document at <paramref name="path"/>, whose tree key (<see cref="MerkleHashes.KeyOf(string)"/>) is <paramref name="key"/>.</summary>
+        public void Set(string path, byte[] key, RawJson document, byte[] valueHash)
         {
-            replica._tree.TryGetValue(path, out byte[]? previous);
-            _undo.Add((path, previous));
-            replica._tree.Set(path, valueHash);
+            replica._tree.TryGetValue(key, out byte[]? previous);
+            _undo.Add((key, previous));
+            replica._tree.Set(key, valueHash);
             _overlay[path] = document;
         }
 
-        public void Remove(string path)
+        public void Remove(string path, byte[] key)
         {
-            if (replica._tree.TryGetValue(path, out byte[]? previous))
+            if (replica._tree.TryGetValue(key, out byte[]? previous))
             {
-                _undo.Add((path, previous));
-                replica._tree.Remove(path);
+                _undo.Add((key, previous));
+                replica._tree.Remove(key);
             }
 
             _overlay[path] = null;
@@ -180,14 +182,14 @@ public sealed class CloneReplica
             // Undo in reverse: the tree's root depends only on its final set, so this restores it exactly.
             for (var i = _undo.Count - 1; i >= 0; i--)
             {
-                var (path, previous) = _undo[i];
+                var (key, previous) = _undo[i];
                 if (previous is null)
                 {
-                    replica._tree.Remove(path);
+                    replica._tree.Remove(key);
                 }
                 else
                 {
-                    replica._tree.Set(path, previous);
+                    replica._tree.Set(key, previous);
                 }
             }
 

@@ -190,23 +190,57 @@ public sealed class MerkleProof
     /// <summary>The canonical binary form.</summary>
     public byte[] Encode()
     {
-        int extra = Kind == MerkleProofKind.NonInclusionLeaf ? 2 * Size : 0;
-        var data = new byte[2 + extra + 2 + _bitmap.Length + _siblings.Length];
+        var data = new byte[EncodedLength];
+        Encode(data);
+        return data;
+    }
+
+    private int EncodedLength => 2 + (Kind == MerkleProofKind.NonInclusionLeaf ? 2 * Size : 0) + 2 + _bitmap.Length + _siblings.Length;
+
+    private void Encode(Span<byte> data)
+    {
         data[0] = FormatVersion;
         data[1] = (byte)Kind;
         int offset = 2;
-        if (extra != 0)
+        if (Kind == MerkleProofKind.NonInclusionLeaf)
         {
-            _otherKey!.CopyTo(data, offset);
-            _otherValue!.CopyTo(data, offset + Size);
-            offset += extra;
+            _otherKey.AsSpan().CopyTo(data[offset..]);
+            _otherValue.AsSpan().CopyTo(data[(offset + Size)..]);
+            offset += 2 * Size;
         }
 
-        BinaryPrimitives.WriteUInt16BigEndian(data.AsSpan(offset), (ushort)Depth);
+        BinaryPrimitives.WriteUInt16BigEndian(data[offset..], (ushort)Depth);
         offset += 2;
-        _bitmap.CopyTo(data, offset);
-        _siblings.CopyTo(data, offset + _bitmap.Length);
-        return data;
+        _bitmap.AsSpan().CopyTo(data[offset..]);
+        _siblings.AsSpan().CopyTo(data[(offset + _bitmap.Length)..]);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="text"/> is exactly this proof's canonical text form (<see cref="ToBase64Url"/>), compared
+    /// without building that string: a clone compares each received proof with its own tree's.
+    /// </summary>
+    public bool HasText(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        int length = EncodedLength;
+        if (text.Length != StrictBase64Url.EncodedLength(length))
+        {
+            return false;
+        }
+
+        var bytes = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+        var chars = System.Buffers.ArrayPool<char>.Shared.Rent(text.Length);
+        try
+        {
+            Encode(bytes.AsSpan(0, length));
+            StrictBase64Url.Encode(bytes.AsSpan(0, length), chars.AsSpan(0, text.Length));
+            return text.AsSpan().SequenceEqual(chars.AsSpan(0, text.Length));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<char>.Shared.Return(chars);
+            System.Buffers.ArrayPool<byte>.Shared.Return(bytes);
+        }
     }
 
     /// <summary>The canonical text form: <see cref="Encode"/> as base64url without padding.</summary>

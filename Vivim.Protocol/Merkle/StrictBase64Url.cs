@@ -8,36 +8,40 @@ internal static class StrictBase64Url
 {
     private const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-    public static string Encode(ReadOnlySpan<byte> data)
-    {
-        return string.Create((data.Length * 4 + 2) / 3, data.ToArray(), static (chars, bytes) =>
-        {
-            int o = 0;
-            int i = 0;
-            for (; i + 3 <= bytes.Length; i += 3)
-            {
-                int v = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-                chars[o++] = Alphabet[v >> 18];
-                chars[o++] = Alphabet[(v >> 12) & 63];
-                chars[o++] = Alphabet[(v >> 6) & 63];
-                chars[o++] = Alphabet[v & 63];
-            }
+    public static string Encode(ReadOnlySpan<byte> data) =>
+        string.Create(EncodedLength(data.Length), data.ToArray(), static (chars, bytes) => Encode(bytes, chars));
 
-            int rest = bytes.Length - i;
-            if (rest == 1)
-            {
-                int v = bytes[i] << 16;
-                chars[o++] = Alphabet[v >> 18];
-                chars[o] = Alphabet[(v >> 12) & 63];
-            }
-            else if (rest == 2)
-            {
-                int v = (bytes[i] << 16) | (bytes[i + 1] << 8);
-                chars[o++] = Alphabet[v >> 18];
-                chars[o++] = Alphabet[(v >> 12) & 63];
-                chars[o] = Alphabet[(v >> 6) & 63];
-            }
-        });
+    /// <summary>The length of the text form of <paramref name="byteCount"/> bytes.</summary>
+    public static int EncodedLength(int byteCount) => (byteCount * 4 + 2) / 3;
+
+    /// <summary>Writes the text form of <paramref name="bytes"/> into <paramref name="chars"/> (<see cref="EncodedLength"/> long).</summary>
+    public static void Encode(ReadOnlySpan<byte> bytes, Span<char> chars)
+    {
+        int o = 0;
+        int i = 0;
+        for (; i + 3 <= bytes.Length; i += 3)
+        {
+            int v = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+            chars[o++] = Alphabet[v >> 18];
+            chars[o++] = Alphabet[(v >> 12) & 63];
+            chars[o++] = Alphabet[(v >> 6) & 63];
+            chars[o++] = Alphabet[v & 63];
+        }
+
+        int rest = bytes.Length - i;
+        if (rest == 1)
+        {
+            int v = bytes[i] << 16;
+            chars[o++] = Alphabet[v >> 18];
+            chars[o] = Alphabet[(v >> 12) & 63];
+        }
+        else if (rest == 2)
+        {
+            int v = (bytes[i] << 16) | (bytes[i + 1] << 8);
+            chars[o++] = Alphabet[v >> 18];
+            chars[o++] = Alphabet[(v >> 12) & 63];
+            chars[o] = Alphabet[(v >> 6) & 63];
+        }
     }
 
     /// <summary>Decodes <paramref name="text"/>, or returns null when it is not canonical base64url.</summary>

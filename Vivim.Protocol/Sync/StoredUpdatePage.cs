@@ -17,15 +17,43 @@ public sealed record StoredUpdatePage(
 {
     public long LastSeq => Updates.SeqAt(Updates.Count - 1);
 
-    /// <summary>The records, each parsed from its stored bytes and remembered with them (<see cref="ReceivedUpdates"/>) for the update hash.</summary>
+    /// <summary>
+    /// The records, each parsed from its stored bytes and remembered with what verifying it needs
+    /// (<see cref="ReceivedUpdates"/>). A long page is parsed on every core (each update is independent); a bad update
+    /// fails the page with the same exception as a parse in order would, the first bad one's.
+    /// </summary>
     public UpdatePage Parse()
     {
         var updates = new StateUpdate[Updates.Count];
-        for (var i = 0; i < updates.Length; i++)
+        if (updates.Length < ParallelThreshold)
         {
-            updates[i] = ReceivedUpdates.Parse(Updates.Utf8(i), JsonLimits.Snapshot);
+            for (var i = 0; i < updates.Length; i++)
+            {
+                updates[i] = ReceivedUpdates.Parse(Updates.Utf8(i), JsonLimits.Snapshot);
+            }
+        }
+        else
+        {
+            var errors = new Exception?[updates.Length];
+            Parallel.For(0, updates.Length, i =>
+            {
+                try
+                {
+                    updates[i] = ReceivedUpdates.Parse(Updates.Utf8(i), JsonLimits.Snapshot);
+                }
+                catch (Exception e)
+                {
+                    errors[i] = e;
+                }
+            });
+            if (Array.Find(errors, e => e is not null) is { } first)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
+            }
         }
 
         return new(updates, Commits, HeadSeq, ResyncRequired);
     }
+
+    private const int ParallelThreshold = 64;
 }

@@ -70,10 +70,10 @@ public sealed class ReceivedPageTests : IDisposable
 
         Assert.Equal((_anchor.Head, _anchor.RootHex), (protocol.Replica.Cursor, protocol.Replica.Root));
         Assert.Equal(_anchor.Documents.OrderBy(d => d.Key), protocol.Replica.GetDocuments().OrderBy(d => d.Key));
-        Assert.All(applied, u => Assert.True(ReceivedUpdates.TryGetJson(u, out _)));
+        Assert.All(applied, u => Assert.True(ReceivedUpdates.TryGet(u, out var received) && received.SigningBytes is not null && received.Json is null));
 
         // A copy of a record is not vouched for by the JSON its original came in.
-        Assert.False(ReceivedUpdates.TryGetJson(applied[0] with { Data = new RawJson("""{"forged":true}""") }, out _));
+        Assert.False(ReceivedUpdates.TryGet(applied[0] with { Data = new RawJson("""{"forged":true}""") }, out _));
     }
 
     [Fact]
@@ -162,6 +162,64 @@ public sealed class ReceivedPageTests : IDisposable
         _transport.PageFilter = null;
         Assert.Equal(3, await protocol.SyncNowAsync());
         Assert.Equal((_anchor.Head, _anchor.RootHex), (protocol.Replica.Cursor, protocol.Replica.Root));
+    }
+
+    // A page long enough to be parsed and checked on every core, its last update the bad one: the refusal still waits
+    // for every check and reports the update it is about, and nothing of the page is applied.
+    private async Task<SyncProtocol> AtSnapshotWithLongPageAsync(bool verifyAuthors)
+    {
+        _anchor.Commit([.. Enumerable.Range(0, 100).Select(i => (UpdateOperation.Create, $"memoryIndex/notes/long-{i}", (string?)$$"""{"i":{{i}}}"""))]);
+        var protocol = new SyncProtocol(_anchor.Did, new SyncConfig(AutoSync: false, MaxBatchSize: 1000), _transport, new SyncOptions { VerifyAuthorSignatures = verifyAuthors, ReconcileInterval = TimeSpan.FromHours(1) });
+        await protocol.LoadSnapshotAsync(_transport.SnapshotOverride!);
+        return protocol;
+    }
+
+    [Fact]
+    public async Task A_bad_author_signature_last_in_a_long_page_is_refused_and_nothing_of_the_page_applies()
+    {
+        await using var protocol = await AtSnapshotWithLongPageAsync(verifyAuthors: true);
+        var last = _anchor.Head;
+
+        // The proof is outside the update hash, so the commit still vouches for the update: only the author check sees it.
+        _transport.TextFilter = texts =>
+        {
+            var signature = ProtocolModel.Parse<StateUpdate>(System.Text.Encoding.UTF8.GetBytes(texts[^1].Json)).Proof!.Signature;
+            return Edit(texts, last, signature, (signature[0] == '0' ? "1" : "0") + signature[1..]);
+        };
+
+        var error = await AssertRefusedAsync(protocol, VerificationCodes.AuthorSignature);
+        Assert.Equal(last, error.Update!.Seq);
+
+        _transport.TextFilter = null;
+        Assert.Equal(103, await protocol.SyncNowAsync());
+        Assert.Equal((_anchor.Head, _anchor.RootHex), (protocol.Replica.Cursor, protocol.Replica.Root));
+    }
+
+    [Fact]
+    public async Task A_changed_text_last_in_a_long_page_is_refused_as_that_update()
+    {
+        await using var protocol = await AtSnapshotWithLongPageAsync(verifyAuthors: false);
+        var last = _anchor.Head;
+        _transport.TextFilter = texts => Edit(texts, last, "\"i\":99", "\"i\":98");
+
+        var error = await AssertRefusedAsync(protocol, VerificationCodes.UpdateHash);
+        Assert.Equal(last, error.Update!.Seq);
+    }
+
+    [Fact]
+    public async Task A_long_page_parsed_on_every_core_fails_as_its_first_bad_update()
+    {
+        await using var protocol = await AtSnapshotWithLongPageAsync(verifyAuthors: false);
+
+        // The 70th update is not JSON, the last has a member no update has: parsed in order, the first fails first.
+        _transport.TextFilter = texts =>
+        [
+            .. texts.Select((u, i) => i == 70 ? u with { Json = u.Json[..^1] } : i == texts.Count - 1 ? u with { Json = u.Json[..^1] + ",\"extra\":1}" } : u),
+        ];
+
+        var root = protocol.Replica.Root;
+        await Assert.ThrowsAsync<Vivim.Protocol.Json.JsonFormatException>(() => protocol.SyncNowAsync());
+        Assert.Equal((2, root), (protocol.Replica.Cursor, protocol.Replica.Root));
     }
 
     [Fact]

@@ -353,6 +353,13 @@ public class MerklePropertyTests
         byte[] bytes = proof.Encode();
         Assert.Equal(bytes, MerkleProof.Decode(bytes).Encode());
         Assert.Equal(bytes, MerkleProof.FromBase64Url(proof.ToBase64Url()).Encode());
+
+        // The comparison a clone makes with a received proof's text: its own text only, not a changed or cut one.
+        var text = proof.ToBase64Url();
+        Assert.True(proof.HasText(text));
+        Assert.False(proof.HasText(text[..^1] + (text[^1] == 'A' ? 'B' : 'A')));
+        Assert.False(proof.HasText(text[..^1]));
+        Assert.False(proof.HasText(text + "A"));
         Assert.Equal(bytes.Length, 2 + (proof.Kind == MerkleProofKind.NonInclusionLeaf ? 64 : 0) + 2 + ((proof.Depth + 7) / 8)
             + (32 * Enumerable.Range(0, proof.Depth).Count(i => !proof.IsSiblingEmpty(i))));
     }

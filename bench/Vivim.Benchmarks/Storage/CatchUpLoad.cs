@@ -1,8 +1,12 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
 using Vivim.Anchors;
 using Vivim.Benchmarks.Cluster;
 using Vivim.Client.Sync;
+using Vivim.Protocol.Identity;
+using Vivim.Protocol.Merkle;
 using Vivim.Protocol.Model;
+using Vivim.Protocol.Signatures;
 using Vivim.Protocol.Sync;
 
 namespace Vivim.Benchmarks.Storage;
@@ -13,7 +17,10 @@ namespace Vivim.Benchmarks.Storage;
 /// hash and root with <see cref="SyncProtocol"/>. Printed next to reading the same pages from the log alone and
 /// through the anchor without verifying them, which splits the time between storage, transport and verification.
 /// With <c>--rounds</c> the catch-up and its baselines run again with a fresh clone (each round's figures are same-run).
-/// Usage: <c>dotnet run -c Release -- catchup [--db sqlite|postgres|azure] [--connection ...] [--updates 100000] [--page 1000] [--batch 1000] [--rounds 1]</c>.
+/// Each round ends with the path's physical floor: the Ed25519 verifications the clone needs for the same updates
+/// (each commit's signature; with <c>--verify-authors</c>, which makes the clone re-check them, each update's author
+/// proof too), timed on one core and on all, and the replica's tree alone taking the same updates in order.
+/// Usage: <c>dotnet run -c Release -- catchup [--db sqlite|postgres|azure] [--connection ...] [--updates 100000] [--page 1000] [--batch 1000] [--rounds 1] [--verify-authors]</c>.
 /// </summary>
 internal static class CatchUpLoad
 {
@@ -22,6 +29,7 @@ internal static class CatchUpLoad
         var behind = BenchArgs.Int(args, "--updates", 100_000);
         var pageSize = BenchArgs.Int(args, "--page", 1000);
         var rounds = BenchArgs.Int(args, "--rounds", 1);
+        var verifyAuthors = args.Contains("--verify-authors");
 
         // The ingest's batch size: smaller on a slow store, where one 1000-update commit outlasts the 30 s grain call timeout (Azurite).
         var batchSize = BenchArgs.Int(args, "--batch", 1000);
@@ -50,19 +58,19 @@ internal static class CatchUpLoad
 
         for (var round = 1; round <= rounds; round++)
         {
-            await CatchUpAsync(cluster, database, anchor, did, snapshot, head, pageSize);
+            await CatchUpAsync(cluster, database, anchor, did, snapshot, head, pageSize, verifyAuthors);
         }
 
         Console.WriteLine($"Ed25519 verify bound (after): {IngestLoad.MeasureVerifyBound(TimeSpan.FromSeconds(2)):N0}/s");
     }
 
-    private static async Task CatchUpAsync(BenchCluster cluster, BenchDatabase database, IAnchorStateGrain anchor, string did, StateSnapshot snapshot, AnchorHead head, int pageSize)
+    private static async Task CatchUpAsync(BenchCluster cluster, BenchDatabase database, IAnchorStateGrain anchor, string did, StateSnapshot snapshot, AnchorHead head, int pageSize, bool verifyAuthors)
     {
         // Deactivate the anchor: the clone's first call pays for an activation that rebuilds the tree from the database.
         await cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
 
         var transport = new AnchorSyncTransport(cluster.Client, did);
-        await using var sync = new SyncProtocol(did, new SyncConfig(AutoSync: false, MaxBatchSize: pageSize), transport);
+        await using var sync = new SyncProtocol(did, new SyncConfig(AutoSync: false, MaxBatchSize: pageSize), transport, new SyncOptions { VerifyAuthorSignatures = verifyAuthors });
         await sync.LoadSnapshotAsync(snapshot);
         var cpu = new CpuMeter(database);
         var clock = Stopwatch.StartNew();
@@ -87,15 +95,111 @@ internal static class CatchUpLoad
 
         // And through the anchor without verifying: what the transport costs (the grain parses, Orleans serializes).
         var fetch = Stopwatch.StartNew();
-        for (var after = 0L; after < head.Seq;)
+        var (_, fetchCpu, fetchServerCpu) = await cpu.MeasureAsync(async () =>
+        {
+            for (var after = 0L; after < head.Seq;)
+            {
+                var page = (await anchor.GetUpdatesAsync(after, pageSize)).Parse();
+                after = page.Updates[^1].Seq!.Value;
+            }
+
+            return 0;
+        });
+        var fetchElapsed = fetch.Elapsed;
+        Console.WriteLine($"clone caught up {applied:N0} updates in {transport.Pages} pages of {pageSize}, verified (commit signatures, update hashes, roots, proofs{(verifyAuthors ? ", author proofs" : string.Empty)}): {elapsed.TotalSeconds:0.00} s = {applied / elapsed.TotalSeconds:N0} updates/s (target <= 2.5 s); CPU per update {CpuMeter.PerItem(processCpu, serverCpu, applied)}; replica at seq {sync.Replica.Cursor:N0}, root equal to the anchor's");
+        Console.WriteLine($"baseline, the same pages read from the log alone: {rows:N0} updates in {rawElapsed.TotalSeconds:0.00} s = {rows / rawElapsed.TotalSeconds:N0} updates/s; catch-up / log read = {elapsed / rawElapsed:0.0}x");
+        Console.WriteLine($"the same pages through the anchor, parsed, not verified: {fetchElapsed.TotalSeconds:0.00} s = {head.Seq / fetchElapsed.TotalSeconds:N0} updates/s; CPU per update {CpuMeter.PerItem(fetchCpu, fetchServerCpu, head.Seq)}");
+
+        var floor = await PrepareFloorAsync(anchor, did, head.Seq, pageSize);
+        var (commitsOne, commitsAll) = TimeVerifications(floor.Commits);
+        var (authorsOne, authorsAll) = TimeVerifications(floor.Authors);
+        var tree = TimeTree(floor.Values);
+        var needed = verifyAuthors ? commitsAll + authorsAll : commitsAll;
+        Console.WriteLine($"floor, the {floor.Commits.Count:N0} commit signatures the clone verifies: {commitsOne.TotalSeconds:0.000} s on one core, {commitsAll.TotalSeconds:0.000} s on {Environment.ProcessorCount} cores");
+        Console.WriteLine($"floor, the {floor.Authors.Count:N0} author proofs (checked by the clone only with --verify-authors): {authorsOne.TotalSeconds:0.00} s on one core, {authorsAll.TotalSeconds:0.00} s on {Environment.ProcessorCount} cores = {floor.Authors.Count / authorsAll.TotalSeconds:N0}/s");
+        Console.WriteLine($"floor, the replica's tree alone taking the {floor.Values.Count:N0} updates in order (set, root, proof; one core, sequential by nature): {tree.TotalSeconds:0.00} s");
+        Console.WriteLine($"catch-up / its signature floor on all cores ({(verifyAuthors ? "commits and authors" : "commits only")}) = {elapsed / needed:0.0}x; catch-up / (every signature on all cores + the tree) = {elapsed / (commitsAll + authorsAll + tree):0.00}x");
+    }
+
+    private sealed record Signed(byte[] Key, byte[] Message, byte[] Signature);
+
+    private sealed record Floor(List<Signed> Commits, List<Signed> Authors, List<(string Path, byte[] Value)> Values);
+
+    /// <summary>The signing inputs and tree values of every update and commit up to the head, prepared before any clock.</summary>
+    private static async Task<Floor> PrepareFloorAsync(IAnchorStateGrain anchor, string did, long headSeq, int pageSize)
+    {
+        var parentKey = DidKey.ResolvePublicKey(did);
+        var floor = new Floor([], [], []);
+        var commitsSeen = new HashSet<long>();
+        for (var after = 0L; after < headSeq;)
         {
             var page = (await anchor.GetUpdatesAsync(after, pageSize)).Parse();
+            foreach (var commit in page.Commits)
+            {
+                if (commitsSeen.Add(commit.FromSeq))
+                {
+                    var json = ProtocolModel.ToJsonObject(commit);
+                    floor.Commits.Add(new(parentKey, SignatureV2.SigningBytes(SignedKind.Commit, json), SignatureV2.ReadProofSignature(json)));
+                }
+            }
+
+            foreach (var update in page.Updates)
+            {
+                if (!ReceivedUpdates.TryGet(update, out var received) || received.SigningBytes is not { } signing || received.ProofSignature is not { } signature)
+                {
+                    throw new InvalidOperationException("A parsed page lost its updates' signing bytes.");
+                }
+
+                floor.Authors.Add(new(DidKey.ResolvePublicKey(update.SourceDid), signing, signature));
+                floor.Values.Add((update.Path, SHA256.HashData(signing.AsSpan(received.Data))));
+            }
+
             after = page.Updates[^1].Seq!.Value;
         }
 
-        var fetchElapsed = fetch.Elapsed;
-        Console.WriteLine($"clone caught up {applied:N0} updates in {transport.Pages} pages of {pageSize}, verified (commit signatures, update hashes, roots): {elapsed.TotalSeconds:0.00} s = {applied / elapsed.TotalSeconds:N0} updates/s (target <= 2.5 s); CPU per update {CpuMeter.PerItem(processCpu, serverCpu, applied)}; replica at seq {sync.Replica.Cursor:N0}, root equal to the anchor's");
-        Console.WriteLine($"baseline, the same pages read from the log alone: {rows:N0} updates in {rawElapsed.TotalSeconds:0.00} s = {rows / rawElapsed.TotalSeconds:N0} updates/s; catch-up / log read = {elapsed / rawElapsed:0.0}x");
-        Console.WriteLine($"the same pages through the anchor, not verified: {fetchElapsed.TotalSeconds:0.00} s = {head.Seq / fetchElapsed.TotalSeconds:N0} updates/s");
+        return floor;
+    }
+
+    private static (TimeSpan OneCore, TimeSpan AllCores) TimeVerifications(List<Signed> items)
+    {
+        var one = Stopwatch.StartNew();
+        foreach (var item in items)
+        {
+            Verify(item);
+        }
+
+        var oneCore = one.Elapsed;
+        var all = Stopwatch.StartNew();
+        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, items.Count, Math.Max(1, items.Count / (Environment.ProcessorCount * 8))), range =>
+        {
+            for (var i = range.Item1; i < range.Item2; i++)
+            {
+                Verify(items[i]);
+            }
+        });
+        return (oneCore, all.Elapsed);
+
+        static void Verify(Signed item)
+        {
+            if (!Ed25519Keys.Verify(item.Key, item.Message, item.Signature))
+            {
+                throw new InvalidOperationException("A signature the anchor served does not verify.");
+            }
+        }
+    }
+
+    /// <summary>What applying costs at least: each update set in order, the root read and the proof taken, as the clone does.</summary>
+    private static TimeSpan TimeTree(List<(string Path, byte[] Value)> values)
+    {
+        var tree = new SparseMerkleTree();
+        var clock = Stopwatch.StartNew();
+        foreach (var (path, value) in values)
+        {
+            tree.Set(path, value);
+            _ = tree.RootHex;
+            _ = tree.GetProof(path).ToBase64Url();
+        }
+
+        return clock.Elapsed;
     }
 }
