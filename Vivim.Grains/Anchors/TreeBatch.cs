@@ -50,7 +50,8 @@ internal sealed class TreeBatch(SparseMerkleTree tree)
             var stored = candidate.Json!; // owned by this batch, so it can take the anchor's fields in place
             stored["seq"] = seq;
             stored["merkleProof"] = proof;
-            Logged.Add(new LoggedUpdate(seq, update.UpdateId, candidate.UpdateHash!, root, JavaScriptJson.Stringify(stored)));
+            // The document's text is the record's, written from this same tree when the update was checked: copied, not written again.
+            Logged.Add(new LoggedUpdate(seq, update.UpdateId, candidate.UpdateHash!, root, JavaScriptJson.Stringify(stored, "data", update.Data.Text)));
             Proofs.Add(proof);
             Roots.Add(root);
             receipts[candidate.Index] = new UpdateReceipt(update.UpdateId, seq, root);

@@ -99,6 +99,17 @@ public sealed class JsonRulesTests
     }
 
     [Fact]
+    public void A_member_given_as_its_text_is_written_as_stringify_writes_it()
+    {
+        var value = ProtocolJson.ParseObject("""{"b":1,"data":{"z":[1.50,"\u00e9\u2028\"\n"],"7":2,"a":null},"1":true,"c":"x"}""");
+        var expected = JavaScriptJson.Stringify(value);
+        Assert.Equal(expected, JavaScriptJson.Stringify(value, "data", JavaScriptJson.Stringify(value["data"])));
+
+        // The text given is what is written: the member's node is not read.
+        Assert.Equal(expected.Replace(JavaScriptJson.Stringify(value["data"]), "[]", StringComparison.Ordinal), JavaScriptJson.Stringify(value, "data", "[]"));
+    }
+
+    [Fact]
     public void Indented_stringify_matches_JSON_stringify_with_two_spaces()
     {
         var value = ProtocolJson.Parse("""{"a":[1,{}],"b":{"c":[]},"d":{"e":null}}""");
