@@ -95,6 +95,20 @@ public static class ApiJson
         }
     }
 
+    /// <summary>A record read straight from text that <see cref="ProtocolJson"/> has already accepted, refusing as <see cref="Read{T}"/> does.</summary>
+    public static T ReadChecked<T>(ReadOnlySpan<byte> utf8)
+        where T : class
+    {
+        try
+        {
+            return ProtocolModel.FromCheckedUtf8<T>(utf8);
+        }
+        catch (ProtocolException e)
+        {
+            throw new ApiException(StatusCodes.Status400BadRequest, e.Code, e.Message);
+        }
+    }
+
     public static IResult Protocol<T>(T value, int status = StatusCodes.Status200OK)
         where T : class => Results.Text(ProtocolModel.ToJson(value), ContentType, statusCode: status);
 

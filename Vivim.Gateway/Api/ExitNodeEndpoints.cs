@@ -166,28 +166,13 @@ public static class ExitNodeEndpoints
 
     private static async Task<IResult> WriteAsync(HttpContext context, string did, IGrainFactory grains, GatewayRateLimiter limiter, IOptions<GatewayOptions> options, IOptions<AnchorOptions> anchor)
     {
-        var body = await ApiJson.ReadObjectAsync(context, options.Value.MaxRequestBytes);
-        ApiJson.OnlyMembers(body, "updates");
-        var array = RequestBounds.Batch(body, anchor.Value.MaxBatchUpdates);
-
-        var updates = array.Select((node, index) => node is JsonObject update
-            ? ToOwnerUpdate(ApiJson.Read<OwnerUpdateRequest>(update))
-            : throw ApiJson.Bad($"updates[{index}] must be an object.")).ToList();
+        ApiJson.RequireJson(context);
+        var updates = OwnerUpdateBatchBody.Read(await ApiJson.ReadBodyAsync(context, options.Value.MaxRequestBytes), options.Value.MaxRequestBytes, anchor.Value.MaxBatchUpdates);
         var tenant = ApiAuthentication.Tenant(context);
         limiter.ForOwnerWrites(did);
         limiter.ForTenantUpdates(tenant.TenantId, updates.Count, tenant.Quotas.UpdatesPerSecond ?? 1);
         var result = await grains.GetResolvedGrain<IExitNodeGrain>(did).WriteAsOwnerAsync(updates);
         return ApiJson.Receipts(result);
-    }
-
-    private static OwnerUpdate ToOwnerUpdate(OwnerUpdateRequest request)
-    {
-        if (StateRules.PathProblem(request.Path, request.Type) is { } problem)
-        {
-            throw new ApiException(StatusCodes.Status400BadRequest, "invalid-path", problem);
-        }
-
-        return new OwnerUpdate(request.Type, request.Operation, request.Path, request.Data ?? RawJson.Null, request.UpdateId, request.BaseSeq);
     }
 
     /// <summary>

@@ -48,9 +48,10 @@ internal sealed class TreeBatch(SparseMerkleTree tree)
             var root = tree.RootHex;
             var proof = tree.GetProof(documentKey).ToBase64Url();
             var stored = candidate.Json!; // owned by this batch, so it can take the anchor's fields in place
-            stored["seq"] = seq;
+            stored["seq"] = (double)seq; // held as a double, as parsed numbers are, so the writer reads it on its first try
             stored["merkleProof"] = proof;
-            Logged.Add(new LoggedUpdate(seq, update.UpdateId, candidate.UpdateHash!, root, JavaScriptJson.Stringify(stored)));
+            // The document's text is the record's, written from this same tree when the update was checked: copied, not written again.
+            Logged.Add(new LoggedUpdate(seq, update.UpdateId, candidate.UpdateHash!, root, JavaScriptJson.Stringify(stored, "data", update.Data.Text)));
             Proofs.Add(proof);
             Roots.Add(root);
             receipts[candidate.Index] = new UpdateReceipt(update.UpdateId, seq, root);

@@ -163,8 +163,9 @@ internal sealed class UpdateCandidate
         try
         {
             // The object a StateUpdate record serializes to (its members in declaration order, nulls left out, numbers
-            // as parsed JSON holds them), built directly: serializing the record and reading it back cost a third of
-            // an owner update's work besides its two signatures.
+            // as parsed JSON holds them), built directly, and the record beside it from the same values: serializing
+            // the record and reading it back cost a third of an owner update's work besides its two signatures.
+            var data = ProtocolJson.Parse(owner.Data.Text ?? "null", new JsonLimits(options.MaxUpdateBytes, JsonLimits.Default.MaxDepth));
             json = new JsonObject
             {
                 ["updateId"] = updateId,
@@ -174,35 +175,39 @@ internal sealed class UpdateCandidate
                 ["sourceCloneId"] = string.Empty,
                 ["operation"] = operation,
                 ["path"] = owner.Path,
-                ["data"] = ProtocolJson.Parse(owner.Data.Text ?? "null", new JsonLimits(options.MaxUpdateBytes, JsonLimits.Default.MaxDepth)),
+                ["data"] = data,
                 ["merkleProof"] = string.Empty,
                 ["signature"] = string.Empty,
+
+                // Held in place for the v2 proof (which does not cover it), so that it stands before baseSeq as in a parsed update.
+                ["proof"] = null,
             };
             if (owner.BaseSeq is { } baseSeq)
             {
                 json["baseSeq"] = (double)baseSeq;
             }
 
-            SignatureV1.SignInPlace(key, SignedKind.StateUpdate, json);
+            var signature = SignatureV1.Sign(key, json, SignatureV1.StateUpdateFields);
+            json["signature"] = signature;
             signingBytes = SignatureV2.SigningBytes(SignedKind.StateUpdate, json, "data", out dataRange);
+            var proof = new V2Proof(SignatureV2.ProofType, Hex.Encode(key.Sign(signingBytes)));
             json["proof"] = new JsonObject
             {
-                ["type"] = SignatureV2.ProofType,
-                ["signature"] = Hex.Encode(key.Sign(signingBytes)),
+                ["type"] = proof.Type,
+                ["signature"] = proof.Signature,
             };
-
-            // The record's member order, as a parsed update has it: proof before seq and baseSeq (no signature depends on order).
-            MoveToEnd(json, "seq");
-            MoveToEnd(json, "baseSeq");
-            update = StateUpdateReader.Read(json);
+            update = new StateUpdate(updateId, owner.Type, nowMs, key.Did.Value, string.Empty, owner.Operation, owner.Path, RawJson.From(data), string.Empty,
+                signature, proof, Seq: null, BaseSeq: owner.BaseSeq);
         }
         catch (JsonFormatException e)
         {
             return Reject(RejectionCodes.InvalidJson, e.Message, updateId);
         }
-        catch (ProtocolModelException e)
+
+        // The record's integers are those every JSON reader holds exactly, as for a received update.
+        if (owner.BaseSeq is { } asked && Math.Abs((double)asked) > MaxSafeInteger)
         {
-            return Reject(RejectionCodes.InvalidShape, e.Message, updateId);
+            return Reject(RejectionCodes.InvalidShape, "Not a valid StateUpdate at $.baseSeq: 'baseSeq' must be an integer.", updateId);
         }
 
         // Judged on the record as read back, as a received update is: its document in normal form.
@@ -234,6 +239,9 @@ internal sealed class UpdateCandidate
     /// at most 128 characters, both signatures, a 20-digit timestamp and baseSeq, member names and punctuation.
     /// </summary>
     private const int OwnedOverheadBytes = 2048;
+
+    /// <summary>2^53 - 1: the largest integer a JSON number (an IEEE-754 double) holds exactly.</summary>
+    private const double MaxSafeInteger = 9007199254740991;
 
     /// <summary>The rules for any update's content, in the order their refusals are reported; timestamps only when <paramref name="now"/> is given.</summary>
     private static (string Code, string Reason)? Rules(StateUpdate update, bool hasData, AnchorOptions options, DateTimeOffset? now, out int documentBytes)
@@ -282,14 +290,6 @@ internal sealed class UpdateCandidate
         }
 
         return null;
-    }
-
-    private static void MoveToEnd(JsonObject json, string member)
-    {
-        if (json.Remove(member, out var value))
-        {
-            json[member] = value;
-        }
     }
 
     /// <summary>Whether <paramref name="update"/>'s author may write into <paramref name="anchorDid"/>: the parent itself, or a granted clone.</summary>

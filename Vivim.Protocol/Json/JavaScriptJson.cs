@@ -14,6 +14,13 @@ public static class JavaScriptJson
     public static string Stringify(JsonNode? value, JsonLimits? limits = null) =>
         JsonTextWriter.ToStringAndRelease(JsonTextWriter.JavaScript(value, limits ?? JsonLimits.Default));
 
+    /// <summary>
+    /// <c>JSON.stringify(value)</c> where the top-level member <paramref name="member"/> is given as its own
+    /// <c>JSON.stringify</c> text (a document already written out once), which is copied in as it is.
+    /// </summary>
+    public static string Stringify(JsonObject value, string member, string memberText, JsonLimits? limits = null) =>
+        JsonTextWriter.ToStringAndRelease(JsonTextWriter.JavaScript(value, limits ?? JsonLimits.Default, member, memberText));
+
     /// <summary><c>JSON.stringify(value, null, indent)</c>: the indented form, for files people read.</summary>
     public static string Stringify(JsonNode? value, int indent, JsonLimits? limits = null) =>
         JsonTextWriter.ToStringAndRelease(JsonTextWriter.JavaScript(value, limits ?? JsonLimits.Default, indent: indent));

@@ -25,6 +25,8 @@ internal sealed class JsonTextWriter
     private readonly IReadOnlyCollection<string>? _excludedTopLevelKeys;
     private readonly int _indent;
     private string? _capturedKey;
+    private string? _writtenKey;
+    private string? _writtenText;
     private int _capturedStart = -1;
     private int _capturedEnd = -1;
 
@@ -105,6 +107,17 @@ internal sealed class JsonTextWriter
     public static ArrayBufferWriter<byte> JavaScript(JsonNode? value, JsonLimits limits, IReadOnlyList<string>? replacerKeys = null, int sizeHint = 256, int indent = 0)
     {
         var writer = new JsonTextWriter(canonical: false, replacerKeys, limits, sizeHint, indent: Math.Clamp(indent, 0, 10));
+        writer.WriteValue(value, 1);
+        return writer._output;
+    }
+
+    /// <summary>
+    /// As <see cref="JavaScript"/> for an object whose top-level member <paramref name="key"/> already has its
+    /// <c>JSON.stringify</c> text, <paramref name="text"/>: that text is copied in rather than the member written again.
+    /// </summary>
+    public static ArrayBufferWriter<byte> JavaScript(JsonObject value, JsonLimits limits, string key, string text)
+    {
+        var writer = new JsonTextWriter(canonical: false, replacerKeys: null, limits, 256) { _writtenKey = key, _writtenText = text };
         writer.WriteValue(value, 1);
         return writer._output;
     }
@@ -234,6 +247,14 @@ internal sealed class JsonTextWriter
         if (_indent > 0)
         {
             WriteByte((byte)' ');
+        }
+
+        if (depth == 1 && _writtenKey is not null && string.Equals(key, _writtenKey, StringComparison.Ordinal))
+        {
+            var text = _writtenText!;
+            var written = Encoding.UTF8.GetBytes(text, _output.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length)));
+            _output.Advance(written);
+            return;
         }
 
         if (depth == 1 && _capturedKey is not null && string.Equals(key, _capturedKey, StringComparison.Ordinal))

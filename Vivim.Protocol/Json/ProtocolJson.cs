@@ -22,25 +22,7 @@ public static class ProtocolJson
     public static JsonNode? Parse(ReadOnlySpan<byte> utf8, JsonLimits? limits, bool allowLoneSurrogates)
     {
         limits ??= JsonLimits.Default;
-        if (utf8.Length > limits.MaxBytes)
-        {
-            throw new JsonFormatException(JsonFormatException.TooLarge, $"JSON text is {utf8.Length} bytes; the limit is {limits.MaxBytes}.");
-        }
-
-        // Utf8JsonReader checks structure but transcodes strings lazily, so validate the encoding up front.
-        if (!Utf8.IsValid(utf8))
-        {
-            throw new JsonFormatException(JsonFormatException.InvalidUtf8, "JSON text is not valid UTF-8.");
-        }
-
-        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions
-        {
-            // One more than ours, so that our own check (with its typed error) always fires first.
-            MaxDepth = limits.MaxDepth + 1,
-            CommentHandling = JsonCommentHandling.Disallow,
-            AllowTrailingCommas = false,
-        });
-
+        var reader = Open(utf8, limits);
         try
         {
             if (!reader.Read())
@@ -63,6 +45,106 @@ public static class ProtocolJson
     }
 
     public static JsonNode? Parse(string json, JsonLimits? limits = null) => Parse(Encoding.UTF8.GetBytes(json), limits);
+
+    /// <summary>
+    /// Holds the text to every rule of <see cref="Parse(ReadOnlySpan{byte}, JsonLimits?)"/>, with the same errors, but
+    /// builds no tree: for a caller that then reads the text in another form (a record, raw slices).
+    /// </summary>
+    public static void Validate(ReadOnlySpan<byte> utf8, JsonLimits? limits = null)
+    {
+        limits ??= JsonLimits.Default;
+        var reader = Open(utf8, limits);
+        try
+        {
+            if (!reader.Read())
+            {
+                throw new JsonFormatException(JsonFormatException.Malformed, "JSON text is empty.");
+            }
+
+            ValidateValue(ref reader, limits, 1);
+            if (reader.Read())
+            {
+                throw new JsonFormatException(JsonFormatException.Malformed, $"Unexpected data after the JSON value at byte {reader.TokenStartIndex}.");
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new JsonFormatException(JsonFormatException.Malformed, $"Malformed JSON: {e.Message}", e);
+        }
+    }
+
+    private static void ValidateValue(ref Utf8JsonReader reader, JsonLimits limits, int depth)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.StartObject:
+                CheckDepth(depth, limits);
+                HashSet<string>? keys = null;
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var key = ReadString(ref reader, allowLoneSurrogates: false);
+                    if (!(keys ??= new HashSet<string>(StringComparer.Ordinal)).Add(key))
+                    {
+                        throw new JsonFormatException(JsonFormatException.DuplicateKey, $"Duplicate key \"{Truncate(key)}\" at byte {reader.TokenStartIndex}.");
+                    }
+
+                    reader.Read();
+                    ValidateValue(ref reader, limits, depth + 1);
+                }
+
+                return;
+            case JsonTokenType.StartArray:
+                CheckDepth(depth, limits);
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    ValidateValue(ref reader, limits, depth + 1);
+                }
+
+                return;
+            case JsonTokenType.String:
+                // Valid UTF-8 holds no lone surrogate: only an escaped one can be, and decoding finds it.
+                if (reader.ValueIsEscaped)
+                {
+                    ReadString(ref reader, allowLoneSurrogates: false);
+                }
+
+                return;
+            case JsonTokenType.Number:
+                if (!reader.TryGetDouble(out var number) || !double.IsFinite(number))
+                {
+                    throw new JsonFormatException(JsonFormatException.NumberOutOfRange, $"Number at byte {reader.TokenStartIndex} is outside the range of an IEEE-754 double.");
+                }
+
+                return;
+            case JsonTokenType.True or JsonTokenType.False or JsonTokenType.Null:
+                return;
+            default:
+                throw new JsonFormatException(JsonFormatException.Malformed, $"Unexpected token {reader.TokenType} at byte {reader.TokenStartIndex}.");
+        }
+    }
+
+    /// <summary>A reader over text within the size limit and valid UTF-8.</summary>
+    private static Utf8JsonReader Open(ReadOnlySpan<byte> utf8, JsonLimits limits)
+    {
+        if (utf8.Length > limits.MaxBytes)
+        {
+            throw new JsonFormatException(JsonFormatException.TooLarge, $"JSON text is {utf8.Length} bytes; the limit is {limits.MaxBytes}.");
+        }
+
+        // Utf8JsonReader checks structure but transcodes strings lazily, so validate the encoding up front.
+        if (!Utf8.IsValid(utf8))
+        {
+            throw new JsonFormatException(JsonFormatException.InvalidUtf8, "JSON text is not valid UTF-8.");
+        }
+
+        return new Utf8JsonReader(utf8, new JsonReaderOptions
+        {
+            // One more than ours, so that our own check (with its typed error) always fires first.
+            MaxDepth = limits.MaxDepth + 1,
+            CommentHandling = JsonCommentHandling.Disallow,
+            AllowTrailingCommas = false,
+        });
+    }
 
     /// <summary>Parses text that must hold a JSON object.</summary>
     public static JsonObject ParseObject(ReadOnlySpan<byte> utf8, JsonLimits? limits = null) =>

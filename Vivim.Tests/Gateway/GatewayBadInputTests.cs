@@ -20,6 +20,11 @@ public sealed class GatewayBadInputTests(GatewayFixture gateway)
     [InlineData("{\"updates\":[{\"type\":\"memory\",\"operation\":\"upsert\",\"path\":\"memoryIndex/a\",\"data\":1}]}", "invalid-shape")]
     [InlineData("{\"updates\":[{\"type\":\"memory\",\"operation\":\"create\",\"path\":\"nodes/a\",\"data\":1}]}", "invalid-path")]
     [InlineData("{\"updates\":[{\"type\":\"memory\",\"operation\":\"create\",\"path\":\"memoryIndex/a\",\"data\":1}],\"extra\":1}", "invalid-request")]
+    [InlineData("{\"updates\":[{\"type\":\"memory\",\"operation\":\"create\",\"path\":\"memoryIndex/a\",\"data\":{\"x\":1,\"x\":2}}]}", "json-duplicate-key")]
+    [InlineData("{\"updates\":[{\"type\":\"memory\",\"operation\":\"create\",\"path\":\"memoryIndex/a\",\"data\":\"\\ud800\"}]}", "json-lone-surrogate")]
+    [InlineData("{\"updates\":[{\"type\":\"memory\",\"operation\":\"create\",\"path\":\"memoryIndex/a\",\"data\":1,\"extra\":1}]}", "invalid-shape")]
+    [InlineData("{\"updates\":[{\"type\":\"memory\",\"operation\":\"create\",\"path\":\"memoryIndex/a\",\"data\":1},2]}", "invalid-request")]
+    [InlineData("[{\"updates\":[]}]", "json-malformed")]
     public async Task Malformed_owner_batches_are_400_problems_and_commit_nothing(string body, string code)
     {
         var (_, apiKey) = await gateway.CreateTenantAsync();

@@ -99,6 +99,17 @@ public sealed class JsonRulesTests
     }
 
     [Fact]
+    public void A_member_given_as_its_text_is_written_as_stringify_writes_it()
+    {
+        var value = ProtocolJson.ParseObject("""{"b":1,"data":{"z":[1.50,"\u00e9\u2028\"\n"],"7":2,"a":null},"1":true,"c":"x"}""");
+        var expected = JavaScriptJson.Stringify(value);
+        Assert.Equal(expected, JavaScriptJson.Stringify(value, "data", JavaScriptJson.Stringify(value["data"])));
+
+        // The text given is what is written: the member's node is not read.
+        Assert.Equal(expected.Replace(JavaScriptJson.Stringify(value["data"]), "[]", StringComparison.Ordinal), JavaScriptJson.Stringify(value, "data", "[]"));
+    }
+
+    [Fact]
     public void Indented_stringify_matches_JSON_stringify_with_two_spaces()
     {
         var value = ProtocolJson.Parse("""{"a":[1,{}],"b":{"c":[]},"d":{"e":null}}""");
@@ -127,6 +138,21 @@ public sealed class JsonRulesTests
     {
         var e = Assert.Throws<JsonFormatException>(() => ProtocolJson.Parse(text));
         Assert.Equal(code, e.Code);
+
+        // Checking without building a tree refuses the same text with the same error.
+        var checkedOnly = Assert.Throws<JsonFormatException>(() => ProtocolJson.Validate(Encoding.UTF8.GetBytes(text)));
+        Assert.Equal((e.Code, e.Message), (checkedOnly.Code, checkedOnly.Message));
+    }
+
+    [Theory]
+    [InlineData("""{"a":[1,-2.5e3,{"b":null,"c":true}],"d":"\u00e9\ud83d\ude00\n","\u0061b":false}""")]
+    [InlineData("[]")]
+    [InlineData("\"x\"")]
+    [InlineData("1e308")]
+    public void Valid_json_passes_the_check_that_builds_no_tree(string text)
+    {
+        _ = ProtocolJson.Parse(text);
+        ProtocolJson.Validate(Encoding.UTF8.GetBytes(text)); // throws if it refused what a parse accepts
     }
 
     [Fact]
@@ -136,6 +162,7 @@ public sealed class JsonRulesTests
         Assert.Equal(JsonFormatException.InvalidUtf8, Assert.Throws<JsonFormatException>(() => ProtocolJson.Parse(text)).Code);
         byte[] overlong = [(byte)'"', 0xC0, 0xAF, (byte)'"'];
         Assert.Equal(JsonFormatException.InvalidUtf8, Assert.Throws<JsonFormatException>(() => ProtocolJson.Parse(overlong)).Code);
+        Assert.Equal(JsonFormatException.InvalidUtf8, Assert.Throws<JsonFormatException>(() => ProtocolJson.Validate(overlong)).Code);
     }
 
     [Fact]
@@ -146,6 +173,9 @@ public sealed class JsonRulesTests
         Assert.Equal(JsonFormatException.TooDeep, Assert.Throws<JsonFormatException>(() => ProtocolJson.Parse(new string('[', 9) + new string(']', 9), limits)).Code);
         Assert.Equal(JsonFormatException.TooDeep, Assert.Throws<JsonFormatException>(() => ProtocolJson.Parse(string.Concat(Enumerable.Repeat("{\"a\":", 9)) + "1" + new string('}', 9), limits)).Code);
         Assert.Equal(JsonFormatException.TooLarge, Assert.Throws<JsonFormatException>(() => ProtocolJson.Parse("\"" + new string('x', 1000) + "\"", limits)).Code);
+        ProtocolJson.Validate(Encoding.UTF8.GetBytes(new string('[', 8) + new string(']', 8)), limits);
+        Assert.Equal(JsonFormatException.TooDeep, Assert.Throws<JsonFormatException>(() => ProtocolJson.Validate(Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("{\"a\":", 9)) + "1" + new string('}', 9)), limits)).Code);
+        Assert.Equal(JsonFormatException.TooLarge, Assert.Throws<JsonFormatException>(() => ProtocolJson.Validate(Encoding.UTF8.GetBytes("\"" + new string('x', 1000) + "\""), limits)).Code);
 
         // A deep value built in code is refused by the writers too, never a stack overflow.
         JsonNode deep = new JsonArray();

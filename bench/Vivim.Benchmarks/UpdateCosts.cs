@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Vivim.Anchors;
+using Vivim.Gateway.Api;
 using Vivim.Protocol;
 using Vivim.Protocol.ExitNodes;
 using Vivim.Protocol.Identity;
@@ -10,6 +11,7 @@ using Vivim.Protocol.Json;
 using Vivim.Protocol.Merkle;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
+using OwnerUpdateRequest = Vivim.Gateway.Api.ExitNodeEndpoints.OwnerUpdateRequest;
 
 namespace Vivim.Benchmarks;
 
@@ -54,6 +56,16 @@ internal static class UpdateCosts
         var values = signing.Select(s => SHA256.HashData(s)).ToArray();
         var sink = 0L;
 
+        // Owner writes arrive as {updates: [...]} bodies of 50; a body stage runs once per 50th update.
+        const int PerBody = 50;
+        var bodies = Enumerable.Range(0, (count + PerBody - 1) / PerBody).Select(b => Encoding.UTF8.GetBytes(JavaScriptJson.Stringify(new JsonObject
+        {
+            ["updates"] = new JsonArray([.. owned.Skip(b * PerBody).Take(PerBody).Select(o => (JsonNode)new JsonObject
+            {
+                ["type"] = "memory", ["operation"] = "create", ["path"] = o.Path, ["data"] = o.Data.Parse(),
+            })]),
+        }))).ToArray();
+
         var stages = new (string Name, Action<int> Step)[]
         {
             ("Ed25519 verify (the unit)", i => sink += Ed25519Keys.Verify(key.PublicKey, signing[i], signatures[i]) ? 1 : 0),
@@ -67,14 +79,32 @@ internal static class UpdateCosts
                 tree.Set(keys[i], values[i], 300);
                 sink += tree.RootHex.Length + tree.GetProof(keys[i]).ToBase64Url().Length;
             }),
-            ("stored text (seq, proof, stringify)", i =>
+            ("stored text, seq as a long, data written again", i =>
             {
                 var stored = parsed[i];
-                stored["seq"] = i + 1;
+                stored["seq"] = (long)(i + 1);
                 stored["merkleProof"] = "AAAA";
                 sink += JavaScriptJson.Stringify(stored).Length;
             }),
-            ("owned: build, sign v1 and v2, read back", i => sink += UpdateCandidate.Owned(0, owned[i], key, options, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).Rejection is null ? 1 : 0),
+            ("stored text (seq, proof, stringify)", i =>
+            {
+                var stored = parsed[i];
+                stored["seq"] = (double)(i + 1);
+                stored["merkleProof"] = "AAAA";
+                sink += JavaScriptJson.Stringify(stored, "data", records[i].Data.Text).Length;
+            }),
+            ("owner body as a tree, each update from it", i =>
+            {
+                if (i % PerBody == 0)
+                {
+                    foreach (var update in (JsonArray)ProtocolJson.ParseObject(bodies[i / PerBody])["updates"]!)
+                    {
+                        sink += ProtocolModel.FromJsonObject<OwnerUpdateRequest>((JsonObject)update!).Path.Length;
+                    }
+                }
+            }),
+            ("owner body checked, each update from its text", i => sink += i % PerBody == 0 ? OwnerUpdateBatchBody.Read(bodies[i / PerBody], 1 << 20, PerBody).Count : 0),
+            ("owned: build, sign v1 and v2, the record", i => sink += UpdateCandidate.Owned(0, owned[i], key, options, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).Rejection is null ? 1 : 0),
             ("Ed25519 sign", i => sink += key.Sign(signing[i]).Length),
         };
 
