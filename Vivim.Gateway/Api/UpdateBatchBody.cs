@@ -18,6 +18,22 @@ public static class UpdateBatchBody
 
     public static List<string> Split(ReadOnlySpan<byte> body, int maxUpdates)
     {
+        var slices = Slices(body, maxUpdates);
+        var texts = new List<string>(slices.Count);
+        foreach (var slice in slices)
+        {
+            texts.Add(Encoding.UTF8.GetString(body[slice]));
+        }
+
+        return texts;
+    }
+
+    /// <summary>
+    /// Where each update lies in <paramref name="body"/>, with the envelope's refusals (<see cref="Split"/>'s); the
+    /// owner's route, which holds the whole body to the JSON rules first, reads its updates from these slices too.
+    /// </summary>
+    public static List<Range> Slices(ReadOnlySpan<byte> body, int maxUpdates)
+    {
         if (!Utf8.IsValid(body))
         {
             throw new ApiException(StatusCodes.Status400BadRequest, JsonFormatException.InvalidUtf8, "JSON text is not valid UTF-8.");
@@ -25,7 +41,7 @@ public static class UpdateBatchBody
 
         var maxDepth = JsonLimits.Default.MaxDepth;
         var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = maxDepth + 1, CommentHandling = JsonCommentHandling.Disallow });
-        var texts = new List<string>();
+        var slices = new List<Range>();
         var count = 0;
         try
         {
@@ -66,7 +82,7 @@ public static class UpdateBatchBody
                     SkipValue(ref reader, maxDepth);
                     if (++count <= maxUpdates)
                     {
-                        texts.Add(Encoding.UTF8.GetString(body[start..(int)reader.BytesConsumed]));
+                        slices.Add(start..(int)reader.BytesConsumed);
                     }
                 }
             }
@@ -87,7 +103,7 @@ public static class UpdateBatchBody
         }
 
         return count <= maxUpdates
-            ? texts
+            ? slices
             : throw new ApiException(StatusCodes.Status413PayloadTooLarge, "too-large", $"A batch holds at most {maxUpdates} updates; this one holds {count}.");
     }
 
