@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Vivim.Client.Sync;
 using Vivim.Protocol;
@@ -209,7 +208,7 @@ public sealed class ChainVerifier
                 signing = Guard(VerificationCodes.UpdateHash, () => SignatureV2.SigningBytes(SignedKind.StateUpdate, json, "data", out range), update);
             }
 
-            if (!Hex.IsEncodingOf(SHA256.HashData(signing), commit.UpdateHashes[i]))
+            if (!Hex.IsEncodingOf(ShortSha256.Hash(signing), commit.UpdateHashes[i]))
             {
                 throw new SyncVerificationException(VerificationCodes.UpdateHash, $"Update {seq} is not the one its commit signed.") { Update = update };
             }
@@ -224,7 +223,7 @@ public sealed class ChainVerifier
                 throw new SyncVerificationException(VerificationCodes.AuthorSignature, $"Update {seq}'s author signature does not verify.") { Update = update };
             }
 
-            var value = update.Operation == UpdateOperation.Delete ? null : SHA256.HashData(signing.AsSpan(range));
+            var value = update.Operation == UpdateOperation.Delete ? null : ShortSha256.Hash(signing.AsSpan(range));
 
             // Hashed here, in parallel, rather than by each of the sequential pass's tree calls. A path with no UTF-8
             // form has no key; the sequential pass meets it through the path, as before.

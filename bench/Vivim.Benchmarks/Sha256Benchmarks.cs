@@ -47,6 +47,14 @@ public class Sha256Benchmarks
         return _hash;
     }
 
+    /// <summary>libcrypto's low-level SHA256_Init/Update/Final: OpenSSL's block code without EVP's per-call work.</summary>
+    [Benchmark]
+    public byte[] LibcryptoLowLevel()
+    {
+        LibcryptoSha256.Hash(_input, _hash);
+        return _hash;
+    }
+
     /// <summary>What document keys use: libsodium up to two blocks, OpenSSL beyond.</summary>
     [Benchmark]
     public byte[] Short()
