@@ -31,7 +31,7 @@ public class Sha256Benchmarks
     [Benchmark(Baseline = true)]
     public int OneShot() => SHA256.HashData(_input, _hash);
 
-    /// <summary>One reused context, as the Merkle tree hashed its nodes before.</summary>
+    /// <summary>One reused context: how the Merkle tree hashes its nodes where libcrypto's low-level functions do not load.</summary>
     [Benchmark]
     public int ReusedIncremental()
     {
@@ -55,7 +55,7 @@ public class Sha256Benchmarks
         return _hash;
     }
 
-    /// <summary>What document keys use: libsodium up to two blocks, OpenSSL beyond.</summary>
+    /// <summary>What document keys and a clone's update hashes use (ShortSha256): libcrypto's low-level functions, else libsodium up to two blocks and OpenSSL beyond.</summary>
     [Benchmark]
     public byte[] Short()
     {
