@@ -187,7 +187,7 @@ public sealed class P2pCloneProcessTests : IAsyncLifetime
 
         await cluster.Doomed.KillAsync();
         var gap = await GatewayFailoverProcessTests.WriteRetryingAsync(api, apiKey, did, "clone-failover-gap");
-        var newGateway = await moved.Task.WaitAsync(Until.Patience * 2, ct);
+        var newGateway = await MovedAsync(moved.Task, clone, did, events, cluster, ct);
         Assert.Equal(survivorPeer, newGateway.PeerId?.ToString());
 
         var after = await WriteAsync(api, apiKey, did, "after", 10);
@@ -196,6 +196,37 @@ public sealed class P2pCloneProcessTests : IAsyncLifetime
         Assert.Equal(Enumerable.Range((int)start + 1, (int)(after - start)).Select(s => (long)s), events.All<UpdateAppliedEventArgs>().Select(e => e.Update.Seq!.Value));
         Assert.Equal(await RootAsync(api, apiKey, did), clone.Sync.Replica.Root);
         Assert.Equal(survivorAddress, clone.Registration.Peer);
+    }
+
+    /// <summary>The clone's new gateway; on a timeout, what the clone and the survivor saw, so a failure explains itself.</summary>
+    private static async Task<Multiaddr> MovedAsync(Task<Multiaddr> moved, P2pClone clone, string did, EventLog events, TwoGatewayCluster cluster, CancellationToken ct)
+    {
+        try
+        {
+            return await moved.WaitAsync(Until.Patience * 2, ct);
+        }
+        catch (TimeoutException e)
+        {
+            var key = Vivim.Protocol.Discovery.DiscoveryKeys.ExitNode(did);
+            var local = string.Join(", ", clone.Node.Dht.Providers.Get(key).Select(p => p.Peer.ToString()));
+            string found;
+            try
+            {
+                using var lookup = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                lookup.CancelAfter(TimeSpan.FromSeconds(20));
+                found = string.Join(", ", (await clone.Node.Dht.FindProvidersAsync(key, 20, lookup.Token)).Select(p => p.Peer + " " + string.Join(" ", p.Addresses)));
+            }
+            catch (Exception lookupError) when (lookupError is not OutOfMemoryException)
+            {
+                found = lookupError.GetType().Name + ": " + lookupError.Message;
+            }
+
+            var survivor = string.Join('\n', cluster.Survivor.Output.Split('\n').Where(l => l.Contains("ownership", StringComparison.Ordinal) || l.Contains("nnounc", StringComparison.Ordinal) || l.Contains("fail", StringComparison.OrdinalIgnoreCase)).TakeLast(30));
+            throw new TimeoutException(
+                $"the clone stayed with {clone.Transport.Gateway} for {(Until.Patience * 2).TotalSeconds:0} s after the kill. Routing table: {clone.Node.Dht.RoutingTable.Count} peers; " +
+                $"local providers: [{local}]; a lookup now: [{found}]. Last sync events: {string.Join(" | ", events.Events.TakeLast(12).Select(ev => ev.Name + " " + EventText(ev)))}. " +
+                $"The survivor said:\n{survivor}", e);
+        }
     }
 
     private static string EventText(SyncEventArgs e) => e switch

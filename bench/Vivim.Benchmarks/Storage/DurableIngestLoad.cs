@@ -50,8 +50,22 @@ internal static class DurableIngestLoad
         var rows = await ReadBackAsync(database.Log, workloads);
         var raw = database.Kind is null ? null : await cpu.MeasureAsync(() => RawInsertBaseline.RunAsync(database, rows));
         var direct = await cpu.MeasureAsync(() => AppendDirectAsync(database.Log, rows));
-        var half = await cpu.MeasureAsync(() => SubmitPacedAsync(cluster, paced, grain.Rate / 2, batchSize));
-        var halfDirect = await cpu.MeasureAsync(() => AppendPacedAsync(database.Log, rows, grain.Rate / 2, batchSize));
+        var halfBatches = new List<(long Start, double Ms)>();
+        var directBatches = new List<(long Start, double Ms)>();
+        string halfTail, directTail;
+        IngestRun half, halfDirect;
+        using (var witness = new TailWitness())
+        {
+            half = await cpu.MeasureAsync(() => SubmitPacedAsync(cluster, paced, grain.Rate / 2, batchSize, halfBatches));
+            halfTail = witness.Explain(halfBatches);
+        }
+
+        using (var witness = new TailWitness())
+        {
+            halfDirect = await cpu.MeasureAsync(() => AppendPacedAsync(database.Log, rows, grain.Rate / 2, batchSize, directBatches));
+            directTail = witness.Explain(directBatches);
+        }
+
         var fsyncAfter = FsyncProbe.Measure(probeDirectory);
 
         Console.WriteLine($"grain (verify, order, tree, sign, durable append): {grain.Describe()} = {grain.Rate / bound:P0} of the verify bound; {compiled:N0} methods JIT-compiled during it");
@@ -65,7 +79,9 @@ internal static class DurableIngestLoad
             ? $"ratio grain / log alone = {grain.Rate / direct.Rate:0.00}"
             : $"ratio grain / raw insert = {grain.Rate / raw.Rate:0.00}; grain / log alone = {grain.Rate / direct.Rate:0.00}; log alone / raw insert = {direct.Rate / raw.Rate:0.00}");
         Console.WriteLine($"at half load ({grain.Rate / 2:N0} updates/s offered): {half.Describe()} (target p99 <= 10 ms)");
+        Console.WriteLine($"  during it: {halfTail}");
         Console.WriteLine($"the log alone at the same offered rate (baseline):  {halfDirect.Describe()}");
+        Console.WriteLine($"  during it: {directTail}");
         Console.WriteLine($"{fsyncBefore} before; after: {fsyncAfter[(fsyncAfter.IndexOf(": ", StringComparison.Ordinal) + 2)..]}");
         Console.WriteLine($"Ed25519 verify bound (all cores) after: {IngestLoad.MeasureVerifyBound(TimeSpan.FromSeconds(2)):N0}/s");
     }
@@ -93,7 +109,7 @@ internal static class DurableIngestLoad
     }
 
     /// <summary>Offers batches round-robin over the DIDs at a fixed rate, whatever the latency (an open-loop load).</summary>
-    private static async Task<IngestRun> SubmitPacedAsync(BenchCluster cluster, List<SignedWorkload> workloads, double updatesPerSecond, int batchSize)
+    private static async Task<IngestRun> SubmitPacedAsync(BenchCluster cluster, List<SignedWorkload> workloads, double updatesPerSecond, int batchSize, List<(long Start, double Ms)> batches)
     {
         var schedule = Enumerable.Range(0, workloads.Max(w => w.Batches.Count))
             .SelectMany(b => workloads.Where(w => b < w.Batches.Count).Select(w => (Anchor: cluster.Client.GetGrain<IAnchorStateGrain>(w.Key.Did.Value), Batch: w.Batches[b])))
@@ -116,9 +132,11 @@ internal static class DurableIngestLoad
             {
                 var started = Stopwatch.GetTimestamp();
                 Check(await anchor.SubmitAsync(batch));
+                var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 lock (latencies)
                 {
-                    latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    latencies.Add(ms);
+                    batches.Add((started, ms));
                     total += batch.Count;
                 }
             }));
@@ -129,7 +147,7 @@ internal static class DurableIngestLoad
     }
 
     /// <summary>The rows of <see cref="ReadBackAsync"/>, appended under new DIDs round-robin at a fixed rate, as <see cref="SubmitPacedAsync"/> offers batches.</summary>
-    private static async Task<IngestRun> AppendPacedAsync(IUpdateLog log, IReadOnlyList<IReadOnlyList<LogAppend>> perDid, double updatesPerSecond, int batchSize)
+    private static async Task<IngestRun> AppendPacedAsync(IUpdateLog log, IReadOnlyList<IReadOnlyList<LogAppend>> perDid, double updatesPerSecond, int batchSize, List<(long Start, double Ms)> batches)
     {
         var dids = perDid.Select((_, d) => $"did:bench:paced:{d}:{Guid.NewGuid():N}").ToList();
         var schedule = Enumerable.Range(0, perDid.Max(a => a.Count))
@@ -159,9 +177,11 @@ internal static class DurableIngestLoad
                 await before;
                 var started = Stopwatch.GetTimestamp();
                 await log.AppendAsync(did, append);
+                var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 lock (latencies)
                 {
-                    latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    latencies.Add(ms);
+                    batches.Add((started, ms));
                     total += append.Updates.Count;
                 }
             });
