@@ -119,7 +119,7 @@ internal sealed class UpdateCandidate
             signingBytes = SignatureV2.SigningBytes(SignedKind.StateUpdate, json, "data", out var dataRange);
             if (update.Operation != UpdateOperation.Delete)
             {
-                value = SHA256.HashData(signingBytes.AsSpan(dataRange));
+                value = ShortSha256.Hash(signingBytes.AsSpan(dataRange));
             }
 
             if (!Ed25519Keys.Verify(author.PublicKey, signingBytes, signature))
@@ -132,7 +132,7 @@ internal sealed class UpdateCandidate
             return Reject(RejectionCodes.InvalidSignature, e.Message, update.UpdateId);
         }
 
-        var hash = Hex.Encode(SHA256.HashData(signingBytes));
+        var hash = Hex.Encode(ShortSha256.Hash(signingBytes));
         return new UpdateCandidate(index, json, update, hash, MerkleHashes.KeyOf(update.Path), value, documentBytes, null);
     }
 
@@ -223,8 +223,8 @@ internal sealed class UpdateCandidate
             return Reject(RejectionCodes.TooLarge, $"The update is {bytes} bytes; the limit is {options.MaxUpdateBytes}.", updateId);
         }
 
-        var value = update.Operation == UpdateOperation.Delete ? null : SHA256.HashData(signingBytes.AsSpan(dataRange));
-        return new UpdateCandidate(index, json, update, Hex.Encode(SHA256.HashData(signingBytes)), MerkleHashes.KeyOf(update.Path), value, documentBytes, null);
+        var value = update.Operation == UpdateOperation.Delete ? null : ShortSha256.Hash(signingBytes.AsSpan(dataRange));
+        return new UpdateCandidate(index, json, update, Hex.Encode(ShortSha256.Hash(signingBytes)), MerkleHashes.KeyOf(update.Path), value, documentBytes, null);
     }
 
     private static readonly Dictionary<UpdateType, string> TypeNames = Enum.GetValues<UpdateType>().ToDictionary(v => v, v => System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(v.ToString()));

@@ -42,7 +42,7 @@ public static class SignatureV1
         var sorted = fields.Order(StringComparer.Ordinal).ToArray();
         // An array replacer both orders the keys and filters nested objects to the same names, as in the SDK.
         var json = JavaScriptJson.StringifyToUtf8(source, sorted);
-        return SHA256.HashData(json);
+        return ShortSha256.Hash(json);
     }
 
     public static string Sign(SigningKey key, JsonObject source, IReadOnlyList<string> fields) =>

@@ -39,7 +39,7 @@ public static class SignatureV2
 
     /// <summary>Hex SHA-256 of the signing bytes: a StateUpdate's <em>update hash</em>, which commits list.</summary>
     public static string ContentHash(SignedKind kind, JsonObject obj, JsonLimits? limits = null) =>
-        Hex.Encode(System.Security.Cryptography.SHA256.HashData(SigningBytes(kind, obj, limits)));
+        Hex.Encode(ShortSha256.Hash(SigningBytes(kind, obj, limits)));
 
     public static string Sign(SigningKey key, SignedKind kind, JsonObject obj, JsonLimits? limits = null) =>
         Hex.Encode(key.Sign(SigningBytes(kind, obj, limits)));
