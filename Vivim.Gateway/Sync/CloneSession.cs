@@ -39,6 +39,7 @@ public sealed class CloneSession : IAsyncDisposable
     private long _lastSentTicks;
     private long _confirmedTicks;
     private bool _pumpSending;
+    private bool _flushWoken; // an ack woke the pump to pass the cursor on: later acks need not until it has
     private DateTime _flushedAt;
 
     internal CloneSession(SessionHub hub, ICloneGrain clone, string cloneId, string sessionId, string parentDid, long cursor, int maxBatchSize, int maxInFlightBatches, SessionHubOptions options, ILogger logger)
@@ -55,7 +56,7 @@ public sealed class CloneSession : IAsyncDisposable
         MaxInFlightBatches = maxInFlightBatches;
         _options = options;
         _logger = logger;
-        _outgoing = Channel.CreateBounded<SessionMessage>(new BoundedChannelOptions(options.OutgoingCapacity) { SingleWriter = true, SingleReader = true });
+        _outgoing = Channel.CreateBounded<SessionMessage>(new BoundedChannelOptions(options.OutgoingCapacity) { SingleReader = true });
     }
 
     public string CloneId { get; }
@@ -102,9 +103,10 @@ public sealed class CloneSession : IAsyncDisposable
             _cursorStateHash = SentRootAt(seq);
 
             // A caught-up session's pump has nothing to do for an ack (the hub hands it live batches directly): it is
-            // woken only when the ack frees room it waits for, leaves something to send, or makes the cursor due.
-            wake = _unacknowledged.Count >= MaxInFlightBatches || _sent < KnownHead || !_live.IsEmpty
-                || DateTime.UtcNow - _flushedAt >= _options.CursorFlushInterval;
+            // woken only when the ack frees room it waits for, leaves something to send, or first makes the cursor due.
+            var flushDue = !_flushWoken && DateTime.UtcNow - _flushedAt >= _options.CursorFlushInterval;
+            _flushWoken |= flushDue;
+            wake = _unacknowledged.Count >= MaxInFlightBatches || _sent < KnownHead || !_live.IsEmpty || flushDue;
             while (_unacknowledged.Count > 0 && _unacknowledged.Peek() <= seq)
             {
                 _unacknowledged.Dequeue();
@@ -161,6 +163,7 @@ public sealed class CloneSession : IAsyncDisposable
         {
             if (Cursor <= _flushedCursor || (!force && DateTime.UtcNow - _flushedAt < _options.CursorFlushInterval))
             {
+                _flushWoken = false;
                 return;
             }
 
@@ -178,6 +181,7 @@ public sealed class CloneSession : IAsyncDisposable
         {
             _flushedCursor = Math.Max(_flushedCursor, cursor);
             _flushedAt = DateTime.UtcNow;
+            _flushWoken = false;
         }
     }
 
@@ -206,6 +210,12 @@ public sealed class CloneSession : IAsyncDisposable
         return true;
     }
 
+    /// <summary>
+    /// Wakes a reader of <see cref="Outgoing"/> that waits without a token, so that it sees its cancellation: a
+    /// message that says nothing (readers skip it). When the channel is full there is something to read anyway.
+    /// </summary>
+    internal void WakeReader() => _outgoing.Writer.TryWrite(SessionWake.Instance);
+
     /// <summary>A live commit, as one <see cref="SessionBatch"/> the hub built once for all of the DID's sessions.</summary>
     internal void OfferLive(SessionBatch batch)
     {
@@ -218,8 +228,30 @@ public sealed class CloneSession : IAsyncDisposable
         OfferHead(batch.LastSeq);
     }
 
-    /// <summary>The hub's periodic tick: lets an idle session send its heartbeat and pass its cursor on.</summary>
-    internal void Tick() => _wake.Release();
+    /// <summary>
+    /// The hub's periodic tick: wakes the pump when a heartbeat or a confirmation is due, the cursor is due and no ack
+    /// woke the pump for it, or the session is behind. A caught-up session with nothing due is left asleep (a thousand
+    /// sessions would otherwise make a thousand idle turns a second).
+    /// </summary>
+    internal void Tick()
+    {
+        var now = DateTime.UtcNow;
+        var due = now.Ticks - Interlocked.Read(ref _lastSentTicks) >= _options.HeartbeatInterval.Ticks
+            || now.Ticks - Interlocked.Read(ref _confirmedTicks) >= _options.HeartbeatInterval.Ticks;
+        if (!due)
+        {
+            lock (_ackLock)
+            {
+                due = _sent < KnownHead || !_live.IsEmpty
+                    || (Cursor > _flushedCursor && !_flushWoken && now - _flushedAt >= _options.CursorFlushInterval);
+            }
+        }
+
+        if (due)
+        {
+            _wake.Release();
+        }
+    }
 
     internal void OfferHead(long headSeq)
     {
@@ -253,7 +285,7 @@ public sealed class CloneSession : IAsyncDisposable
     {
         var token = _closing.Token;
         Interlocked.Exchange(ref _lastSentTicks, DateTime.UtcNow.Ticks);
-        _confirmedTicks = DateTime.UtcNow.Ticks; // just attached
+        Interlocked.Exchange(ref _confirmedTicks, DateTime.UtcNow.Ticks); // just attached
         var close = new SessionClosed(SessionCloseReason.Closed, "closed");
         try
         {
@@ -311,9 +343,9 @@ public sealed class CloneSession : IAsyncDisposable
                 }
 
                 // Busy or idle: a session that kept sending would otherwise never hear of a lost revocation or replacement.
-                if (DateTime.UtcNow.Ticks - _confirmedTicks >= _options.HeartbeatInterval.Ticks)
+                if (DateTime.UtcNow.Ticks - Interlocked.Read(ref _confirmedTicks) >= _options.HeartbeatInterval.Ticks)
                 {
-                    _confirmedTicks = DateTime.UtcNow.Ticks;
+                    Interlocked.Exchange(ref _confirmedTicks, DateTime.UtcNow.Ticks);
                     await ConfirmAsync();
                 }
 
