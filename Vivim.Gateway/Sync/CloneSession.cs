@@ -39,7 +39,6 @@ public sealed class CloneSession : IAsyncDisposable
     private long _lastSentTicks;
     private long _confirmedTicks;
     private bool _pumpSending;
-    private bool _flushWoken; // an ack woke the pump to pass the cursor on: later acks need not until it has
     private DateTime _flushedAt;
 
     internal CloneSession(SessionHub hub, ICloneGrain clone, string cloneId, string sessionId, string parentDid, long cursor, int maxBatchSize, int maxInFlightBatches, SessionHubOptions options, ILogger logger)
@@ -56,6 +55,7 @@ public sealed class CloneSession : IAsyncDisposable
         MaxInFlightBatches = maxInFlightBatches;
         _options = options;
         _logger = logger;
+        // Not single-writer: besides the pump and the hub, the socket writes its wake-up (WakeReader).
         _outgoing = Channel.CreateBounded<SessionMessage>(new BoundedChannelOptions(options.OutgoingCapacity) { SingleReader = true });
     }
 
@@ -103,10 +103,9 @@ public sealed class CloneSession : IAsyncDisposable
             _cursorStateHash = SentRootAt(seq);
 
             // A caught-up session's pump has nothing to do for an ack (the hub hands it live batches directly): it is
-            // woken only when the ack frees room it waits for, leaves something to send, or first makes the cursor due.
-            var flushDue = !_flushWoken && DateTime.UtcNow - _flushedAt >= _options.CursorFlushInterval;
-            _flushWoken |= flushDue;
-            wake = _unacknowledged.Count >= MaxInFlightBatches || _sent < KnownHead || !_live.IsEmpty || flushDue;
+            // woken only when the ack frees room it waits for, leaves something to send, or makes the cursor due.
+            wake = _unacknowledged.Count >= MaxInFlightBatches || _sent < KnownHead || !_live.IsEmpty
+                || DateTime.UtcNow - _flushedAt >= _options.CursorFlushInterval;
             while (_unacknowledged.Count > 0 && _unacknowledged.Peek() <= seq)
             {
                 _unacknowledged.Dequeue();
@@ -163,7 +162,6 @@ public sealed class CloneSession : IAsyncDisposable
         {
             if (Cursor <= _flushedCursor || (!force && DateTime.UtcNow - _flushedAt < _options.CursorFlushInterval))
             {
-                _flushWoken = false;
                 return;
             }
 
@@ -181,7 +179,6 @@ public sealed class CloneSession : IAsyncDisposable
         {
             _flushedCursor = Math.Max(_flushedCursor, cursor);
             _flushedAt = DateTime.UtcNow;
-            _flushWoken = false;
         }
     }
 
@@ -228,30 +225,8 @@ public sealed class CloneSession : IAsyncDisposable
         OfferHead(batch.LastSeq);
     }
 
-    /// <summary>
-    /// The hub's periodic tick: wakes the pump when a heartbeat or a confirmation is due, the cursor is due and no ack
-    /// woke the pump for it, or the session is behind. A caught-up session with nothing due is left asleep (a thousand
-    /// sessions would otherwise make a thousand idle turns a second).
-    /// </summary>
-    internal void Tick()
-    {
-        var now = DateTime.UtcNow;
-        var due = now.Ticks - Interlocked.Read(ref _lastSentTicks) >= _options.HeartbeatInterval.Ticks
-            || now.Ticks - Interlocked.Read(ref _confirmedTicks) >= _options.HeartbeatInterval.Ticks;
-        if (!due)
-        {
-            lock (_ackLock)
-            {
-                due = _sent < KnownHead || !_live.IsEmpty
-                    || (Cursor > _flushedCursor && !_flushWoken && now - _flushedAt >= _options.CursorFlushInterval);
-            }
-        }
-
-        if (due)
-        {
-            _wake.Release();
-        }
-    }
+    /// <summary>The hub's periodic tick: lets an idle session send its heartbeat and pass its cursor on.</summary>
+    internal void Tick() => _wake.Release();
 
     internal void OfferHead(long headSeq)
     {
@@ -285,7 +260,7 @@ public sealed class CloneSession : IAsyncDisposable
     {
         var token = _closing.Token;
         Interlocked.Exchange(ref _lastSentTicks, DateTime.UtcNow.Ticks);
-        Interlocked.Exchange(ref _confirmedTicks, DateTime.UtcNow.Ticks); // just attached
+        _confirmedTicks = DateTime.UtcNow.Ticks; // just attached
         var close = new SessionClosed(SessionCloseReason.Closed, "closed");
         try
         {
@@ -343,9 +318,9 @@ public sealed class CloneSession : IAsyncDisposable
                 }
 
                 // Busy or idle: a session that kept sending would otherwise never hear of a lost revocation or replacement.
-                if (DateTime.UtcNow.Ticks - Interlocked.Read(ref _confirmedTicks) >= _options.HeartbeatInterval.Ticks)
+                if (DateTime.UtcNow.Ticks - _confirmedTicks >= _options.HeartbeatInterval.Ticks)
                 {
-                    Interlocked.Exchange(ref _confirmedTicks, DateTime.UtcNow.Ticks);
+                    _confirmedTicks = DateTime.UtcNow.Ticks;
                     await ConfirmAsync();
                 }
 
