@@ -55,7 +55,8 @@ public sealed class CloneSession : IAsyncDisposable
         MaxInFlightBatches = maxInFlightBatches;
         _options = options;
         _logger = logger;
-        _outgoing = Channel.CreateBounded<SessionMessage>(new BoundedChannelOptions(options.OutgoingCapacity) { SingleWriter = true, SingleReader = true });
+        // Not single-writer: besides the pump and the hub, the socket writes its wake-up (WakeReader).
+        _outgoing = Channel.CreateBounded<SessionMessage>(new BoundedChannelOptions(options.OutgoingCapacity) { SingleReader = true });
     }
 
     public string CloneId { get; }
@@ -205,6 +206,12 @@ public sealed class CloneSession : IAsyncDisposable
         Seqs.RaiseTo(ref _knownHead, batch.LastSeq);
         return true;
     }
+
+    /// <summary>
+    /// Wakes a reader of <see cref="Outgoing"/> that waits without a token, so that it sees its cancellation: a
+    /// message that says nothing (readers skip it). When the channel is full there is something to read anyway.
+    /// </summary>
+    internal void WakeReader() => _outgoing.Writer.TryWrite(SessionWake.Instance);
 
     /// <summary>A live commit, as one <see cref="SessionBatch"/> the hub built once for all of the DID's sessions.</summary>
     internal void OfferLive(SessionBatch batch)

@@ -30,3 +30,13 @@ public sealed record SessionResync(string Reason) : SessionMessage;
 
 /// <summary>The session ended; <paramref name="Description"/> says why in words (a WebSocket close reason).</summary>
 public sealed record SessionClosed(SessionCloseReason Reason, string Description) : SessionMessage;
+
+/// <summary>Nothing to send: wakes the socket's reader of a session's messages so it notices that it is to stop.</summary>
+internal sealed record SessionWake : SessionMessage
+{
+    public static readonly SessionWake Instance = new();
+
+    private SessionWake()
+    {
+    }
+}

@@ -108,6 +108,8 @@ public sealed class SyncSocket(
             // gateway too, which then closes with "going away" and lets the clone answer.
             using var receiving = CancellationTokenSource.CreateLinkedTokenSource(aborted);
             using var sending = CancellationTokenSource.CreateLinkedTokenSource(ending);
+            using var watchingReceives = channel.AbortPendingReceivesOn(receiving.Token);
+            using var watchingSends = channel.AbortPendingSendsOn(sending.Token);
             var receive = ReceiveAcksAsync(channel, session, receiving.Token);
             var send = SendAsync(channel, session, sending.Token);
             var first = await Task.WhenAny(receive, send);
@@ -154,42 +156,53 @@ public sealed class SyncSocket(
         var sessionSpan = Activity.Current?.Context;
         Activity.Current = null;
         ActivityLink[]? links = sessionSpan is { } context ? [new ActivityLink(context)] : null;
-        await foreach (var message in session.Outgoing.ReadAllAsync(ending))
-        {
-            switch (message)
-            {
-                case SessionBatch batch:
-                    using (var span = VivimTracing.Source.StartActivity(ActivityKind.Producer, links: links, name: "vivim.sync.batch"))
-                    {
-                        span?.SetTag("vivim.updates", batch.Updates.Count);
-                        await channel.SendAsync(channel.Compression ? SyncFrames.BatchGzip(batch) : SyncFrames.Batch(batch), ending, precompressed: channel.Compression);
-                    }
 
-                    VivimMetrics.Delivered(batch.CommittedAtMs);
-                    break;
-                case SessionHead head:
-                    await channel.SendAsync(SyncFrames.Head(head.HeadSeq), ending);
-                    break;
-                case SessionResync resync:
-                    VivimMetrics.Resynced(resync.Reason); // our reason codes: a bounded set
-                    await channel.SendAsync(SyncFrames.Resync(resync.Reason), ending);
-                    await channel.CloseAsync(WebSocketCloseStatus.NormalClosure, "resync");
-                    return;
-                case SessionClosed { Reason: SessionCloseReason.Replaced } replaced:
-                    // Policy, not a drop: the replaced clone must not reconnect and push the newer session out in turn.
-                    await channel.SendAsync(SyncFrames.Error("session-replaced", "A newer sync session of this clone opened; this one is closed."), ending);
-                    await channel.CloseAsync(WebSocketCloseStatus.PolicyViolation, replaced.Description);
-                    return;
-                case SessionClosed closed:
-                    var status = closed.Reason switch
-                    {
-                        SessionCloseReason.Closed => WebSocketCloseStatus.NormalClosure,
-                        SessionCloseReason.Failed => WebSocketCloseStatus.InternalServerError,
-                        _ => WebSocketCloseStatus.PolicyViolation, // revoked: suspended, removed, deregistered
-                    };
-                    await channel.CloseAsync(status, closed.Description);
-                    return;
+        // Waits without a token (with one, every wait of a caught-up session allocates and registers): one registration
+        // wakes the reader instead, and the token is checked before each message.
+        var outgoing = session.Outgoing;
+        using var waking = ending.UnsafeRegister(static s => ((CloneSession)s!).WakeReader(), session);
+        while (await outgoing.WaitToReadAsync(CancellationToken.None))
+        {
+            while (outgoing.TryRead(out var message))
+            {
+                ending.ThrowIfCancellationRequested();
+                switch (message)
+                {
+                    case SessionBatch batch:
+                        using (var span = VivimTracing.Source.StartActivity(ActivityKind.Producer, links: links, name: "vivim.sync.batch"))
+                        {
+                            span?.SetTag("vivim.updates", batch.Updates.Count);
+                            await channel.SendAsync(channel.Compression ? SyncFrames.BatchGzip(batch) : SyncFrames.Batch(batch), ending, precompressed: channel.Compression);
+                        }
+
+                        VivimMetrics.Delivered(batch.CommittedAtMs);
+                        break;
+                    case SessionHead head:
+                        await channel.SendAsync(SyncFrames.Head(head.HeadSeq), ending);
+                        break;
+                    case SessionResync resync:
+                        VivimMetrics.Resynced(resync.Reason); // our reason codes: a bounded set
+                        await channel.SendAsync(SyncFrames.Resync(resync.Reason), ending);
+                        await channel.CloseAsync(WebSocketCloseStatus.NormalClosure, "resync");
+                        return;
+                    case SessionClosed { Reason: SessionCloseReason.Replaced } replaced:
+                        // Policy, not a drop: the replaced clone must not reconnect and push the newer session out in turn.
+                        await channel.SendAsync(SyncFrames.Error("session-replaced", "A newer sync session of this clone opened; this one is closed."), ending);
+                        await channel.CloseAsync(WebSocketCloseStatus.PolicyViolation, replaced.Description);
+                        return;
+                    case SessionClosed closed:
+                        var status = closed.Reason switch
+                        {
+                            SessionCloseReason.Closed => WebSocketCloseStatus.NormalClosure,
+                            SessionCloseReason.Failed => WebSocketCloseStatus.InternalServerError,
+                            _ => WebSocketCloseStatus.PolicyViolation, // revoked: suspended, removed, deregistered
+                        };
+                        await channel.CloseAsync(status, closed.Description);
+                        return;
+                }
             }
+
+            ending.ThrowIfCancellationRequested();
         }
 
         ending.ThrowIfCancellationRequested();
@@ -329,11 +342,71 @@ public sealed class SyncSocket(
     }
 
     /// <summary>One socket: sends are serialized (acks are read while batches go out), reads are bounded.</summary>
+    /// <remarks>
+    /// A cancelable token costs the socket a registration on every read and, on every send, its slow path (an async
+    /// state machine, a lock wait and the pipe's registration too). The session's two loops therefore give the socket
+    /// no token: one registration per session aborts the socket when the loop's token is cancelled while one of its
+    /// reads or sends is pending, which is what the socket does with a token it is given.
+    /// </remarks>
     private sealed class Channel(WebSocket socket, GatewayOptions options)
     {
         private readonly SemaphoreSlim _sending = new(1, 1);
+        private CancellationToken _watchedSends;
+        private CancellationToken _watchedReceives;
+        private int _pendingSends;
+        private int _pendingReceives;
 
         public bool Compression { get; set; }
+
+        public CancellationTokenRegistration AbortPendingSendsOn(CancellationToken token)
+        {
+            _watchedSends = token;
+            return token.UnsafeRegister(static state =>
+            {
+                var channel = (Channel)state!;
+                if (Volatile.Read(ref channel._pendingSends) > 0)
+                {
+                    channel.Abort();
+                }
+            }, this);
+        }
+
+        public CancellationTokenRegistration AbortPendingReceivesOn(CancellationToken token)
+        {
+            _watchedReceives = token;
+            return token.UnsafeRegister(static state =>
+            {
+                var channel = (Channel)state!;
+                if (Volatile.Read(ref channel._pendingReceives) > 0)
+                {
+                    channel.Abort();
+                }
+            }, this);
+        }
+
+        private void Abort() => socket.Abort();
+
+        /// <summary>
+        /// Whether an operation under <paramref name="token"/> is left to the registration watching it (then the socket
+        /// gets no token and the operation is counted in <paramref name="pending"/> until it ends). Counted first, then
+        /// checked: a cancellation either finds the operation pending or is seen here.
+        /// </summary>
+        private static bool Watched(CancellationToken token, CancellationToken watched, ref int pending)
+        {
+            if (!token.CanBeCanceled || token != watched)
+            {
+                return false;
+            }
+
+            Interlocked.Increment(ref pending);
+            if (token.IsCancellationRequested)
+            {
+                Interlocked.Decrement(ref pending);
+                token.ThrowIfCancellationRequested();
+            }
+
+            return true;
+        }
 
         public async Task SendAsync(byte[] json, CancellationToken token, bool precompressed = false)
         {
@@ -343,7 +416,18 @@ public sealed class SyncSocket(
             await _sending.WaitAsync(token);
             try
             {
-                await socket.SendAsync(bytes, type, endOfMessage: true, token);
+                var watched = Watched(token, _watchedSends, ref _pendingSends);
+                try
+                {
+                    await socket.SendAsync(bytes, type, endOfMessage: true, watched ? CancellationToken.None : token);
+                }
+                finally
+                {
+                    if (watched)
+                    {
+                        Interlocked.Decrement(ref _pendingSends);
+                    }
+                }
             }
             finally
             {
@@ -384,7 +468,20 @@ public sealed class SyncSocket(
                     throw new ProtocolViolation("message-too-big", $"Messages from a clone are at most {buffer.Length} bytes.", WebSocketCloseStatus.MessageTooBig);
                 }
 
-                var result = await socket.ReceiveAsync(buffer.AsMemory(length), token);
+                var watched = Watched(token, _watchedReceives, ref _pendingReceives);
+                ValueWebSocketReceiveResult result;
+                try
+                {
+                    result = await socket.ReceiveAsync(buffer.AsMemory(length), watched ? CancellationToken.None : token);
+                }
+                finally
+                {
+                    if (watched)
+                    {
+                        Interlocked.Decrement(ref _pendingReceives);
+                    }
+                }
+
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
                     await CloseAsync(WebSocketCloseStatus.NormalClosure, "closed");
