@@ -31,6 +31,7 @@ public sealed class CloneSession : IAsyncDisposable
     private readonly Queue<Commit> _sentCommits = new();
     private readonly object _ackLock = new();
     private Task _pump = Task.CompletedTask;
+    private Task _flushing = Task.CompletedTask; // the pump's cursor flush in flight: only the pump starts one
     private long _knownHead;
     private long _sent;
     private SessionClosed? _endedBy; // revoked or replaced: the pump closes with it
@@ -324,7 +325,14 @@ public sealed class CloneSession : IAsyncDisposable
                     await ConfirmAsync();
                 }
 
-                await FlushCursorAsync(force: false);
+                // The cursor goes to the Clone grain beside the deliveries, not before them: that grain may be writing its
+                // state (a thousand clones' cursor writes queue on one SQLite writer), and live batches waited in _live
+                // behind the call, seconds at a time. One flush at a time; a failed one ends the session here, as before.
+                if (_flushing.IsCompleted)
+                {
+                    await _flushing;
+                    _flushing = FlushCursorAsync(force: false);
+                }
 
                 // No timeout here (a timer per wait is costly with thousands of sessions): the hub ticks every session.
                 await _wake.WaitAsync(token);
@@ -417,6 +425,7 @@ public sealed class CloneSession : IAsyncDisposable
         await _closing.CancelAsync();
         await _pump;
         await _hub.ReleaseAsync(this);
+        await _flushing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // the forced flush below covers it
         try
         {
             await FlushCursorAsync(force: true);
