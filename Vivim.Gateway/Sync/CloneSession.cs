@@ -32,6 +32,7 @@ public sealed class CloneSession : IAsyncDisposable
     private readonly object _ackLock = new();
     private Task _pump = Task.CompletedTask;
     private Task _flushing = Task.CompletedTask; // the pump's cursor flush in flight: only the pump starts one
+    private Task _confirming = Task.CompletedTask; // the pump's session confirmation in flight: only the pump starts one
     private long _knownHead;
     private long _sent;
     private SessionClosed? _endedBy; // revoked or replaced: the pump closes with it
@@ -318,16 +319,22 @@ public sealed class CloneSession : IAsyncDisposable
                     Interlocked.Exchange(ref _lastSentTicks, DateTime.UtcNow.Ticks);
                 }
 
-                // Busy or idle: a session that kept sending would otherwise never hear of a lost revocation or replacement.
-                if (DateTime.UtcNow.Ticks - _confirmedTicks >= _options.HeartbeatInterval.Ticks)
+                // The confirmation and the cursor go to the Clone grain beside the deliveries, not before them: that grain
+                // may be writing its state (a thousand clones' cursor writes queue on one SQLite writer), and live batches
+                // waited in _live behind the call, up to seconds. One of each at a time; a failed one (a revoked clone)
+                // ends the session on the pump's next turn (the hub ticks every session each second).
+                if (_confirming.IsCompleted)
                 {
-                    _confirmedTicks = DateTime.UtcNow.Ticks;
-                    await ConfirmAsync();
+                    await _confirming;
+
+                    // Busy or idle: a session that kept sending would otherwise never hear of a lost revocation or replacement.
+                    if (DateTime.UtcNow.Ticks - _confirmedTicks >= _options.HeartbeatInterval.Ticks)
+                    {
+                        _confirmedTicks = DateTime.UtcNow.Ticks;
+                        _confirming = ConfirmAsync();
+                    }
                 }
 
-                // The cursor goes to the Clone grain beside the deliveries, not before them: that grain may be writing its
-                // state (a thousand clones' cursor writes queue on one SQLite writer), and live batches waited in _live
-                // behind the call, seconds at a time. One flush at a time; a failed one ends the session here, as before.
                 if (_flushing.IsCompleted)
                 {
                     await _flushing;
@@ -426,6 +433,7 @@ public sealed class CloneSession : IAsyncDisposable
         await _pump;
         await _hub.ReleaseAsync(this);
         await _flushing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // the forced flush below covers it
+        await _confirming.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // the session is over either way
         try
         {
             await FlushCursorAsync(force: true);
