@@ -361,28 +361,24 @@ public sealed class SyncSocket(
         public CancellationTokenRegistration AbortPendingSendsOn(CancellationToken token)
         {
             _watchedSends = token;
-            return token.UnsafeRegister(static state =>
-            {
-                var channel = (Channel)state!;
-                if (Volatile.Read(ref channel._pendingSends) > 0)
-                {
-                    channel.Abort();
-                }
-            }, this);
+            return AbortWhenPending(token, static channel => Volatile.Read(ref channel._pendingSends));
         }
 
         public CancellationTokenRegistration AbortPendingReceivesOn(CancellationToken token)
         {
             _watchedReceives = token;
-            return token.UnsafeRegister(static state =>
-            {
-                var channel = (Channel)state!;
-                if (Volatile.Read(ref channel._pendingReceives) > 0)
-                {
-                    channel.Abort();
-                }
-            }, this);
+            return AbortWhenPending(token, static channel => Volatile.Read(ref channel._pendingReceives));
         }
+
+        /// <summary>Aborts the socket when <paramref name="token"/> is cancelled while <paramref name="pending"/> counts an operation (one registration per session).</summary>
+        private CancellationTokenRegistration AbortWhenPending(CancellationToken token, Func<Channel, int> pending) =>
+            token.UnsafeRegister(_ =>
+            {
+                if (pending(this) > 0)
+                {
+                    Abort();
+                }
+            }, null);
 
         private void Abort() => socket.Abort();
 
