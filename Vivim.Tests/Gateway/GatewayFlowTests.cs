@@ -272,6 +272,11 @@ public sealed class GatewayFlowTests(GatewayFixture gateway)
             return ProtocolJson.ParseObject(text);
         }
 
+        // The gateway announces a new exit node on libp2p by having it re-sign its advertisement with the gateway's peer
+        // id: read once that happened, so that it cannot change the advertisement between the two reads compared.
+        await Until.TrueAsync(
+            async () => (await node.AsOperator(gateway, n => n.GetAdvertisementAsync())).PeerId.Length > 0,
+            () => "the gateway never announced the new exit node on libp2p");
         var first = await ReadAndCompareAsync();
         Assert.Equal(0, first["headSeq"]!.GetValue<double>());
 
