@@ -54,8 +54,9 @@ internal static class DurableIngestLoad
         SettleBenchData();
         var halfBatches = new List<(long Start, double Ms)>();
         var directBatches = new List<(long Start, double Ms)>();
-        string halfTail, directTail;
-        IngestRun half, halfDirect;
+        var checkedBatches = new List<(long Start, double Ms)>();
+        string halfTail, directTail, checkedTail;
+        IngestRun half, halfDirect, halfChecked;
         using (var witness = new TailWitness())
         {
             half = await cpu.MeasureAsync(() => SubmitPacedAsync(cluster, paced, grain.Rate / 2, batchSize, halfBatches));
@@ -66,6 +67,12 @@ internal static class DurableIngestLoad
         {
             halfDirect = await cpu.MeasureAsync(() => AppendPacedAsync(database.Log, rows, grain.Rate / 2, batchSize, directBatches));
             directTail = witness.Explain(directBatches);
+        }
+
+        using (var witness = new TailWitness())
+        {
+            halfChecked = await cpu.MeasureAsync(() => AppendPacedAsync(database.Log, rows, grain.Rate / 2, batchSize, checkedBatches, workloads));
+            checkedTail = witness.Explain(checkedBatches);
         }
 
         var fsyncAfter = FsyncProbe.Measure(probeDirectory);
@@ -84,6 +91,8 @@ internal static class DurableIngestLoad
         Console.WriteLine($"  during it: {halfTail}");
         Console.WriteLine($"the log alone at the same offered rate (baseline):  {halfDirect.Describe()}");
         Console.WriteLine($"  during it: {directTail}");
+        Console.WriteLine($"the anchor's checks of each batch, then the log alone, same rate (floor): {halfChecked.Describe()}; anchor p99 / floor p99 = {half.Percentile(0.99) / halfChecked.Percentile(0.99):0.00}");
+        Console.WriteLine($"  during it: {checkedTail}");
         Console.WriteLine($"{fsyncBefore} before; after: {fsyncAfter[(fsyncAfter.IndexOf(": ", StringComparison.Ordinal) + 2)..]}");
         Console.WriteLine($"Ed25519 verify bound (all cores) after: {IngestLoad.MeasureVerifyBound(TimeSpan.FromSeconds(2)):N0}/s");
     }
@@ -155,9 +164,16 @@ internal static class DurableIngestLoad
         return new IngestRun(total, clock.Elapsed, latencies);
     }
 
-    /// <summary>The rows of <see cref="ReadBackAsync"/>, appended under new DIDs round-robin at a fixed rate, as <see cref="SubmitPacedAsync"/> offers batches.</summary>
-    private static async Task<IngestRun> AppendPacedAsync(IUpdateLog log, IReadOnlyList<IReadOnlyList<LogAppend>> perDid, double updatesPerSecond, int batchSize, List<(long Start, double Ms)> batches)
+    /// <summary>
+    /// The rows of <see cref="ReadBackAsync"/>, appended under new DIDs round-robin at a fixed rate, as <see cref="SubmitPacedAsync"/> offers batches.
+    /// With <paramref name="checkFirst"/> (the workloads those rows came from), each append first runs the anchor's own
+    /// check of its batch's updates, split over the cores as the anchor splits it: the commit's floor without the grain
+    /// (no lock, retry lookup, tree, commit signature or listeners).
+    /// </summary>
+    private static async Task<IngestRun> AppendPacedAsync(IUpdateLog log, IReadOnlyList<IReadOnlyList<LogAppend>> perDid, double updatesPerSecond, int batchSize, List<(long Start, double Ms)> batches, List<SignedWorkload>? checkFirst = null)
     {
+        var options = new AnchorOptions();
+        var authors = new System.Collections.Concurrent.ConcurrentDictionary<string, Vivim.Protocol.Identity.DidKey>(StringComparer.Ordinal);
         var dids = perDid.Select((_, d) => $"did:bench:paced:{d}:{Guid.NewGuid():N}").ToList();
         var schedule = Enumerable.Range(0, perDid.Max(a => a.Count))
             .SelectMany(b => perDid.Select((appends, d) => (Did: dids[d], Appends: appends, Index: b)).Where(x => x.Index < x.Appends.Count))
@@ -181,10 +197,16 @@ internal static class DurableIngestLoad
             var (did, appends, index) = schedule[i];
             var before = previous[did];
             var append = appends[index];
+            var check = checkFirst?[dids.IndexOf(did)].Batches[index];
             var task = Task.Run(async () =>
             {
                 await before;
                 var started = Stopwatch.GetTimestamp();
+                if (check is not null)
+                {
+                    await CheckAsync(check, options, authors);
+                }
+
                 await log.AppendAsync(did, append);
                 var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 lock (latencies)
@@ -200,6 +222,23 @@ internal static class DurableIngestLoad
 
         await Task.WhenAll(pending);
         return new IngestRun(total, clock.Elapsed, latencies);
+    }
+
+    /// <summary>The anchor's checks of one batch, one work item per core as <c>AnchorStateGrain</c> runs them.</summary>
+    private static async Task CheckAsync(List<string> batch, AnchorOptions options, System.Collections.Concurrent.ConcurrentDictionary<string, Vivim.Protocol.Identity.DidKey> authors)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var parts = Math.Min(Environment.ProcessorCount, batch.Count);
+        await Task.WhenAll(Enumerable.Range(0, parts).Select(part => Task.Run(() =>
+        {
+            for (var i = part; i < batch.Count; i += parts)
+            {
+                if (UpdateCandidate.Check(i, batch[i], options, now, authors).Rejection is { } rejection)
+                {
+                    throw new InvalidOperationException($"The floor's check refused an update the anchor took: {rejection.Code} {rejection.Reason}");
+                }
+            }
+        })));
     }
 
     private static async Task<IngestRun> AppendDirectAsync(IUpdateLog log, IReadOnlyList<IReadOnlyList<LogAppend>> perDid)
