@@ -12,6 +12,7 @@ namespace Vivim.Benchmarks.Storage;
 /// own speed), and appended through the log without the grain. Then the commit latency at half the measured rate,
 /// next to the log alone offered the same rows at the same rate, and the machine's fsync latency before and after
 /// (the physical floor of a durable commit).
+/// At half load a third line runs the anchor's own checks of each batch before the log alone: the floor of a commit without the grain.
 /// Usage: <c>dotnet run -c Release -- durable-ingest --db sqlite|postgres|azure|memory [--connection ...] [--dids 64] [--updates 500] [--batch 50]</c>.
 /// </summary>
 internal static class DurableIngestLoad
@@ -127,12 +128,25 @@ internal static class DurableIngestLoad
     }
 
     /// <summary>Offers batches round-robin over the DIDs at a fixed rate, whatever the latency (an open-loop load).</summary>
-    private static async Task<IngestRun> SubmitPacedAsync(BenchCluster cluster, List<SignedWorkload> workloads, double updatesPerSecond, int batchSize, List<(long Start, double Ms)> batches)
+    private static Task<IngestRun> SubmitPacedAsync(BenchCluster cluster, List<SignedWorkload> workloads, double updatesPerSecond, int batchSize, List<(long Start, double Ms)> batches)
     {
         var schedule = Enumerable.Range(0, workloads.Max(w => w.Batches.Count))
             .SelectMany(b => workloads.Where(w => b < w.Batches.Count).Select(w => (Anchor: cluster.Client.GetGrain<IAnchorStateGrain>(w.Key.Did.Value), Batch: w.Batches[b])))
             .ToList();
-        var interval = TimeSpan.FromSeconds(batchSize / updatesPerSecond);
+        return OfferPacedAsync(schedule, TimeSpan.FromSeconds(batchSize / updatesPerSecond), batches, async item =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            Check(await item.Anchor.SubmitAsync(item.Batch));
+            return (started, item.Batch.Count);
+        });
+    }
+
+    /// <summary>
+    /// Starts <paramref name="offer"/> for each item when it falls due (one every <paramref name="interval"/>), without
+    /// waiting for earlier ones, and records each one's latency from the start it reports.
+    /// </summary>
+    private static async Task<IngestRun> OfferPacedAsync<T>(List<T> schedule, TimeSpan interval, List<(long Start, double Ms)> batches, Func<T, Task<(long Started, int Updates)>> offer)
+    {
         var latencies = new List<double>();
         var pending = new List<Task>(schedule.Count);
         var total = 0L;
@@ -145,17 +159,16 @@ internal static class DurableIngestLoad
                 await Task.Delay(due - clock.Elapsed);
             }
 
-            var (anchor, batch) = schedule[i];
+            var item = schedule[i];
             pending.Add(Task.Run(async () =>
             {
-                var started = Stopwatch.GetTimestamp();
-                Check(await anchor.SubmitAsync(batch));
+                var (started, updates) = await offer(item);
                 var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 lock (latencies)
                 {
                     latencies.Add(ms);
                     batches.Add((started, ms));
-                    total += batch.Count;
+                    total += updates;
                 }
             }));
         }
@@ -170,58 +183,51 @@ internal static class DurableIngestLoad
     /// check of its batch's updates, split over the cores as the anchor splits it: the commit's floor without the grain
     /// (no lock, retry lookup, tree, commit signature or listeners).
     /// </summary>
-    private static async Task<IngestRun> AppendPacedAsync(IUpdateLog log, IReadOnlyList<IReadOnlyList<LogAppend>> perDid, double updatesPerSecond, int batchSize, List<(long Start, double Ms)> batches, List<SignedWorkload>? checkFirst = null)
+    private static Task<IngestRun> AppendPacedAsync(IUpdateLog log, IReadOnlyList<IReadOnlyList<LogAppend>> perDid, double updatesPerSecond, int batchSize, List<(long Start, double Ms)> batches, List<SignedWorkload>? checkFirst = null)
     {
         var options = new AnchorOptions();
         var authors = new System.Collections.Concurrent.ConcurrentDictionary<string, Vivim.Protocol.Identity.DidKey>(StringComparer.Ordinal);
         var dids = perDid.Select((_, d) => $"did:bench:paced:{d}:{Guid.NewGuid():N}").ToList();
         var schedule = Enumerable.Range(0, perDid.Max(a => a.Count))
-            .SelectMany(b => perDid.Select((appends, d) => (Did: dids[d], Appends: appends, Index: b)).Where(x => x.Index < x.Appends.Count))
+            .SelectMany(b => perDid.Select((appends, d) => (Did: dids[d], Append: b < appends.Count ? appends[b] : null, Check: checkFirst?[d].Batches[b])).Where(x => x.Append is not null))
             .ToList();
-        var interval = TimeSpan.FromSeconds(batchSize / updatesPerSecond);
 
-        // A DID's appends must reach the log in order: each waits for the one before it (done long before, at this rate).
-        var previous = dids.ToDictionary(d => d, _ => Task.CompletedTask, StringComparer.Ordinal);
-        var latencies = new List<double>();
-        var pending = new List<Task>(schedule.Count);
-        var total = 0L;
-        var clock = Stopwatch.StartNew();
+        // A DID's appends must reach the log in order: each waits for the DID's one before it (done long before, at this rate).
+        var done = schedule.Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+        var last = new Dictionary<string, int>(StringComparer.Ordinal);
+        var before = new int[schedule.Count];
         for (var i = 0; i < schedule.Count; i++)
         {
-            var due = interval * i;
-            if (clock.Elapsed < due)
+            before[i] = last.GetValueOrDefault(schedule[i].Did, -1);
+            last[schedule[i].Did] = i;
+        }
+
+        return OfferPacedAsync([.. schedule.Select((item, i) => (item.Did, item.Append, item.Check, Index: i))], TimeSpan.FromSeconds(batchSize / updatesPerSecond), batches, async item =>
+        {
+            if (before[item.Index] >= 0)
             {
-                await Task.Delay(due - clock.Elapsed);
+                await done[before[item.Index]].Task;
             }
 
-            var (did, appends, index) = schedule[i];
-            var before = previous[did];
-            var append = appends[index];
-            var check = checkFirst?[dids.IndexOf(did)].Batches[index];
-            var task = Task.Run(async () =>
+            var started = Stopwatch.GetTimestamp();
+            try
             {
-                await before;
-                var started = Stopwatch.GetTimestamp();
-                if (check is not null)
+                if (item.Check is { } check)
                 {
                     await CheckAsync(check, options, authors);
                 }
 
-                await log.AppendAsync(did, append);
-                var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                lock (latencies)
-                {
-                    latencies.Add(ms);
-                    batches.Add((started, ms));
-                    total += append.Updates.Count;
-                }
-            });
-            previous[did] = task;
-            pending.Add(task);
-        }
+                await log.AppendAsync(item.Did, item.Append!);
+                done[item.Index].SetResult();
+            }
+            catch (Exception e)
+            {
+                done[item.Index].SetException(e); // the DID's later appends fail too instead of waiting forever
+                throw;
+            }
 
-        await Task.WhenAll(pending);
-        return new IngestRun(total, clock.Elapsed, latencies);
+            return (started, item.Append!.Updates.Count);
+        });
     }
 
     /// <summary>The anchor's checks of one batch, one work item per core as <c>AnchorStateGrain</c> runs them.</summary>
