@@ -220,10 +220,13 @@ internal static class GatewayIngestLoad
         var live = await RunAsync(http, lives, concurrency, auth);
         var liveCpu = cpu.Measure();
 
+        // Each phase announces itself, so that a profiler attached to the gateway can take one phase alone.
+        Console.WriteLine($"  GET /health/live done; GET /v1/exit-nodes/{{did}} starts ({started.Elapsed.TotalSeconds:0.0} s)");
         cpu = new CpuShare(gateway);
         var baseline = await RunAsync(http, gets, concurrency, auth);
         var baselineCpu = cpu.Measure();
 
+        Console.WriteLine($"  reads done; the writes start ({started.Elapsed.TotalSeconds:0.0} s)");
         cpu = new CpuShare(gateway);
         var run = await RunAsync(http, requests, concurrency, auth);
         var runCpu = cpu.Measure();
