@@ -54,6 +54,12 @@ internal sealed class GatewayProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// CPU time the runtime's tiered-compilation worker of the gateway has used so far (it recompiles hot methods with
+    /// optimizations, off the request threads), read from /proc; null where there is none to read (not Linux).
+    /// </summary>
+    public TimeSpan? CompilerCpuTime => RuntimeCompiler.CpuTime(_process.Id);
+
     /// <summary>Waits until the gateway is quiet (see <see cref="Quiet.SettleAsync"/>).</summary>
     public Task<double> SettleAsync() => Quiet.SettleAsync(() => CpuTime);
 
