@@ -21,6 +21,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
     private readonly string _directory;
     private readonly PosixSignalRegistration[] _onSignals;
     private readonly EventHandler _onExit;
+    private readonly RuntimeCompiler _compiler;
     private int _disposed;
 
     private GatewayProcess(Process process, StreamWriter log, string directory, Uri baseAddress, string operatorKey)
@@ -35,6 +36,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
         // signals are not cancelled: this process still ends as it would have.
         _onSignals = [.. new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGQUIT, PosixSignal.SIGHUP }.Select(signal => PosixSignalRegistration.Create(signal, _ => Abandon()))];
         _onExit = (_, _) => Abandon();
+        _compiler = new RuntimeCompiler(process.Id);
         AppDomain.CurrentDomain.ProcessExit += _onExit;
     }
 
@@ -53,6 +55,12 @@ internal sealed class GatewayProcess : IAsyncDisposable
             return _process.TotalProcessorTime;
         }
     }
+
+    /// <summary>
+    /// CPU time the runtime's tiered-compilation worker of the gateway has used so far (it recompiles hot methods with
+    /// optimizations, off the request threads), read from /proc; null where there is none to read (not Linux).
+    /// </summary>
+    public TimeSpan? CompilerCpuTime => _compiler.CpuTime;
 
     /// <summary>Waits until the gateway is quiet (see <see cref="Quiet.SettleAsync"/>).</summary>
     public Task<double> SettleAsync() => Quiet.SettleAsync(() => CpuTime);
@@ -179,6 +187,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
 
         Kill();
         await _process.WaitForExitAsync();
+        _compiler.Dispose();
         foreach (var registration in _onSignals)
         {
             registration.Dispose();
