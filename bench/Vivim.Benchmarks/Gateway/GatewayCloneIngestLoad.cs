@@ -32,15 +32,6 @@ internal static class GatewayCloneIngestLoad
     /// <summary>As in gateway-ingest: with fewer rounds the gateway was still compiling (about a tenth of its CPU in the JIT) while measured.</summary>
     private const int WarmUpRounds = 10;
 
-    /// <summary>
-    /// On a busy machine the runtime's background compiler fell behind: after ten rounds it still took a tenth to a
-    /// quarter of the gateway's CPU in the measured phase. More rounds follow while it takes more than this share of a
-    /// round's CPU, up to <see cref="MaxWarmUpRounds"/>.
-    /// </summary>
-    private const double CompilerQuietShare = 0.02;
-
-    private const int MaxWarmUpRounds = 60;
-
     public static async Task<int> RunAsync(string[] args)
     {
         int Arg(int i, int fallback) => args.Length > i ? int.Parse(args[i], CultureInfo.InvariantCulture) : fallback;
@@ -81,8 +72,8 @@ internal static class GatewayCloneIngestLoad
             Console.WriteLine(
                 $"Created {dids} exit nodes with {clonesPerDid} writing clones each (+{WarmUpDids} for warm-up) and signed {batches.Sum(b => b.Updates.Count):N0} updates (v1 and v2) in {started.Elapsed.TotalSeconds:0.0} s");
 
-            var (rounds, compilerShare) = await WarmUpAsync(gateway, warmUp, batchSize, concurrency);
-            Console.WriteLine($"  warm-up: {rounds} rounds, the runtime's compiler {Share(compilerShare)} of the gateway's CPU in the last");
+            var (rounds, compilerShare) = await gateway.WarmUpAsync(WarmUpRounds, round => RunAsync(Batches(warmUp, 100, batchSize, $"warm-up-{round}"), concurrency));
+            Console.WriteLine($"  warm-up: {rounds} rounds, the runtime's compiler {GatewayProcess.FormatShare(compilerShare)} of the gateway's CPU in the last");
             Console.WriteLine($"  gateway idle before measuring: {await gateway.SettleAsync():0.00} cores busy");
 
             var headBefore = await HeadSeqSumAsync(tenant, measured);
@@ -91,7 +82,7 @@ internal static class GatewayCloneIngestLoad
             var gatewayBefore = gateway.CpuTime;
             var run = await RunAsync(batches, concurrency);
             var runCpu = cpu.Measure();
-            var compilerWhileMeasured = CompilerShare(gateway, compilerBefore, gatewayBefore);
+            var compilerWhileMeasured = gateway.CompilerShareSince(compilerBefore, gatewayBefore);
 
             // Every update committed exactly once: the heads moved by the number of updates sent.
             var updates = batches.Sum(b => b.Updates.Count);
@@ -109,7 +100,7 @@ internal static class GatewayCloneIngestLoad
                 $"{dids} DIDs x {clonesPerDid} clones x {perClone} updates, batches of {batchSize}, {concurrency} concurrent requests: {updates:N0} updates in {run.Elapsed.TotalSeconds:0.00} s = {rate:N0} updates/s = " +
                 $"{rate / bound:P0} of the verify bound (target: at least 35 %); batch request p50 {latency.P50:0.0} ms, p99 {latency.P99:0.0} ms; " +
                 $"gateway CPU {cpuPerUpdate * 1e6:N0} µs per update = {cpuPerUpdate / verifyCost:0.0} verifications' worth (the work: {1 + 1.0 / batchSize:0.00}), " +
-                $"of it the runtime's compiler {Share(compilerWhileMeasured)}; {runCpu}");
+                $"of it the runtime's compiler {GatewayProcess.FormatShare(compilerWhileMeasured)}; {runCpu}");
         }
         finally
         {
@@ -119,37 +110,6 @@ internal static class GatewayCloneIngestLoad
             }
         }
     }
-
-    /// <summary>
-    /// <see cref="WarmUpRounds"/> rounds, then more while the runtime's background compiler is still busy (see
-    /// <see cref="CompilerQuietShare"/>); the rounds run and the compiler's share of the gateway's CPU in the last one.
-    /// </summary>
-    private static async Task<(int Rounds, double? CompilerShare)> WarmUpAsync(GatewayProcess gateway, List<WritingClone> clones, int batchSize, int concurrency)
-    {
-        var round = 0;
-        while (true)
-        {
-            var compiler = gateway.CompilerCpuTime;
-            var total = gateway.CpuTime;
-            await RunAsync(Batches(clones, 100, batchSize, $"warm-up-{round}"), concurrency);
-            round++;
-            var share = CompilerShare(gateway, compiler, total);
-            if (round >= MaxWarmUpRounds || (round >= WarmUpRounds && share is null or < CompilerQuietShare))
-            {
-                return (round, share);
-            }
-        }
-    }
-
-    /// <summary>The compiler's share of the gateway's CPU since the two readings, or null where the compiler cannot be seen.</summary>
-    private static double? CompilerShare(GatewayProcess gateway, TimeSpan? compilerBefore, TimeSpan gatewayBefore)
-    {
-        var compiler = gateway.CompilerCpuTime - compilerBefore;
-        var total = gateway.CpuTime - gatewayBefore;
-        return compiler is { } used && total > TimeSpan.Zero ? used / total : null;
-    }
-
-    private static string Share(double? share) => share is { } known ? known.ToString("P0", CultureInfo.InvariantCulture) : "(not visible)";
 
     /// <summary>A registered clone with write permission, its key and its HTTP transport (which signs each request).</summary>
     private sealed class WritingClone(int index, string did, SigningKey key, HttpSyncTransport transport) : IDisposable

@@ -205,17 +205,19 @@ internal static class GatewayIngestLoad
         Console.WriteLine($"Created {dids} exit nodes (+{WarmUpDids} for warm-up) and serialized {dids * perDid:N0} updates in {started.Elapsed.TotalSeconds:0.0} s");
 
         // Warm up both request kinds until the JIT of both processes has settled (tiered compilation recompiles hot paths).
-        for (var round = 0; round < WarmUpRounds; round++)
+        var (rounds, compilerShare) = await gateway.WarmUpAsync(WarmUpRounds, async round =>
         {
             await RunAsync(http, Batches(gateway.BaseAddress, warmUp, 200, batchSize, $"warm-up-{round}"), concurrency, auth);
             await RunAsync(http, Gets(gateway.BaseAddress, warmUp, ReadWarmUp), concurrency, auth);
             await RunAsync(http, Lives(gateway.BaseAddress, ReadWarmUp), concurrency, auth);
-        }
+        });
+        Console.WriteLine($"  warm-up: {rounds} rounds, the runtime's compiler {GatewayProcess.FormatShare(compilerShare)} of the gateway's CPU in the last");
 
         Console.WriteLine($"  gateway idle before measuring: {await gateway.SettleAsync():0.00} cores busy");
 
         var headBefore = await HeadSeqSumAsync(tenant, measured);
         Console.WriteLine($"Warmed up; measuring GET /health/live, then GET /v1/exit-nodes/{{did}}, then the writes ({started.Elapsed.TotalSeconds:0.0} s)");
+        var (compilerBefore, gatewayBefore) = (gateway.CompilerCpuTime, gateway.CpuTime);
         var cpu = new CpuShare(gateway);
         var live = await RunAsync(http, lives, concurrency, auth);
         var liveCpu = cpu.Measure();
@@ -230,6 +232,7 @@ internal static class GatewayIngestLoad
         cpu = new CpuShare(gateway);
         var run = await RunAsync(http, requests, concurrency, auth);
         var runCpu = cpu.Measure();
+        var compilerWhileMeasured = gateway.CompilerShareSince(compilerBefore, gatewayBefore);
 
         // Every update committed exactly once: the heads moved by the number of updates sent.
         var updates = requests.Sum(r => r.Updates);
@@ -257,6 +260,7 @@ internal static class GatewayIngestLoad
         Console.WriteLine(
             $"read: GET /v1/exit-nodes/{{did}} at {getRate / liveRate:P0} of GET /health/live's rate (target: at least 50 %); gateway CPU per request " +
             $"{CpuPerRequest(baselineCpu, baseline.Elapsed, get.Count):N0} µs vs {CpuPerRequest(liveCpu, live.Elapsed, lives.Count):N0} µs");
+        Console.WriteLine($"the runtime's compiler took {GatewayProcess.FormatShare(compilerWhileMeasured)} of the gateway's CPU over the three measured phases");
         Console.WriteLine(
             $"batch request / baseline GET: p50 {write.P50 / get.P50:0.0}x, p99 {write.P99 / get.P99:0.0}x; per update (batch p50 / {batchSize}) {write.P50 / batchSize:0.00} ms vs GET p50 {get.P50:0.00} ms");
         return new Measured(rate, cpuPerUpdate);
