@@ -106,6 +106,46 @@ public sealed class SessionHubTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Live_commits_that_queued_behind_a_full_in_flight_window_go_out_together_in_one_batch()
+    {
+        var (node, parent, cloneId) = await NewCloneAsync();
+        var anchor = Grains.GetGrain<IAnchorStateGrain>(parent.Did.Value);
+        using var capture = PushedEvents.Create(fixture.Client);
+        await capture.ListenAsync(anchor);
+        await using var hub = new SessionHub(fixture.Client, Options.Create(new SessionHubOptions { MaxInFlightBatches = 1 }), NullLogger<SessionHub>.Instance);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var session = await hub.OpenAsync(cloneId, cursor: 0, maxBatchSize: 10, cancellationToken: timeout.Token);
+
+        // The first commit fills the window; three more arrive while it is unacknowledged.
+        await node.WriteAsOwnerAsync([Write(0)]);
+        var first = await NextBatchAsync(session, timeout.Token);
+        await node.WriteAsOwnerAsync([Write(1)]);
+        await node.WriteAsOwnerAsync([Write(2), Write(3)]);
+        await node.WriteAsOwnerAsync([Write(4)]);
+
+        // Handing the captured pushes to the hub's feed again returns once each commit reached the session (the anchor's own push or this one).
+        await capture.WaitForSeqAsync(5);
+        var feed = hub.FeedOf(parent.Did.Value)!.ListenerReference;
+        foreach (var pushed in capture.Batches.OrderBy(b => b.Commit.ToSeq))
+        {
+            await feed.OnEventAsync(pushed);
+        }
+
+        await session.AcknowledgeAsync(first.LastSeq);
+        var rest = await NextBatchAsync(session, timeout.Token);
+        Assert.Equal(1L, first.LastSeq);
+        Assert.Equal([2L, 3, 4, 5], rest.Updates.Select(u => u.Seq));
+        Assert.Equal([(2L, 2L), (3L, 4L), (5L, 5L)], rest.Commits.Select(c => (c.FromSeq, c.ToSeq)));
+        foreach (var commit in rest.Commits)
+        {
+            Assert.True(SignatureV2.Verify(SignedKind.Commit, ProtocolModel.ToJsonObject(commit), parent.PublicKey));
+        }
+
+        await session.AcknowledgeAsync(rest.LastSeq); // one ack covers the merged batch
+        Assert.Equal(5L, session.Cursor);
+    }
+
+    [Fact]
     public async Task Duplicate_and_out_of_order_pushes_neither_repeat_nor_skip_anything()
     {
         var (node, parent, cloneId) = await NewCloneAsync();

@@ -212,6 +212,7 @@ internal static class GatewayFanoutLoad
             Console.WriteLine(
                 $"{shape}: {only.Writes} writes at {only.Rate}/s, {only.Delivery.Count:N0} deliveries, p50 {only.Delivery.P50:0.0} ms, p99 {only.Delivery.P99:0.0} ms, max {only.Delivery.At(1):0.0} ms; " +
                 $"baseline commit round trip p50 {only.Commit.P50:0.0} ms, p99 {only.Commit.P99:0.0} ms; delivery p99 / commit p99 = {only.Delivery.P99 / only.Commit.P99:0.0}x; " +
+                $"delivery after the write's own round trip p50 {only.AfterCommit.P50:0.0} ms, p99 {only.AfterCommit.P99:0.0} ms; " +
                 $"{only.Cpu}, {only.CpuPerDeliveryUs:0.0} µs of gateway CPU per delivery");
             return;
         }
@@ -330,7 +331,7 @@ internal static class GatewayFanoutLoad
         var elapsed = wall.Elapsed.TotalSeconds;
         var use = cpu.Measure();
         await Task.Delay(500); // stragglers of this step are not the next one's
-        return new Step(rate, writes, expected * (double)rate / writes, new Percentiles(recorder.Latencies), new Percentiles(commits), expected - recorder.Count, use, use.Gateway * elapsed * 1e6 / expected);
+        return new Step(rate, writes, expected * (double)rate / writes, new Percentiles(recorder.Latencies), new Percentiles(commits), new Percentiles(recorder.AfterCommit(commits)), expected - recorder.Count, use, use.Gateway * elapsed * 1e6 / expected);
     }
 
     /// <summary>
@@ -338,12 +339,13 @@ internal static class GatewayFanoutLoad
     /// second are those offered (the write rate times the clones per write); CPU per delivery is the server's CPU from
     /// the step's first send until its last delivery (or the wait's end) over the deliveries.
     /// </summary>
-    private sealed record Step(int Rate, int Writes, double DeliveriesPerSecond, Percentiles Delivery, Percentiles Commit, long Missing, CpuUse Cpu, double CpuPerDeliveryUs)
+    private sealed record Step(int Rate, int Writes, double DeliveriesPerSecond, Percentiles Delivery, Percentiles Commit, Percentiles AfterCommit, long Missing, CpuUse Cpu, double CpuPerDeliveryUs)
     {
         public bool Held => Missing == 0 && Delivery.P99 <= CapacityP99Ms;
 
         public override string ToString() =>
-            $"{Writes} writes at {Rate}/s: {Delivery.Count:N0} deliveries ({DeliveriesPerSecond:N0}/s), p50 {Delivery.P50:0.0} ms, p99 {Delivery.P99:0.0} ms, max {Delivery.At(1):0.0} ms{(Missing > 0 ? $", {Missing:N0} missing" : string.Empty)} " +
+            $"{Writes} writes at {Rate}/s: {Delivery.Count:N0} deliveries ({DeliveriesPerSecond:N0}/s), p50 {Delivery.P50:0.0} ms, p99 {Delivery.P99:0.0} ms, max {Delivery.At(1):0.0} ms{(Missing > 0 ? $", {Missing:N0} missing" : string.Empty)}, " +
+            $"after the write's own round trip p50 {AfterCommit.P50:0.0} ms, p99 {AfterCommit.P99:0.0} ms " +
             $"({(Held ? "held" : "not held")}); CPU server {Cpu.Gateway:0.00} cores, bench {Cpu.Bench:0.00} cores (of {Environment.ProcessorCount}), {CpuPerDeliveryUs:0.0} µs of server CPU per delivery";
     }
 
@@ -377,6 +379,7 @@ internal static class GatewayFanoutLoad
         private const int MaxIndexes = 1 << 22;
         private readonly long[] _writtenAt = new long[MaxIndexes];
         private double[] _latencies = [];
+        private int[] _writeOf = [];
         private int _first;
         private int _next;
         private int _count;
@@ -384,6 +387,14 @@ internal static class GatewayFanoutLoad
         public long Count => Volatile.Read(ref _count);
 
         public IEnumerable<double> Latencies => _latencies.Take((int)Math.Min(Count, _latencies.Length));
+
+        /// <summary>
+        /// Each delivery's latency less its own write's round trip (<paramref name="commits"/>, by write within the
+        /// step): what the fan-out added after the commit was answered (negative when the batch arrived first). On a
+        /// loaded host the commit path's own tail moves delivery latency; this part is the hub's and the sessions'.
+        /// </summary>
+        public IEnumerable<double> AfterCommit(double[] commits) =>
+            Enumerable.Range(0, (int)Math.Min(Count, _latencies.Length)).Select(i => _latencies[i] - commits[_writeOf[i]]);
 
         public (string Frame, string UpdateId)? Template { get; private set; }
 
@@ -398,6 +409,7 @@ internal static class GatewayFanoutLoad
             }
 
             _latencies = new double[expected];
+            _writeOf = new int[expected];
             Volatile.Write(ref _count, 0);
             return _first;
         }
@@ -449,6 +461,7 @@ internal static class GatewayFanoutLoad
             if (slot < latencies.Length)
             {
                 latencies[slot] = Stopwatch.GetElapsedTime(writtenAt, receivedAt).TotalMilliseconds;
+                _writeOf[slot] = index - _first;
             }
 
             return true;
