@@ -31,8 +31,17 @@ internal static class ReceivedSigningText
     /// True with the results when the text is a plainly canonical update within <paramref name="limits"/>; false when
     /// it is anything else, including anything the strict parse or the tree path's signing bytes would refuse.
     /// </summary>
-    public static bool TryRead(ReadOnlySpan<byte> utf8, JsonLimits limits, out byte[] signingBytes, out Range data, out byte[] proofSignature)
+    public static bool TryRead(ReadOnlySpan<byte> utf8, JsonLimits limits, out byte[] signingBytes, out Range data, out byte[] proofSignature) =>
+        TryRead(utf8, limits, out signingBytes, out data, out proofSignature, out _);
+
+    /// <summary>
+    /// As above, and where <c>data</c> lies in <paramref name="utf8"/> when its text there is already what
+    /// <c>JSON.stringify</c> writes for it (no whitespace, no array-index keys that it would move first): the
+    /// record's <see cref="Model.RawJson"/> is then that text, not a tree of it written out again.
+    /// </summary>
+    public static bool TryRead(ReadOnlySpan<byte> utf8, JsonLimits limits, out byte[] signingBytes, out Range data, out byte[] proofSignature, out Range stringifiedData)
     {
+        stringifiedData = default;
         signingBytes = [];
         data = default;
         proofSignature = [];
@@ -66,6 +75,12 @@ internal static class ReceivedSigningText
 
             signingBytes = output.AsSpan(0, pass.Position).ToArray();
             data = pass.Data;
+            var (_, dataLength) = pass.DataInput.GetOffsetAndLength(utf8.Length);
+            if (dataLength > 0 && dataLength == pass.DataLength && !pass.IndexLikeKey && dataLength <= JsonLimits.Default.MaxBytes)
+            {
+                stringifiedData = pass.DataInput;
+            }
+
             return true;
         }
         catch (JsonException)
@@ -175,6 +190,14 @@ internal static class ReceivedSigningText
         public Range Data;
 
         public Range ProofValue;
+
+        /// <summary>Where the top-level <c>data</c> lies in the input, and how long its canonical form is (equal only without whitespace).</summary>
+        public Range DataInput;
+
+        public int DataLength;
+
+        /// <summary>Whether any key is all digits, which <c>JSON.stringify</c> may move ahead of the others.</summary>
+        public bool IndexLikeKey;
 
         public void Release()
         {
@@ -313,6 +336,7 @@ internal static class ReceivedSigningText
                 }
 
                 _input.Overlaps(key, out var keyStart);
+                IndexLikeKey |= key.Length is > 0 and <= 10 && !key.ContainsAnyExceptInRange((byte)'0', (byte)'9');
                 var excluded = depth == 1 && IsExcludedAtTop(key);
                 var memberEmit = emit && !excluded;
                 if (memberEmit && anyEmitted)
@@ -339,6 +363,11 @@ internal static class ReceivedSigningText
                 if (isProof)
                 {
                     ProofValue = valueInputStart..(int)reader.BytesConsumed;
+                }
+                else if (depth == 1 && memberEmit && key.SequenceEqual("data"u8))
+                {
+                    DataInput = valueInputStart..(int)reader.BytesConsumed;
+                    DataLength = Position - valueStart;
                 }
 
                 anyEmitted |= memberEmit;

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Text;
 using System.Text.Json.Nodes;
 using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;
@@ -21,9 +22,20 @@ public static class ReceivedUpdates
     {
         // Text in canonical token form (what the log stores) gives the signing bytes in one pass with no tree; it
         // passes the strict parse's rules, so the record is read straight from it as below.
-        if (ReceivedSigningText.TryRead(utf8, limits ?? JsonLimits.Default, out var signing, out var data, out var signature))
+        if (ReceivedSigningText.TryRead(utf8, limits ?? JsonLimits.Default, out var signing, out var data, out var signature, out var stringified))
         {
-            var read = ProtocolModel.FromCheckedUtf8<StateUpdate>(utf8);
+            var (start, length) = stringified.GetOffsetAndLength(utf8.Length);
+            RawJsonConverter.t_stringified = length == 0 ? null : (start, Encoding.UTF8.GetString(utf8.Slice(start, length)));
+            StateUpdate read;
+            try
+            {
+                read = ProtocolModel.FromCheckedUtf8<StateUpdate>(utf8);
+            }
+            finally
+            {
+                RawJsonConverter.t_stringified = null;
+            }
+
             Sources.AddOrUpdate(read, new ReceivedUpdate(signing, data, signature, null));
             return read;
         }

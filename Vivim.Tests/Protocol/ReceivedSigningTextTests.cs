@@ -77,8 +77,13 @@ public sealed class ReceivedSigningTextTests : IDisposable
             var json = _anchor.AuthorSign(UpdateOperation.Create, path, data);
             json["seq"] = 42.0;
             json["merkleProof"] = "AAECAwQ";
-            var received = AssertAsTree(JavaScriptJson.Stringify(json), onePass: true);
+            var text = JavaScriptJson.Stringify(json);
+            var received = AssertAsTree(text, onePass: true);
             Assert.Contains("tree kept: False", received, StringComparison.Ordinal);
+
+            // The record's data is read as the stored text of it, which is already JSON.stringify's.
+            Assert.True(ReceivedSigningText.TryRead(Encoding.UTF8.GetBytes(text), JsonLimits.Snapshot, out _, out _, out _, out var stringified));
+            Assert.Equal(JavaScriptJson.Stringify(json["data"]), Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(text)[stringified]));
         }
     }
 
@@ -110,6 +115,8 @@ public sealed class ReceivedSigningTextTests : IDisposable
     [InlineData("{\"\uffff\":2,\"\ue000\":3,\"😀\":1,\"é\":0}")]
     [InlineData("""{"ab":1,"a":2,"":3,"a\nb":4,"a\u0001":5,"a\"":6,"a\\":7,"é":8,"e":9}""")]
     [InlineData("""[{"c":{"b":{"a":[3,2,1]}},"a":0},"x",[],{}]""")]
+    [InlineData("""{"b":1,"1":2,"0":3,"01":4,"4294967295":5}""")] // JSON.stringify moves array-index keys first
+    [InlineData("""[{"10":1,"9":2}]""")]
     [InlineData("""{"big":12345678901234567000,"huge":1e+21,"small":1e-7,"tiny":5e-324,"neg":-1.5,"int":-42,"zero":0,"max":9007199254740991}""")]
     public void Canonical_tokens_in_any_key_order_take_the_one_pass(string data) => AssertAsTree(Update(data), onePass: true);
 
