@@ -1,5 +1,3 @@
-using Vivim.Protocol.Sync;
-
 namespace Vivim.Storage;
 
 /// <summary>
@@ -19,16 +17,6 @@ public interface IUpdateLog
 
     /// <summary>Updates with seq &gt; <paramref name="afterSeq"/> (at most <paramref name="limit"/>), and every commit overlapping them.</summary>
     Task<LogPage> ReadAsync(string did, long afterSeq, int limit, CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// The page of <see cref="ReadAsync"/> as an anchor hands it to a clone: the updates' stored text packed as UTF-8
-    /// with their seqs, and the commits. A store holding the text as UTF-8 gives its bytes without decoding them.
-    /// </summary>
-    async Task<StoredLogPage> ReadStoredAsync(string did, long afterSeq, int limit, CancellationToken cancellationToken = default)
-    {
-        var page = await ReadAsync(did, afterSeq, limit, cancellationToken).ConfigureAwait(false);
-        return new StoredLogPage(StoredUpdateList.Pack(page.Updates, static u => u.Seq, static u => u.Json), page.Commits);
-    }
 
     Task<LogBounds> GetBoundsAsync(string did, CancellationToken cancellationToken = default);
 
@@ -62,9 +50,6 @@ public sealed record LoggedCommit(long FromSeq, long ToSeq, string Json);
 public sealed record DocumentChange(string Path, string? Json, byte[]? Value, long Seq);
 
 public sealed record LogAppend(IReadOnlyList<LoggedUpdate> Updates, LoggedCommit Commit, IReadOnlyList<DocumentChange> Documents);
-
-/// <summary>A page of the log with its updates' stored text packed as UTF-8 (what <see cref="IUpdateLog.ReadStoredAsync"/> gives).</summary>
-public sealed record StoredLogPage(StoredUpdateList Updates, IReadOnlyList<LoggedCommit> Commits);
 
 public sealed record LogPage(IReadOnlyList<LoggedUpdate> Updates, IReadOnlyList<LoggedCommit> Commits);
 

@@ -335,29 +335,6 @@ public abstract class UpdateLogConformance
     }
 
     [Fact]
-    public async Task Pages_as_a_clone_is_sent_them_hold_the_same_updates_and_commits_as_read_pages()
-    {
-        var did = NewDid();
-        var texts = new[] { "{\"text\":\"Grüße, 世界 😀 \u2028 \\u0000\"}", "{\"big\":\"" + new string('ж', 100_000) + "\"}", "{}" };
-        var append = Batch(did, 1, 3);
-        append = append with { Updates = [.. append.Updates.Select((u, i) => u with { Json = texts[i] })] };
-        await Log.AppendAsync(did, append);
-        await Log.AppendAsync(did, Batch(did, 4, 5));
-
-        foreach (var (after, limit) in new[] { (0L, 100), (0L, 2), (2L, 3), (7L, 10), (8L, 10), (0L, 0) })
-        {
-            var read = await Log.ReadAsync(did, after, limit);
-            var stored = await Log.ReadStoredAsync(did, after, limit);
-            Assert.Equal(read.Updates.Select(u => u.Seq), Enumerable.Range(0, stored.Updates.Count).Select(stored.Updates.SeqAt));
-            Assert.Equal(read.Updates.Select(u => Encoding.UTF8.GetBytes(u.Json)), Enumerable.Range(0, stored.Updates.Count).Select(i => stored.Updates.Utf8(i).ToArray()));
-            Assert.Equal(read.Commits, stored.Commits);
-        }
-
-        Assert.Equal(texts, (await Log.ReadStoredAsync(did, 0, 3)).Updates.Select(u => u.Json));
-        Assert.Empty((await Log.ReadStoredAsync(NewDid(), 0, 10)).Updates);
-    }
-
-    [Fact]
     public async Task A_batch_of_a_thousand_updates_is_one_append()
     {
         var did = NewDid();

@@ -1,8 +1,6 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
-using Vivim.Protocol.Sync;
 
 namespace Vivim.Storage.Sqlite;
 
@@ -36,26 +34,6 @@ public sealed class SqliteUpdateLog : IUpdateLog, IDisposable
         ORDER BY 1, 2
         """;
 
-    // ReadSql's page with only what a clone is sent: each update's text as the bytes SQLite holds (UTF-8 in a
-    // UTF-8 database), not decoded to a string and encoded again.
-    private const string ReadStoredSql = """
-        WITH head AS (SELECT id FROM vivim_log_heads WHERE did = $did),
-        page AS MATERIALIZED (
-            SELECT seq, json FROM vivim_log_updates
-            WHERE did_id = (SELECT id FROM head) AND seq > $after
-            ORDER BY seq
-            LIMIT $limit),
-        span AS (SELECT min(seq) AS first, max(seq) AS last FROM page)
-        SELECT 0 AS kind, seq, NULL, CAST(json AS BLOB) FROM page
-        UNION ALL
-        SELECT 1, c.from_seq, c.to_seq, c.json
-        FROM span, vivim_log_commits c
-        WHERE c.did_id = (SELECT id FROM head)
-          AND c.from_seq >= (SELECT max(from_seq) FROM vivim_log_commits WHERE did_id = (SELECT id FROM head) AND from_seq <= span.first)
-          AND c.from_seq <= span.last
-        ORDER BY 1, 2
-        """;
-
     // CROSS JOIN fixes the loop order: one index lookup per id asked for, never a scan of the DID's log.
     private const string FindSql = """
         SELECT u.seq, u.update_id, u.update_hash, u.root, u.json
@@ -81,7 +59,6 @@ public sealed class SqliteUpdateLog : IUpdateLog, IDisposable
 
     private readonly SqliteLogWriter _writer;
     private readonly SqliteReaderPool _readers;
-    private bool? _textIsUtf8;
     private int _disposed;
 
     /// <param name="database">A database file path, or a Microsoft.Data.Sqlite connection string.</param>
@@ -156,56 +133,6 @@ public sealed class SqliteUpdateLog : IUpdateLog, IDisposable
         }
 
         return new LogPage(updates, commits);
-    }
-
-    public async Task<StoredLogPage> ReadStoredAsync(string did, long afterSeq, int limit, CancellationToken cancellationToken = default)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(did);
-        if (limit <= 0)
-        {
-            return new StoredLogPage(StoredUpdateList.Empty, []);
-        }
-
-        using (var lease = await _readers.RentAsync(cancellationToken).ConfigureAwait(false))
-        {
-            // The text's bytes are UTF-8 only in a UTF-8 database (SQLite's default; a file made otherwise is read as strings).
-            _textIsUtf8 ??= string.Equals(lease.Command("PRAGMA encoding").ExecuteScalar() as string, "UTF-8", StringComparison.Ordinal);
-            if (_textIsUtf8 == true)
-            {
-                return ReadStored(lease, did, afterSeq, limit);
-            }
-        }
-
-        var page = await ReadAsync(did, afterSeq, limit, cancellationToken).ConfigureAwait(false);
-        return new StoredLogPage(StoredUpdateList.Pack(page.Updates, static u => u.Seq, static u => u.Json), page.Commits);
-    }
-
-    private static StoredLogPage ReadStored(SqliteReaderPool.Lease lease, string did, long afterSeq, int limit)
-    {
-        var command = lease.Command(ReadStoredSql);
-        command.Parameters.AddWithValue("$did", did);
-        command.Parameters.AddWithValue("$after", afterSeq);
-        command.Parameters.AddWithValue("$limit", limit);
-        var seqs = new List<long>(Math.Min(limit, 1024));
-        var ends = new List<int>(Math.Min(limit, 1024));
-        var texts = new ArrayBufferWriter<byte>(64 * 1024);
-        var commits = new List<LoggedCommit>();
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            if (reader.GetInt32(0) == 0)
-            {
-                seqs.Add(reader.GetInt64(1));
-                texts.Write(reader.GetFieldValue<byte[]>(3));
-                ends.Add(texts.WrittenCount);
-            }
-            else
-            {
-                commits.Add(new LoggedCommit(reader.GetInt64(1), reader.GetInt64(2), reader.GetString(3)));
-            }
-        }
-
-        return new StoredLogPage(seqs.Count == 0 ? StoredUpdateList.Empty : new StoredUpdateList(texts.WrittenSpan.ToArray(), [.. seqs], [.. ends]), commits);
     }
 
     public async Task<LogBounds> GetBoundsAsync(string did, CancellationToken cancellationToken = default)
