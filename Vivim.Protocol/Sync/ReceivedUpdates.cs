@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Text;
 using System.Text.Json.Nodes;
 using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;
@@ -18,6 +19,32 @@ public static class ReceivedUpdates
 
     /// <summary>Parses one update (strict protocol JSON) and remembers the form it came in.</summary>
     public static StateUpdate Parse(ReadOnlySpan<byte> utf8, JsonLimits? limits = null)
+    {
+        // Text in canonical token form (what the log stores) gives the signing bytes in one pass with no tree; it
+        // passes the strict parse's rules, so the record is read straight from it as below.
+        if (ReceivedSigningText.TryRead(utf8, limits ?? JsonLimits.Default, out var signing, out var data, out var signature, out var stringified))
+        {
+            var (start, length) = stringified.GetOffsetAndLength(utf8.Length);
+            RawJsonConverter.t_stringified = length == 0 ? null : (start, Encoding.UTF8.GetString(utf8.Slice(start, length)));
+            StateUpdate read;
+            try
+            {
+                read = ProtocolModel.FromCheckedUtf8<StateUpdate>(utf8);
+            }
+            finally
+            {
+                RawJsonConverter.t_stringified = null;
+            }
+
+            Sources.AddOrUpdate(read, new ReceivedUpdate(signing, data, signature, null));
+            return read;
+        }
+
+        return ParseThroughTree(utf8, limits);
+    }
+
+    /// <summary>The strict parse into a tree and the signing bytes written from it: the way for any text not plainly canonical.</summary>
+    internal static StateUpdate ParseThroughTree(ReadOnlySpan<byte> utf8, JsonLimits? limits = null)
     {
         var json = ProtocolJson.ParseObject(utf8, limits);
 
@@ -49,7 +76,7 @@ public static class ReceivedUpdates
 /// </summary>
 public sealed class ReceivedUpdate
 {
-    private ReceivedUpdate(byte[]? signingBytes, Range data, byte[]? proofSignature, JsonObject? json)
+    internal ReceivedUpdate(byte[]? signingBytes, Range data, byte[]? proofSignature, JsonObject? json)
     {
         SigningBytes = signingBytes;
         Data = data;

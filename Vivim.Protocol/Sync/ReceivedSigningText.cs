@@ -1,0 +1,648 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Unicode;
+using Vivim.Protocol.Identity;
+using Vivim.Protocol.Json;
+using Vivim.Protocol.Signatures;
+
+namespace Vivim.Protocol.Sync;
+
+/// <summary>
+/// A received update's v2 signing bytes, the place of its <c>data</c> in them and its proof's signature, read in one
+/// pass over its text instead of from a JSON tree. The log stores updates as <c>JSON.stringify</c> writes them, whose
+/// strings and numbers are already in RFC 8785's form; only the members' order differs, so each object's members are
+/// copied and, when out of order, put in order. The pass holds the text to the strict parse's rules and succeeds only
+/// when every string and number is in canonical form, no key repeats and the proof has its exact shape; anything else
+/// (an escape written another way, <c>1e2</c>, <c>-0</c>, a refusal, a large unsorted object) returns false and the
+/// caller takes the tree path, so what this gives is that path's result by construction.
+/// </summary>
+internal static class ReceivedSigningText
+{
+    /// <summary>An unsorted object with more members than this goes the tree way rather than through an insertion sort.</summary>
+    private const int MaxUnsortedMembers = 128;
+
+    private static readonly byte[] Prefix = Encoding.UTF8.GetBytes($"{SignatureV2.ProofType}:{SignedKind.StateUpdate}:");
+
+    [ThreadStatic]
+    private static Member[]? t_members;
+
+    /// <summary>
+    /// True with the results when the text is a plainly canonical update within <paramref name="limits"/>; false when
+    /// it is anything else, including anything the strict parse or the tree path's signing bytes would refuse.
+    /// </summary>
+    public static bool TryRead(ReadOnlySpan<byte> utf8, JsonLimits limits, out byte[] signingBytes, out Range data, out byte[] proofSignature) =>
+        TryRead(utf8, limits, out signingBytes, out data, out proofSignature, out _);
+
+    /// <summary>
+    /// As above, and where <c>data</c> lies in <paramref name="utf8"/> when its text there is already what
+    /// <c>JSON.stringify</c> writes for it (no whitespace, no array-index keys that it would move first): the
+    /// record's <see cref="Model.RawJson"/> is then that text, not a tree of it written out again.
+    /// </summary>
+    public static bool TryRead(ReadOnlySpan<byte> utf8, JsonLimits limits, out byte[] signingBytes, out Range data, out byte[] proofSignature, out Range stringifiedData)
+    {
+        stringifiedData = default;
+        signingBytes = [];
+        data = default;
+        proofSignature = [];
+        if (utf8.Length > limits.MaxBytes || !Utf8.IsValid(utf8))
+        {
+            return false;
+        }
+
+        // The tree path parses under the caller's limits and writes the signing bytes under the default ones.
+        var maxDepth = Math.Min(limits.MaxDepth, JsonLimits.Default.MaxDepth);
+        var output = ArrayPool<byte>.Shared.Rent(Prefix.Length + utf8.Length);
+        var pass = new Pass(utf8, output, maxDepth);
+        try
+        {
+            Prefix.CopyTo(output, 0);
+            pass.Position = Prefix.Length;
+            var reader = new Utf8JsonReader(utf8, new JsonReaderOptions
+            {
+                MaxDepth = maxDepth + 1,
+                CommentHandling = JsonCommentHandling.Disallow,
+                AllowTrailingCommas = false,
+            });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject
+                || !pass.Object(ref reader, 1, emit: true)
+                || reader.Read()
+                || pass.Position - Prefix.Length > JsonLimits.Default.MaxBytes
+                || !TryReadProof(utf8[pass.ProofValue], out proofSignature))
+            {
+                return false;
+            }
+
+            signingBytes = output.AsSpan(0, pass.Position).ToArray();
+            data = pass.Data;
+            var (_, dataLength) = pass.DataInput.GetOffsetAndLength(utf8.Length);
+            if (dataLength > 0 && dataLength == pass.DataLength && !pass.IndexLikeKey && dataLength <= JsonLimits.Default.MaxBytes)
+            {
+                stringifiedData = pass.DataInput;
+            }
+
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false; // malformed: the strict parse says how
+        }
+        finally
+        {
+            pass.Release();
+            ArrayPool<byte>.Shared.Return(output);
+        }
+    }
+
+    /// <summary>The signature of a proof written exactly <c>{"type":"vivim-v2","signature":"…128 hex…"}</c> (either order).</summary>
+    private static bool TryReadProof(ReadOnlySpan<byte> proof, out byte[] signature)
+    {
+        signature = [];
+        if (proof.IsEmpty)
+        {
+            return false;
+        }
+
+        var reader = new Utf8JsonReader(proof);
+        reader.Read();
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            return false;
+        }
+
+        ReadOnlySpan<byte> type = default, hex = default;
+        var members = 0;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            members++;
+            var escaped = reader.ValueIsEscaped;
+            var key = reader.ValueSpan;
+            reader.Read();
+            if (escaped || reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped)
+            {
+                return false;
+            }
+
+            if (key.SequenceEqual("type"u8))
+            {
+                type = reader.ValueSpan;
+            }
+            else if (key.SequenceEqual("signature"u8))
+            {
+                hex = reader.ValueSpan;
+            }
+        }
+
+        if (members != 2 || !type.SequenceEqual("vivim-v2"u8) || hex.Length != Ed25519Keys.SignatureSize * 2)
+        {
+            return false;
+        }
+
+        Span<char> chars = stackalloc char[Ed25519Keys.SignatureSize * 2];
+        for (var i = 0; i < hex.Length; i++)
+        {
+            chars[i] = (char)hex[i];
+        }
+
+        var bytes = new byte[Ed25519Keys.SignatureSize];
+        if (Convert.FromHexString(chars, bytes, out _, out var written) != OperationStatus.Done || written != bytes.Length)
+        {
+            return false;
+        }
+
+        signature = bytes;
+        return true;
+    }
+
+    /// <summary>A member of an object being copied: its key in the input and its <c>"key":value</c> in the output.</summary>
+    private struct Member
+    {
+        public int KeyStart;
+        public int KeyLength;
+        public bool KeyEscaped;
+        public bool KeyAscii;
+        public bool Emitted;
+        public int OutStart;
+        public int OutEnd;
+        public int ValueOffset;
+    }
+
+    private ref struct Pass
+    {
+        private readonly ReadOnlySpan<byte> _input;
+        private readonly byte[] _output;
+        private readonly int _maxDepth;
+        private Member[] _members;
+        private int _memberCount;
+        private byte[]? _scratch;
+
+        public Pass(ReadOnlySpan<byte> input, byte[] output, int maxDepth)
+        {
+            _input = input;
+            _output = output;
+            _maxDepth = maxDepth;
+            _members = t_members ?? new Member[64];
+            t_members = null;
+        }
+
+        public int Position;
+
+        public Range Data;
+
+        public Range ProofValue;
+
+        /// <summary>Where the top-level <c>data</c> lies in the input, and how long its canonical form is (equal only without whitespace).</summary>
+        public Range DataInput;
+
+        public int DataLength;
+
+        /// <summary>Whether any key is all digits, which <c>JSON.stringify</c> may move ahead of the others.</summary>
+        public bool IndexLikeKey;
+
+        public void Release()
+        {
+            t_members = _members;
+            if (_scratch is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_scratch);
+                _scratch = null;
+            }
+        }
+
+        private bool Value(ref Utf8JsonReader reader, int depth, bool emit)
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartObject:
+                    return Object(ref reader, depth, emit);
+                case JsonTokenType.StartArray:
+                    return Array(ref reader, depth, emit);
+                case JsonTokenType.String:
+                    {
+                        var raw = reader.ValueSpan;
+                        if (reader.ValueIsEscaped && !CanonicalEscapes(raw))
+                        {
+                            return false;
+                        }
+
+                        if (emit)
+                        {
+                            PutString(raw);
+                        }
+
+                        return true;
+                    }
+
+                case JsonTokenType.Number:
+                    {
+                        var raw = reader.ValueSpan;
+                        if (!reader.TryGetDouble(out var number) || !double.IsFinite(number) || !CanonicalNumber(raw, number))
+                        {
+                            return false;
+                        }
+
+                        if (emit)
+                        {
+                            Put(raw);
+                        }
+
+                        return true;
+                    }
+
+                case JsonTokenType.True:
+                    if (emit)
+                    {
+                        Put("true"u8);
+                    }
+
+                    return true;
+                case JsonTokenType.False:
+                    if (emit)
+                    {
+                        Put("false"u8);
+                    }
+
+                    return true;
+                case JsonTokenType.Null:
+                    if (emit)
+                    {
+                        Put("null"u8);
+                    }
+
+                    return true;
+                default:
+                    return false;
+            }
+        }
+
+        private bool Array(ref Utf8JsonReader reader, int depth, bool emit)
+        {
+            if (depth > _maxDepth)
+            {
+                return false;
+            }
+
+            if (emit)
+            {
+                Put((byte)'[');
+            }
+
+            var first = true;
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                if (emit && !first)
+                {
+                    Put((byte)',');
+                }
+
+                first = false;
+                if (!Value(ref reader, depth + 1, emit))
+                {
+                    return false;
+                }
+            }
+
+            if (emit)
+            {
+                Put((byte)']');
+            }
+
+            return true;
+        }
+
+        public bool Object(ref Utf8JsonReader reader, int depth, bool emit)
+        {
+            if (depth > _maxDepth)
+            {
+                return false;
+            }
+
+            if (emit)
+            {
+                Put((byte)'{');
+            }
+
+            var first = _memberCount;
+            var regionStart = Position;
+            var sorted = true;
+            var anyEmitted = false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var key = reader.ValueSpan;
+                var escaped = reader.ValueIsEscaped;
+                if (escaped && !CanonicalEscapes(key))
+                {
+                    return false;
+                }
+
+                _input.Overlaps(key, out var keyStart);
+                IndexLikeKey |= key.Length is > 0 and <= 10 && !key.ContainsAnyExceptInRange((byte)'0', (byte)'9');
+                var excluded = depth == 1 && IsExcludedAtTop(key);
+                var memberEmit = emit && !excluded;
+                if (memberEmit && anyEmitted)
+                {
+                    Put((byte)',');
+                }
+
+                var start = Position;
+                if (memberEmit)
+                {
+                    PutString(key);
+                    Put((byte)':');
+                }
+
+                var valueStart = Position;
+                var isProof = depth == 1 && key.SequenceEqual("proof"u8);
+                reader.Read();
+                var valueInputStart = (int)reader.TokenStartIndex;
+                if (!Value(ref reader, depth + 1, memberEmit))
+                {
+                    return false;
+                }
+
+                if (isProof)
+                {
+                    ProofValue = valueInputStart..(int)reader.BytesConsumed;
+                }
+                else if (depth == 1 && memberEmit && key.SequenceEqual("data"u8))
+                {
+                    DataInput = valueInputStart..(int)reader.BytesConsumed;
+                    DataLength = Position - valueStart;
+                }
+
+                anyEmitted |= memberEmit;
+                Push(new Member
+                {
+                    KeyStart = keyStart,
+                    KeyLength = key.Length,
+                    KeyEscaped = escaped,
+                    KeyAscii = !escaped && Ascii.IsValid(key),
+                    Emitted = memberEmit,
+                    OutStart = start,
+                    OutEnd = Position,
+                    ValueOffset = valueStart - start,
+                });
+                if (_memberCount - first >= 2)
+                {
+                    var order = Compare(_members[_memberCount - 2], _members[_memberCount - 1]);
+                    if (order == 0)
+                    {
+                        return false; // a repeated key: the strict parse refuses it
+                    }
+
+                    sorted &= order < 0;
+                }
+            }
+
+            var members = _members.AsSpan(first, _memberCount - first);
+            if (!sorted && !Sort(members))
+            {
+                return false;
+            }
+
+            if (!sorted && emit)
+            {
+                Reorder(members, regionStart);
+            }
+
+            if (depth == 1)
+            {
+                foreach (var member in members)
+                {
+                    if (member.Emitted && _input.Slice(member.KeyStart, member.KeyLength).SequenceEqual("data"u8))
+                    {
+                        Data = (member.OutStart + member.ValueOffset)..member.OutEnd;
+                    }
+                }
+            }
+
+            _memberCount = first;
+            if (emit)
+            {
+                Put((byte)'}');
+            }
+
+            return true;
+        }
+
+        /// <summary>Sorts by key as RFC 8785 does; false for a repeated key or an object too large to sort here.</summary>
+        private readonly bool Sort(Span<Member> members)
+        {
+            if (members.Length > MaxUnsortedMembers)
+            {
+                return false;
+            }
+
+            for (var i = 1; i < members.Length; i++)
+            {
+                var member = members[i];
+                var j = i - 1;
+                while (j >= 0)
+                {
+                    var order = Compare(members[j], member);
+                    if (order == 0)
+                    {
+                        return false;
+                    }
+
+                    if (order < 0)
+                    {
+                        break;
+                    }
+
+                    members[j + 1] = members[j];
+                    j--;
+                }
+
+                members[j + 1] = member;
+            }
+
+            return true;
+        }
+
+        /// <summary>Rewrites the object's members (already copied from <paramref name="regionStart"/>) in sorted order.</summary>
+        private void Reorder(Span<Member> members, int regionStart)
+        {
+            var length = Position - regionStart;
+            if (_scratch is null || _scratch.Length < length)
+            {
+                if (_scratch is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(_scratch);
+                }
+
+                _scratch = ArrayPool<byte>.Shared.Rent(Math.Max(length, 256));
+            }
+
+            _output.AsSpan(regionStart, length).CopyTo(_scratch);
+            Position = regionStart;
+            var any = false;
+            for (var i = 0; i < members.Length; i++)
+            {
+                ref var member = ref members[i];
+                if (!member.Emitted)
+                {
+                    continue;
+                }
+
+                if (any)
+                {
+                    Put((byte)',');
+                }
+
+                any = true;
+                var start = Position;
+                Put(_scratch.AsSpan(member.OutStart - regionStart, member.OutEnd - member.OutStart));
+                member.OutStart = start;
+                member.OutEnd = Position;
+            }
+        }
+
+        /// <summary>Key order by UTF-16 code units (RFC 8785 §3.2.3): bytewise for ASCII keys, else on the decoded keys.</summary>
+        private readonly int Compare(in Member a, in Member b)
+        {
+            var left = _input.Slice(a.KeyStart, a.KeyLength);
+            var right = _input.Slice(b.KeyStart, b.KeyLength);
+            return a.KeyAscii && b.KeyAscii
+                ? Math.Sign(left.SequenceCompareTo(right))
+                : Math.Sign(string.CompareOrdinal(Decode(left, a.KeyEscaped), Decode(right, b.KeyEscaped)));
+        }
+
+        private void Push(Member member)
+        {
+            if (_memberCount == _members.Length)
+            {
+                System.Array.Resize(ref _members, _members.Length * 2);
+            }
+
+            _members[_memberCount++] = member;
+        }
+
+        private void PutString(ReadOnlySpan<byte> raw)
+        {
+            Put((byte)'"');
+            Put(raw);
+            Put((byte)'"');
+        }
+
+        private void Put(ReadOnlySpan<byte> bytes)
+        {
+            bytes.CopyTo(_output.AsSpan(Position));
+            Position += bytes.Length;
+        }
+
+        private void Put(byte b) => _output[Position++] = b;
+    }
+
+    private static bool IsExcludedAtTop(ReadOnlySpan<byte> key) =>
+        key.SequenceEqual("signature"u8) || key.SequenceEqual("proof"u8) || key.SequenceEqual("seq"u8) || key.SequenceEqual("merkleProof"u8);
+
+    /// <summary>
+    /// Whether a string's escapes are exactly the ones RFC 8785 writes: <c>\" \\ \b \f \n \r \t</c>, and <c>\u00xx</c>
+    /// (lowercase) for the other controls. Anything else (<c>\/</c>, <c>\u0041</c>, a surrogate escape) is not.
+    /// </summary>
+    private static bool CanonicalEscapes(ReadOnlySpan<byte> raw)
+    {
+        for (var i = 0; i < raw.Length; i++)
+        {
+            if (raw[i] != (byte)'\\')
+            {
+                continue;
+            }
+
+            switch (raw[++i])
+            {
+                case (byte)'"' or (byte)'\\' or (byte)'b' or (byte)'f' or (byte)'n' or (byte)'r' or (byte)'t':
+                    break;
+                case (byte)'u':
+                    if (raw[i + 1] != (byte)'0' || raw[i + 2] != (byte)'0' || raw[i + 3] is not ((byte)'0' or (byte)'1') || !IsLowerHex(raw[i + 4]))
+                    {
+                        return false;
+                    }
+
+                    var c = ((raw[i + 3] - '0') << 4) | HexValue(raw[i + 4]);
+                    if (c is '\b' or '\f' or '\n' or '\r' or '\t')
+                    {
+                        return false; // RFC 8785 writes these short
+                    }
+
+                    i += 4;
+                    break;
+                default:
+                    return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool IsLowerHex(byte b) => b is (>= (byte)'0' and <= (byte)'9') or (>= (byte)'a' and <= (byte)'f');
+
+    private static int HexValue(byte b) => b <= '9' ? b - '0' : b - 'a' + 10;
+
+    /// <summary>Whether a number's text is what ECMAScript's Number::toString writes for its value.</summary>
+    private static bool CanonicalNumber(ReadOnlySpan<byte> raw, double value)
+    {
+        // Integers of up to 15 digits without a leading zero or a minus zero: the common case, exact as written.
+        var digits = raw[0] == (byte)'-' ? raw[1..] : raw;
+        if (digits.Length is > 0 and <= 15 && !digits.ContainsAnyExceptInRange((byte)'0', (byte)'9')
+            && (digits[0] != (byte)'0' || (digits.Length == 1 && digits.Length == raw.Length)))
+        {
+            return true;
+        }
+
+        Span<char> chars = stackalloc char[EcmaScriptNumber.MaxLength];
+        var length = EcmaScriptNumber.Format(value, chars);
+        if (length != raw.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < length; i++)
+        {
+            if (chars[i] != raw[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>A key's text, from its canonical escaped form.</summary>
+    private static string Decode(ReadOnlySpan<byte> raw, bool escaped)
+    {
+        if (!escaped)
+        {
+            return Encoding.UTF8.GetString(raw);
+        }
+
+        var bytes = new byte[raw.Length];
+        var length = 0;
+        for (var i = 0; i < raw.Length; i++)
+        {
+            if (raw[i] != (byte)'\\')
+            {
+                bytes[length++] = raw[i];
+                continue;
+            }
+
+            bytes[length++] = raw[++i] switch
+            {
+                (byte)'b' => (byte)'\b',
+                (byte)'f' => (byte)'\f',
+                (byte)'n' => (byte)'\n',
+                (byte)'r' => (byte)'\r',
+                (byte)'t' => (byte)'\t',
+                (byte)'u' => (byte)(((raw[i + 3] - '0') << 4) | HexValue(raw[i + 4])),
+                var other => other,
+            };
+            if (raw[i] == (byte)'u')
+            {
+                i += 4;
+            }
+        }
+
+        return Encoding.UTF8.GetString(bytes, 0, length);
+    }
+}
