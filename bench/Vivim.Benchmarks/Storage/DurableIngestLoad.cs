@@ -196,7 +196,7 @@ internal static class DurableIngestLoad
         var authors = new System.Collections.Concurrent.ConcurrentDictionary<string, Vivim.Protocol.Identity.DidKey>(StringComparer.Ordinal);
         var dids = perDid.Select((_, d) => $"did:bench:paced:{d}:{Guid.NewGuid():N}").ToList();
         var schedule = Enumerable.Range(0, perDid.Max(a => a.Count))
-            .SelectMany(b => perDid.Select((appends, d) => (Did: dids[d], Append: b < appends.Count ? appends[b] : null, Check: checkFirst?[d].Batches[b])).Where(x => x.Append is not null))
+            .SelectMany(b => perDid.Select((appends, d) => (Did: dids[d], Append: b < appends.Count ? appends[b] : null, Check: checkFirst is { } w && b < w[d].Batches.Count ? w[d].Batches[b] : null)).Where(x => x.Append is not null))
             .ToList();
 
         // A DID's appends must reach the log in order: each waits for the DID's one before it (done long before, at this rate).
