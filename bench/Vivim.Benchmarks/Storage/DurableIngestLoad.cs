@@ -211,14 +211,15 @@ internal static class DurableIngestLoad
 
         return OfferPacedAsync([.. schedule.Select((item, i) => (item.Did, item.Append, item.Check, Index: i))], TimeSpan.FromSeconds(batchSize / updatesPerSecond), batches, async item =>
         {
-            if (before[item.Index] >= 0)
-            {
-                await done[before[item.Index]].Task;
-            }
-
-            var started = Stopwatch.GetTimestamp();
+            var started = 0L;
             try
             {
+                if (before[item.Index] >= 0)
+                {
+                    await done[before[item.Index]].Task;
+                }
+
+                started = Stopwatch.GetTimestamp();
                 if (item.Check is { } check)
                 {
                     await CheckAsync(check, options, authors);
