@@ -22,7 +22,10 @@ internal static class ReceivedSigningText
     /// <summary>An unsorted object with more members than this goes the tree way rather than through an insertion sort.</summary>
     private const int MaxUnsortedMembers = 128;
 
-    private static readonly byte[] Prefix = Encoding.UTF8.GetBytes($"{SignatureV2.ProofType}:{SignedKind.StateUpdate}:");
+    // What the v2 signature of a StateUpdate is made of, from SignatureV2 itself, so the two paths cannot drift apart.
+    private static readonly byte[] Prefix = SignatureV2.DomainPrefix(SignedKind.StateUpdate);
+    private static readonly byte[][] ExcludedAtTop = [.. SignatureV2.ExcludedMembers(SignedKind.StateUpdate).Select(Encoding.UTF8.GetBytes)];
+    private static readonly byte[] ProofType = Encoding.UTF8.GetBytes(SignatureV2.ProofType);
 
     [ThreadStatic]
     private static Member[]? t_members;
@@ -133,7 +136,7 @@ internal static class ReceivedSigningText
             }
         }
 
-        if (members != 2 || !type.SequenceEqual("vivim-v2"u8) || hex.Length != Ed25519Keys.SignatureSize * 2)
+        if (members != 2 || !type.SequenceEqual(ProofType) || hex.Length != Ed25519Keys.SignatureSize * 2)
         {
             return false;
         }
@@ -534,8 +537,18 @@ internal static class ReceivedSigningText
         private void Put(byte b) => _output[Position++] = b;
     }
 
-    private static bool IsExcludedAtTop(ReadOnlySpan<byte> key) =>
-        key.SequenceEqual("signature"u8) || key.SequenceEqual("proof"u8) || key.SequenceEqual("seq"u8) || key.SequenceEqual("merkleProof"u8);
+    private static bool IsExcludedAtTop(ReadOnlySpan<byte> key)
+    {
+        foreach (var excluded in ExcludedAtTop)
+        {
+            if (key.SequenceEqual(excluded))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>
     /// Whether a string's escapes are exactly the ones RFC 8785 writes: <c>\" \\ \b \f \n \r \t</c>, and <c>\u00xx</c>
