@@ -229,13 +229,13 @@ internal static class GatewayFanoutLoad
             $"server CPU per delivery at {options.WritesPerSecond} writes/s: gateway {gatewayCpu:0.0} µs, baseline {baselineCpu:0.0} µs ({gatewayCpu / baselineCpu:0.0}x)");
     }
 
+    /// <summary>Warm-up writes: every DID written once, and at least 400 (eight seconds at 50/s) for tiered compilation to settle.</summary>
+    private static int WarmUpWrites(Options options) => Math.Max(400, Math.Min(options.Dids, 2000));
+
     /// <summary>
     /// The ladder: up (doubling) while steps hold; when the first step does not, down (halving) until one does. False
     /// when the capacity is bracketed (or the rate cannot go lower).
     /// </summary>
-    /// <summary>Warm-up writes: every DID written once, and at least 400 (eight seconds at 50/s) for tiered compilation to settle.</summary>
-    private static int WarmUpWrites(Options options) => Math.Max(400, Math.Min(options.Dids, 2000));
-
     private static bool NextRate(List<Step> steps, ref int rate)
     {
         var last = steps[^1];
