@@ -47,15 +47,27 @@ internal sealed class TreeBatch(SparseMerkleTree tree)
 
             var root = tree.RootHex;
             var proof = tree.GetProof(documentKey).ToBase64Url();
-            var stored = candidate.Json!; // owned by this batch, so it can take the anchor's fields in place
-            stored["seq"] = (double)seq; // held as a double, as parsed numbers are, so the writer reads it on its first try
-            stored["merkleProof"] = proof;
-            // The document's text is the record's, written from this same tree when the update was checked: copied, not written again.
-            Logged.Add(new LoggedUpdate(seq, update.UpdateId, candidate.UpdateHash!, root, JavaScriptJson.Stringify(stored, "data", update.Data.Text)));
+            Logged.Add(new LoggedUpdate(seq, update.UpdateId, candidate.UpdateHash!, root, StoredText(candidate, seq, proof)));
             Proofs.Add(proof);
             Roots.Add(root);
             receipts[candidate.Index] = new UpdateReceipt(update.UpdateId, seq, root);
         }
+    }
+
+    /// <summary>The update as the log stores it: as received, with the anchor's seq and Merkle proof.</summary>
+    private static string StoredText(UpdateCandidate candidate, long seq, string proof)
+    {
+        if (candidate.Submitted is { } submitted)
+        {
+            return submitted.StoredText(seq, proof);
+        }
+
+        var stored = candidate.Json!; // owned by this batch, so it can take the anchor's fields in place
+        stored["seq"] = (double)seq; // held as a double, as parsed numbers are, so the writer reads it on its first try
+        stored["merkleProof"] = proof;
+
+        // The document's text is the record's, written from this same tree when the update was checked: copied, not written again.
+        return JavaScriptJson.Stringify(stored, "data", candidate.Update!.Data.Text);
     }
 
     /// <summary>Puts back every document this batch touched, last first.</summary>

@@ -19,11 +19,12 @@ namespace Vivim.Anchors;
 /// </summary>
 internal sealed class UpdateCandidate
 {
-    private UpdateCandidate(int index, JsonObject? json, StateUpdate? update, string? hash, byte[]? key, byte[]? value, int documentBytes, UpdateRejection? rejection)
+    private UpdateCandidate(int index, JsonObject? json, SubmittedUpdate? submitted, StateUpdate? update, string? hash, byte[]? key, byte[]? value, int documentBytes, UpdateRejection? rejection)
     {
         DocumentBytes = documentBytes;
         Index = index;
         Json = json;
+        Submitted = submitted;
         Update = update;
         UpdateHash = hash;
         DocumentKey = key;
@@ -36,8 +37,11 @@ internal sealed class UpdateCandidate
 
     public int Index { get; }
 
-    /// <summary>The update as received (unknown members would have been refused by the shape check).</summary>
+    /// <summary>The update as received (unknown members would have been refused by the shape check), when it was read through a tree.</summary>
     public JsonObject? Json { get; }
+
+    /// <summary>The update as received, when its text was read in one pass (then <see cref="Json"/> is null).</summary>
+    public SubmittedUpdate? Submitted { get; }
 
     public StateUpdate? Update { get; }
 
@@ -67,27 +71,38 @@ internal sealed class UpdateCandidate
             return Reject(RejectionCodes.TooLarge, $"The update is {bytes.Length} bytes; the limit is {options.MaxUpdateBytes}.");
         }
 
-        JsonObject json;
+        // What the SDKs send (JSON.stringify's text) is read in one pass; anything else through a tree, which also
+        // gives every refusal its reason.
+        var limits = new JsonLimits(options.MaxUpdateBytes, JsonLimits.Default.MaxDepth);
+        JsonObject? json = null;
+        SubmittedUpdate? submitted = null;
         StateUpdate update;
-        try
+        if (SubmittedUpdate.TryRead(bytes, limits, out submitted))
         {
-            json = ProtocolJson.ParseObject(bytes, new JsonLimits(options.MaxUpdateBytes, JsonLimits.Default.MaxDepth));
+            update = submitted.Update;
         }
-        catch (JsonFormatException e)
+        else
         {
-            return Reject(RejectionCodes.InvalidJson, e.Message);
+            try
+            {
+                json = ProtocolJson.ParseObject(bytes, limits);
+            }
+            catch (JsonFormatException e)
+            {
+                return Reject(RejectionCodes.InvalidJson, e.Message);
+            }
+
+            try
+            {
+                update = StateUpdateReader.Read(json);
+            }
+            catch (ProtocolModelException e)
+            {
+                return Reject(RejectionCodes.InvalidShape, e.Message, (json["updateId"] as JsonValue)?.ToString());
+            }
         }
 
-        try
-        {
-            update = StateUpdateReader.Read(json);
-        }
-        catch (ProtocolModelException e)
-        {
-            return Reject(RejectionCodes.InvalidShape, e.Message, (json["updateId"] as JsonValue)?.ToString());
-        }
-
-        if (Rules(update, hasData: json["data"] is not null, options, now, out var documentBytes) is { } rule)
+        if (Rules(update, hasData: submitted is not null || json!["data"] is not null, options, now, out var documentBytes) is { } rule)
         {
             return Reject(rule.Code, rule.Reason, update.UpdateId);
         }
@@ -112,11 +127,21 @@ internal sealed class UpdateCandidate
             // v2 covers everything v1 covers and more, so it is the one verified. The author's v1 signature (for SDK
             // 1.x readers) is checked for form only: verifying it as well would halve ingest, and a wrong one can
             // only make its own author's updates unreadable to SDK 1.x clients.
-            SignatureV1.ReadSignature(json);
-            var signature = SignatureV2.ReadProofSignature(json);
+            byte[] signature;
+            Range dataRange;
+            if (submitted is not null)
+            {
+                (signingBytes, dataRange, signature) = (submitted.SigningBytes, submitted.Data, submitted.ProofSignature);
+            }
+            else
+            {
+                SignatureV1.ReadSignature(json!);
+                signature = SignatureV2.ReadProofSignature(json!);
 
-            // The signed form holds data's canonical form as a slice: its hash is the document's tree value.
-            signingBytes = SignatureV2.SigningBytes(SignedKind.StateUpdate, json, "data", out var dataRange);
+                // The signed form holds data's canonical form as a slice: its hash is the document's tree value.
+                signingBytes = SignatureV2.SigningBytes(SignedKind.StateUpdate, json!, "data", out dataRange);
+            }
+
             if (update.Operation != UpdateOperation.Delete)
             {
                 value = ShortSha256.Hash(signingBytes.AsSpan(dataRange));
@@ -133,7 +158,7 @@ internal sealed class UpdateCandidate
         }
 
         var hash = Hex.Encode(ShortSha256.Hash(signingBytes));
-        return new UpdateCandidate(index, json, update, hash, MerkleHashes.KeyOf(update.Path), value, documentBytes, null);
+        return new UpdateCandidate(index, json, submitted, update, hash, MerkleHashes.KeyOf(update.Path), value, documentBytes, null);
     }
 
     /// <summary>
@@ -224,7 +249,7 @@ internal sealed class UpdateCandidate
         }
 
         var value = update.Operation == UpdateOperation.Delete ? null : ShortSha256.Hash(signingBytes.AsSpan(dataRange));
-        return new UpdateCandidate(index, json, update, Hex.Encode(ShortSha256.Hash(signingBytes)), MerkleHashes.KeyOf(update.Path), value, documentBytes, null);
+        return new UpdateCandidate(index, json, null, update, Hex.Encode(ShortSha256.Hash(signingBytes)), MerkleHashes.KeyOf(update.Path), value, documentBytes, null);
     }
 
     private static readonly Dictionary<UpdateType, string> TypeNames = Enum.GetValues<UpdateType>().ToDictionary(v => v, v => System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(v.ToString()));
@@ -232,7 +257,7 @@ internal sealed class UpdateCandidate
     private static readonly Dictionary<UpdateOperation, string> OperationNames = Enum.GetValues<UpdateOperation>().ToDictionary(v => v, v => System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(v.ToString()));
 
     private static UpdateCandidate Refused(int index, string code, string reason, string? updateId) =>
-        new(index, null, null, null, null, null, 0, new UpdateRejection(index, updateId, code, reason));
+        new(index, null, null, null, null, null, null, 0, new UpdateRejection(index, updateId, code, reason));
 
     /// <summary>
     /// More than an owner update's members other than data and path can take: the DID (about 60 bytes), an updateId of

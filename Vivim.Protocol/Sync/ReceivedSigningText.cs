@@ -27,6 +27,12 @@ internal static class ReceivedSigningText
     private static readonly byte[][] ExcludedAtTop = [.. SignatureV2.ExcludedMembers(SignedKind.StateUpdate).Select(Encoding.UTF8.GetBytes)];
     private static readonly byte[] ProofType = Encoding.UTF8.GetBytes(SignatureV2.ProofType);
 
+    // A StateUpdate's members as the record's reader names them.
+    private static readonly byte[][] MembersAtTop = [.. Model.ProtocolModel.Options.GetTypeInfo(typeof(Model.StateUpdate)).Properties.Select(p => Encoding.UTF8.GetBytes(p.Name))];
+
+    /// <summary>The length of <c>{"type":"vivim-v2","signature":"…"}</c> as <c>JSON.stringify</c> writes it.</summary>
+    private static readonly int CompactProofLength = "{\"type\":\"\",\"signature\":\"\"}".Length + ProofType.Length + (Ed25519Keys.SignatureSize * 2);
+
     [ThreadStatic]
     private static Member[]? t_members;
 
@@ -42,8 +48,17 @@ internal static class ReceivedSigningText
     /// <c>JSON.stringify</c> writes for it (no whitespace, no array-index keys that it would move first): the
     /// record's <see cref="Model.RawJson"/> is then that text, not a tree of it written out again.
     /// </summary>
-    public static bool TryRead(ReadOnlySpan<byte> utf8, JsonLimits limits, out byte[] signingBytes, out Range data, out byte[] proofSignature, out Range stringifiedData)
+    public static bool TryRead(ReadOnlySpan<byte> utf8, JsonLimits limits, out byte[] signingBytes, out Range data, out byte[] proofSignature, out Range stringifiedData) =>
+        TryRead(utf8, limits, out signingBytes, out data, out proofSignature, out stringifiedData, out _);
+
+    /// <summary>
+    /// As above, and whether the whole text is already what <c>JSON.stringify</c> writes for it (no whitespace, no
+    /// array-index keys), with where the values of <c>merkleProof</c> and <c>seq</c> lie in it: an anchor then stores
+    /// the text with those two values replaced instead of a tree of it written out again.
+    /// </summary>
+    public static bool TryRead(ReadOnlySpan<byte> utf8, JsonLimits limits, out byte[] signingBytes, out Range data, out byte[] proofSignature, out Range stringifiedData, out StringifiedUpdate stringified)
     {
+        stringified = default;
         stringifiedData = default;
         signingBytes = [];
         data = default;
@@ -82,6 +97,13 @@ internal static class ReceivedSigningText
             if (dataLength > 0 && dataLength == pass.DataLength && !pass.IndexLikeKey && dataLength <= JsonLimits.Default.MaxBytes)
             {
                 stringifiedData = pass.DataInput;
+
+                // Each left-out member is `"key":value` and a comma; the rest of the text is what was copied.
+                var (_, proofLength) = pass.ProofValue.GetOffsetAndLength(utf8.Length);
+                if (pass.ExcludedBytes >= 0 && !pass.OtherTopLevelKey && proofLength == CompactProofLength && utf8.Length == pass.Position - Prefix.Length + pass.ExcludedBytes)
+                {
+                    stringified = new StringifiedUpdate(true, pass.MerkleProofValue, pass.SeqValue);
+                }
             }
 
             return true;
@@ -201,6 +223,16 @@ internal static class ReceivedSigningText
 
         /// <summary>Whether any key is all digits, which <c>JSON.stringify</c> may move ahead of the others.</summary>
         public bool IndexLikeKey;
+
+        /// <summary>The input bytes of the top-level members left out of the signing bytes, each with one comma; -1 when one has whitespace in it.</summary>
+        public int ExcludedBytes;
+
+        /// <summary>Whether a top-level key is not one of a StateUpdate's members exactly (the record's reader matches names in any case).</summary>
+        public bool OtherTopLevelKey;
+
+        public Range MerkleProofValue;
+
+        public Range SeqValue;
 
         public void Release()
         {
@@ -341,6 +373,7 @@ internal static class ReceivedSigningText
                 _input.Overlaps(key, out var keyStart);
                 IndexLikeKey |= key.Length is > 0 and <= 10 && !key.ContainsAnyExceptInRange((byte)'0', (byte)'9');
                 var excluded = depth == 1 && IsExcludedAtTop(key);
+                OtherTopLevelKey |= depth == 1 && (escaped || !IsMemberAtTop(key));
                 var memberEmit = emit && !excluded;
                 if (memberEmit && anyEmitted)
                 {
@@ -361,6 +394,24 @@ internal static class ReceivedSigningText
                 if (!Value(ref reader, depth + 1, memberEmit))
                 {
                     return false;
+                }
+
+                if (excluded)
+                {
+                    var valueEnd = (int)reader.BytesConsumed;
+
+                    // "key":value with nothing between; a value that is an object (the proof) is measured on its own.
+                    ExcludedBytes = ExcludedBytes >= 0 && !escaped && valueInputStart == keyStart + key.Length + 2
+                        ? ExcludedBytes + (valueEnd - keyStart + 1) + 1
+                        : -1;
+                    if (key.SequenceEqual("merkleProof"u8))
+                    {
+                        MerkleProofValue = valueInputStart..valueEnd;
+                    }
+                    else if (key.SequenceEqual("seq"u8))
+                    {
+                        SeqValue = valueInputStart..valueEnd;
+                    }
                 }
 
                 if (isProof)
@@ -537,6 +588,19 @@ internal static class ReceivedSigningText
         private void Put(byte b) => _output[Position++] = b;
     }
 
+    private static bool IsMemberAtTop(ReadOnlySpan<byte> key)
+    {
+        foreach (var member in MembersAtTop)
+        {
+            if (key.SequenceEqual(member))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static bool IsExcludedAtTop(ReadOnlySpan<byte> key)
     {
         foreach (var excluded in ExcludedAtTop)
@@ -659,3 +723,6 @@ internal static class ReceivedSigningText
         return Encoding.UTF8.GetString(bytes, 0, length);
     }
 }
+
+/// <summary>Whether an update's text is already <c>JSON.stringify</c>'s, and where its <c>merkleProof</c> and <c>seq</c> values lie in it.</summary>
+internal readonly record struct StringifiedUpdate(bool IsStringified, Range MerkleProof, Range Seq);
