@@ -21,10 +21,6 @@ namespace Vivim.Benchmarks.Storage;
 /// (each commit's signature; with <c>--verify-authors</c>, which makes the clone re-check them, each update's author
 /// proof too), timed on one core and on all, and the replica's tree alone taking the same updates in order.
 /// Usage: <c>dotnet run -c Release -- catchup [--db sqlite|postgres|azure] [--connection ...] [--updates 100000] [--page 1000] [--batch 1000] [--rounds 1] [--verify-authors]</c>.
-/// The first round is a cold process's catch-up, which also compiles the code it runs; the shipped hosts are published
-/// ReadyToRun (infra/container/Dockerfile), and so is the benchmark for that figure:
-/// <c>dotnet publish bench/Vivim.Benchmarks -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o /tmp/bench-r2r</c>,
-/// then <c>/tmp/bench-r2r/Vivim.Benchmarks catchup --db sqlite</c>.
 /// </summary>
 internal static class CatchUpLoad
 {
