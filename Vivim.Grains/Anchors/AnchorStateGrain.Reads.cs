@@ -25,9 +25,9 @@ public sealed partial class AnchorStateGrain
             return new StoredUpdatePage([], [], head, ResyncRequired: true);
         }
 
-        var page = await log.ReadAsync(_did, Math.Max(afterSeq, 0), Math.Clamp(limit, 1, _options.MaxPageUpdates));
+        var page = await log.ReadPackedAsync(_did, Math.Max(afterSeq, 0), Math.Clamp(limit, 1, _options.MaxPageUpdates));
         return new StoredUpdatePage(
-            StoredUpdateList.Pack(page.Updates, static u => u.Seq, static u => u.Json),
+            page.Updates,
             [.. page.Commits.Select(c => ProtocolModel.Parse<Commit>(System.Text.Encoding.UTF8.GetBytes(c.Json), JsonLimits.Snapshot))],
             head);
     }

@@ -1,3 +1,5 @@
+using Vivim.Protocol.Sync;
+
 namespace Vivim.Storage;
 
 /// <summary>
@@ -17,6 +19,16 @@ public interface IUpdateLog
 
     /// <summary>Updates with seq &gt; <paramref name="afterSeq"/> (at most <paramref name="limit"/>), and every commit overlapping them.</summary>
     Task<LogPage> ReadAsync(string did, long afterSeq, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The page of <see cref="ReadAsync"/> as the anchor serves it: the updates' texts packed as one UTF-8 block, with
+    /// no record, string or hash text per update where the store can hand over its bytes as they are.
+    /// </summary>
+    async Task<PackedLogPage> ReadPackedAsync(string did, long afterSeq, int limit, CancellationToken cancellationToken = default)
+    {
+        var page = await ReadAsync(did, afterSeq, limit, cancellationToken).ConfigureAwait(false);
+        return new PackedLogPage(StoredUpdateList.Pack(page.Updates, static u => u.Seq, static u => u.Json), page.Commits);
+    }
 
     Task<LogBounds> GetBoundsAsync(string did, CancellationToken cancellationToken = default);
 
@@ -52,6 +64,9 @@ public sealed record DocumentChange(string Path, string? Json, byte[]? Value, lo
 public sealed record LogAppend(IReadOnlyList<LoggedUpdate> Updates, LoggedCommit Commit, IReadOnlyList<DocumentChange> Documents);
 
 public sealed record LogPage(IReadOnlyList<LoggedUpdate> Updates, IReadOnlyList<LoggedCommit> Commits);
+
+/// <summary>A <see cref="LogPage"/> with only what a reader of the log needs of each update: its seq and its text, packed.</summary>
+public sealed record PackedLogPage(StoredUpdateList Updates, IReadOnlyList<LoggedCommit> Commits);
 
 /// <summary>The log holds seqs <see cref="FirstRetainedSeq"/>…<see cref="LastSeq"/> (empty when first &gt; last).</summary>
 public sealed record LogBounds(long FirstRetainedSeq, long LastSeq);

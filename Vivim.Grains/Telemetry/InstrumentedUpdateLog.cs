@@ -56,6 +56,9 @@ public sealed class InstrumentedUpdateLog : IUpdateLog
     public Task<LogPage> ReadAsync(string did, long afterSeq, int limit, CancellationToken cancellationToken = default) =>
         Measured("read", _inner.ReadAsync(did, afterSeq, limit, cancellationToken));
 
+    public Task<PackedLogPage> ReadPackedAsync(string did, long afterSeq, int limit, CancellationToken cancellationToken = default) =>
+        Measured("read", _inner.ReadPackedAsync(did, afterSeq, limit, cancellationToken));
+
     public Task<LogBounds> GetBoundsAsync(string did, CancellationToken cancellationToken = default) =>
         Measured("bounds", _inner.GetBoundsAsync(did, cancellationToken));
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Unicode;
 using Vivim.Protocol.Identity;
 using Vivim.Protocol.Json;
+using Vivim.Protocol.Model;
 using Vivim.Protocol.Signatures;
 
 namespace Vivim.Protocol.Sync;
@@ -52,12 +53,22 @@ internal static class ReceivedSigningText
         TryRead(utf8, limits, out signingBytes, out data, out proofSignature, out stringifiedData, out _);
 
     /// <summary>
+    /// As above, and the record itself when the same pass could read it: every member named exactly as the SDK
+    /// names it, of its type (strings, enums by exact name, safe integers), none missing, and <c>data</c> already
+    /// in <c>JSON.stringify</c>'s form. Null otherwise, when the record reader's strict rules decide (and word any
+    /// refusal) as before; a record read here is the one that reader gives, by construction.
+    /// </summary>
+    public static bool TryRead(ReadOnlySpan<byte> utf8, JsonLimits limits, out byte[] signingBytes, out Range data, out byte[] proofSignature, out Range stringifiedData, out StateUpdate? record) =>
+        TryRead(utf8, limits, out signingBytes, out data, out proofSignature, out stringifiedData, out record, out _);
+
+    /// <summary>
     /// As above, and whether the whole text is already what <c>JSON.stringify</c> writes for it (no whitespace, no
     /// array-index keys), with where the values of <c>merkleProof</c> and <c>seq</c> lie in it: an anchor then stores
     /// the text with those two values replaced instead of a tree of it written out again.
     /// </summary>
-    public static bool TryRead(ReadOnlySpan<byte> utf8, JsonLimits limits, out byte[] signingBytes, out Range data, out byte[] proofSignature, out Range stringifiedData, out StringifiedUpdate stringified)
+    public static bool TryRead(ReadOnlySpan<byte> utf8, JsonLimits limits, out byte[] signingBytes, out Range data, out byte[] proofSignature, out Range stringifiedData, out StateUpdate? record, out StringifiedUpdate stringified)
     {
+        record = null;
         stringified = default;
         stringifiedData = default;
         signingBytes = [];
@@ -86,7 +97,7 @@ internal static class ReceivedSigningText
                 || !pass.Object(ref reader, 1, emit: true)
                 || reader.Read()
                 || pass.Position - Prefix.Length > JsonLimits.Default.MaxBytes
-                || !TryReadProof(utf8[pass.ProofValue], out proofSignature))
+                || !TryReadProof(utf8[pass.ProofValue], out proofSignature, out var proofHex))
             {
                 return false;
             }
@@ -97,6 +108,7 @@ internal static class ReceivedSigningText
             if (dataLength > 0 && dataLength == pass.DataLength && !pass.IndexLikeKey && dataLength <= JsonLimits.Default.MaxBytes)
             {
                 stringifiedData = pass.DataInput;
+                record = pass.Record.Build(Encoding.UTF8.GetString(utf8[pass.DataInput]), proofHex);
 
                 // Each left-out member is `"key":value` and a comma; the rest of the text is what was copied.
                 var (_, proofLength) = pass.ProofValue.GetOffsetAndLength(utf8.Length);
@@ -120,9 +132,10 @@ internal static class ReceivedSigningText
     }
 
     /// <summary>The signature of a proof written exactly <c>{"type":"vivim-v2","signature":"…128 hex…"}</c> (either order).</summary>
-    private static bool TryReadProof(ReadOnlySpan<byte> proof, out byte[] signature)
+    private static bool TryReadProof(ReadOnlySpan<byte> proof, out byte[] signature, out ReadOnlySpan<byte> hexText)
     {
         signature = [];
+        hexText = default;
         if (proof.IsEmpty)
         {
             return false;
@@ -176,6 +189,7 @@ internal static class ReceivedSigningText
         }
 
         signature = bytes;
+        hexText = hex;
         return true;
     }
 
@@ -233,6 +247,9 @@ internal static class ReceivedSigningText
         public Range MerkleProofValue;
 
         public Range SeqValue;
+
+        /// <summary>The record's members as the pass meets them at the top level.</summary>
+        public RecordFields Record;
 
         public void Release()
         {
@@ -391,6 +408,11 @@ internal static class ReceivedSigningText
                 var isProof = depth == 1 && key.SequenceEqual("proof"u8);
                 reader.Read();
                 var valueInputStart = (int)reader.TokenStartIndex;
+                if (depth == 1)
+                {
+                    Record.Take(escaped ? default : key, ref reader);
+                }
+
                 if (!Value(ref reader, depth + 1, memberEmit))
                 {
                     return false;
@@ -599,6 +621,166 @@ internal static class ReceivedSigningText
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// A StateUpdate's members read as the pass meets them, under the record reader's rules (ProtocolModel's options):
+    /// exact names, strings as strings, enums by exact camelCase name, integers exact and safe, the optional seqs
+    /// possibly null. Anything else, a name in another case included, leaves the record to that reader.
+    /// </summary>
+    private struct RecordFields
+    {
+        private const int Required = (1 << 10) - 1;
+
+        // The author's DID and clone repeat through a page: the last ones read on this thread are used again.
+        [ThreadStatic]
+        private static string? t_lastDid;
+
+        [ThreadStatic]
+        private static string? t_lastClone;
+
+        private static readonly (byte[] Name, UpdateType Value)[] Types = Names<UpdateType>();
+        private static readonly (byte[] Name, UpdateOperation Value)[] Operations = Names<UpdateOperation>();
+
+        private int _seen;
+        private bool _unreadable;
+        private string? _updateId, _sourceDid, _sourceCloneId, _path, _merkleProof, _signature;
+        private UpdateType _type;
+        private UpdateOperation _operation;
+        private long _timestamp;
+        private long? _seq, _baseSeq;
+
+        /// <summary>Reads the value the reader is on as the member <paramref name="key"/> (empty when escaped: not read).</summary>
+        public void Take(ReadOnlySpan<byte> key, ref Utf8JsonReader reader)
+        {
+            if (_unreadable)
+            {
+                return;
+            }
+
+            var ok = key switch
+            {
+                _ when key.SequenceEqual("updateId"u8) => See(0) && String(ref reader, out _updateId),
+                _ when key.SequenceEqual("type"u8) => See(1) && Enum(ref reader, Types, out _type),
+                _ when key.SequenceEqual("timestamp"u8) => See(2) && Integer(ref reader, out _timestamp),
+                _ when key.SequenceEqual("sourceDid"u8) => See(3) && Repeated(ref reader, ref t_lastDid, out _sourceDid),
+                _ when key.SequenceEqual("sourceCloneId"u8) => See(4) && Repeated(ref reader, ref t_lastClone, out _sourceCloneId),
+                _ when key.SequenceEqual("operation"u8) => See(5) && Enum(ref reader, Operations, out _operation),
+                _ when key.SequenceEqual("path"u8) => See(6) && String(ref reader, out _path),
+                _ when key.SequenceEqual("data"u8) => See(7), // its text is taken from the input at the end
+                _ when key.SequenceEqual("merkleProof"u8) => See(8) && String(ref reader, out _merkleProof),
+                _ when key.SequenceEqual("signature"u8) => See(9) && String(ref reader, out _signature),
+                _ when key.SequenceEqual("proof"u8) => See(10), // read by TryReadProof, which needs its exact shape
+                _ when key.SequenceEqual("seq"u8) => See(11) && OptionalInteger(ref reader, out _seq),
+                _ when key.SequenceEqual("baseSeq"u8) => See(12) && OptionalInteger(ref reader, out _baseSeq),
+                _ => false,
+            };
+            _unreadable = !ok;
+        }
+
+        /// <summary>The record, when every member was read and the required ones are there; else null.</summary>
+        public readonly StateUpdate? Build(string data, ReadOnlySpan<byte> proofHex)
+        {
+            if (_unreadable || (_seen & Required) != Required || (_seen & (1 << 10)) == 0)
+            {
+                return null;
+            }
+
+            return new StateUpdate(
+                _updateId!,
+                _type,
+                _timestamp,
+                _sourceDid!,
+                _sourceCloneId!,
+                _operation,
+                _path!,
+                new RawJson(data),
+                _merkleProof!,
+                _signature!,
+                new V2Proof(SignatureV2.ProofType, Encoding.ASCII.GetString(proofHex)),
+                _seq,
+                _baseSeq);
+        }
+
+        private bool See(int member)
+        {
+            var bit = 1 << member;
+            var first = (_seen & bit) == 0;
+            _seen |= bit;
+            return first;
+        }
+
+        private static bool String(ref Utf8JsonReader reader, out string? value)
+        {
+            value = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            return value is not null;
+        }
+
+        private static bool Repeated(ref Utf8JsonReader reader, ref string? last, out string? value)
+        {
+            if (reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && last is not null
+                && reader.ValueSpan.Length == last.Length && Ascii.Equals(reader.ValueSpan, last))
+            {
+                value = last;
+                return true;
+            }
+
+            if (!String(ref reader, out value))
+            {
+                return false;
+            }
+
+            last = value;
+            return true;
+        }
+
+        private static bool Enum<T>(ref Utf8JsonReader reader, (byte[] Name, T Value)[] names, out T value)
+            where T : struct
+        {
+            value = default;
+            if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped)
+            {
+                return false;
+            }
+
+            foreach (var (name, named) in names)
+            {
+                if (reader.ValueSpan.SequenceEqual(name))
+                {
+                    value = named;
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        private static bool Integer(ref Utf8JsonReader reader, out long value)
+        {
+            value = 0;
+            return reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out var number) && SafeIntegerConverter.TryRead(number, out value);
+        }
+
+        private static bool OptionalInteger(ref Utf8JsonReader reader, out long? value)
+        {
+            value = null;
+            if (reader.TokenType == JsonTokenType.Null)
+            {
+                return true;
+            }
+
+            if (!Integer(ref reader, out var integer))
+            {
+                return false;
+            }
+
+            value = integer;
+            return true;
+        }
+
+        private static (byte[] Name, T Value)[] Names<T>()
+            where T : struct, System.Enum =>
+            [.. System.Enum.GetValues<T>().Select(v => (Encoding.UTF8.GetBytes(JsonNamingPolicy.CamelCase.ConvertName(v.ToString())), v))];
     }
 
     private static bool IsExcludedAtTop(ReadOnlySpan<byte> key)

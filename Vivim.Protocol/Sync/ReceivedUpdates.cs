@@ -20,10 +20,16 @@ public static class ReceivedUpdates
     /// <summary>Parses one update (strict protocol JSON) and remembers the form it came in.</summary>
     public static StateUpdate Parse(ReadOnlySpan<byte> utf8, JsonLimits? limits = null)
     {
-        // Text in canonical token form (what the log stores) gives the signing bytes in one pass with no tree; it
-        // passes the strict parse's rules, so the record is read straight from it as below.
-        if (ReceivedSigningText.TryRead(utf8, limits ?? JsonLimits.Default, out var signing, out var data, out var signature, out var stringified))
+        // Text in canonical token form (what the log stores) gives the signing bytes in one pass with no tree, and
+        // usually the record too; it passes the strict parse's rules, so else the record is read straight from it.
+        if (ReceivedSigningText.TryRead(utf8, limits ?? JsonLimits.Default, out var signing, out var data, out var signature, out var stringified, out var record))
         {
+            if (record is not null)
+            {
+                Sources.AddOrUpdate(record, new ReceivedUpdate(signing, data, signature, null));
+                return record;
+            }
+
             var (start, length) = stringified.GetOffsetAndLength(utf8.Length);
             RawJsonConverter.t_stringified = length == 0 ? null : (start, Encoding.UTF8.GetString(utf8.Slice(start, length)));
             StateUpdate read;

@@ -51,7 +51,8 @@ public sealed class SubmittedUpdate
     public static bool TryRead(byte[] utf8, JsonLimits limits, [NotNullWhen(true)] out SubmittedUpdate? read)
     {
         read = null;
-        if (!ReceivedSigningText.TryRead(utf8, limits, out var signing, out var data, out var signature, out var stringifiedData, out var form)
+        if (!ReceivedSigningText.TryRead(utf8, limits, out var signing, out var data, out var signature, out var stringifiedData, out var record, out var form)
+            || record is null
             || !form.IsStringified
             || form.MerkleProof.Equals(default(Range)))
         {
@@ -64,28 +65,13 @@ public sealed class SubmittedUpdate
             return false; // a delete's document: rare, and the tree path says what null means
         }
 
-        StateUpdate update;
-        RawJsonConverter.t_stringified = (dataStart, Encoding.UTF8.GetString(utf8, dataStart, dataLength));
-        try
-        {
-            update = ProtocolModel.FromCheckedUtf8<StateUpdate>(utf8);
-        }
-        catch (ProtocolModelException)
-        {
-            return false;
-        }
-        finally
-        {
-            RawJsonConverter.t_stringified = null;
-        }
-
         // The v1 signature is only checked for form (the v2 proof covers what it covers).
-        if (update.Signature is not { Length: Identity.Ed25519Keys.SignatureSize * 2 } v1 || !IsHex(v1))
+        if (record.Signature is not { Length: Identity.Ed25519Keys.SignatureSize * 2 } v1 || !IsHex(v1))
         {
             return false;
         }
 
-        read = new SubmittedUpdate(update, signing, data, signature, utf8, form.MerkleProof, form.Seq);
+        read = new SubmittedUpdate(record, signing, data, signature, utf8, form.MerkleProof, form.Seq);
         return true;
     }
 

@@ -59,6 +59,24 @@ public sealed class ReceivedSigningTextTests : IDisposable
 
     private static string AssertAsTree(string text, bool? onePass, JsonLimits? limits = null) => AssertAsTree(Encoding.UTF8.GetBytes(text), onePass, limits);
 
+    /// <summary>
+    /// Both ways give the same, and the one pass reads the record itself exactly when <paramref name="recordInPass"/>
+    /// (else the record reader reads it, or refuses it, from the same text): a record read in the pass is the tree's.
+    /// </summary>
+    private static string AssertRecord(string text, bool recordInPass)
+    {
+        var utf8 = Encoding.UTF8.GetBytes(text);
+        var outcome = AssertAsTree(utf8, onePass: null);
+        ReceivedSigningText.TryRead(utf8, JsonLimits.Snapshot, out _, out _, out _, out _, out var record);
+        Assert.Equal(recordInPass, record is not null);
+        if (record is not null)
+        {
+            Assert.Equal(ReceivedUpdates.ParseThroughTree(utf8, JsonLimits.Snapshot), record);
+        }
+
+        return outcome;
+    }
+
     /// <summary>Refused both ways alike; the text takes the one pass only when the record, not the JSON, is what is wrong.</summary>
     private static void AssertRefused(string text, string expected, bool onePass = false) =>
         Assert.StartsWith(expected + ":", AssertAsTree(text, onePass), StringComparison.Ordinal);
@@ -80,6 +98,7 @@ public sealed class ReceivedSigningTextTests : IDisposable
             var text = JavaScriptJson.Stringify(json);
             var received = AssertAsTree(text, onePass: true);
             Assert.Contains("tree kept: False", received, StringComparison.Ordinal);
+            AssertRecord(text, recordInPass: true);
 
             // The record's data is read as the stored text of it, which is already JSON.stringify's.
             Assert.True(ReceivedSigningText.TryRead(Encoding.UTF8.GetBytes(text), JsonLimits.Snapshot, out _, out _, out _, out var stringified));
@@ -240,5 +259,66 @@ public sealed class ReceivedSigningTextTests : IDisposable
         AssertAsTree(update.Replace($",\"proof\":{ProofText}", string.Empty, StringComparison.Ordinal), onePass: false);
         AssertAsTree(update.Replace("\"seq\":7", "\"seq\":7,\"baseSeq\":6", StringComparison.Ordinal), onePass: true);
         AssertAsTree(update.Replace("\"seq\":7", "\"seq\":null", StringComparison.Ordinal), onePass: true);
+    }
+
+    [Theory]
+    [InlineData("\"updateId\":\"u-1\"", "\"updateId\":\"u\\n1 \\\"é\\\"\"", true)] // escapes decoded as the reader decodes them
+    [InlineData("\"sourceDid\":\"did:key:z6MkTest\"", "\"sourceDid\":\"did:key:z6MkTest\\t\"", true)]
+    [InlineData("\"sourceCloneId\":\"clone-test\"", "\"sourceCloneId\":\"clöne-test\"", true)]
+    [InlineData("\"operation\":\"create\"", "\"operation\":\"delete\"", true)]
+    [InlineData("\"type\":\"memory\"", "\"type\":\"app\"", true)]
+    [InlineData("\"seq\":7", "\"seq\":null", true)]
+    [InlineData("\"seq\":7", "\"seq\":-7,\"baseSeq\":9007199254740991", true)]
+    [InlineData("\"timestamp\":1700000000000", "\"timestamp\":0", true)]
+    [InlineData("\"seq\":7", "\"Seq\":7", false)] // the record reader matches names in any case; the pass leaves it to it
+    [InlineData("\"updateId\":\"u-1\"", "\"UpdateId\":\"u-1\"", false)]
+    [InlineData("\"updateId\":\"u-1\"", "\"updateId\":null", false)]
+    [InlineData("\"updateId\":\"u-1\"", "\"updateId\":1", false)]
+    [InlineData("\"updateId\":\"u-1\",", "", false)]
+    [InlineData("\"signature\":\"\",", "", false)]
+    [InlineData("\"type\":\"memory\"", "\"type\":\"Memory\"", false)]
+    [InlineData("\"type\":\"memory\"", "\"type\":\"bogus\"", false)]
+    [InlineData("\"type\":\"memory\"", "\"type\":1", false)]
+    [InlineData("\"type\":\"memory\"", "\"type\":\"memory\\n\"", false)]
+    [InlineData("\"operation\":\"create\"", "\"operation\":null", false)]
+    [InlineData("\"timestamp\":1700000000000", "\"timestamp\":1.5", false)]
+    [InlineData("\"timestamp\":1700000000000", "\"timestamp\":\"1\"", false)]
+    [InlineData("\"timestamp\":1700000000000", "\"timestamp\":null", false)]
+    [InlineData("\"timestamp\":1700000000000", "\"timestamp\":9007199254740992", false)]
+    [InlineData("\"timestamp\":1700000000000", "\"timestamp\":1e+21", false)]
+    [InlineData("\"seq\":7", "\"seq\":7.5", false)]
+    [InlineData("\"seq\":7", "\"seq\":\"7\"", false)]
+    [InlineData("\"seq\":7", "\"seq\":7,\"baseSeq\":true", false)]
+    [InlineData("\"seq\":7", "\"seq\":7,\"extra\":1", false)]
+    public void The_record_is_read_in_the_pass_exactly_when_every_member_is_plainly_its_own(string member, string replacement, bool recordInPass)
+    {
+        var update = Update("{\"a\":1}");
+        Assert.Contains(member, update, StringComparison.Ordinal);
+        AssertRecord(update.Replace(member, replacement, StringComparison.Ordinal), recordInPass);
+    }
+
+    [Fact]
+    public void The_record_is_read_in_the_pass_only_when_its_data_is_already_in_stringify_form()
+    {
+        AssertRecord(Update("""{"b":1,"a":[1,{"d":null,"c":"x\ny"}]}"""), recordInPass: true); // JSON.stringify keeps the order
+        AssertRecord(Update("""{ "a" : 1 }"""), recordInPass: false);
+        AssertRecord(Update("""{"b":1,"1":2}"""), recordInPass: false); // JSON.stringify would move the index key first
+    }
+
+    [Fact]
+    public void Authors_read_one_after_another_on_a_thread_keep_their_own_did_and_clone()
+    {
+        // The pass reuses the last author's strings when the next update has the same ones: never another's.
+        foreach (var (did, clone) in new[]
+        {
+            ("did:key:z6MkAAAA", "clone-a"), ("did:key:z6MkAAAA", "clone-a"), ("did:key:z6MkBBBB", "clone-a"),
+            ("did:key:z6MkBBBB", "clone-b"), ("did:key:z6MkAAAA", "clone-bb"), ("did:key:z6MkAAAé", "clone-b"), ("did:key:z6MkAAAA", "clone-b"),
+        })
+        {
+            var text = Update("1").Replace("did:key:z6MkTest", did, StringComparison.Ordinal).Replace("clone-test", clone, StringComparison.Ordinal);
+            AssertRecord(text, recordInPass: true);
+            var update = ReceivedUpdates.Parse(Encoding.UTF8.GetBytes(text), JsonLimits.Snapshot);
+            Assert.Equal((did, clone), (update.SourceDid, update.SourceCloneId));
+        }
     }
 }

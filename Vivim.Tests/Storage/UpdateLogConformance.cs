@@ -51,6 +51,21 @@ public abstract class UpdateLogConformance
             Assert.Equal(seq, Assert.Single(single.Updates).Seq);
             Assert.InRange(seq, commit.FromSeq, commit.ToSeq);
         }
+
+        foreach (var (after, limit) in new[] { (0L, 4), (4L, 5), (12L, 100), (14L, 100), (0L, 0), (0L, 100), (7L, 1) })
+        {
+            await AssertPackedAsReadAsync(did, after, limit);
+        }
+    }
+
+    /// <summary>The packed page (what the anchor serves) holds exactly the updates' seqs and texts and the commits of the page read.</summary>
+    private async Task AssertPackedAsReadAsync(string did, long afterSeq, int limit)
+    {
+        var page = await Log.ReadAsync(did, afterSeq, limit);
+        var packed = await Log.ReadPackedAsync(did, afterSeq, limit);
+        Assert.Equal(page.Updates.Select(u => (u.Seq, u.Json)), packed.Updates.Select(u => (u.Seq, u.Json)));
+        Assert.Equal(page.Updates.Select(u => Encoding.UTF8.GetBytes(u.Json)), Enumerable.Range(0, packed.Updates.Count).Select(i => packed.Updates.Utf8(i).ToArray()));
+        Assert.Equal(page.Commits, packed.Commits);
     }
 
     [Fact]
@@ -173,6 +188,7 @@ public abstract class UpdateLogConformance
         var fromBefore = await Log.ReadAsync(did, 3, 100);
         Assert.Equal(page.Updates, fromBefore.Updates);
         Assert.Equal(page.Commits, fromBefore.Commits);
+        await AssertPackedAsReadAsync(did, 0, 100);
         var found = await Log.FindUpdatesAsync(did, [UpdateId(did, 3), UpdateId(did, 6)]);
         Assert.Equal([UpdateId(did, 6)], found.Keys);
         Assert.Equal(2, (await Log.ReadDocumentAsync(did, "nodes/2"))!.Seq);
@@ -323,6 +339,8 @@ public abstract class UpdateLogConformance
 
         var page = await Log.ReadAsync(did, 0, 10);
         Assert.Equal(append.Updates, page.Updates);
+        await AssertPackedAsReadAsync(did, 0, 10);
+        await AssertPackedAsReadAsync(did, 1, 1);
         for (var i = 0; i < paths.Length; i++)
         {
             var document = await Log.ReadDocumentAsync(did, paths[i]);

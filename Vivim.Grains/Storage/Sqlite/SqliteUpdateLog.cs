@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Storage.Sqlite;
 
@@ -27,6 +29,25 @@ public sealed class SqliteUpdateLog : IUpdateLog, IDisposable
         SELECT 0 AS kind, seq, NULL, update_id, update_hash, root, json FROM page
         UNION ALL
         SELECT 1, c.from_seq, c.to_seq, NULL, NULL, NULL, c.json
+        FROM span, vivim_log_commits c
+        WHERE c.did_id = (SELECT id FROM head)
+          AND c.from_seq >= (SELECT max(from_seq) FROM vivim_log_commits WHERE did_id = (SELECT id FROM head) AND from_seq <= span.first)
+          AND c.from_seq <= span.last
+        ORDER BY 1, 2
+        """;
+
+    // The same page and commits with only what a reader of the log needs: seqs and texts.
+    private const string ReadPackedSql = """
+        WITH head AS (SELECT id FROM vivim_log_heads WHERE did = $did),
+        page AS MATERIALIZED (
+            SELECT seq, json FROM vivim_log_updates
+            WHERE did_id = (SELECT id FROM head) AND seq > $after
+            ORDER BY seq
+            LIMIT $limit),
+        span AS (SELECT min(seq) AS first, max(seq) AS last FROM page)
+        SELECT 0 AS kind, seq, NULL, json FROM page
+        UNION ALL
+        SELECT 1, c.from_seq, c.to_seq, c.json
         FROM span, vivim_log_commits c
         WHERE c.did_id = (SELECT id FROM head)
           AND c.from_seq >= (SELECT max(from_seq) FROM vivim_log_commits WHERE did_id = (SELECT id FROM head) AND from_seq <= span.first)
@@ -133,6 +154,67 @@ public sealed class SqliteUpdateLog : IUpdateLog, IDisposable
         }
 
         return new LogPage(updates, commits);
+    }
+
+    /// <summary>
+    /// Each update's text is copied as SQLite holds it (UTF-8) into the page's block, through a native statement:
+    /// no string, record or hash text per update, and no decoding to UTF-16 and encoding back.
+    /// </summary>
+    public async Task<PackedLogPage> ReadPackedAsync(string did, long afterSeq, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(did);
+        if (limit <= 0)
+        {
+            return new PackedLogPage(StoredUpdateList.Empty, []);
+        }
+
+        using var lease = await _readers.RentAsync(cancellationToken).ConfigureAwait(false);
+        var statement = lease.Statement(ReadPackedSql);
+        try
+        {
+            raw.sqlite3_bind_text(statement, raw.sqlite3_bind_parameter_index(statement, "$did"), did);
+            raw.sqlite3_bind_int64(statement, raw.sqlite3_bind_parameter_index(statement, "$after"), afterSeq);
+            raw.sqlite3_bind_int64(statement, raw.sqlite3_bind_parameter_index(statement, "$limit"), limit);
+            var seqs = new List<long>(Math.Min(limit, 1024));
+            var ends = new List<int>(Math.Min(limit, 1024));
+            var commits = new List<LoggedCommit>();
+            var block = lease.Buffer(64 * 1024);
+            var length = 0;
+            int rc;
+            while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+            {
+                if (raw.sqlite3_column_int(statement, 0) == 0)
+                {
+                    var text = raw.sqlite3_column_blob(statement, 3);
+                    if (length + text.Length > block.Length)
+                    {
+                        var grown = lease.Buffer(checked(length + text.Length));
+                        block.AsSpan(0, length).CopyTo(grown);
+                        block = grown;
+                    }
+
+                    text.CopyTo(block.AsSpan(length));
+                    length += text.Length;
+                    seqs.Add(raw.sqlite3_column_int64(statement, 1));
+                    ends.Add(length);
+                }
+                else
+                {
+                    commits.Add(new LoggedCommit(raw.sqlite3_column_int64(statement, 1), raw.sqlite3_column_int64(statement, 2), raw.sqlite3_column_text(statement, 3).utf8_to_string()));
+                }
+            }
+
+            if (rc != raw.SQLITE_DONE)
+            {
+                SqliteException.ThrowExceptionForRC(rc, lease.Handle);
+            }
+
+            return new PackedLogPage(new StoredUpdateList(block.AsSpan(0, length).ToArray(), [.. seqs], [.. ends]), commits);
+        }
+        finally
+        {
+            raw.sqlite3_reset(statement); // ends the read transaction now, not at the connection's next use
+        }
     }
 
     public async Task<LogBounds> GetBoundsAsync(string did, CancellationToken cancellationToken = default)
