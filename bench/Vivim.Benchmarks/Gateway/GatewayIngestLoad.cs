@@ -12,13 +12,13 @@ namespace Vivim.Benchmarks.Gateway;
 /// Owner-write ingest over HTTP through the real gateway process on loopback: a tenant posts update batches to
 /// <c>POST /v1/exit-nodes/{did}/updates</c> for many hosted exit nodes at once. Usage:
 /// <c>dotnet run -c Release -- gateway-ingest [dids] [updatesPerDid] [batch] [concurrency] [reads]</c> (reads: how many
-/// requests each read baseline sends, by default as many as there are batch requests and at least 10,000).
+/// requests each read baseline sends per round, by default as many as there are batch requests and at least 10,000).
 /// Prints updates/s and batch request latency next to two baselines of the same run: the Ed25519 verify bound of this
 /// process's cores (measured before the gateway starts; the gateway then shares those cores), and a cheap
 /// tenant-authenticated request (<c>GET /v1/exit-nodes/{did}</c>) at the same concurrency, which is the HTTP and
 /// authentication cost that every write pays too. That read is itself measured against <c>GET /health/live</c> (no
 /// authentication, no grain call) at the same concurrency: its rate as a share of the liveness rate (target at least
-/// 50 %) and the gateway CPU per request of both.
+/// 50 %) and the gateway CPU per request of both, over five rounds in which the two alternate.
 /// <c>-- gateway-ingest-telemetry [dids] [updatesPerDid] [batch] [concurrency] [rounds] [variants]</c> runs the same load
 /// against a gateway with telemetry off and with each variant (default <c>off,on</c>: metrics and 10 % trace sampling,
 /// scraped every 5 s; also <c>metrics</c> and <c>dashboard</c>), alternating, in one run, and prints the ratio of each
@@ -218,18 +218,23 @@ internal static class GatewayIngestLoad
         var headBefore = await HeadSeqSumAsync(tenant, measured);
         Console.WriteLine($"Warmed up; measuring GET /health/live, then GET /v1/exit-nodes/{{did}}, then the writes ({started.Elapsed.TotalSeconds:0.0} s)");
         var (compilerBefore, gatewayBefore) = (gateway.CompilerCpuTime, gateway.CpuTime);
-        var cpu = new CpuShare(gateway);
-        var live = await RunAsync(http, lives, concurrency, auth);
-        var liveCpu = cpu.Measure();
-
-        // Each phase announces itself, so that a profiler attached to the gateway can take one phase alone.
-        Console.WriteLine($"  GET /health/live done; GET /v1/exit-nodes/{{did}} starts ({started.Elapsed.TotalSeconds:0.0} s)");
-        cpu = new CpuShare(gateway);
-        var baseline = await RunAsync(http, gets, concurrency, auth);
-        var baselineCpu = cpu.Measure();
+        // The two request kinds alternate in rounds: one pass of each lasts under a second here, and a hiccup in
+        // either moved their ratio by a third from one invocation to the next. Rates and CPU are over all rounds.
+        var live = new Phase();
+        var baseline = new Phase();
+        var ratios = new List<double>(ReadRounds);
+        for (var round = 1; round <= ReadRounds; round++)
+        {
+            // Each phase announces itself, so that a profiler attached to the gateway can take one phase alone.
+            Console.WriteLine($"  round {round} of {ReadRounds}: GET /health/live ({started.Elapsed.TotalSeconds:0.0} s)");
+            var liveRound = await live.RunAsync(gateway, () => RunAsync(http, lives, concurrency, auth));
+            Console.WriteLine($"  round {round} of {ReadRounds}: GET /v1/exit-nodes/{{did}} ({started.Elapsed.TotalSeconds:0.0} s)");
+            var getRound = await baseline.RunAsync(gateway, () => RunAsync(http, gets, concurrency, auth));
+            ratios.Add(liveRound.TotalSeconds / getRound.TotalSeconds * gets.Count / lives.Count);
+        }
 
         Console.WriteLine($"  reads done; the writes start ({started.Elapsed.TotalSeconds:0.0} s)");
-        cpu = new CpuShare(gateway);
+        var cpu = new CpuShare(gateway);
         var run = await RunAsync(http, requests, concurrency, auth);
         var runCpu = cpu.Measure();
         var compilerWhileMeasured = gateway.CompilerShareSince(compilerBefore, gatewayBefore);
@@ -246,27 +251,50 @@ internal static class GatewayIngestLoad
 
         var rate = updates / run.Elapsed.TotalSeconds;
         var write = new Percentiles(run.LatenciesMs);
-        var get = new Percentiles(baseline.LatenciesMs);
+        var get = new Percentiles([.. baseline.Latencies]);
         Console.WriteLine(
             $"{dids} DIDs x {perDid} updates, batches of {batchSize}, {concurrency} concurrent requests: {updates:N0} updates in {run.Elapsed.TotalSeconds:0.00} s = {rate:N0} updates/s = {rate / bound:P0} of the verify bound; " +
             $"batch request p50 {write.P50:0.0} ms, p99 {write.P99:0.0} ms; gateway CPU {cpuPerUpdate * 1e6:N0} µs per update = {cpuPerUpdate / verifyCost:0.0} verifications' worth; {runCpu}");
         Console.WriteLine(
-            $"baseline GET /v1/exit-nodes/{{did}}, {concurrency} concurrent: {get.Count:N0} requests in {baseline.Elapsed.TotalSeconds:0.00} s = {get.Count / baseline.Elapsed.TotalSeconds:N0} requests/s, p50 {get.P50:0.0} ms, p99 {get.P99:0.0} ms; {baselineCpu}");
-        var liveRate = lives.Count / live.Elapsed.TotalSeconds;
+            $"baseline GET /v1/exit-nodes/{{did}}, {concurrency} concurrent, {ReadRounds} rounds: {get.Count:N0} requests in {baseline.Elapsed.TotalSeconds:0.00} s = {get.Count / baseline.Elapsed.TotalSeconds:N0} requests/s, p50 {get.P50:0.0} ms, p99 {get.P99:0.0} ms; gateway CPU {baseline.GatewayCores:0.00} cores");
+        var liveRate = live.Latencies.Count / live.Elapsed.TotalSeconds;
         var getRate = get.Count / baseline.Elapsed.TotalSeconds;
-        var liveLatency = new Percentiles(live.LatenciesMs);
+        var liveLatency = new Percentiles([.. live.Latencies]);
         Console.WriteLine(
-            $"GET /health/live, {concurrency} concurrent: {lives.Count:N0} requests in {live.Elapsed.TotalSeconds:0.00} s = {liveRate:N0} requests/s, p50 {liveLatency.P50:0.0} ms, p99 {liveLatency.P99:0.0} ms; {liveCpu}");
+            $"GET /health/live, {concurrency} concurrent, {ReadRounds} rounds: {live.Latencies.Count:N0} requests in {live.Elapsed.TotalSeconds:0.00} s = {liveRate:N0} requests/s, p50 {liveLatency.P50:0.0} ms, p99 {liveLatency.P99:0.0} ms; gateway CPU {live.GatewayCores:0.00} cores");
         Console.WriteLine(
-            $"read: GET /v1/exit-nodes/{{did}} at {getRate / liveRate:P0} of GET /health/live's rate (target: at least 50 %); gateway CPU per request " +
-            $"{CpuPerRequest(baselineCpu, baseline.Elapsed, get.Count):N0} µs vs {CpuPerRequest(liveCpu, live.Elapsed, lives.Count):N0} µs");
+            $"read: GET /v1/exit-nodes/{{did}} at {getRate / liveRate:P0} of GET /health/live's rate (target: at least 50 %; the rounds {string.Join(", ", ratios.Select(r => r.ToString("P0", CultureInfo.InvariantCulture)))}); " +
+            $"gateway CPU per request {baseline.GatewaySeconds / get.Count * 1e6:N0} µs vs {live.GatewaySeconds / live.Latencies.Count * 1e6:N0} µs");
         Console.WriteLine($"the runtime's compiler took {GatewayProcess.FormatShare(compilerWhileMeasured)} of the gateway's CPU over the three measured phases");
         Console.WriteLine(
             $"batch request / baseline GET: p50 {write.P50 / get.P50:0.0}x, p99 {write.P99 / get.P99:0.0}x; per update (batch p50 / {batchSize}) {write.P50 / batchSize:0.00} ms vs GET p50 {get.P50:0.00} ms");
         return new Measured(rate, cpuPerUpdate);
     }
 
-    private static double CpuPerRequest(CpuUse cpu, TimeSpan elapsed, int requests) => cpu.Gateway * elapsed.TotalSeconds / requests * 1e6;
+    /// <summary>How many rounds of each read kind the read's ratio is measured over.</summary>
+    private const int ReadRounds = 5;
+
+    /// <summary>One request kind's rounds added up: time, latencies and the gateway's CPU.</summary>
+    private sealed class Phase
+    {
+        public TimeSpan Elapsed { get; private set; }
+
+        public List<double> Latencies { get; } = [];
+
+        public double GatewaySeconds { get; private set; }
+
+        public double GatewayCores => GatewaySeconds / Elapsed.TotalSeconds;
+
+        public async Task<TimeSpan> RunAsync(GatewayProcess gateway, Func<Task<(TimeSpan Elapsed, double[] LatenciesMs)>> round)
+        {
+            var cpu = new CpuShare(gateway);
+            var (elapsed, latencies) = await round();
+            GatewaySeconds += cpu.Measure().Gateway * elapsed.TotalSeconds;
+            Elapsed += elapsed;
+            Latencies.AddRange(latencies);
+            return elapsed;
+        }
+    }
 
     /// <summary>A measured run: its rate, and the gateway's CPU time per update (steadier than the rate on a shared machine).</summary>
     private sealed record Measured(double Rate, double CpuPerUpdate);
