@@ -120,7 +120,7 @@ internal static class ReceivedSigningText
 
             return true;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             return false; // malformed: the strict parse says how
         }
@@ -408,14 +408,16 @@ internal static class ReceivedSigningText
                 var isProof = depth == 1 && key.SequenceEqual("proof"u8);
                 reader.Read();
                 var valueInputStart = (int)reader.TokenStartIndex;
-                if (depth == 1)
-                {
-                    Record.Take(escaped ? default : key, ref reader);
-                }
-
                 if (!Value(ref reader, depth + 1, memberEmit))
                 {
                     return false;
+                }
+
+                // After the value passed the strict rules (a lone surrogate's escape would make the reader throw), and
+                // while a scalar is still the reader's token; a member whose value is an object or array is not read.
+                if (depth == 1)
+                {
+                    Record.Take(escaped ? default : key, ref reader);
                 }
 
                 if (excluded)

@@ -193,6 +193,14 @@ public sealed class ReceivedSigningTextTests : IDisposable
         AssertRefused(update.Replace("\"data\":1,", string.Empty, StringComparison.Ordinal), typeof(ProtocolModelException).FullName!, onePass: true);
         AssertRefused(Update("1", proof: $$"""{"type":"vivim-v2","signature":"{{Signature}}","x":1}"""), typeof(ProtocolModelException).FullName!);
 
+        // A lone surrogate's escape in a member the pass reads into the record: refused as the strict parse refuses it,
+        // not thrown by the reader.
+        foreach (var member in new[] { "\"updateId\":\"u-1\"", "\"sourceDid\":\"did:key:z6MkTest\"", "\"path\":\"memoryIndex/notes/1\"", "\"merkleProof\":\"AAECAw\"" })
+        {
+            var name = member[..(member.IndexOf(':', StringComparison.Ordinal) + 1)];
+            AssertRefused(update.Replace(member, name + "\"a\\ud800b\"", StringComparison.Ordinal), typeof(JsonFormatException).FullName!);
+        }
+
         var invalid = Encoding.UTF8.GetBytes(Update("\"é\""));
         invalid[Array.IndexOf(invalid, (byte)0xC3)] = 0xFF;
         Assert.Equal(JsonFormatException.InvalidUtf8, Assert.Throws<JsonFormatException>(() => ReceivedUpdates.Parse(invalid, JsonLimits.Snapshot)).Code);

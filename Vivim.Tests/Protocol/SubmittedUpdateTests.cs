@@ -138,6 +138,8 @@ public sealed class SubmittedUpdateTests : IDisposable
     [InlineData("{\"updateId\"", " {\"updateId\"")]
     [InlineData("\"data\":{\"a\":1}", "\"data\":{\"a\":1e0}")]
     [InlineData("\"data\":{\"a\":1}", "\"data\":{\"a\":\"\\u0041\"}")]
+    [InlineData("\"updateId\":\"", "\"updateId\":\"\\ud800")] // a lone surrogate's escape: the tree path refuses it
+    [InlineData("\"path\":\"", "\"path\":\"\\udc00")]
     public void Text_the_tree_path_refuses_or_would_write_differently_does_not_take_the_one_pass(string from, string to)
     {
         var text = Signed("memoryIndex/notes/1", """{"a":1}""");
