@@ -25,6 +25,12 @@ public sealed class CloneSession : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Channel<SessionMessage> _outgoing;
     private readonly ConcurrentQueue<SessionBatch> _live = new();
+
+    /// <summary>Live batches taken from <see cref="_live"/> and not yet sent, in seq order: the pump's alone.</summary>
+    private readonly List<SessionBatch> _ahead = [];
+
+    /// <summary>How many <see cref="_ahead"/> holds, for the hub's fast path, which must not overtake them.</summary>
+    private int _aheadCount;
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private readonly CancellationTokenSource _closing = new();
     private readonly Queue<long> _unacknowledged = new();
@@ -194,7 +200,7 @@ public sealed class CloneSession : IAsyncDisposable
     {
         lock (_ackLock)
         {
-            if (_pumpSending || !_live.IsEmpty || _endedBy is not null || _closing.IsCancellationRequested
+            if (_pumpSending || !_live.IsEmpty || Volatile.Read(ref _aheadCount) > 0 || _endedBy is not null || _closing.IsCancellationRequested
                 || batch.Updates[0].Seq != _sent + 1 || batch.Updates.Count > MaxBatchSize
                 || _unacknowledged.Count >= MaxInFlightBatches || !_outgoing.Writer.TryWrite(batch))
             {
@@ -369,19 +375,39 @@ public sealed class CloneSession : IAsyncDisposable
     /// One commit per batch would let a session that fell behind send only its in-flight bound of commits per ack round
     /// trip: with 1,000 clones acking, a hiccup of a few hundred milliseconds (a slow commit, a GC pause) queued more
     /// commits than that delivered, and such a session stayed seconds behind at 50 commits/s. A single queued batch
-    /// goes out as it is, with the bytes it shares with every session of the DID.
+    /// goes out as it is, with the bytes it shares with every session of the DID. Pushes are one-way and can overtake
+    /// each other, so batches are taken in seq order, not arrival order; one that arrived ahead of a gap waits for it.
     /// </summary>
     private SessionBatch? TakeLive()
     {
+        while (_live.TryDequeue(out var arrived))
+        {
+            _ahead.Add(arrived);
+        }
+
+        if (_ahead.Count == 0)
+        {
+            Volatile.Write(ref _aheadCount, 0);
+            return null;
+        }
+
+        var sent = _sent;
+        _ahead.RemoveAll(b => b.LastSeq <= sent); // duplicates, or already read from the log
+        _ahead.Sort(static (a, b) => a.Updates[0].Seq.CompareTo(b.Updates[0].Seq));
+        if (_ahead.Count > MaxQueuedLiveBatches)
+        {
+            _ahead.RemoveRange(MaxQueuedLiveBatches, _ahead.Count - MaxQueuedLiveBatches); // the log fills in the furthest
+        }
+
         SessionBatch? first = null;
         List<StoredUpdate>? updates = null;
         List<Commit>? commits = null;
-        var (last, count, head) = (_sent, 0, 0L);
-        while (_live.TryPeek(out var batch))
+        var (last, count, head, taken) = (sent, 0, 0L, 0);
+        foreach (var batch in _ahead)
         {
             if (batch.LastSeq <= last)
             {
-                _live.TryDequeue(out _); // a duplicate or already read from the log
+                taken++; // a commit inside one already taken
                 continue;
             }
 
@@ -390,7 +416,7 @@ public sealed class CloneSession : IAsyncDisposable
                 break; // a gap before it, or too large: the log fills in (or the next batch takes it)
             }
 
-            _live.TryDequeue(out _);
+            taken++;
             if (first is null)
             {
                 first = batch;
@@ -405,6 +431,9 @@ public sealed class CloneSession : IAsyncDisposable
 
             (last, count, head) = (batch.LastSeq, count + batch.Updates.Count, Math.Max(head, batch.HeadSeq));
         }
+
+        _ahead.RemoveRange(0, taken);
+        Volatile.Write(ref _aheadCount, _ahead.Count);
 
         // The oldest commit's time: the metric then records the longest wait in the batch.
         return updates is null ? first : new SessionBatch(updates, commits!, head) { CommittedAtMs = first!.CommittedAtMs };

@@ -123,10 +123,11 @@ public sealed class SessionHubTests(ClusterFixture fixture)
         await node.WriteAsOwnerAsync([Write(2), Write(3)]);
         await node.WriteAsOwnerAsync([Write(4)]);
 
-        // Handing the captured pushes to the hub's feed again returns once each commit reached the session (the anchor's own push or this one).
+        // Handing the captured pushes to the hub's feed again returns once each commit reached the session (the anchor's
+        // own push or this one). Last first: one-way pushes can overtake each other, and the session takes them in seq order.
         await capture.WaitForSeqAsync(5);
         var feed = hub.FeedOf(parent.Did.Value)!.ListenerReference;
-        foreach (var pushed in capture.Batches.OrderBy(b => b.Commit.ToSeq))
+        foreach (var pushed in capture.Batches.OrderByDescending(b => b.Commit.ToSeq))
         {
             await feed.OnEventAsync(pushed);
         }
