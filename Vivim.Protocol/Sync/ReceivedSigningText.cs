@@ -28,9 +28,6 @@ internal static class ReceivedSigningText
     private static readonly byte[][] ExcludedAtTop = [.. SignatureV2.ExcludedMembers(SignedKind.StateUpdate).Select(Encoding.UTF8.GetBytes)];
     private static readonly byte[] ProofType = Encoding.UTF8.GetBytes(SignatureV2.ProofType);
 
-    // A StateUpdate's members as the record's reader names them.
-    private static readonly byte[][] MembersAtTop = [.. Model.ProtocolModel.Options.GetTypeInfo(typeof(Model.StateUpdate)).Properties.Select(p => Encoding.UTF8.GetBytes(p.Name))];
-
     /// <summary>The length of <c>{"type":"vivim-v2","signature":"…"}</c> as <c>JSON.stringify</c> writes it.</summary>
     private static readonly int CompactProofLength = "{\"type\":\"\",\"signature\":\"\"}".Length + ProofType.Length + (Ed25519Keys.SignatureSize * 2);
 
@@ -112,7 +109,7 @@ internal static class ReceivedSigningText
 
                 // Each left-out member is `"key":value` and a comma; the rest of the text is what was copied.
                 var (_, proofLength) = pass.ProofValue.GetOffsetAndLength(utf8.Length);
-                if (pass.ExcludedBytes >= 0 && !pass.OtherTopLevelKey && proofLength == CompactProofLength && utf8.Length == pass.Position - Prefix.Length + pass.ExcludedBytes)
+                if (pass.ExcludedBytes >= 0 && proofLength == CompactProofLength && utf8.Length == pass.Position - Prefix.Length + pass.ExcludedBytes)
                 {
                     stringified = new StringifiedUpdate(true, pass.MerkleProofValue, pass.SeqValue);
                 }
@@ -240,9 +237,6 @@ internal static class ReceivedSigningText
 
         /// <summary>The input bytes of the top-level members left out of the signing bytes, each with one comma; -1 when one has whitespace in it.</summary>
         public int ExcludedBytes;
-
-        /// <summary>Whether a top-level key is not one of a StateUpdate's members exactly (the record's reader matches names in any case).</summary>
-        public bool OtherTopLevelKey;
 
         public Range MerkleProofValue;
 
@@ -390,7 +384,6 @@ internal static class ReceivedSigningText
                 _input.Overlaps(key, out var keyStart);
                 IndexLikeKey |= key.Length is > 0 and <= 10 && !key.ContainsAnyExceptInRange((byte)'0', (byte)'9');
                 var excluded = depth == 1 && IsExcludedAtTop(key);
-                OtherTopLevelKey |= depth == 1 && (escaped || !IsMemberAtTop(key));
                 var memberEmit = emit && !excluded;
                 if (memberEmit && anyEmitted)
                 {
@@ -610,19 +603,6 @@ internal static class ReceivedSigningText
         }
 
         private void Put(byte b) => _output[Position++] = b;
-    }
-
-    private static bool IsMemberAtTop(ReadOnlySpan<byte> key)
-    {
-        foreach (var member in MembersAtTop)
-        {
-            if (key.SequenceEqual(member))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     /// <summary>

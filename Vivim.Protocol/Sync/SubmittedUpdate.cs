@@ -52,7 +52,7 @@ public sealed class SubmittedUpdate
     {
         read = null;
         if (!ReceivedSigningText.TryRead(utf8, limits, out var signing, out var data, out var signature, out var stringifiedData, out var record, out var form)
-            || record is null
+            || record is null // a member named in another case or of another type: the tree path's reader says why
             || !form.IsStringified
             || form.MerkleProof.Equals(default(Range)))
         {

@@ -45,6 +45,42 @@ public sealed class UpdateLogConformanceSqlite(SqliteLogFixture fixture) : Updat
     }
 
     [Fact]
+    public async Task A_database_that_holds_its_text_as_UTF16_serves_packed_pages_in_UTF8()
+    {
+        // The encoding is a database's own, fixed by its first table: an operator's file may have been made otherwise.
+        var directory = Path.Combine(Path.GetTempPath(), "vivim-sqlite-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(directory);
+        var file = Path.Combine(directory, "vivim.db");
+        try
+        {
+            await using (var connection = new SqliteConnection($"Data Source={file};Pooling=false"))
+            {
+                await connection.OpenAsync();
+                await using var command = connection.CreateCommand();
+                command.CommandText = "PRAGMA encoding = 'UTF-16le'; CREATE TABLE made_elsewhere (x INTEGER); PRAGMA encoding";
+                Assert.Equal("UTF-16le", await command.ExecuteScalarAsync());
+            }
+
+            await using (var connection = new SqliteConnection($"Data Source={file};Pooling=false"))
+            {
+                await new Vivim.Storage.Schema.SchemaMigrator(Vivim.Storage.Schema.DatabaseKind.Sqlite, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).MigrateAsync(connection);
+            }
+
+            var did = NewDid();
+            var append = Batch(did, 1, 4, tag: "é 😀 ü");
+            using var log = new SqliteUpdateLog(file);
+            await log.AppendAsync(did, append);
+            var packed = await log.ReadPackedAsync(did, 0, 10);
+            Assert.Equal(append.Updates.Select(u => (u.Seq, u.Json)), packed.Updates.Select(u => (u.Seq, u.Json)));
+            Assert.Equal(append.Updates.Select(u => System.Text.Encoding.UTF8.GetBytes(u.Json)), Enumerable.Range(0, packed.Updates.Count).Select(i => packed.Updates.Utf8(i).ToArray()));
+        }
+        finally
+        {
+            UpdateLogDatabases.DeleteSqlite(file);
+        }
+    }
+
+    [Fact]
     public async Task Appends_of_many_DIDs_at_once_all_commit()
     {
         // The writer commits queued appends together; each must still land whole and be acknowledged.

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
@@ -157,8 +158,8 @@ public sealed class SqliteUpdateLog : IUpdateLog, IDisposable
     }
 
     /// <summary>
-    /// Each update's text is copied as SQLite holds it (UTF-8) into the page's block, through a native statement:
-    /// no string, record or hash text per update, and no decoding to UTF-16 and encoding back.
+    /// Each update's text is copied as SQLite gives it in UTF-8 (as it holds it, in a UTF-8 database) into the page's
+    /// block, through a native statement: no string, record or hash text per update, and no round trip through UTF-16.
     /// </summary>
     public async Task<PackedLogPage> ReadPackedAsync(string did, long afterSeq, int limit, CancellationToken cancellationToken = default)
     {
@@ -185,7 +186,9 @@ public sealed class SqliteUpdateLog : IUpdateLog, IDisposable
             {
                 if (raw.sqlite3_column_int(statement, 0) == 0)
                 {
-                    var text = raw.sqlite3_column_blob(statement, 3);
+                    // The text as UTF-8, which SQLite converts to only if the database holds UTF-16; the length after it.
+                    var utf8 = raw.sqlite3_column_text(statement, 3);
+                    var text = MemoryMarshal.CreateReadOnlySpan(in utf8.GetPinnableReference(), raw.sqlite3_column_bytes(statement, 3));
                     if (length + text.Length > block.Length)
                     {
                         var grown = lease.Buffer(checked(length + text.Length));
