@@ -13,6 +13,7 @@ using Vivim.Protocol.Json;
 using Vivim.Protocol.Model;
 using Vivim.Protocol.State;
 using Vivim.Protocol.Sync;
+using Vivim.Security;
 using Vivim.Tenants;
 
 namespace Vivim.Gateway.Api;
@@ -64,20 +65,34 @@ public static class ExitNodeEndpoints
         return Results.Json(new { items = page.Items.Select(i => new { did = i.Did, headSeq = i.HeadSeq, cloneCount = i.CloneCount, stateBytes = i.StateBytes }), nextCursor = page.NextCursor });
     }
 
-    private static async Task<IResult> GetAsync(string did, IGrainFactory grains) =>
-        Results.Bytes(ReadingJson(await grains.GetResolvedGrain<IExitNodeGrain>(did).GetReadingAsync()), ApiJson.ContentType);
+    /// <summary>
+    /// The node's part and the anchor's head asked at once: the head only as the service (anchors know no tenants), and
+    /// answered only if the node, which checks the tenant, answered too.
+    /// </summary>
+    private static async Task<IResult> GetAsync(string did, IGrainFactory grains, CallPrincipals principals)
+    {
+        var reading = grains.GetResolvedGrain<IExitNodeGrain>(did).GetReadingAsync();
+        Task<AnchorHead> head;
+        using (principals.Enter(CallPrincipal.Service))
+        {
+            head = grains.GetResolvedGrain<IAnchorStateGrain>(did).GetHeadAsync();
+        }
+
+        // Both awaited, so neither's failure goes unobserved; the node's refusal is the one thrown.
+        await Task.WhenAll(reading, head);
+        return Results.Bytes(ReadingJson(await reading, await head), ApiJson.ContentType);
+    }
 
     /// <summary>
     /// <c>{did, advertisement, headSeq, root, cloneCount, stateBytes}</c>, the same bytes as stringifying those members
     /// would give, around the advertisement text the node keeps: a read serializes five scalars, not the advertisement.
     /// </summary>
-    private static byte[] ReadingJson(ExitNodeReading reading)
+    private static byte[] ReadingJson(ExitNodeReading reading, AnchorHead head)
     {
-        var info = reading.Info;
-        var before = Encoding.UTF8.GetBytes($"{{\"did\":{Scalar(JsonValue.Create(info.Did))},\"advertisement\":");
+        var before = Encoding.UTF8.GetBytes($"{{\"did\":{Scalar(JsonValue.Create(reading.Did))},\"advertisement\":");
         var after = Encoding.UTF8.GetBytes(
-            $",\"headSeq\":{Scalar(JsonValue.Create(info.HeadSeq))},\"root\":{Scalar(JsonValue.Create(info.Root))}" +
-            $",\"cloneCount\":{Scalar(JsonValue.Create(info.CloneCount))},\"stateBytes\":{Scalar(JsonValue.Create(info.StateBytes))}}}");
+            $",\"headSeq\":{Scalar(JsonValue.Create(head.Seq))},\"root\":{Scalar(JsonValue.Create(head.Root))}" +
+            $",\"cloneCount\":{Scalar(JsonValue.Create(reading.CloneCount))},\"stateBytes\":{Scalar(JsonValue.Create(head.StateBytes))}}}");
         var advertisement = reading.AdvertisementJson;
         var json = new byte[before.Length + advertisement.Length + after.Length];
         before.CopyTo(json, 0);

@@ -18,6 +18,7 @@ public sealed class ApiAuthentication(
     IGrainFactory grains,
     CallPrincipals principals,
     OperatorKey operatorKey,
+    TenantKeyGrants grants,
     GatewayRateLimiter limiter,
     IOptions<GatewayOptions> options,
     TimeProvider time)
@@ -49,10 +50,20 @@ public sealed class ApiAuthentication(
             throw new ApiException(StatusCodes.Status401Unauthorized, "unauthorized", "This route needs a tenant API key as a bearer token.");
         }
 
-        TenantGrant? grant;
-        using (principals.Enter(CallPrincipal.Service))
+        var secretHash = ApiKeyFormat.HashSecret(secret);
+        var grant = grants.Find(tenantId, keyId, secretHash);
+        if (grant is null)
         {
-            grant = await grains.GetResolvedGrain<ITenantGrain>(tenantId).VerifyApiKeyAsync(keyId, ApiKeyFormat.HashSecret(secret));
+            var askedAt = grants.Asking();
+            using (principals.Enter(CallPrincipal.Service))
+            {
+                grant = await grains.GetResolvedGrain<ITenantGrain>(tenantId).VerifyApiKeyAsync(keyId, secretHash);
+            }
+
+            if (grant is not null)
+            {
+                grants.Keep(tenantId, keyId, secretHash, grant, askedAt);
+            }
         }
 
         if (grant is null)

@@ -32,6 +32,7 @@ public static class GatewayHostingExtensions
         services.AddVivimSessionHub(configuration);
         services.AddSingleton<OperatorKey>();
         services.AddSingleton<NodeReadyNotice>();
+        services.AddSingleton<TenantKeyGrants>();
         services.AddSingleton<ApiAuthentication>();
         services.AddSingleton<GatewayRateLimiter>();
         services.AddSingleton<HostedDidGate>();

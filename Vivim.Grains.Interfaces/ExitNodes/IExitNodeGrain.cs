@@ -24,7 +24,11 @@ public interface IExitNodeGrain : IGrainWithStringKey
     [Alias("GetAdvertisement")]
     Task<ExitNodeAdvertisement> GetAdvertisementAsync();
 
-    /// <summary>The info and the advertisement in one call, the advertisement as the JSON text reads answer with.</summary>
+    /// <summary>
+    /// What a read needs of the node besides the anchor's head (asked at the same time, so a read waits for one call,
+    /// not two in a row): the clone count and the advertisement as the JSON text reads answer with. Tenant-only, so a
+    /// head asked alongside is answered only when this succeeds.
+    /// </summary>
     [Alias("GetReading")]
     Task<ExitNodeReading> GetReadingAsync();
 

@@ -1,3 +1,4 @@
+using Orleans.Concurrency;
 using Vivim.ExitNodes;
 using Vivim.Protocol.Model;
 
@@ -25,11 +26,19 @@ public interface ITenantGrain : IGrainWithStringKey
     [Alias("CreateApiKey")]
     Task<TenantApiKey> CreateApiKeyAsync();
 
+    /// <summary>
+    /// Revokes a key. Returns once no gateway can still accept it: after the <see cref="TenantGrant.Lease"/> of the
+    /// grants given for it has passed since the key was removed.
+    /// </summary>
     [Alias("RevokeApiKey")]
     Task RevokeApiKeyAsync(string keyId);
 
-    /// <summary>Checks an API key by its id and the SHA-256 of its secret; null unless it is a live key of this tenant.</summary>
+    /// <summary>
+    /// Checks an API key by its id and the SHA-256 of its secret; null unless it is a live key of this tenant. A pure read
+    /// of the tenant's keys, so it interleaves: a revocation waiting out its leases does not hold up other keys' checks.
+    /// </summary>
     [Alias("VerifyApiKey")]
+    [AlwaysInterleave]
     Task<TenantGrant?> VerifyApiKeyAsync(string keyId, byte[] secretHash);
 
     /// <summary>Hosts a new exit node for this tenant within its quota; throws <see cref="ExitNodeConflictException"/> when the DID is hosted.</summary>

@@ -11,9 +11,9 @@ public sealed partial class ExitNodeGrain
     private ExitNodeAdvertisement? _advertisementTextOf;
     private byte[] _advertisementText = [];
 
-    public async Task<ExitNodeReading> GetReadingAsync()
+    public Task<ExitNodeReading> GetReadingAsync()
     {
-        var info = await GetInfoAsync();
+        RequireKey();
         var advertisement = Node.Advertisement!;
         if (!ReferenceEquals(advertisement, _advertisementTextOf))
         {
@@ -21,6 +21,6 @@ public sealed partial class ExitNodeGrain
             _advertisementTextOf = advertisement;
         }
 
-        return new ExitNodeReading(info, _advertisementText);
+        return Task.FromResult(new ExitNodeReading(Did, CloneCount, _advertisementText));
     }
 }

@@ -28,7 +28,9 @@ public static class GrainHostingExtensions
         silo.Services.AddOptions<CloneOptions>().Bind(configuration.GetSection(CloneOptions.Section))
             .Validate(o => o.CursorFlushInterval > TimeSpan.Zero, "Vivim:Clones:CursorFlushInterval must be positive: it is the period of each clone grain's cursor timer.")
             .ValidateOnStart();
-        silo.Services.AddOptions<TenantOptions>().Bind(configuration.GetSection(TenantOptions.Section));
+        silo.Services.AddOptions<TenantOptions>().Bind(configuration.GetSection(TenantOptions.Section))
+            .Validate(o => o.ApiKeyLease >= TimeSpan.Zero && o.ApiKeyLease <= TimeSpan.FromMinutes(5), "Vivim:Tenants:ApiKeyLease is 0 to 5 minutes: revoking a key waits that long.")
+            .ValidateOnStart();
         silo.Services.AddOptions<ClusterSecretOptions>().Bind(configuration.GetSection(ClusterSecretOptions.Section));
         silo.Services.AddSingleton<KeyVault>();
         silo.Services.AddSingleton<CallPrincipals>();

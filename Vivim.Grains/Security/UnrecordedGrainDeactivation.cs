@@ -10,19 +10,55 @@ public sealed class UnrecordedGrainDeactivation : IIncomingGrainCallFilter
 {
     private static readonly DeactivationReason NeverCreated = new(DeactivationReasonCode.ApplicationRequested, "No record: the id was never created.");
 
-    public async Task Invoke(IIncomingGrainCallContext context)
+    public Task Invoke(IIncomingGrainCallContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+
+        // Only a call from outside the cluster can wake a grain for nothing; the cluster's own calls pass untouched
+        // (this filter runs on every grain call, and most complete before they return).
+        if (context.Grain is not IRecordedGrain || (context.SourceId is { } source && !GrainTypePrefix.IsClient(source)))
+        {
+            return context.Invoke();
+        }
+
+        Task call;
         try
         {
-            await context.Invoke();
+            // The principal check under this filter refuses by throwing at once.
+            call = context.Invoke();
+        }
+        catch
+        {
+            EndIfUnrecorded(context);
+            throw;
+        }
+
+        if (call.IsCompleted)
+        {
+            EndIfUnrecorded(context);
+            return call;
+        }
+
+        return EndIfUnrecordedAfterAsync(call, context);
+    }
+
+    private static async Task EndIfUnrecordedAfterAsync(Task call, IIncomingGrainCallContext context)
+    {
+        try
+        {
+            await call;
         }
         finally
         {
-            if (context.Grain is IRecordedGrain { IsRecorded: false } && (context.SourceId is not { } source || GrainTypePrefix.IsClient(source)))
-            {
-                context.TargetContext.Deactivate(NeverCreated);
-            }
+            EndIfUnrecorded(context);
+        }
+    }
+
+    private static void EndIfUnrecorded(IIncomingGrainCallContext context)
+    {
+        if (context.Grain is IRecordedGrain { IsRecorded: false })
+        {
+            context.TargetContext.Deactivate(NeverCreated);
         }
     }
 }

@@ -13,8 +13,8 @@ using Vivim.Storage;
 namespace Vivim.Tenants;
 
 /// <summary>
-/// One tenant. Not reentrant: quota checks and the exit-node list change one call at a time. It calls its exit nodes
-/// (create, delete, info), and they never call back.
+/// One tenant. Not reentrant: quota checks and the exit-node list change one call at a time; only the API-key check,
+/// a pure read, interleaves. It calls its exit nodes (create, delete, info), and they never call back.
 /// </summary>
 public sealed partial class TenantGrain(
     [PersistentState("tenant", VivimProviders.GrainState)] IPersistentState<TenantState> state,
@@ -86,9 +86,11 @@ public sealed partial class TenantGrain(
 
         await state.ClearStateAsync();
         state.State = new TenantState();
+        var removedAt = time.GetTimestamp();
 
         // The rows are gone; now their bytes, before the caller hears the tenant is deleted.
         await erasure.EraseDeletedAsync();
+        await WaitOutGrantsAsync(removedAt);
         LogDeleted(logger, TenantId);
         DeactivateOnIdle();
     }
@@ -114,7 +116,11 @@ public sealed partial class TenantGrain(
             throw new NotHostedException($"No API key {keyId}.");
         }
 
+        // From here on every check of this key (they interleave) answers null; what gateways hold runs out below.
+        var removedAt = time.GetTimestamp();
+
         await state.WriteStateAsync();
+        await WaitOutGrantsAsync(removedAt);
     }
 
     public Task<TenantGrant?> VerifyApiKeyAsync(string keyId, byte[] secretHash)
@@ -123,7 +129,20 @@ public sealed partial class TenantGrain(
             && secretHash is { Length: 32 }
             && Tenant.ApiKeyHashes.TryGetValue(keyId ?? string.Empty, out var stored)
             && CryptographicOperations.FixedTimeEquals(stored, secretHash);
-        return Task.FromResult(valid ? new TenantGrant(TenantId, Effective) : null);
+        return Task.FromResult(valid ? new TenantGrant(TenantId, Effective, options.Value.ApiKeyLease) : null);
+    }
+
+    /// <summary>
+    /// Waits until every grant given before <paramref name="removedAt"/> has run out at the gateways: each gateway counts a
+    /// grant's lease from before it asked, so it ends before the grant's answer plus the lease.
+    /// </summary>
+    private async Task WaitOutGrantsAsync(long removedAt)
+    {
+        var left = options.Value.ApiKeyLease - time.GetElapsedTime(removedAt);
+        if (left > TimeSpan.Zero)
+        {
+            await Task.Delay(left, time);
+        }
     }
 
     public async Task<ExitNodeAdvertisement> CreateExitNodeAsync(ExitNodeCreation creation)

@@ -18,6 +18,13 @@ public sealed class TenantOptions
     /// <summary>Bytes of state (UTF-8 size of the current documents) each exit node may hold: 1 GiB.</summary>
     public long MaxStateBytesPerExitNode { get; set; } = 1L << 30;
 
+    /// <summary>
+    /// How long a gateway may accept an API key it has checked with the tenant without checking again (zero: every
+    /// request asks the tenant). Revoking a key or deleting the tenant waits this long before it returns, so a key is
+    /// refused everywhere once its revocation has been answered.
+    /// </summary>
+    public TimeSpan ApiKeyLease { get; set; } = TimeSpan.FromSeconds(1);
+
     public TenantQuotas Resolve(TenantQuotas? quotas) => new(
         quotas?.MaxExitNodes ?? MaxExitNodes,
         quotas?.MaxClonesPerExitNode ?? MaxClonesPerExitNode,

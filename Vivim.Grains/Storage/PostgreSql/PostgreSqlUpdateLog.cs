@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Npgsql;
 using NpgsqlTypes;
+using Vivim.Protocol.Sync;
 
 namespace Vivim.Storage.PostgreSql;
 
@@ -58,6 +59,26 @@ public sealed class PostgreSqlUpdateLog(NpgsqlDataSource dataSource) : IUpdateLo
         SELECT 0 AS kind, seq, NULL::bigint AS to_seq, update_id, update_hash, root, json FROM page
         UNION ALL
         SELECT 1, c.from_seq, c.to_seq, NULL, NULL, NULL, c.json
+        FROM vivim_log_commits c, span
+        WHERE c.did_id = (SELECT id FROM head)
+          AND c.from_seq >= (SELECT max(from_seq) FROM vivim_log_commits WHERE did_id = (SELECT id FROM head) AND from_seq <= span.first)
+          AND c.from_seq <= span.last
+        ORDER BY kind, seq
+        """;
+
+    // ReadSql's page for the anchor's packed reads: each update's text as UTF-8 bytes (whatever the database's
+    // encoding), and nothing else of it.
+    private const string ReadPackedSql = """
+        WITH head AS (SELECT id FROM vivim_log_heads WHERE did = $1),
+        page AS (
+            SELECT seq, json FROM vivim_log_updates
+            WHERE did_id = (SELECT id FROM head) AND seq > $2
+            ORDER BY seq
+            LIMIT $3),
+        span AS (SELECT min(seq) AS first, max(seq) AS last FROM page)
+        SELECT 0 AS kind, seq, NULL::bigint AS to_seq, convert_to(json, 'UTF8') AS utf8, NULL::text AS json FROM page
+        UNION ALL
+        SELECT 1, c.from_seq, c.to_seq, NULL, c.json
         FROM vivim_log_commits c, span
         WHERE c.did_id = (SELECT id FROM head)
           AND c.from_seq >= (SELECT max(from_seq) FROM vivim_log_commits WHERE did_id = (SELECT id FROM head) AND from_seq <= span.first)
@@ -187,6 +208,49 @@ public sealed class PostgreSqlUpdateLog(NpgsqlDataSource dataSource) : IUpdateLo
         }
 
         return new LogPage(updates, commits);
+    }
+
+    /// <summary>The page's update texts copied from the rows' bytes into one block: no string, hash text or record per update.</summary>
+    public async Task<PackedLogPage> ReadPackedAsync(string did, long afterSeq, int limit, CancellationToken cancellationToken = default)
+    {
+        if (limit <= 0)
+        {
+            return new PackedLogPage(StoredUpdateList.Empty, []);
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, ReadPackedSql, did);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterSeq });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
+        var seqs = new List<long>(Math.Min(limit, 1024));
+        var ends = new List<int>(Math.Min(limit, 1024));
+        var commits = new List<LoggedCommit>();
+        var block = new byte[64 * 1024];
+        var length = 0;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (reader.GetInt32(0) == 0)
+            {
+                var size = checked((int)reader.GetBytes(3, 0, null, 0, 0));
+                if (length + size > block.Length)
+                {
+                    Array.Resize(ref block, Math.Max(checked(length + size), block.Length * 2));
+                }
+
+                reader.GetBytes(3, 0, block, length, size);
+                length += size;
+                seqs.Add(reader.GetInt64(1));
+                ends.Add(length);
+            }
+            else
+            {
+                commits.Add(new LoggedCommit(reader.GetInt64(1), reader.GetInt64(2), reader.GetString(4)));
+            }
+        }
+
+        return new PackedLogPage(new StoredUpdateList(block.AsSpan(0, length).ToArray(), [.. seqs], [.. ends]), commits);
     }
 
     public async Task<LogBounds> GetBoundsAsync(string did, CancellationToken cancellationToken = default)
