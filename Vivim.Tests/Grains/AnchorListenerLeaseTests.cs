@@ -38,23 +38,17 @@ public sealed class AnchorListenerLeaseTests : IAsyncLifetime
 
     private IClusterClient Client => _cluster.Client;
 
-    public async Task InitializeAsync()
-    {
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSilo((_, silo) =>
+    public async Task InitializeAsync() => _cluster = await ClusterFixture.StartOwnAsync(
+        new Dictionary<string, string?>
         {
-            ClusterFixture.ConfigureSilo(silo, new InMemoryUpdateLog(), new SharedMemoryGrainStorage(), new Dictionary<string, string?>
-            {
-                ["Vivim:Anchors:ListenerLease"] = Lease.ToString(),
-                ["Vivim:Anchors:MaxListeners"] = MaxListeners.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            });
+            ["Vivim:Anchors:ListenerLease"] = Lease.ToString(),
+            ["Vivim:Anchors:MaxListeners"] = MaxListeners.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        },
+        silo =>
+        {
             silo.UseClock(_clock);
             silo.Services.AddSingleton<IIncomingGrainCallFilter>(_calls);
         });
-        builder.ConfigureClient(client => client.AddMemoryStreams(DidStreams.Provider).AddVivimOperatorCredentials(ClusterFixture.TestClusterSecret));
-        _cluster = builder.Build();
-        await _cluster.DeployAsync();
-    }
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 

@@ -1,10 +1,5 @@
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.TestingHost;
-using Vivim.Hosting;
-using Vivim.Security;
-using Vivim.Feeds;
-using Vivim.Storage;
 using Vivim.Tenants;
 using Vivim.Tests.Support;
 
@@ -23,21 +18,9 @@ public sealed class TenantApiKeyLeaseTests : IAsyncLifetime
 
     private IClusterClient Client => _cluster.Client;
 
-    public async Task InitializeAsync()
-    {
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSilo((_, silo) =>
-        {
-            ClusterFixture.ConfigureSilo(silo, new InMemoryUpdateLog(), new SharedMemoryGrainStorage(), new Dictionary<string, string?>
-            {
-                ["Vivim:Tenants:ApiKeyLease"] = Lease.ToString(),
-            });
-            silo.UseClock(_clock);
-        });
-        builder.ConfigureClient(client => client.AddMemoryStreams(DidStreams.Provider).AddVivimOperatorCredentials(ClusterFixture.TestClusterSecret));
-        _cluster = builder.Build();
-        await _cluster.DeployAsync();
-    }
+    public async Task InitializeAsync() => _cluster = await ClusterFixture.StartOwnAsync(
+        new Dictionary<string, string?> { ["Vivim:Tenants:ApiKeyLease"] = Lease.ToString() },
+        silo => silo.UseClock(_clock));
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 

@@ -62,6 +62,24 @@ public sealed class ClusterFixture : IAsyncLifetime
     }
 
     /// <summary>
+    /// A one-silo cluster of a test class's own, with <paramref name="settings"/> over the test configuration, in-memory
+    /// storage, and <paramref name="configure"/> after the Vivim composition (a clock, a call filter).
+    /// </summary>
+    public static async Task<InProcessTestCluster> StartOwnAsync(IReadOnlyDictionary<string, string?> settings, Action<ISiloBuilder>? configure = null)
+    {
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            ConfigureSilo(silo, new InMemoryUpdateLog(), new SharedMemoryGrainStorage(), settings);
+            configure?.Invoke(silo);
+        });
+        builder.ConfigureClient(client => client.AddMemoryStreams(DidStreams.Provider).AddVivimOperatorCredentials(TestClusterSecret));
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return cluster;
+    }
+
+    /// <summary>
     /// For clusters whose tests kill silos: the dead are declared within seconds. Only there: on a loaded machine, a
     /// silo that misses two one-second probes is not dead, and a cluster that says so fails calls that should succeed.
     /// </summary>
