@@ -47,8 +47,9 @@ public sealed class PostgreSqlUpdateLog(NpgsqlDataSource dataSource) : IUpdateLo
 
     // One statement, so one snapshot: the page and the commits overlapping exactly its seqs. Commits do not
     // overlap each other, so the first of them is the last one starting at or before the page: both ends of the
-    // commit range are index seeks, however long the log.
-    private const string ReadSql = """
+    // commit range are index seeks, however long the log. The page's rows and the commits' range are shared by the
+    // two reads below; only what each sends of them differs.
+    private const string PageRows = """
         WITH head AS (SELECT id FROM vivim_log_heads WHERE did = $1),
         page AS (
             SELECT seq, update_id, update_hash, root, json FROM vivim_log_updates
@@ -56,9 +57,9 @@ public sealed class PostgreSqlUpdateLog(NpgsqlDataSource dataSource) : IUpdateLo
             ORDER BY seq
             LIMIT $3),
         span AS (SELECT min(seq) AS first, max(seq) AS last FROM page)
-        SELECT 0 AS kind, seq, NULL::bigint AS to_seq, update_id, update_hash, root, json FROM page
-        UNION ALL
-        SELECT 1, c.from_seq, c.to_seq, NULL, NULL, NULL, c.json
+        """;
+
+    private const string PageCommitRows = """
         FROM vivim_log_commits c, span
         WHERE c.did_id = (SELECT id FROM head)
           AND c.from_seq >= (SELECT max(from_seq) FROM vivim_log_commits WHERE did_id = (SELECT id FROM head) AND from_seq <= span.first)
@@ -66,25 +67,18 @@ public sealed class PostgreSqlUpdateLog(NpgsqlDataSource dataSource) : IUpdateLo
         ORDER BY kind, seq
         """;
 
-    // ReadSql's page for the anchor's packed reads: each update's text as UTF-8 bytes (whatever the database's
-    // encoding), and nothing else of it.
-    private const string ReadPackedSql = """
-        WITH head AS (SELECT id FROM vivim_log_heads WHERE did = $1),
-        page AS (
-            SELECT seq, json FROM vivim_log_updates
-            WHERE did_id = (SELECT id FROM head) AND seq > $2
-            ORDER BY seq
-            LIMIT $3),
-        span AS (SELECT min(seq) AS first, max(seq) AS last FROM page)
+    private const string ReadSql = PageRows + "\n" + """
+        SELECT 0 AS kind, seq, NULL::bigint AS to_seq, update_id, update_hash, root, json FROM page
+        UNION ALL
+        SELECT 1, c.from_seq, c.to_seq, NULL, NULL, NULL, c.json
+        """ + "\n" + PageCommitRows;
+
+    // For the anchor's packed reads: each update's text as UTF-8 bytes (whatever the database's encoding), nothing else.
+    private const string ReadPackedSql = PageRows + "\n" + """
         SELECT 0 AS kind, seq, NULL::bigint AS to_seq, convert_to(json, 'UTF8') AS utf8, NULL::text AS json FROM page
         UNION ALL
         SELECT 1, c.from_seq, c.to_seq, NULL, c.json
-        FROM vivim_log_commits c, span
-        WHERE c.did_id = (SELECT id FROM head)
-          AND c.from_seq >= (SELECT max(from_seq) FROM vivim_log_commits WHERE did_id = (SELECT id FROM head) AND from_seq <= span.first)
-          AND c.from_seq <= span.last
-        ORDER BY kind, seq
-        """;
+        """ + "\n" + PageCommitRows;
 
     private const string BoundsSql = "SELECT first_retained_seq, last_seq FROM vivim_log_heads WHERE did = $1";
 

@@ -83,7 +83,9 @@ internal static class GatewayCloneIngestLoad
             var cpu = new CpuShare(gateway);
             var compilerBefore = gateway.CompilerCpuTime;
             var gatewayBefore = gateway.CpuTime;
+            var writtenBefore = gateway.StorageWrittenBytes;
             var run = await RunAsync(batches, concurrency);
+            var written = gateway.StorageWrittenBytes - writtenBefore;
             var runCpu = cpu.Measure();
             var compilerWhileMeasured = gateway.CompilerShareSince(compilerBefore, gatewayBefore);
 
@@ -103,7 +105,8 @@ internal static class GatewayCloneIngestLoad
                 $"{dids} DIDs x {clonesPerDid} clones x {perClone} updates, batches of {batchSize}, {concurrency} concurrent requests: {updates:N0} updates in {run.Elapsed.TotalSeconds:0.00} s = {rate:N0} updates/s = " +
                 $"{rate / bound:P0} of the verify bound (target: at least 35 %); batch request p50 {latency.P50:0.0} ms, p99 {latency.P99:0.0} ms; " +
                 $"gateway CPU {cpuPerUpdate * 1e6:N0} µs per update = {cpuPerUpdate / verifyCost:0.0} verifications' worth (the work: {1 + 1.0 / batchSize:0.00}), " +
-                $"of it the runtime's compiler {GatewayProcess.FormatShare(compilerWhileMeasured)}; {runCpu}");
+                $"of it the runtime's compiler {GatewayProcess.FormatShare(compilerWhileMeasured)}; {runCpu}; " +
+                $"written to storage {(written is { } bytes ? (bytes / (double)updates / 1024).ToString("0.0", CultureInfo.InvariantCulture) + " KiB" : "(not visible)")} per update");
         }
         finally
         {

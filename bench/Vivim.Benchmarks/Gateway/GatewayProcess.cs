@@ -57,6 +57,35 @@ internal sealed class GatewayProcess : IAsyncDisposable
     }
 
     /// <summary>
+    /// Bytes the gateway has had written to storage so far (<c>write_bytes</c> of <c>/proc/&lt;pid&gt;/io</c>: its files'
+    /// pages as they reach the block layer, the log's WAL and checkpoints included); null where there is none to read.
+    /// </summary>
+    public long? StorageWrittenBytes
+    {
+        get
+        {
+            try
+            {
+                foreach (var line in File.ReadLines($"/proc/{_process.Id}/io"))
+                {
+                    if (line.StartsWith("write_bytes:", StringComparison.Ordinal))
+                    {
+                        return long.Parse(line.AsSpan("write_bytes:".Length).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>
     /// CPU time the runtime's tiered-compilation worker of the gateway has used so far (it recompiles hot methods with
     /// optimizations, off the request threads), read from /proc; null where there is none to read (not Linux).
     /// </summary>
