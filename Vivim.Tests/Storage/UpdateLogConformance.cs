@@ -237,6 +237,23 @@ public abstract class UpdateLogConformance
     }
 
     [Fact]
+    public async Task Ids_that_end_alike_are_told_apart()
+    {
+        // A log may key its id lookup on part of the id (SQLite keys its last characters): the whole id decides.
+        var did = NewDid();
+        var ids = Enumerable.Range(0, 40).Select(i => $"{i}-{new string('z', i % 3)}-same-ending-0000").ToList();
+        var append = Batch(did, 1, ids.Count);
+        append = append with { Updates = [.. append.Updates.Select((u, i) => u with { UpdateId = ids[i] })] };
+        await Log.AppendAsync(did, append);
+
+        var found = await Log.FindUpdatesAsync(did, [ids[7], ids[31], "7-zz-same-ending-0000", "same-ending-0000", "-same-ending-0000"]);
+        Assert.Equal(new[] { ids[7], ids[31] }.Order(StringComparer.Ordinal), found.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(8, found[ids[7]].Seq);
+        Assert.Equal(32, found[ids[31]].Seq);
+        Assert.Equal(ids.Count, (await Log.FindUpdatesAsync(did, ids)).Count);
+    }
+
+    [Fact]
     public async Task Documents_follow_create_update_and_delete_with_the_seq_that_last_wrote_them()
     {
         var did = NewDid();

@@ -81,6 +81,30 @@ public sealed class UpdateLogConformanceSqlite(SqliteLogFixture fixture) : Updat
     }
 
     [Fact]
+    public async Task Updates_are_found_by_id_through_the_id_index_never_by_reading_the_DIDs_log()
+    {
+        var did = NewDid();
+        await Log.AppendAsync(did, Batch(did, 1, 50));
+        await using var connection = new SqliteConnection($"Data Source={fixture.File};Mode=ReadOnly;Pooling=false");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN " + SqliteUpdateLog.FindSql;
+        command.Parameters.AddWithValue("$ids", "[\"x\"]");
+        command.Parameters.AddWithValue("$did", did);
+        var plan = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                plan.Add(reader.GetString(3));
+            }
+        }
+
+        Assert.Contains(plan, step => step.Contains("vivim_log_updates_update_id_tail", StringComparison.Ordinal) && step.Contains("did_id=? AND <expr>=?", StringComparison.Ordinal));
+        Assert.DoesNotContain(plan, step => step.StartsWith("SCAN u", StringComparison.Ordinal) || step.Contains("vivim_log_updates_seq", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Appends_of_many_DIDs_at_once_all_commit()
     {
         // The writer commits queued appends together; each must still land whole and be acknowledged.

@@ -34,7 +34,14 @@ internal sealed class SqliteLogStatements : IDisposable
         _head = Prepare(connection, "SELECT id, last_seq, first_retained_seq FROM vivim_log_heads WHERE did = $did", "$did");
         _createHead = Prepare(connection, "INSERT INTO vivim_log_heads (did, last_seq, first_retained_seq) VALUES ($did, $last, 1) RETURNING id", "$did", "$last");
         _moveHead = Prepare(connection, "UPDATE vivim_log_heads SET last_seq = $last WHERE id = $id", "$id", "$last");
-        _insertUpdate = Prepare(connection, "INSERT INTO vivim_log_updates (did_id, seq, update_id, update_hash, root, json) VALUES ($id, $seq, $updateId, $hash, $root, $json)", "$id", "$seq", "$updateId", "$hash", "$root", "$json");
+        // An id already in the DID's log inserts nothing (the append then fails whole): the id index holds only the
+        // ids' last characters (migration 0007), so it cannot refuse a repeated id itself; the look is a read of a
+        // page a commit's own writes keep in the cache.
+        _insertUpdate = Prepare(connection, """
+            INSERT INTO vivim_log_updates (did_id, seq, update_id, update_hash, root, json)
+            SELECT $id, $seq, $updateId, $hash, $root, $json
+            WHERE NOT EXISTS (SELECT 1 FROM vivim_log_updates WHERE did_id = $id AND substr(update_id, -6) = substr($updateId, -6) AND update_id = $updateId)
+            """, "$id", "$seq", "$updateId", "$hash", "$root", "$json");
         _insertCommit = Prepare(connection, "INSERT INTO vivim_log_commits (did_id, from_seq, to_seq, json) VALUES ($id, $from, $to, $json)", "$id", "$from", "$to", "$json");
         _writeDocument = Prepare(
             connection,
@@ -114,7 +121,10 @@ internal sealed class SqliteLogStatements : IDisposable
             p[3].Value = LogAppendRules.HashBytesOf(update.UpdateHash);
             p[4].Value = LogAppendRules.HashBytesOf(update.Root);
             p[5].Value = update.Json;
-            _insertUpdate.ExecuteNonQuery();
+            if (_insertUpdate.ExecuteNonQuery() == 0)
+            {
+                throw new InvalidOperationException($"Update {update.UpdateId} is already in the log of {did}.");
+            }
         }
 
         Run(_insertCommit, id, first, last, append.Commit.Json);

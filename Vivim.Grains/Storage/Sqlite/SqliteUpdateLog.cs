@@ -56,12 +56,15 @@ public sealed class SqliteUpdateLog : IUpdateLog, IDisposable
         ORDER BY 1, 2
         """;
 
-    // CROSS JOIN fixes the loop order: one index lookup per id asked for, never a scan of the DID's log.
-    private const string FindSql = """
+    // CROSS JOIN fixes the loop order: one index lookup per id asked for, never a scan of the DID's log. The index
+    // holds the ids' last six characters (migration 0007), so the whole id is compared on the rows it finds.
+    internal const string FindSql = """
         SELECT u.seq, u.update_id, u.update_hash, u.root, u.json
         FROM json_each($ids) AS ids
         CROSS JOIN vivim_log_updates u
-        WHERE u.did_id = (SELECT id FROM vivim_log_heads WHERE did = $did) AND u.update_id = ids.value
+        WHERE u.did_id = (SELECT id FROM vivim_log_heads WHERE did = $did)
+          AND substr(u.update_id, -6) = substr(ids.value, -6)
+          AND u.update_id = ids.value
         """;
 
     private const string DocumentSql = """
