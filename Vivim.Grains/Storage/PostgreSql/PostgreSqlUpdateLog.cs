@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using Npgsql;
 using NpgsqlTypes;
@@ -220,31 +221,44 @@ public sealed class PostgreSqlUpdateLog(NpgsqlDataSource dataSource) : IUpdateLo
         var seqs = new List<long>(Math.Min(limit, 1024));
         var ends = new List<int>(Math.Min(limit, 1024));
         var commits = new List<LoggedCommit>();
-        var block = new byte[64 * 1024];
+
+        // The page is gathered in pooled buffers and copied once at its size: a page of a thousand updates is over a
+        // megabyte, and growing a fresh array to it allocated (and cleared) about four times that for every page.
+        var block = ArrayPool<byte>.Shared.Rent(64 * 1024);
         var length = 0;
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        try
         {
-            if (reader.GetInt32(0) == 0)
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                var size = checked((int)reader.GetBytes(3, 0, null, 0, 0));
-                if (length + size > block.Length)
+                if (reader.GetInt32(0) == 0)
                 {
-                    Array.Resize(ref block, Math.Max(checked(length + size), block.Length * 2));
+                    var size = checked((int)reader.GetBytes(3, 0, null, 0, 0));
+                    if (length + size > block.Length)
+                    {
+                        var grown = ArrayPool<byte>.Shared.Rent(Math.Max(checked(length + size), block.Length * 2));
+                        block.AsSpan(0, length).CopyTo(grown);
+                        ArrayPool<byte>.Shared.Return(block);
+                        block = grown;
+                    }
+
+                    reader.GetBytes(3, 0, block, length, size);
+                    length += size;
+                    seqs.Add(reader.GetInt64(1));
+                    ends.Add(length);
                 }
+                else
+                {
+                    commits.Add(new LoggedCommit(reader.GetInt64(1), reader.GetInt64(2), reader.GetString(4)));
+                }
+            }
 
-                reader.GetBytes(3, 0, block, length, size);
-                length += size;
-                seqs.Add(reader.GetInt64(1));
-                ends.Add(length);
-            }
-            else
-            {
-                commits.Add(new LoggedCommit(reader.GetInt64(1), reader.GetInt64(2), reader.GetString(4)));
-            }
+            return new PackedLogPage(new StoredUpdateList(block.AsSpan(0, length).ToArray(), [.. seqs], [.. ends]), commits);
         }
-
-        return new PackedLogPage(new StoredUpdateList(block.AsSpan(0, length).ToArray(), [.. seqs], [.. ends]), commits);
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(block);
+        }
     }
 
     public async Task<LogBounds> GetBoundsAsync(string did, CancellationToken cancellationToken = default)
