@@ -13,6 +13,19 @@ internal sealed class SqliteLogStatements : IDisposable
     private readonly SqliteCommand _createHead;
     private readonly SqliteCommand _moveHead;
     private readonly SqliteCommand _insertUpdate;
+
+    // An id already in the DID's log inserts nothing (the append then fails whole): the id index holds only the ids'
+    // last characters (migration 0007), so it cannot refuse a repeated id itself; the look reads a page the commit's
+    // own insert is about to write. `+update_id`: with a plain `update_id = $updateId`, SQLite 3.40 (Debian 12's)
+    // substitutes the parameter into the indexed expression, which then no longer matches the index, and the look
+    // scans the DID's entries; the SQLite bundled with the driver does not, but the plan should not depend on it.
+    internal const string InsertUpdateSql = """
+        INSERT INTO vivim_log_updates (did_id, seq, update_id, update_hash, root, json)
+        SELECT $id, $seq, $updateId, $hash, $root, $json
+        WHERE NOT EXISTS (
+            SELECT 1 FROM vivim_log_updates
+            WHERE did_id = $id AND substr(update_id, -6) = substr($updateId, -6) AND +update_id = $updateId)
+        """;
     private readonly SqliteCommand _insertCommit;
     private readonly SqliteCommand _writeDocument;
     private readonly SqliteCommand _deleteDocument;
@@ -34,14 +47,7 @@ internal sealed class SqliteLogStatements : IDisposable
         _head = Prepare(connection, "SELECT id, last_seq, first_retained_seq FROM vivim_log_heads WHERE did = $did", "$did");
         _createHead = Prepare(connection, "INSERT INTO vivim_log_heads (did, last_seq, first_retained_seq) VALUES ($did, $last, 1) RETURNING id", "$did", "$last");
         _moveHead = Prepare(connection, "UPDATE vivim_log_heads SET last_seq = $last WHERE id = $id", "$id", "$last");
-        // An id already in the DID's log inserts nothing (the append then fails whole): the id index holds only the
-        // ids' last characters (migration 0007), so it cannot refuse a repeated id itself; the look is a read of a
-        // page a commit's own writes keep in the cache.
-        _insertUpdate = Prepare(connection, """
-            INSERT INTO vivim_log_updates (did_id, seq, update_id, update_hash, root, json)
-            SELECT $id, $seq, $updateId, $hash, $root, $json
-            WHERE NOT EXISTS (SELECT 1 FROM vivim_log_updates WHERE did_id = $id AND substr(update_id, -6) = substr($updateId, -6) AND update_id = $updateId)
-            """, "$id", "$seq", "$updateId", "$hash", "$root", "$json");
+        _insertUpdate = Prepare(connection, InsertUpdateSql, "$id", "$seq", "$updateId", "$hash", "$root", "$json");
         _insertCommit = Prepare(connection, "INSERT INTO vivim_log_commits (did_id, from_seq, to_seq, json) VALUES ($id, $from, $to, $json)", "$id", "$from", "$to", "$json");
         _writeDocument = Prepare(
             connection,

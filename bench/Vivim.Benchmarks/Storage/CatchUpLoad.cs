@@ -17,10 +17,12 @@ namespace Vivim.Benchmarks.Storage;
 /// hash and root with <see cref="SyncProtocol"/>. Printed next to reading the same pages from the log alone and
 /// through the anchor without verifying them, which splits the time between storage, transport and verification.
 /// With <c>--rounds</c> the catch-up and its baselines run again with a fresh clone (each round's figures are same-run).
+/// With <c>--warm-service</c> every page is first read through the anchor (three passes, not parsed), as a running
+/// service has done before, so the first catch-up is a cold clone's against a warm service.
 /// Each round ends with the path's physical floor: the Ed25519 verifications the clone needs for the same updates
 /// (each commit's signature; with <c>--verify-authors</c>, which makes the clone re-check them, each update's author
 /// proof too), timed on one core and on all, and the replica's tree alone taking the same updates in order.
-/// Usage: <c>dotnet run -c Release -- catchup [--db sqlite|postgres|azure] [--connection ...] [--updates 100000] [--page 1000] [--batch 1000] [--rounds 1] [--verify-authors]</c>.
+/// Usage: <c>dotnet run -c Release -- catchup [--db sqlite|postgres|azure] [--connection ...] [--updates 100000] [--page 1000] [--batch 1000] [--rounds 1] [--verify-authors] [--warm-service]</c>.
 /// </summary>
 internal static class CatchUpLoad
 {
