@@ -16,6 +16,10 @@ namespace Vivim.Client.Sync;
 /// </summary>
 public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
 {
+    // Pages a catch-up far behind asks for ahead of the one it applies: two keep the applying core busy when a page's
+    // fetch and parse take longer than applying it (a database server and the runtime sharing the cores).
+    private const int PagesAhead = 2;
+
     private readonly ISyncTransport _transport;
     private readonly SyncOptions _options;
     private readonly ChainVerifier _verifier;
@@ -490,16 +494,17 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
         }
 
         var resyncs = 0;
-        Task<UpdatePage>? next = null;
+        // Pages asked for ahead, each with the seq it starts after, in order.
+        var ahead = new Queue<(long After, Task<UpdatePage> Page)>(PagesAhead);
         try
         {
             while (true)
             {
                 var limit = _config.MaxBatchSize;
-                var page = next is null ? await FetchAsync(Replica.Cursor, limit, cancellationToken).ConfigureAwait(false) : await next.ConfigureAwait(false);
-                next = null;
+                var page = ahead.TryDequeue(out var asked) ? await asked.Page.ConfigureAwait(false) : await FetchAsync(Replica.Cursor, limit, cancellationToken).ConfigureAwait(false);
                 if (page.ResyncRequired)
                 {
+                    DropAll(ahead);
                     if (++resyncs > 1)
                     {
                         throw new SyncVerificationException(VerificationCodes.NoProgress, "The parent asks for a resync again right after a new snapshot.");
@@ -515,14 +520,20 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
                     return applied;
                 }
 
-                // Far behind, the next page is asked for while this one is verified: the parent reads it and this
-                // process parses it on another core, and applying (one core) no longer waits for a round trip. It
-                // is used only if this page ends where it said, else dropped.
+                // Far behind, the next pages are asked for while this one is verified: the parent reads them and this
+                // process parses them on the other cores, and applying (one core) no longer waits for a round trip.
+                // The log's seqs have no gaps, so a full page after seq s ends at s + limit: each page asked for
+                // starts where the one before it would end. One that does not start at the cursor is dropped.
                 var before = Replica.Cursor;
                 var pageEnd = page.Updates[^1].Seq;
                 if (page.Updates.Count >= limit && pageEnd is { } end && end > before && end < page.HeadSeq)
                 {
-                    next = FetchAsync(end, limit, cancellationToken);
+                    var after = ahead.Count > 0 ? ahead.Last().After + limit : end;
+                    while (ahead.Count < PagesAhead && after < page.HeadSeq)
+                    {
+                        ahead.Enqueue((after, FetchAsync(after, limit, cancellationToken)));
+                        after += limit;
+                    }
                 }
 
                 // A page cut at its limit may end inside a commit (each root is signed); a short page may not.
@@ -532,10 +543,9 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
                     throw new SyncVerificationException(VerificationCodes.NoProgress, $"The parent served no update after seq {before} although its head is {page.HeadSeq}.");
                 }
 
-                if (next is not null && Replica.Cursor != pageEnd)
+                if (ahead.Count > 0 && ahead.Peek().After != Replica.Cursor)
                 {
-                    Drop(next);
-                    next = null;
+                    DropAll(ahead);
                 }
 
                 await AcknowledgeAsync(cancellationToken).ConfigureAwait(false);
@@ -547,10 +557,7 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
         }
         finally
         {
-            if (next is not null)
-            {
-                Drop(next);
-            }
+            DropAll(ahead);
         }
     });
 
@@ -560,8 +567,14 @@ public sealed class SyncProtocol : IAsyncDisposable, ILiveSyncObserver
         return await _transport.GetUpdatesAsync(afterSeq, limit, timeout.Token).ConfigureAwait(false);
     }
 
-    // A page asked for ahead and not used: its failure, if any, is not this pass's.
-    private static void Drop(Task<UpdatePage> page) => _ = page.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    // Pages asked for ahead and not used: their failures, if any, are not this pass's.
+    private static void DropAll(Queue<(long After, Task<UpdatePage> Page)> ahead)
+    {
+        while (ahead.TryDequeue(out var asked))
+        {
+            _ = asked.Page.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
 
     /// <summary>One sync pass with the SDK's events: started, the updates, status, completed — or failed and error.</summary>
     private async Task<int> RunPassAsync(Func<Task<int>> pass)

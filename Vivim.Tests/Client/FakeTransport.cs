@@ -29,6 +29,9 @@ internal sealed class FakeTransport(TestAnchor anchor) : ISyncTransport
 
     public List<(long AfterSeq, int Limit)> PageRequests { get; } = [];
 
+    /// <summary>Page requests (<c>page after 4</c>) and acknowledgements (<c>ack 6</c>) in the order they came.</summary>
+    public List<string> Calls { get; } = [];
+
     public List<IReadOnlyList<string>> Submitted { get; } = [];
 
     public bool Subscribed => _observer is not null;
@@ -41,6 +44,7 @@ internal sealed class FakeTransport(TestAnchor anchor) : ISyncTransport
         lock (PageRequests)
         {
             PageRequests.Add((afterSeq, limit));
+            Calls.Add($"page after {afterSeq}");
         }
 
         var page = anchor.Page(afterSeq, limit);
@@ -62,6 +66,11 @@ internal sealed class FakeTransport(TestAnchor anchor) : ISyncTransport
         lock (Acks)
         {
             Acks.Add((seq, stateHash));
+        }
+
+        lock (PageRequests)
+        {
+            Calls.Add($"ack {seq}");
         }
 
         return Task.CompletedTask;

@@ -101,6 +101,46 @@ public sealed class SyncProtocolClientTests : IDisposable
     }
 
     [Fact]
+    public async Task Far_behind_two_pages_are_asked_ahead_of_the_one_applied_and_each_page_once()
+    {
+        _anchor.Set([.. Enumerable.Range(0, 9).Select(i => ($"memoryIndex/m{i}", $"{i}"))]);
+        await using var protocol = await AtSnapshotAsync(new SyncConfig(AutoSync: false, MaxBatchSize: 2));
+
+        Assert.Equal(12, await protocol.SyncNowAsync());
+        AssertMatchesAnchor(protocol.Replica);
+        Assert.Equal(
+            ["page after 2", "page after 4", "page after 6", "ack 4", "page after 8", "ack 6", "page after 10", "ack 8", "page after 12", "ack 10", "ack 12", "ack 14"],
+            _transport.Calls);
+    }
+
+    [Fact]
+    public async Task Pages_asked_ahead_are_dropped_when_a_page_ends_short_of_its_limit()
+    {
+        _anchor.Set([.. Enumerable.Range(0, 9).Select(i => ($"memoryIndex/m{i}", $"{i}"))]);
+        var cut = false;
+        _transport.AsRecords = true;
+        _transport.PageFilter = page =>
+        {
+            // The page after seq 4 comes back with one update (seq 5, a whole commit): the pages asked for after 6
+            // and 8 start past the cursor, so they must not be applied.
+            if (!cut && page.Updates.Count > 0 && page.Updates[0].Seq == 5)
+            {
+                cut = true;
+                return page with { Updates = [page.Updates[0]] };
+            }
+
+            return page;
+        };
+        await using var protocol = await AtSnapshotAsync(new SyncConfig(AutoSync: false, MaxBatchSize: 2));
+
+        Assert.Equal(12, await protocol.SyncNowAsync());
+        AssertMatchesAnchor(protocol.Replica);
+        Assert.True(cut);
+        Assert.Equal(["page after 2", "page after 4", "page after 6", "ack 4", "ack 5", "page after 5"], _transport.Calls.Take(6));
+        Assert.Equal([4L, 5, 7, 9, 11, 13, 14], _transport.Acks.Select(a => a.Seq));
+    }
+
+    [Fact]
     public async Task Events_of_a_sync_with_n_updates_come_in_sdk_order()
     {
         await using var protocol = await AtSnapshotAsync();
