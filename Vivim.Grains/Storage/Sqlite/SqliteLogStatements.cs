@@ -9,11 +9,6 @@ namespace Vivim.Storage.Sqlite;
 /// </summary>
 internal sealed class SqliteLogStatements : IDisposable
 {
-    private readonly SqliteCommand _head;
-    private readonly SqliteCommand _createHead;
-    private readonly SqliteCommand _moveHead;
-    private readonly SqliteCommand _insertUpdate;
-
     // An id already in the DID's log inserts nothing (the append then fails whole): the id index holds only the ids'
     // last characters (migration 0007), so it cannot refuse a repeated id itself; the look reads a page the commit's
     // own insert is about to write. `+update_id`: with a plain `update_id = $updateId`, SQLite 3.40 (Debian 12's)
@@ -26,6 +21,11 @@ internal sealed class SqliteLogStatements : IDisposable
             SELECT 1 FROM vivim_log_updates
             WHERE did_id = $id AND substr(update_id, -6) = substr($updateId, -6) AND +update_id = $updateId)
         """;
+
+    private readonly SqliteCommand _head;
+    private readonly SqliteCommand _createHead;
+    private readonly SqliteCommand _moveHead;
+    private readonly SqliteCommand _insertUpdate;
     private readonly SqliteCommand _insertCommit;
     private readonly SqliteCommand _writeDocument;
     private readonly SqliteCommand _deleteDocument;
