@@ -92,10 +92,16 @@ public sealed class UpdateLogConformanceSqlite(SqliteLogFixture fixture) : Updat
         await using var connection = new SqliteConnection($"Data Source={fixture.File};Mode=ReadOnly;Pooling=false");
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
-        command.CommandText = "EXPLAIN QUERY PLAN " + (statement == "find" ? SqliteUpdateLog.FindSql : SqliteLogStatements.InsertUpdateSql);
-        foreach (var (name, value) in new (string, object)[] { ("$ids", "[\"x\"]"), ("$did", did), ("$id", 1L), ("$seq", 1L), ("$updateId", "x"), ("$hash", Array.Empty<byte>()), ("$root", Array.Empty<byte>()), ("$json", "{}") })
+        if (statement == "find")
         {
-            if (command.CommandText.Contains(name, StringComparison.Ordinal))
+            command.CommandText = "EXPLAIN QUERY PLAN " + SqliteUpdateLog.FindSql;
+            command.Parameters.AddWithValue("$ids", "[\"x\"]");
+            command.Parameters.AddWithValue("$did", did);
+        }
+        else
+        {
+            command.CommandText = "EXPLAIN QUERY PLAN " + SqliteLogStatements.InsertUpdateSql;
+            foreach (var (name, value) in new (string, object)[] { ("$id", 1L), ("$seq", 1L), ("$updateId", "x"), ("$hash", Array.Empty<byte>()), ("$root", Array.Empty<byte>()), ("$json", "{}") })
             {
                 command.Parameters.AddWithValue(name, value);
             }

@@ -69,7 +69,7 @@ internal static class CatchUpLoad
                 for (var after = 0L; after < head.Seq;)
                 {
                     var page = await anchor.GetUpdatesAsync(after, pageSize);
-                    after += page.Updates.Count;
+                    after = page.Updates.Count > 0 ? page.LastSeq : throw new InvalidOperationException($"The anchor served no update after seq {after} although its head is {head.Seq}.");
                 }
             }
 
