@@ -226,7 +226,9 @@ public sealed class ConsoleApiTests(GatewayFixture gateway)
             Assert.Equal("registration-approved", approved.Data["kind"]!.GetValue<string>());
             Assert.Equal(clone.CloneId, approved.Data["cloneId"]!.GetValue<string>());
 
-            var progress = await stream.NextAsync("progress", e => e.Data["clones"]!.AsArray().Any(c => c!["cloneId"]!.GetValue<string>() == clone.CloneId));
+            // Progress is the clones' state, sent when it changes: the change that lists the new clone may come before
+            // the approval's event (the stream reads activity, then progress), so it may already have been passed over.
+            var progress = await stream.SeenOrNextAsync("progress", e => e.Data["clones"]!.AsArray().Any(c => c!["cloneId"]!.GetValue<string>() == clone.CloneId));
             Assert.Equal(seq, progress.Data["headSeq"]!.GetValue<long>());
 
             using var owner = gateway.CreateClient(apiKey);
@@ -389,6 +391,10 @@ public sealed class ConsoleApiTests(GatewayFixture gateway)
 
             return request;
         }
+
+        /// <summary>The first event named <paramref name="name"/> that <paramref name="matches"/> among those already read, else the next.</summary>
+        public async Task<ServerEvent> SeenOrNextAsync(string name, Func<ServerEvent, bool> matches) =>
+            _seen.FirstOrDefault(e => e.Name == name && matches(e)) ?? await NextAsync(name, matches);
 
         /// <summary>The next event named <paramref name="name"/> (that <paramref name="matches"/>), skipping others.</summary>
         public async Task<ServerEvent> NextAsync(string name, Func<ServerEvent, bool>? matches = null)
