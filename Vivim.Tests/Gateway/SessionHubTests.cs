@@ -123,8 +123,9 @@ public sealed class SessionHubTests(ClusterFixture fixture)
         await node.WriteAsOwnerAsync([Write(2), Write(3)]);
         await node.WriteAsOwnerAsync([Write(4)]);
 
-        // Handing the captured pushes to the hub's feed again returns once each commit reached the session (the anchor's
-        // own push or this one). Last first: one-way pushes can overtake each other, and the session takes them in seq order.
+        // The captured pushes go to the hub's feed again, last first: one-way pushes can overtake each other, and the
+        // session takes them in seq order. The pushes are one-way, so their calls return before the feed handled them:
+        // the session's known head reaches 5 only once commit 5 (and, the feed delivering in order, those before it) queued.
         await capture.WaitForSeqAsync(5);
         var feed = hub.FeedOf(parent.Did.Value)!.ListenerReference;
         foreach (var pushed in capture.Batches.OrderByDescending(b => b.Commit.ToSeq))
@@ -132,6 +133,7 @@ public sealed class SessionHubTests(ClusterFixture fixture)
             await feed.OnEventAsync(pushed);
         }
 
+        await Until.TrueAsync(() => session.KnownHead >= 5, () => $"the session knows of seq {session.KnownHead}, not 5");
         await session.AcknowledgeAsync(first.LastSeq);
         var rest = await NextBatchAsync(session, timeout.Token);
         Assert.Equal(1L, first.LastSeq);
