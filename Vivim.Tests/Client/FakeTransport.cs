@@ -44,6 +44,10 @@ internal sealed class FakeTransport(TestAnchor anchor) : ISyncTransport
         lock (PageRequests)
         {
             PageRequests.Add((afterSeq, limit));
+        }
+
+        lock (Calls)
+        {
             Calls.Add($"page after {afterSeq}");
         }
 
@@ -68,7 +72,7 @@ internal sealed class FakeTransport(TestAnchor anchor) : ISyncTransport
             Acks.Add((seq, stateHash));
         }
 
-        lock (PageRequests)
+        lock (Calls)
         {
             Calls.Add($"ack {seq}");
         }
