@@ -38,7 +38,7 @@ public static class UpdateLogHostingExtensions
         }
         else
         {
-            services.AddSingleton(_ => NpgsqlDataSource.Create(location.ConnectionString));
+            services.AddSingleton(_ => PostgreSqlDataSource.Create(location.ConnectionString));
             services.AddSingleton<IUpdateLog>(sp => new PostgreSqlUpdateLog(sp.GetRequiredService<NpgsqlDataSource>()));
             services.AddSingleton<IHostedDidDirectory>(sp => new PostgreSqlHostedDidDirectory(sp.GetRequiredService<NpgsqlDataSource>()));
             services.AddSingleton<ISpentNonces>(sp => new PostgreSqlNonceLedger(sp.GetRequiredService<NpgsqlDataSource>()));

@@ -17,7 +17,9 @@ public sealed class PostgreSqlUpdateLog(NpgsqlDataSource dataSource) : IUpdateLo
     // The head row is moved (an existing log) or created (a first append, from seq 1); "head" is empty unless one
     // of them succeeded, and every insert below joins it. A racing appender waits on the head row's lock and then
     // finds last_seq moved; two first appends meet in the unique index on did and one inserts nothing.
-    private const string AppendSql = """
+    // Deleted documents are matched as (did_id, path) pairs, not "path = ANY(paths)" (see FindSql), and an append
+    // that deletes nothing never reaches the table (the cardinality test is evaluated once).
+    internal const string AppendSql = """
         WITH moved AS (
             UPDATE vivim_log_heads SET last_seq = $3
             WHERE did = $1 AND last_seq = $2 - 1
@@ -41,8 +43,9 @@ public sealed class PostgreSqlUpdateLog(NpgsqlDataSource dataSource) : IUpdateLo
             FROM head, unnest($10::text[], $11::text[], $12::bytea[], $13::bigint[]) AS d(path, json, value, seq)
             ON CONFLICT (did_id, path) DO UPDATE SET json = excluded.json, value = excluded.value, seq = excluded.seq),
         deleted AS (
-            DELETE FROM vivim_documents d USING head
-            WHERE d.did_id = head.id AND d.path = ANY($14::text[]))
+            DELETE FROM vivim_documents d
+            WHERE cardinality($14::text[]) > 0
+              AND (d.did_id, d.path) IN (SELECT head.id, gone.path FROM head, unnest($14::text[]) AS gone(path)))
         SELECT id FROM head
         """;
 
@@ -94,9 +97,15 @@ public sealed class PostgreSqlUpdateLog(NpgsqlDataSource dataSource) : IUpdateLo
         DELETE FROM vivim_log_commits c USING head WHERE c.did_id = head.id AND c.to_seq < head.first_retained_seq
         """;
 
-    private const string FindSql = """
-        SELECT seq, update_id, update_hash, root, json FROM vivim_log_updates
-        WHERE did_id = (SELECT id FROM vivim_log_heads WHERE did = $1) AND update_id = ANY($2::text[])
+    // One index lookup per id, whatever the statistics say. With "did_id = x AND update_id = ANY(ids)" PostgreSQL may
+    // keep the array out of the index condition (it does when its statistics show few rows per DID, as a service with
+    // many small DIDs has) and then filter every update of the DID, on every submitted batch. The fenced LATERAL
+    // (OFFSET 0) cannot be turned into a join that scans the DID either.
+    internal const string FindSql = """
+        SELECT u.seq, u.update_id, u.update_hash, u.root, u.json
+        FROM (SELECT id FROM vivim_log_heads WHERE did = $1) AS head, unnest($2::text[]) AS wanted(update_id),
+            LATERAL (SELECT seq, update_id, update_hash, root, json FROM vivim_log_updates
+                     WHERE did_id = head.id AND update_id = wanted.update_id OFFSET 0) AS u
         """;
 
     private const string DocumentSql = """

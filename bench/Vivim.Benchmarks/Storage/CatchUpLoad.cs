@@ -58,6 +58,7 @@ internal static class CatchUpLoad
 
         var head = await anchor.GetHeadAsync();
         Console.WriteLine($"Ingested to seq {head.Seq:N0} in {ingest.Elapsed.TotalSeconds:0.0} s");
+        await database.AnalyzeAsync();
 
         if (warmService)
         {

@@ -42,6 +42,7 @@ internal static class DurableIngestLoad
             await w.InitializeAsync(cluster.Client);
         }
 
+        await database.AnalyzeAsync();
         var cpu = new CpuMeter(database);
         SettleBenchData();
 
