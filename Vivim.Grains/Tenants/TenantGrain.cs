@@ -138,11 +138,14 @@ public sealed partial class TenantGrain(
     /// </summary>
     private async Task WaitOutGrantsAsync(long removedAt)
     {
-        var left = options.Value.ApiKeyLease - time.GetElapsedTime(removedAt);
-        if (left > TimeSpan.Zero)
+        // Checked against the clock the leases are counted on, not left to the timer: a timer counts whole milliseconds of
+        // a coarse tick and can fire a few milliseconds early, and a gateway's lease may end only just before ours.
+        for (var left = Left(); left > TimeSpan.Zero; left = Left())
         {
-            await Task.Delay(left, time);
+            await Task.Delay(left + TimeSpan.FromMilliseconds(1), time);
         }
+
+        TimeSpan Left() => options.Value.ApiKeyLease - time.GetElapsedTime(removedAt);
     }
 
     public async Task<ExitNodeAdvertisement> CreateExitNodeAsync(ExitNodeCreation creation)

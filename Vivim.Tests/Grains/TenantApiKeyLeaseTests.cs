@@ -13,14 +13,21 @@ public sealed class TenantApiKeyLeaseTests : IAsyncLifetime
 {
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(10);
 
+    // Timers fire early, as the system's do (they count whole milliseconds of a coarse tick): the revocation must still
+    // not return before its whole lease has passed on the clock the gateways count leases on.
+    private static readonly TimeSpan TimerEarliness = TimeSpan.FromMilliseconds(5);
+
     private readonly FakeTimeProvider _clock = SiloClock.StartNow();
+    private readonly EarlyTimers _timers;
     private InProcessTestCluster _cluster = null!;
+
+    public TenantApiKeyLeaseTests() => _timers = new EarlyTimers(_clock, TimerEarliness);
 
     private IClusterClient Client => _cluster.Client;
 
     public async Task InitializeAsync() => _cluster = await ClusterFixture.StartOwnAsync(
         new Dictionary<string, string?> { ["Vivim:Tenants:ApiKeyLease"] = Lease.ToString() },
-        silo => silo.UseClock(_clock));
+        silo => silo.UseClock(_timers));
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
@@ -67,9 +74,48 @@ public sealed class TenantApiKeyLeaseTests : IAsyncLifetime
         await delete.WaitAsync(TimeSpan.FromSeconds(30));
     }
 
+    [Fact]
+    public async Task A_revocation_does_not_return_before_its_whole_lease_even_when_timers_fire_early()
+    {
+        var tenant = Client.GetGrain<ITenantGrain>(ApiKeyFormat.NewTenantId());
+        var key = Parse((await tenant.CreateAsync("lease", null)).ApiKey);
+        var revoke = tenant.RevokeApiKeyAsync(key.KeyId);
+        await Until.TrueAsync(async () => await tenant.VerifyApiKeyAsync(key.KeyId, key.Hash) is null, () => "the revoked key is still accepted");
+
+        // Past the moment the first timer fires (the lease less the earliness), short of the lease itself: the revocation
+        // must wait again (a short timer) rather than return.
+        _clock.Advance(Lease - TimerEarliness + TimeSpan.FromMilliseconds(1));
+        await Until.TrueAsync(() => revoke.IsCompleted || _timers.Requested.Any(due => due > TimeSpan.Zero && due <= TimerEarliness * 2), () => "the revocation neither returned nor waited again");
+        Assert.False(revoke.IsCompleted, "the revocation returned before its lease had passed");
+
+        _clock.Advance(TimerEarliness);
+        await revoke.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
     private static (string KeyId, byte[] Hash) Parse(string apiKey)
     {
         Assert.True(ApiKeyFormat.TryParse(apiKey, out _, out var keyId, out var secret));
         return (keyId, ApiKeyFormat.HashSecret(secret));
+    }
+
+    /// <summary>The test's clock, whose timers fire <c>earliness</c> before their due time (at most half of it).</summary>
+    private sealed class EarlyTimers(TimeProvider inner, TimeSpan earliness) : TimeProvider
+    {
+        public override long TimestampFrequency => inner.TimestampFrequency;
+
+        public override TimeZoneInfo LocalTimeZone => inner.LocalTimeZone;
+
+        public override long GetTimestamp() => inner.GetTimestamp();
+
+        public override DateTimeOffset GetUtcNow() => inner.GetUtcNow();
+
+        /// <summary>The due times asked for, in order.</summary>
+        public System.Collections.Concurrent.ConcurrentQueue<TimeSpan> Requested { get; } = new();
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            Requested.Enqueue(dueTime);
+            return inner.CreateTimer(callback, state, dueTime <= TimeSpan.Zero ? dueTime : dueTime - TimeSpan.FromTicks(Math.Min(earliness.Ticks, dueTime.Ticks / 2)), period);
+        }
     }
 }
