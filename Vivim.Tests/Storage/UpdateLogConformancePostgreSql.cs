@@ -14,7 +14,7 @@ public sealed class UpdateLogConformancePostgreSql(PostgresLogFixture fixture) :
     {
         // A service with many small DIDs gives PostgreSQL statistics of few rows per DID. With them, a lookup written as
         // "did_id = x AND update_id = ANY(ids)" was planned on the DID alone with the ids as a filter, so each submitted
-        // batch read all of the DID's updates (and each append all of its documents): 300-700 µs of the server's CPU per
+        // batch read all of the DID's updates (and each append all of its documents): 100-770 µs of the server's CPU per
         // update in durable-ingest where index lookups cost 30-40. The generic plan is the one a prepared statement keeps.
         await using var database = await Postgres.CreateDatabaseAsync();
         await UpdateLogDatabases.MigratePostgresAsync(database.ConnectionString);
