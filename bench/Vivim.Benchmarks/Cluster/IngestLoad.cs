@@ -108,16 +108,16 @@ internal static class IngestLoad
         return workloads;
     }
 
-    internal static async Task WarmUpAsync(BenchCluster cluster, int batchSize)
+    /// <param name="dids">DIDs written at once in each round: the measured run's count, so that what grows with it
+    /// (a database pool's connections and their prepared statements) is in place before the measurement.</param>
+    /// <param name="keep">Leave each round's DIDs stored and only deactivate their anchors, as a service's other DIDs
+    /// are; deleting them would leave dead rows for a database's vacuum to clear during the measurement.</param>
+    internal static async Task WarmUpAsync(BenchCluster cluster, int batchSize, int dids = 16, bool keep = false)
     {
         var clock = Stopwatch.StartNew();
         for (var round = 1; ; round++)
         {
-            var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
-            var warmUp = await PrepareAsync(cluster, 16, 500, batchSize, quiet: true);
-            await RunAsync(cluster, warmUp);
-            await DeleteAsync(cluster, warmUp);
-            compiled = System.Runtime.JitInfo.GetCompiledMethodCount() - compiled;
+            var compiled = await WarmUpRoundAsync(cluster, batchSize, dids, keep);
             if ((round >= 3 && compiled < 20) || clock.Elapsed > TimeSpan.FromSeconds(60))
             {
                 Console.WriteLine($"Warmed up in {round} rounds ({clock.Elapsed.TotalSeconds:0} s); the last compiled {compiled} methods");
@@ -127,6 +127,25 @@ internal static class IngestLoad
             // Tiering waits for a quiet spell (100 ms without new tier-0 code) before it recompiles hot methods.
             await Task.Delay(200);
         }
+    }
+
+    /// <summary>One round of the warm-up; the number of methods compiled during it.</summary>
+    internal static async Task<int> WarmUpRoundAsync(BenchCluster cluster, int batchSize, int dids = 16, bool keep = false)
+    {
+        var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var warmUp = await PrepareAsync(cluster, dids, 500, batchSize, quiet: true);
+        await RunAsync(cluster, warmUp);
+        if (keep)
+        {
+            await cluster.Client.GetGrain<Orleans.Runtime.IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        }
+        else
+        {
+            await DeleteAsync(cluster, warmUp);
+        }
+
+        return (int)(System.Runtime.JitInfo.GetCompiledMethodCount() - compiled);
     }
 
     private static double Report(string label, (long Updates, TimeSpan Elapsed, List<double> LatenciesMs) run, double boundBefore, double boundAfter, long? compiled)
