@@ -112,52 +112,71 @@ public sealed partial class AnchorStateGrain
             return Refused(SubmitOutcome.Forbidden, rejections);
         }
 
-        // Retries: an updateId already in the log with the same content gets its original receipt.
-        var receipts = new UpdateReceipt?[candidates.Length];
-        var known = await log.FindUpdatesAsync(_did, candidates.Select(c => c.Update!.UpdateId).ToList());
-        var fresh = new List<UpdateCandidate>(candidates.Length);
-        foreach (var candidate in candidates)
+        // Retries: an updateId already in the log with the same content gets its original receipt. A log that refuses
+        // retained ids in the append itself is asked only when the first attempt is refused: a refusal (a failed
+        // precondition, the quota, a repeated id) may be a retry's, which the lookup turns into its receipt.
+        for (var lookUp = !log.RefusesRetainedUpdateIds; ; lookUp = true)
         {
-            if (known.TryGetValue(candidate.Update!.UpdateId, out var logged))
+            var receipts = new UpdateReceipt?[candidates.Length];
+            var known = lookUp ? await log.FindUpdatesAsync(_did, candidates.Select(c => c.Update!.UpdateId).ToList()) : NoneKnown;
+            var fresh = new List<UpdateCandidate>(candidates.Length);
+            foreach (var candidate in candidates)
             {
-                if (!string.Equals(logged.UpdateHash, candidate.UpdateHash, StringComparison.Ordinal) && !IsSameWrite(logged, candidate.Update))
+                if (known.TryGetValue(candidate.Update!.UpdateId, out var logged))
                 {
-                    rejections.Add(new UpdateRejection(candidate.Index, candidate.Update.UpdateId, RejectionCodes.DuplicateUpdateId, "This updateId was already committed with other content."));
+                    if (!string.Equals(logged.UpdateHash, candidate.UpdateHash, StringComparison.Ordinal) && !IsSameWrite(logged, candidate.Update))
+                    {
+                        rejections.Add(new UpdateRejection(candidate.Index, candidate.Update.UpdateId, RejectionCodes.DuplicateUpdateId, "This updateId was already committed with other content."));
+                    }
+
+                    receipts[candidate.Index] = new UpdateReceipt(logged.UpdateId, logged.Seq, logged.Root);
+                }
+                else
+                {
+                    fresh.Add(candidate);
+                }
+            }
+
+            if (rejections.Count > 0)
+            {
+                return Refused(SubmitOutcome.Rejected, rejections);
+            }
+
+            if (fresh.Count > 0)
+            {
+                Refusal? refusal;
+                try
+                {
+                    refusal = await CommitFreshAsync(key, fresh, receipts, started);
+                }
+                catch (UpdateLogRepeatedUpdateException) when (!lookUp)
+                {
+                    continue; // nothing was written and the tree is as it was
                 }
 
-                receipts[candidate.Index] = new UpdateReceipt(logged.UpdateId, logged.Seq, logged.Root);
-            }
-            else
-            {
-                fresh.Add(candidate);
-            }
-        }
+                if (refusal is { } refused)
+                {
+                    if (!lookUp)
+                    {
+                        continue;
+                    }
 
-        if (rejections.Count > 0)
-        {
-            return Refused(SubmitOutcome.Rejected, rejections);
-        }
-
-        if (fresh.Count > 0)
-        {
-            var outcome = await CommitFreshAsync(key, fresh, receipts, started);
-            if (outcome is not null)
-            {
-                return outcome;
+                    return Refused(refused.Outcome, refused.Rejections);
+                }
             }
-        }
 
-        return new SubmitResult(SubmitOutcome.Committed, receipts.Select(r => r!).ToList(), []);
+            return new SubmitResult(SubmitOutcome.Committed, receipts.Select(r => r!).ToList(), []);
+        }
     }
 
     /// <summary>Orders, applies, signs, appends and publishes; null on success, or the refusal (with the tree unchanged).</summary>
-    private async Task<SubmitResult?> CommitFreshAsync(SigningKey key, List<UpdateCandidate> fresh, UpdateReceipt?[] receipts, long started)
+    private async Task<Refusal?> CommitFreshAsync(SigningKey key, List<UpdateCandidate> fresh, UpdateReceipt?[] receipts, long started)
     {
         var rejections = await BatchPreconditions.CheckAsync(fresh, _tree, _headSeq, async path => (await log.ReadDocumentAsync(_did, path))?.Seq ?? 0);
         if (rejections.Count > 0)
         {
             var outcome = rejections.Any(r => r.Code == RejectionCodes.Conflict) ? SubmitOutcome.Conflict : SubmitOutcome.Rejected;
-            return Refused(outcome, rejections);
+            return new Refusal(outcome, rejections);
         }
 
         var prevRoot = _tree.RootHex;
@@ -172,7 +191,7 @@ public sealed partial class AnchorStateGrain
             {
                 var wouldBe = _tree.TotalWeight;
                 batch.Undo();
-                return Refused(SubmitOutcome.QuotaExceeded, [.. fresh.Select(c => new UpdateRejection(c.Index, c.Update!.UpdateId, RejectionCodes.QuotaExceeded,
+                return new Refusal(SubmitOutcome.QuotaExceeded, [.. fresh.Select(c => new UpdateRejection(c.Index, c.Update!.UpdateId, RejectionCodes.QuotaExceeded,
                     $"The state would hold {wouldBe:N0} bytes of documents; this exit node's quota is {maxBytes:N0} (it holds {bytesBefore:N0})."))]);
             }
 
@@ -293,6 +312,11 @@ public sealed partial class AnchorStateGrain
             && original.Type == retry.Type && original.Operation == retry.Operation && original.Path == retry.Path
             && original.BaseSeq == retry.BaseSeq && original.Data.Text == retry.Data.Text;
     }
+
+    private static readonly IReadOnlyDictionary<string, LoggedUpdate> NoneKnown = new Dictionary<string, LoggedUpdate>();
+
+    /// <summary>A batch's refusal before it is answered (and counted): the first attempt's may still turn out a retry's.</summary>
+    private readonly record struct Refusal(SubmitOutcome Outcome, IReadOnlyList<UpdateRejection> Rejections);
 
     private static SubmitResult Refused(SubmitOutcome outcome, IReadOnlyList<UpdateRejection> rejections)
     {

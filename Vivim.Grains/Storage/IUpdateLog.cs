@@ -35,6 +35,14 @@ public interface IUpdateLog
     /// <summary>Drops updates up to <paramref name="throughSeq"/> (at most the last seq) and the commits they end; documents stay.</summary>
     Task TruncateAsync(string did, long throughSeq, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// True when <see cref="AppendAsync"/> refuses an append holding an update id the log retains, with
+    /// <see cref="UpdateLogRepeatedUpdateException"/> and nothing written. The anchor then commits a batch without
+    /// looking its ids up first and looks them up (<see cref="FindUpdatesAsync"/>) only when the append or the
+    /// batch's checks refuse it: one round trip per commit instead of two on a database server.
+    /// </summary>
+    bool RefusesRetainedUpdateIds => false;
+
     /// <summary>The retained updates among these ids (one round trip per batch), for idempotent retries.</summary>
     Task<IReadOnlyDictionary<string, LoggedUpdate>> FindUpdatesAsync(string did, IReadOnlyCollection<string> updateIds, CancellationToken cancellationToken = default);
 
@@ -75,3 +83,6 @@ public sealed record StoredDocument(string Path, string Json, byte[] Value, long
 
 /// <summary>An append that does not continue the log (another activation appended first): nothing was written.</summary>
 public sealed class UpdateLogConflictException(string message) : Exception(message);
+
+/// <summary>An append holding an update id the log retains (a log that <see cref="IUpdateLog.RefusesRetainedUpdateIds"/>): nothing was written.</summary>
+public sealed class UpdateLogRepeatedUpdateException(string message) : Exception(message);

@@ -24,6 +24,8 @@ public sealed class InstrumentedUpdateLog : IUpdateLog
 
     public IUpdateLog Inner => _inner;
 
+    public bool RefusesRetainedUpdateIds => _inner.RefusesRetainedUpdateIds;
+
     /// <summary>A bounded tag for a log implementation: its type name without the <c>UpdateLog</c> suffix, lowercased.</summary>
     public static string BackendOf(IUpdateLog log)
     {
@@ -45,7 +47,7 @@ public sealed class InstrumentedUpdateLog : IUpdateLog
             await _inner.AppendAsync(did, append, cancellationToken);
             VivimMetrics.LogAppended(Backend, Stopwatch.GetElapsedTime(started));
         }
-        catch (Exception e) when (e is not UpdateLogConflictException and not OperationCanceledException)
+        catch (Exception e) when (e is not UpdateLogConflictException and not UpdateLogRepeatedUpdateException and not OperationCanceledException)
         {
             activity?.SetStatus(ActivityStatusCode.Error, e.GetType().Name);
             VivimMetrics.LogFailed(Backend, "append");

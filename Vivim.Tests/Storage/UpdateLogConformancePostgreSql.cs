@@ -43,6 +43,34 @@ public sealed class UpdateLogConformancePostgreSql(PostgresLogFixture fixture) :
         Assert.Contains(append, line => line.Contains("One-Time Filter: (cardinality($14) > 0)", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task An_append_repeating_a_retained_update_id_is_refused_as_such_and_writes_nothing()
+    {
+        // The anchor commits without looking ids up first on this log, so the append itself must refuse a retry.
+        Assert.True(Log.RefusesRetainedUpdateIds);
+        var did = NewDid();
+        await Log.AppendAsync(did, Batch(did, 1, 3));
+        var bounds = await Log.GetBoundsAsync(did);
+        var documents = (await ToListAsync(Log.ReadDocumentsAsync(did))).Select(d => (d.Path, d.Json, d.Seq)).OrderBy(d => d.Path, StringComparer.Ordinal).ToList();
+
+        // Seqs 4..5 continue the log, but the second update carries seq 2's id: nothing of it may land.
+        var fresh = Update(did, 4, "fresh");
+        var repeated = Update(did, 5) with { UpdateId = UpdateId(did, 2) };
+        var append = new LogAppend([fresh, repeated], Commit(4, 5), [Change("nodes/4", "{}", 4), Change("nodes/1", null, 5)]);
+        await Assert.ThrowsAsync<UpdateLogRepeatedUpdateException>(() => Log.AppendAsync(did, append));
+
+        Assert.Equal(bounds, await Log.GetBoundsAsync(did));
+        Assert.Empty((await Log.ReadAsync(did, 3, 10)).Updates);
+        Assert.Empty(await Log.FindUpdatesAsync(did, [fresh.UpdateId]));
+        Assert.Equal(documents, (await ToListAsync(Log.ReadDocumentsAsync(did))).Select(d => (d.Path, d.Json, d.Seq)).OrderBy(d => d.Path, StringComparer.Ordinal).ToList());
+
+        // The same seqs with fresh ids then append, and an id of another DID is not a repeat.
+        var other = NewDid();
+        await Log.AppendAsync(other, Batch(other, 1, 1));
+        await Log.AppendAsync(did, new LogAppend([fresh, Update(did, 5) with { UpdateId = UpdateId(other, 1) }], Commit(4, 5), [Change("nodes/4", "{}", 4)]));
+        Assert.Equal(5, (await Log.GetBoundsAsync(did)).LastSeq);
+    }
+
     private static async Task<List<string>> GenericPlanAsync(NpgsqlConnection connection, string name, string types, string sql, string arguments)
     {
         await using var command = new NpgsqlCommand($"SET plan_cache_mode = force_generic_plan; PREPARE {name}({types}) AS {sql}; EXPLAIN EXECUTE {name}({arguments})", connection);

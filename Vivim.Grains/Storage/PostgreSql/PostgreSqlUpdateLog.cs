@@ -14,6 +14,9 @@ namespace Vivim.Storage.PostgreSql;
 /// </summary>
 public sealed class PostgreSqlUpdateLog(NpgsqlDataSource dataSource) : IUpdateLog
 {
+    // The unique index on (did_id, update_id) of migration 0002: an append that repeats a retained id fails on it.
+    private const string UpdateIdIndex = "vivim_log_updates_update_id";
+
     // The head row is moved (an existing log) or created (a first append, from seq 1); "head" is empty unless one
     // of them succeeded, and every insert below joins it. A racing appender waits on the head row's lock and then
     // finds last_seq moved; two first appends meet in the unique index on did and one inserts nothing.
@@ -130,6 +133,8 @@ public sealed class PostgreSqlUpdateLog(NpgsqlDataSource dataSource) : IUpdateLo
         DELETE FROM vivim_documents d USING head WHERE d.did_id = head.id
         """;
 
+    public bool RefusesRetainedUpdateIds => true;
+
     public async Task AppendAsync(string did, LogAppend append, CancellationToken cancellationToken = default)
     {
         LogAppendRules.Validate(did, append);
@@ -171,7 +176,17 @@ public sealed class PostgreSqlUpdateLog(NpgsqlDataSource dataSource) : IUpdateLo
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. written.Select(d => d.Seq)] });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = deleted, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
-        var head = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        object? head;
+        try
+        {
+            head = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == UpdateIdIndex)
+        {
+            // The statement failed as a whole: its head move and inserts are undone with it.
+            throw new UpdateLogRepeatedUpdateException($"Append for {did} holds an update id the log already has.");
+        }
+
         if (head is null)
         {
             var bounds = await GetBoundsAsync(did, cancellationToken).ConfigureAwait(false);
