@@ -12,7 +12,9 @@ public interface IUpdateLog
     /// <summary>
     /// Appends a committed batch: updates with consecutive seqs, the one commit covering exactly them, and the
     /// document changes they made. Throws <see cref="UpdateLogConflictException"/> unless its first seq is the log's
-    /// last seq + 1, and <see cref="ArgumentException"/> for a malformed batch; either way nothing is written.
+    /// last seq + 1, <see cref="ArgumentException"/> for a malformed batch, and (a log that
+    /// <see cref="RefusesRetainedUpdateIds"/>) <see cref="UpdateLogRepeatedUpdateException"/> for an update id it
+    /// retains; in each case nothing is written.
     /// Hashes (update hash, root) are 64 lowercase hex digits.
     /// </summary>
     Task AppendAsync(string did, LogAppend append, CancellationToken cancellationToken = default);
